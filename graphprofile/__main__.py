@@ -1,0 +1,3 @@
+from graphprofile.cli import entrypoint
+
+entrypoint()

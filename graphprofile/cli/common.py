@@ -1,0 +1,42 @@
+"""The typer app and the options shared by several commands (defined once)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    name="graphprofile",
+    help="Turn a bank's customer data into a relationship graph and graph-based profile tags.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+DataDirArg = Annotated[
+    Path, typer.Argument(help="Directory with one .csv or .parquet file per table.")
+]
+OutDirOpt = Annotated[Path, typer.Option("--out", "-o", help="Output directory.")]
+OutDirArg = Annotated[Path, typer.Argument(help="Output directory of a previous run.")]
+MappingOpt = Annotated[
+    Path | None,
+    typer.Option("--mapping", "-m", help="Source mapping file (TOML or YAML); default: ours."),
+]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (same seed, same results).")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or tables.")]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print a machine-readable JSON summary on stdout.")
+]
+StoreOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        help="Graph database URI: neo4j://, neo4j+s://, bolt://, bolt+s:// or "
+        "falkordb://host:port/graph. Credentials come from NEO4J_USER/NEO4J_PASSWORD.",
+    ),
+]

@@ -1,0 +1,166 @@
+"""Canonical frames: the validated tables every later stage reads.
+
+The loader (``graphprofile.ingest``) turns source files into these frames; the graph
+builder (``graphprofile.graph``) turns them into a :class:`CanonicalGraph`. Nothing
+after this stage looks at source files or mappings again.
+
+All ids are strings. Timestamps are ``datetime64[ns, UTC]``. PII columns hold keyed
+hashes, never raw values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+#: Canonical tables, their columns and whether each column is required in the source.
+#: ``kind`` is the parse applied: ``id``/``str`` (text), ``amount`` (float > 0),
+#: ``ts`` (timestamp), ``bool``, ``pii`` (text pseudonymised by keyed hash).
+TABLES: dict[str, dict[str, tuple[str, bool]]] = {
+    "transactions": {
+        "txn_id": ("id", False),
+        "from_account": ("id", True),
+        "to_account": ("id", False),
+        "to_counterparty": ("id", False),
+        "amount": ("amount", True),
+        "currency": ("str", False),
+        "ts": ("ts", True),
+    },
+    "accounts": {
+        "account_id": ("id", True),
+        "customer_id": ("id", True),
+        "opened_at": ("ts", False),
+        "account_type": ("str", False),
+    },
+    "customers": {
+        "customer_id": ("id", True),
+        "name": ("pii", False),
+        "segment": ("str", False),
+        "known_fraud": ("bool", False),
+    },
+    "devices": {
+        "device_id": ("id", True),
+        "customer_id": ("id", False),
+        "account_id": ("id", False),
+        "seen_at": ("ts", False),
+        "ip": ("pii", False),
+    },
+    "identifiers": {
+        "customer_id": ("id", True),
+        "kind": ("str", True),
+        "value": ("pii", True),
+    },
+    "counterparties": {
+        "counterparty_id": ("id", True),
+        "name": ("str", False),
+        "kind": ("str", False),
+    },
+}
+
+#: Primary key of each table (``None``: rows are events, duplicates allowed).
+KEYS: dict[str, str | None] = {
+    "transactions": "txn_id",
+    "accounts": "account_id",
+    "customers": "customer_id",
+    "devices": None,
+    "identifiers": None,
+    "counterparties": "counterparty_id",
+}
+
+#: Order in which tables are validated (references point to earlier tables).
+LOAD_ORDER = ["customers", "accounts", "counterparties", "devices", "identifiers", "transactions"]
+
+#: Node tables of the canonical graph and their key column.
+NODE_KEYS = {
+    "customer": "customer_id",
+    "account": "account_id",
+    "device": "device_id",
+    "identifier": "identifier_id",
+    "counterparty": "counterparty_id",
+}
+
+#: Edge tables of the canonical graph: (source node, source column, target node, target column).
+EDGE_ENDS = {
+    "OWNS": ("customer", "customer_id", "account", "account_id"),
+    "USES_DEVICE": ("customer", "customer_id", "device", "device_id"),
+    "HAS_IDENTIFIER": ("customer", "customer_id", "identifier", "identifier_id"),
+    "TRANSFER": ("account", "from_account", "account", "to_account"),
+    "PAYS": ("account", "from_account", "counterparty", "counterparty_id"),
+}
+
+REJECT_COLUMNS = ["table", "source_file", "source_row", "column", "reason", "key"]
+
+
+@dataclass
+class TableStats:
+    """Row accounting for one table: ``read == accepted + rejected`` always holds."""
+
+    table: str
+    source_file: str
+    read: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    duplicates_merged: int = 0
+
+    def as_dict(self) -> dict[str, int | str]:
+        return {
+            "source_file": self.source_file,
+            "read": self.read,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "duplicates_merged": self.duplicates_merged,
+        }
+
+
+@dataclass
+class Frames:
+    """Validated canonical tables plus the rejects and row accounting of the load.
+
+    ``present`` names the tables that came from the input; tables that were derived
+    (e.g. one customer per account when no accounts/customers were given) are not in it.
+    Duplicate rows that are identical to an accepted row are merged, counted in
+    ``TableStats.duplicates_merged`` and accepted (they carry no new information).
+    """
+
+    transactions: pd.DataFrame
+    accounts: pd.DataFrame
+    customers: pd.DataFrame
+    devices: pd.DataFrame
+    identifiers: pd.DataFrame
+    counterparties: pd.DataFrame
+    rejects: pd.DataFrame
+    stats: dict[str, TableStats] = field(default_factory=dict)
+    present: set[str] = field(default_factory=set)
+    notices: list[str] = field(default_factory=list)
+
+    def table(self, name: str) -> pd.DataFrame:
+        return getattr(self, name)
+
+
+@dataclass
+class CanonicalGraph:
+    """The canonical property graph as node and edge tables.
+
+    ``nodes[label]`` has the key column named in :data:`NODE_KEYS` plus properties.
+    ``edges[type]`` has the two end columns named in :data:`EDGE_ENDS` plus properties:
+
+    - ``OWNS``: customer_id, account_id
+    - ``USES_DEVICE``: customer_id, device_id, n_uses, first_seen, last_seen
+    - ``HAS_IDENTIFIER``: customer_id, identifier_id, kind
+    - ``TRANSFER``: from_account, to_account, n_txns, total_amount, first_ts, last_ts
+    - ``PAYS``: from_account, counterparty_id, n_txns, total_amount, first_ts, last_ts
+
+    ``transactions`` keeps the individual canonical transactions for time-aware jobs.
+    """
+
+    nodes: dict[str, pd.DataFrame]
+    edges: dict[str, pd.DataFrame]
+    transactions: pd.DataFrame
+    present: set[str] = field(default_factory=set)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        return {
+            "nodes": {k: len(v) for k, v in self.nodes.items()},
+            "edges": {k: len(v) for k, v in self.edges.items()},
+        }
