@@ -1,0 +1,146 @@
+"""Graph stage: canonical frames → the canonical property graph, and its Parquet snapshot.
+
+Aggregations use pandas groupby on categorical codes; there are no Python loops over rows.
+The snapshot is deterministic: every table is sorted by its key columns.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from graphprofile.errors import OutputError
+from graphprofile.frames import EDGE_ENDS, NODE_KEYS, CanonicalGraph, Frames
+
+
+def _flows(txns: pd.DataFrame, target: str) -> pd.DataFrame:
+    """Aggregate transactions per (from_account, target) pair."""
+    sel = txns[txns[target].notna()]
+    if sel.empty:
+        cols = {
+            "from_account": "string",
+            target: "string",
+            "n_txns": "int64",
+            "total_amount": "float64",
+            "first_ts": "datetime64[ns, UTC]",
+            "last_ts": "datetime64[ns, UTC]",
+        }
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in cols.items()})
+    keys = [sel["from_account"].astype("category"), sel[target].astype("category")]
+    grouped = sel.groupby(keys, observed=True, sort=True)
+    out = grouped.agg(
+        n_txns=("amount", "size"),
+        total_amount=("amount", "sum"),
+        first_ts=("ts", "min"),
+        last_ts=("ts", "max"),
+    ).reset_index()
+    for col in ("from_account", target):
+        out[col] = out[col].astype("string")
+    out["n_txns"] = out["n_txns"].astype("int64")
+    return out.sort_values(["from_account", target], kind="stable").reset_index(drop=True)
+
+
+def build_graph(frames: Frames) -> CanonicalGraph:
+    """Build the canonical graph (node and edge tables) from validated frames.
+
+    Parameters
+    ----------
+    frames : Frames
+        Output of :func:`graphprofile.ingest.load_frames`.
+
+    Returns
+    -------
+    CanonicalGraph
+        Nodes ``customer, account, device, identifier, counterparty``; edges ``OWNS,
+        USES_DEVICE, HAS_IDENTIFIER, TRANSFER`` (aggregated per account pair with
+        n_txns, total_amount, first_ts, last_ts) and ``PAYS`` (likewise per account →
+        counterparty), plus the individual transactions.
+    """
+    customers = frames.customers.sort_values("customer_id", kind="stable").reset_index(drop=True)
+    accounts = frames.accounts.sort_values("account_id", kind="stable").reset_index(drop=True)
+
+    dev = frames.devices
+    uses = (
+        dev.groupby(["customer_id", "device_id"], observed=True, sort=True)
+        .agg(
+            n_uses=("device_id", "size"),
+            first_seen=("seen_at", "min"),
+            last_seen=("seen_at", "max"),
+        )
+        .reset_index()
+    )
+    uses["n_uses"] = uses["n_uses"].astype("int64")
+    devices = (
+        uses.groupby("device_id", sort=True)
+        .agg(n_customers=("customer_id", "nunique"), n_uses=("n_uses", "sum"))
+        .reset_index()
+    )
+
+    idf = frames.identifiers.dropna(subset=["value"])
+    has_id = pd.DataFrame(
+        {
+            "customer_id": idf["customer_id"].astype("string"),
+            "identifier_id": (idf["kind"] + ":" + idf["value"]).astype("string"),
+            "kind": idf["kind"].astype("string"),
+        }
+    ).drop_duplicates(["customer_id", "identifier_id"])
+    has_id = has_id.sort_values(["customer_id", "identifier_id"], kind="stable").reset_index(
+        drop=True
+    )
+    identifiers = (
+        has_id.groupby(["identifier_id", "kind"], sort=True)
+        .agg(n_customers=("customer_id", "nunique"))
+        .reset_index()
+    )
+
+    counterparties = frames.counterparties.sort_values("counterparty_id", kind="stable")
+    txns = frames.transactions
+    edges = {
+        "OWNS": accounts[["customer_id", "account_id"]]
+        .sort_values(["customer_id", "account_id"], kind="stable")
+        .reset_index(drop=True),
+        "USES_DEVICE": uses,
+        "HAS_IDENTIFIER": has_id,
+        "TRANSFER": _flows(txns, "to_account"),
+        "PAYS": _flows(txns, "to_counterparty").rename(
+            columns={"to_counterparty": "counterparty_id"}
+        ),
+    }
+    nodes = {
+        "customer": customers,
+        "account": accounts,
+        "device": devices,
+        "identifier": identifiers,
+        "counterparty": counterparties.reset_index(drop=True),
+    }
+    for label, key in NODE_KEYS.items():
+        nodes[label][key] = nodes[label][key].astype("string")
+    return CanonicalGraph(nodes=nodes, edges=edges, transactions=txns, present=set(frames.present))
+
+
+def write_snapshot(graph: CanonicalGraph, out_dir: Path) -> dict[str, str]:
+    """Write the graph as Parquet: ``graph/nodes/<label>.parquet``, ``graph/edges/<TYPE>.parquet``.
+
+    Returns the written paths relative to ``out_dir``.
+    """
+    written: dict[str, str] = {}
+    try:
+        for kind, tables in (("nodes", graph.nodes), ("edges", graph.edges)):
+            folder = Path(out_dir) / "graph" / kind
+            folder.mkdir(parents=True, exist_ok=True)
+            for name, df in tables.items():
+                path = folder / f"{name}.parquet"
+                df.to_parquet(path, index=False)
+                written[f"{kind}/{name}"] = str(path.relative_to(out_dir))
+    except OSError as exc:
+        raise OutputError(f"cannot write the graph snapshot under {out_dir}: {exc}") from None
+    return written
+
+
+def read_snapshot(out_dir: Path) -> CanonicalGraph:
+    """Read a snapshot written by :func:`write_snapshot` (transactions are not part of it)."""
+    base = Path(out_dir) / "graph"
+    nodes = {n: pd.read_parquet(base / "nodes" / f"{n}.parquet") for n in NODE_KEYS}
+    edges = {e: pd.read_parquet(base / "edges" / f"{e}.parquet") for e in EDGE_ENDS}
+    return CanonicalGraph(nodes=nodes, edges=edges, transactions=pd.DataFrame())

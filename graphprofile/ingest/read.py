@@ -1,0 +1,212 @@
+"""Read one source table (CSV or Parquet) as mapped, with source row numbers.
+
+CSV cells are read as text so that every parse decision (and every reject reason) is made
+in :mod:`graphprofile.ingest.validate`. Rows with the wrong number of fields are not
+read; they come back as ``invalid`` rows with their row number and reason.
+
+Row numbers: for CSV, the row as a spreadsheet shows it (the header is row 1, the first
+data row is row 2; a quoted value spanning lines is still one row). For Parquet, the
+1-based position of the row in the file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from graphprofile.errors import InputError
+from graphprofile.ingest.mapping import TableMapping
+
+ROW = "_row"
+
+
+@dataclass
+class RawTable:
+    """A table as read: canonical column names, text or typed values, and ``_row``."""
+
+    table: str
+    path: Path
+    frame: pd.DataFrame
+    invalid: list[tuple[int, str]] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+
+    @property
+    def read(self) -> int:
+        return len(self.frame) + len(self.invalid)
+
+
+def find_file(data_dir: Path, tm: TableMapping) -> Path | None:
+    """The file a table maps to, or ``None`` when the data directory has none."""
+    candidates = [data_dir / tm.file]
+    if Path(tm.file).suffix.lower() not in {".csv", ".parquet"}:
+        candidates = [data_dir / f"{tm.file}.parquet", data_dir / f"{tm.file}.csv"]
+    for path in candidates:
+        if path.is_file():
+            return path
+    return None
+
+
+def _csv_header(path: Path, tm: TableMapping) -> list[str]:
+    encoding = tm.option("encoding")
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise InputError(
+            f"{path}: unknown encoding {encoding!r} (mapping option 'encoding')"
+        ) from None
+    if encoding.replace("-", "").replace("_", "").lower() == "utf8":
+        encoding = "utf-8-sig"
+    try:
+        with path.open(encoding=encoding, newline="") as fh:
+            header = next(csv.reader(fh, delimiter=tm.option("delimiter")), None)
+    except UnicodeDecodeError:
+        raise InputError(
+            f"{path}: the header is not valid {tm.option('encoding')} text; "
+            "set 'encoding' for this table in the mapping (e.g. encoding = \"latin-1\")"
+        ) from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read file: {exc.strerror}") from None
+    if not header or all(not h.strip() for h in header):
+        raise InputError(f"{path}: the file is empty (expected a header row)")
+    header = [h.strip() for h in header]
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        raise InputError(f"{path}: duplicate column name(s) in header: {', '.join(dupes)}")
+    return header
+
+
+def _check_columns(path: Path, tm: TableMapping, header: list[str], required: set[str]) -> None:
+    missing = []
+    for canon, src in tm.columns.items():
+        if src in header:
+            continue
+        if canon in required or tm.explicit_columns:
+            missing.append((canon, src))
+    for prop, src in tm.attributes.items():
+        if src not in header:
+            missing.append((f"attributes.{prop}", src))
+    if missing:
+        canon, src = missing[0]
+        section = "attributes" if canon.startswith("attributes.") else "columns"
+        entry = canon if section == "attributes" else f"columns.{canon}"
+        hint = ""
+        if len(header) == 1:
+            for sep in [";", "\t", "|", ","]:
+                if sep != tm.option("delimiter") and sep in header[0]:
+                    hint = f"; the header looks {sep!r}-separated: set delimiter = {sep!r}"
+                    break
+        raise InputError(
+            f"{path}: missing column {src!r} (mapping entry tables.{tm.table}.{entry}); "
+            "columns found: "
+            f"{', '.join(header[:20])}{hint}"
+        )
+
+
+def _read_csv(path: Path, tm: TableMapping, header: list[str], wanted: list[str]) -> RawTable:
+    invalid: list[tuple[int | None, str]] = []
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        invalid.append(
+            (
+                row.number,
+                f"row has {row.actual_columns} fields, header has {row.expected_columns}",
+            )
+        )
+        return "skip"
+
+    def read(use_threads: bool) -> pa.Table:
+        return pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(
+                encoding=tm.option("encoding"),
+                use_threads=use_threads,
+                column_names=header,
+                skip_rows=1,
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=tm.option("delimiter"),
+                newlines_in_values=True,
+                invalid_row_handler=on_invalid,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={c: pa.string() for c in header},
+                include_columns=wanted,
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+
+    try:
+        table = read(True)
+        if invalid:
+            invalid.clear()
+            table = read(False)
+    except pa.ArrowInvalid as exc:
+        msg = str(exc)
+        if "UTF8" in msg or "utf8" in msg.lower():
+            raise InputError(
+                f"{path}: the file is not valid {tm.option('encoding')} text; set 'encoding' "
+                'for this table in the mapping (e.g. encoding = "latin-1")'
+            ) from None
+        raise InputError(f"{path}: cannot parse CSV: {msg}") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read file: {exc}") from None
+    # pyarrow numbers records from the start of the file (the header is record 1).
+    bad_rows = sorted(int(n) for n, _ in invalid if n is not None)
+    n_total = table.num_rows + len(bad_rows)
+    all_rows = np.arange(2, n_total + 2, dtype=np.int64)
+    rows = np.setdiff1d(all_rows, np.asarray(bad_rows, dtype=np.int64), assume_unique=True)
+    frame = table.to_pandas()
+    frame[ROW] = rows
+    reasons = [(int(n), why) for n, why in invalid if n is not None]
+    return RawTable(tm.table, path, frame, invalid=sorted(reasons))
+
+
+def _read_parquet(path: Path, tm: TableMapping, wanted: list[str]) -> RawTable:
+    try:
+        table = pq.read_table(path, columns=wanted)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"{path}: cannot read Parquet file: {exc}") from None
+    frame = table.to_pandas()
+    frame[ROW] = np.arange(1, len(frame) + 1, dtype=np.int64)
+    return RawTable(tm.table, path, frame)
+
+
+def _parquet_header(path: Path) -> list[str]:
+    try:
+        return list(pq.read_schema(path).names)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"{path}: cannot read Parquet file: {exc}") from None
+
+
+def read_table(path: Path, tm: TableMapping, required: set[str]) -> RawTable:
+    """Read ``path`` as mapped by ``tm`` into canonical column names.
+
+    Raises
+    ------
+    InputError
+        When the file is empty, unreadable, in the wrong encoding, or lacks a mapped column.
+    """
+    is_parquet = path.suffix.lower() == ".parquet"
+    header = _parquet_header(path) if is_parquet else _csv_header(path, tm)
+    _check_columns(path, tm, header, required)
+    rename = {src: canon for canon, src in tm.columns.items() if src in header}
+    rename.update({src: prop for prop, src in tm.attributes.items()})
+    extra = [h for h in header if h not in rename]
+    if tm.table == "customers" and not tm.explicit_columns and not tm.attributes:
+        keep_extra = [h for h in extra if h and h not in rename.values()]
+    else:
+        keep_extra = []
+    wanted = [h for h in header if h in rename or h in keep_extra]
+    raw = _read_parquet(path, tm, wanted) if is_parquet else _read_csv(path, tm, header, wanted)
+    raw.frame = raw.frame.rename(columns=rename)
+    raw.ignored_columns = [h for h in extra if h not in keep_extra]
+    return raw

@@ -1,0 +1,209 @@
+"""Row-level validation of raw tables into canonical frames, with every reject accounted for.
+
+Rules, applied in this order (the first failing rule gives the row's reason):
+
+1. cell parsing (:mod:`graphprofile.ingest.parse`): missing required value, unparsable
+   amount/timestamp/boolean, non-positive, non-finite or implausibly large amount,
+   timestamp in the future;
+2. row shape: a transaction needs exactly one of ``to_account``/``to_counterparty`` and
+   may not send to itself; a device use needs ``customer_id`` or ``account_id``;
+3. duplicate keys: a row identical to the first row with its key is merged (counted in
+   ``duplicates_merged``); a row with the same key and different values is rejected;
+4. references, in :data:`~graphprofile.frames.LOAD_ORDER`: accounts of unknown customers,
+   transactions of unknown accounts or counterparties, devices and identifiers of unknown
+   customers or accounts are rejected ("dangling reference"). Rejects cascade: the accounts
+   of a rejected customer are dangling in turn.
+
+Tables missing from the input are derived where the contract says so (one customer per
+account, counterparties from transactions) and are not in ``Frames.present``.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from graphprofile.frames import KEYS, REJECT_COLUMNS, TABLES, TableStats
+from graphprofile.ingest.mapping import SAFE_NAME, TableMapping
+from graphprofile.ingest.parse import (
+    first_reason,
+    parse_amount,
+    parse_bool,
+    parse_text,
+    parse_timestamp,
+    show,
+)
+from graphprofile.ingest.read import ROW, RawTable
+
+
+class RejectLog:
+    """Collects rejected rows of every table as (table, file, row, column, reason, key)."""
+
+    def __init__(self) -> None:
+        self._parts: list[pd.DataFrame] = []
+
+    def add(
+        self,
+        table: str,
+        source_file: str,
+        rows: pd.Series,
+        reasons: pd.Series,
+        keys: pd.Series | None = None,
+        column: str | pd.Series | None = None,
+    ) -> None:
+        if len(rows) == 0:
+            return
+        part = pd.DataFrame(
+            {
+                "table": table,
+                "source_file": source_file,
+                "source_row": rows.to_numpy(),
+                "column": column.to_numpy() if isinstance(column, pd.Series) else column,
+                "reason": reasons.astype("string").to_numpy(),
+                "key": keys.astype("string").to_numpy() if keys is not None else pd.NA,
+            }
+        )
+        self._parts.append(part)
+
+    def frame(self) -> pd.DataFrame:
+        if not self._parts:
+            return pd.DataFrame({c: pd.Series(dtype="object") for c in REJECT_COLUMNS})
+        out = pd.concat(self._parts, ignore_index=True)
+        out["source_row"] = out["source_row"].astype("int64")
+        return out.sort_values(["table", "source_file", "source_row"], kind="stable").reset_index(
+            drop=True
+        )
+
+
+def _key_of(table: str, df: pd.DataFrame) -> pd.Series | None:
+    key = KEYS[table]
+    if key and key in df:
+        return df[key]
+    if "customer_id" in df:
+        return df["customer_id"]
+    return None
+
+
+def parse_cells(
+    raw: RawTable, tm: TableMapping, now: pd.Timestamp
+) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """Parse every canonical column of ``raw``; returns (frame, reason, reason_column)."""
+    df = raw.frame
+    spec = TABLES[raw.table]
+    out = pd.DataFrame(index=df.index)
+    out[ROW] = df[ROW]
+    reasons: list[pd.Series] = []
+    columns: list[pd.Series] = []
+    for column, (kind, required) in spec.items():
+        if column not in df:
+            continue
+        values = df[column]
+        if kind in {"id", "str", "pii"}:
+            parsed, reason = parse_text(values, column, required)
+        elif kind == "amount":
+            parsed, reason = parse_amount(
+                values, column, decimal=tm.option("decimal"), max_amount=tm.option("max_amount")
+            )
+        elif kind == "ts":
+            parsed, reason = parse_timestamp(
+                values,
+                column,
+                required=required,
+                fmt=tm.option("timestamp_format"),
+                timezone=tm.option("timezone"),
+                now=now,
+            )
+        elif kind == "bool":
+            parsed, reason = parse_bool(
+                values,
+                column,
+                true_values=tm.option("true_values"),
+                false_values=tm.option("false_values"),
+            )
+        else:  # pragma: no cover - TABLES is fixed
+            raise AssertionError(kind)
+        out[column] = parsed
+        reasons.append(reason)
+        columns.append(pd.Series(column, index=df.index, dtype="string").where(reason.notna()))
+    for extra in df.columns:
+        if extra not in spec and extra != ROW:
+            out[extra] = parse_text(df[extra], extra, False)[0]
+    reason = first_reason(*reasons) if reasons else pd.Series(pd.NA, index=df.index, dtype="string")
+    column = first_reason(*columns) if columns else reason
+    return out, reason, column
+
+
+def shape_rules(table: str, df: pd.DataFrame, reason: pd.Series) -> pd.Series:
+    """Row-shape rules that involve more than one column."""
+    if table == "transactions":
+        to_acc = df["to_account"] if "to_account" in df else pd.Series(pd.NA, index=df.index)
+        to_cp = (
+            df["to_counterparty"] if "to_counterparty" in df else pd.Series(pd.NA, index=df.index)
+        )
+        neither = to_acc.isna() & to_cp.isna()
+        both = to_acc.notna() & to_cp.notna()
+        selfie = (to_acc == df["from_account"]).fillna(False)
+        reason = reason.fillna(
+            pd.Series(pd.NA, index=df.index, dtype="string")
+            .mask(neither, "missing to_account and to_counterparty (one is required)")
+            .mask(both, "both to_account and to_counterparty are set (give one)")
+            .mask(selfie & ~both, "self-transfer: from_account equals to_account")
+        )
+    elif table == "devices":
+        cust = df["customer_id"] if "customer_id" in df else pd.Series(pd.NA, index=df.index)
+        acc = df["account_id"] if "account_id" in df else pd.Series(pd.NA, index=df.index)
+        reason = reason.fillna(
+            pd.Series(pd.NA, index=df.index, dtype="string").mask(
+                cust.isna() & acc.isna(), "missing customer_id and account_id (one is required)"
+            )
+        )
+    return reason
+
+
+def dedupe(table: str, df: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Flag duplicate keys among valid rows: (merged mask, conflict mask, conflict reason)."""
+    key = KEYS[table]
+    none = pd.Series(False, index=df.index)
+    if not key or key not in df or len(df) == 0:
+        return none, none, pd.Series(pd.NA, index=df.index, dtype="string")
+    has_key = df[key].notna()
+    dup = df.duplicated(key, keep="first") & has_key
+    if not dup.any():
+        return none, none, pd.Series(pd.NA, index=df.index, dtype="string")
+    content = [c for c in df.columns if c != ROW]
+    row_hash = pd.util.hash_pandas_object(df[content], index=False)
+    grouped = pd.DataFrame({"k": df[key], "h": row_hash, "r": df[ROW]}).groupby(
+        "k", sort=False, dropna=True
+    )
+    first_hash = grouped["h"].transform("first")
+    first_row = grouped["r"].transform("first")
+    merged = dup & (row_hash == first_hash)
+    conflict = dup & ~merged
+    reason = (
+        "duplicate "
+        + key
+        + " "
+        + show(df[key])
+        + " with different values than row "
+        + first_row.astype("string")
+    ).where(conflict)
+    return merged, conflict, reason
+
+
+def keep_safe_attributes(df: pd.DataFrame, notices: list[str], source: str) -> pd.DataFrame:
+    """Drop extra customer columns whose names cannot be property names (with a notice)."""
+    extra = [c for c in df.columns if c not in TABLES["customers"] and c != ROW]
+    unsafe = [c for c in extra if not SAFE_NAME.match(str(c))]
+    if unsafe:
+        notices.append(
+            f"{source}: extra column(s) {', '.join(repr(c) for c in unsafe)} not kept as "
+            "customer attributes (names must be letters, digits and _; map them with "
+            "[tables.customers.attributes] to rename)"
+        )
+    return df.drop(columns=unsafe)
+
+
+def new_stats(raw: RawTable) -> TableStats:
+    return TableStats(table=raw.table, source_file=str(raw.path), read=raw.read)
+
+
+__all__ = ["RejectLog", "dedupe", "keep_safe_attributes", "parse_cells", "shape_rules"]

@@ -1,0 +1,269 @@
+"""The main job: ingest → canonical graph → analysis → sinks, timed stage by stage.
+
+:func:`run_job` is what ``graphprofile run`` calls. It writes ``OUT/graph/``,
+``OUT/rejects/``, the result tables, ``OUT/run.json`` (written last, so a ``run.json``
+with ``"status": "complete"`` means every other output of that run is in place).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import platform
+import resource
+import secrets
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+
+from graphprofile import __version__
+from graphprofile.errors import OutputError
+from graphprofile.frames import CanonicalGraph, Frames
+from graphprofile.graph import build_graph, write_snapshot
+from graphprofile.ingest import load_frames
+from graphprofile.sinks.tables import FORMATS, write_json, write_table
+
+PACKAGES = ["pandas", "pyarrow", "numpy", "igraph", "leidenalg", "networkx", "neo4j", "falkordb"]
+
+
+class Reporter(Protocol):
+    """Receives progress from the job; the CLI renders it, the library default is silent."""
+
+    def stage(self, name: str) -> contextlib.AbstractContextManager[None]: ...
+
+    def notice(self, text: str) -> None: ...
+
+
+class SilentReporter:
+    """A reporter that shows nothing."""
+
+    def stage(self, name: str) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
+
+    def notice(self, text: str) -> None:
+        return None
+
+
+@dataclass
+class RunConfig:
+    """Everything ``graphprofile run`` needs; every field is recorded in ``run.json``."""
+
+    data_dir: Path
+    out_dir: Path
+    mapping: Path | None = None
+    seed: int = 42
+    fmt: str = "parquet"
+    previous: Path | None = None
+    store: str | None = None
+    report: bool = True
+    settings: Any = None  # graphprofile.analysis.AnalysisSettings; None: defaults
+
+    def parameters(self) -> dict[str, Any]:
+        return {
+            "data_dir": str(self.data_dir),
+            "out_dir": str(self.out_dir),
+            "mapping": str(self.mapping) if self.mapping else "default",
+            "seed": self.seed,
+            "format": self.fmt,
+            "previous": str(self.previous) if self.previous else None,
+            "store": _redact_uri(self.store),
+        }
+
+
+def _redact_uri(uri: str | None) -> str | None:
+    if not uri or "@" not in uri or "://" not in uri:
+        return uri
+    scheme, rest = uri.split("://", 1)
+    return f"{scheme}://{rest.split('@', 1)[1]}"
+
+
+def _peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version(), "graphprofile": __version__}
+    for name in PACKAGES:
+        dist = "python-igraph" if name == "igraph" else name
+        try:
+            versions[name] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def new_run_id(now: pd.Timestamp) -> str:
+    return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
+
+
+@dataclass
+class JobState:
+    """What the job has produced so far; later stages read it, sinks write it."""
+
+    config: RunConfig
+    run_id: str
+    started_at: pd.Timestamp
+    frames: Frames | None = None
+    graph: CanonicalGraph | None = None
+    analysis: Any = None
+    stages: dict[str, dict[str, float]] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)
+    outputs: dict[str, str] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def timed(self, name: str, reporter: Reporter) -> Iterator[None]:
+        start = time.perf_counter()
+        with reporter.stage(name):
+            yield
+        self.stages[name] = {
+            "seconds": round(time.perf_counter() - start, 3),
+            "peak_rss_mb": _peak_rss_mb(),
+        }
+
+
+def _prepare_out_dir(out_dir: Path) -> None:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / ".graphprofile-write-test"
+        probe.write_text("ok")
+        probe.unlink()
+        rejects = out_dir / "rejects"
+        if rejects.is_dir():
+            shutil.rmtree(rejects)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write to output directory {out_dir}: {exc.strerror or exc}; "
+            "choose another --out or fix its permissions"
+        ) from None
+
+
+def _write_rejects(frames: Frames, out_dir: Path) -> dict[str, str]:
+    written = {}
+    for table in sorted(frames.stats):
+        part = frames.rejects[frames.rejects["table"] == table].drop(columns=["table"])
+        path = write_table(part, out_dir / "rejects", table, "csv")
+        written[f"rejects/{table}"] = str(path.relative_to(out_dir))
+    return written
+
+
+def _analysis_step(state: JobState, reporter: Reporter) -> None:
+    try:
+        from graphprofile.analysis import analyse
+    except ImportError:  # pragma: no cover - the analysis package ships with graphprofile
+        state.notices.append("analysis jobs not available in this installation")
+        return
+    assert state.graph is not None
+    state.analysis = analyse(
+        state.graph,
+        settings=state.config.settings,
+        previous=state.config.previous,
+        run_id=state.run_id,
+        computed_at=state.started_at,
+        seed=state.config.seed,
+        progress=reporter.notice,
+    )
+    for notice in state.analysis.meta.get("skipped", []):
+        state.notices.append(f"skipped: {notice}")
+
+
+def _export_step(state: JobState) -> None:
+    out = state.config.out_dir
+    result = state.analysis
+    if result is None:
+        return
+    for name in ("features", "tags", "rings", "communities"):
+        df = getattr(result, name, None)
+        if df is not None:
+            path = write_table(df, out, name, state.config.fmt)
+            state.outputs[name] = str(path.relative_to(out))
+
+
+#: Extra stages (report, graph write-back) register here: name → callable(state, reporter).
+EXTRA_STAGES: list[tuple[str, Callable[[JobState, Reporter], None]]] = []
+
+
+def run_job(config: RunConfig, reporter: Reporter | None = None) -> dict[str, Any]:
+    """Run the main job end to end and return the ``run.json`` document.
+
+    Parameters
+    ----------
+    config : RunConfig
+        Input directory, output directory, mapping, seed, output format, previous run.
+    reporter : Reporter, optional
+        Receives stage starts and notices (the CLI shows them); silent by default.
+
+    Returns
+    -------
+    dict
+        The run summary, as written to ``OUT/run.json``.
+
+    Raises
+    ------
+    InputError, MappingError, OutputError, StoreError
+        As described on each; nothing is half-written where a rerun would not fix it.
+    """
+    reporter = reporter or SilentReporter()
+    if config.fmt not in FORMATS:
+        raise OutputError(f"unknown output format {config.fmt!r}; use one of {', '.join(FORMATS)}")
+    started = pd.Timestamp.now(tz="UTC").floor("s")
+    state = JobState(config=config, run_id=new_run_id(started), started_at=started)
+    out = Path(config.out_dir)
+    _prepare_out_dir(out)
+
+    with state.timed("read+validate", reporter):
+        state.frames = load_frames(config.data_dir, config.mapping, now=started)
+    for notice in state.frames.notices:
+        state.notices.append(notice)
+        reporter.notice(notice)
+    with state.timed("canonical graph", reporter):
+        state.graph = build_graph(state.frames)
+    with state.timed("snapshot", reporter):
+        state.outputs.update(write_snapshot(state.graph, out))
+        state.outputs.update(_write_rejects(state.frames, out))
+    with state.timed("analysis", reporter):
+        _analysis_step(state, reporter)
+    with state.timed("exports", reporter):
+        _export_step(state)
+    for name, step in EXTRA_STAGES:
+        with state.timed(name, reporter):
+            step(state, reporter)
+
+    summary = summarise(state)
+    write_json(summary, out / "run.json")
+    return summary
+
+
+def summarise(state: JobState) -> dict[str, Any]:
+    """The ``run.json`` document for a finished job."""
+    frames, graph = state.frames, state.graph
+    assert frames is not None and graph is not None
+    finished = pd.Timestamp.now(tz="UTC")
+    tables = {t: s.as_dict() for t, s in sorted(frames.stats.items())}
+    summary: dict[str, Any] = {
+        "run_id": state.run_id,
+        "status": "complete",
+        "started_at": state.started_at.isoformat(),
+        "finished_at": finished.isoformat(),
+        "seconds": round((finished - state.started_at).total_seconds(), 3),
+        "parameters": state.config.parameters(),
+        "packages": package_versions(),
+        "tables": tables,
+        "rows": {
+            "read": sum(s["read"] for s in tables.values()),
+            "accepted": sum(s["accepted"] for s in tables.values()),
+            "rejected": sum(s["rejected"] for s in tables.values()),
+        },
+        "graph": graph.counts(),
+        "stages": state.stages,
+        "peak_rss_mb": _peak_rss_mb(),
+        "notices": state.notices,
+        "outputs": state.outputs,
+    }
+    if state.analysis is not None:
+        summary["analysis"] = state.analysis.meta
+    return summary

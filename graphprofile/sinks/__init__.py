@@ -1,0 +1,1 @@
+"""Sinks: where results leave graphprofile (files, report, Bloom, graph write-back)."""
