@@ -50,7 +50,7 @@ def normalise(values: pd.Series, kind: str | None = None) -> pd.Series:
     """Trim, case-fold, and for phones keep only digits (and a leading +)."""
     s = values.astype("string").str.strip().str.casefold()
     if kind == "phone":
-        s = s.str.replace(r"(?!^\+)[^0-9]", "", regex=True)
+        s = s.str.replace(r"(?!^\+)[^0-9]", "", regex=True).str.replace(r"^00", "+", regex=True)
     s = s.mask(s == "")
     return s
 

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install graphprofile with its test dependencies in .venv and run the whole test suite.
+# Usage: bash scripts/test.sh [pytest args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e '.[test]'
+
+# Neo4j's own Cypher parser, for linting every statement in cypher/ (pinned in package-lock).
+if command -v npm >/dev/null 2>&1; then
+  (cd tools/cypher-lint && npm ci --silent --no-audit --no-fund)
+fi
+
+# Headless Chromium for the report's browser test (Debian package; needs root to install).
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+    || echo "warning: could not install chromium; the browser test will say why it skipped"
+fi
+
+.venv/bin/python -m ruff check .
+.venv/bin/python -m ruff format --check .
+.venv/bin/python -m pytest "$@"
