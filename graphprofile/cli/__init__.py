@@ -25,25 +25,15 @@ for _module in COMMAND_MODULES:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; library errors become ``Error: …`` with exit code 2, no traceback."""
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv, prog_name="graphprofile")
     except GraphProfileError as exc:
-        err_console.print(f"Error: {exc}", markup=False, highlight=False)
+        err_console.print(f"Error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return exc.exit_code
-    except SystemExit as exc:  # typer's own exits (--help, usage errors)
-        return int(exc.code or 0)
+    except SystemExit as exc:  # click/typer exit: --help (0), usage errors (2), commands
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except KeyboardInterrupt:
         Console(stderr=True).print("Interrupted.")
         return 130
-    except Exception as exc:  # click usage errors raised in non-standalone mode
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
-            err_console.print("Aborted.")
-            return 1
-        raise
     return 0
 
 
