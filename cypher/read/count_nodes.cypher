@@ -1,0 +1,3 @@
+// Number of __LABEL__ nodes.
+MATCH (n:__LABEL__)
+RETURN count(n) AS n

@@ -1,0 +1,230 @@
+"""The FalkorDB store: the ``falkordb`` client behind the :class:`Store` protocol."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from graphprofile.errors import StoreError
+from graphprofile.store.base import StoreURI, as_rows, batched, count_reported
+
+#: Oldest FalkorDB module version supported (``MODULE LIST`` reports e.g. 41603 for 4.16.3).
+MIN_FALKORDB_VERSION = (4, 0, 0)
+
+
+class FalkorDBStore:
+    """A FalkorDB graph reached through the ``falkordb`` client (Redis protocol).
+
+    FalkorDB runs one write query at a time per graph, and each query is atomic, so a
+    batch is committed whole or not at all. The password, if any, comes only from
+    ``FALKORDB_PASSWORD``.
+
+    Parameters
+    ----------
+    uri : StoreURI
+        Parsed ``falkordb://host:port/graph`` URI.
+    connect_timeout : float, default 5.0
+        Seconds to wait for the TCP connection and the first reply.
+    query_timeout : float, default 600.0
+        Socket timeout for one statement (a batch or a read page).
+
+    Raises
+    ------
+    StoreError
+        Server unreachable, wrong password, not a FalkorDB server, or too old.
+    """
+
+    engine = "falkordb"
+
+    def __init__(
+        self, uri: StoreURI, *, connect_timeout: float = 5.0, query_timeout: float = 600.0
+    ) -> None:
+        import falkordb  # the only module besides neo4j_store that imports a driver
+        import redis
+
+        self._redis_errors = redis.exceptions
+        self.uri = uri
+        self.graph_name = uri.database or "graphprofile"
+        try:
+            self._db = falkordb.FalkorDB(
+                host=uri.host,
+                port=uri.port,
+                password=os.environ.get("FALKORDB_PASSWORD") or None,
+                socket_connect_timeout=connect_timeout,
+                socket_timeout=connect_timeout,
+                ssl=uri.tls,
+            )
+            self._info = self._check()
+        except StoreError:
+            raise
+        except redis.exceptions.AuthenticationError:
+            raise StoreError(
+                f"FalkorDB at {uri.address} refused the password; check FALKORDB_PASSWORD"
+            ) from None
+        except redis.exceptions.ResponseError as exc:
+            if "NOAUTH" in str(exc) or "AUTH" in str(exc).upper():
+                raise StoreError(
+                    f"FalkorDB at {uri.address} needs a password; set FALKORDB_PASSWORD"
+                ) from None
+            raise StoreError(f"FalkorDB at {uri.address} refused: {_first_line(exc)}") from None
+        except (redis.exceptions.RedisError, OSError) as exc:
+            raise StoreError(
+                f"cannot reach a FalkorDB server at {uri.address}: {_first_line(exc)}; "
+                "check the host, the port (usually 6379) and that the server is up"
+            ) from None
+        # Long statements are fine once connected: widen the socket timeout.
+        self._db.connection.connection_pool.connection_kwargs["socket_timeout"] = query_timeout
+        self._db.connection.connection_pool.disconnect()
+        self._graph = self._db.select_graph(self.graph_name)
+
+    def _check(self) -> dict[str, Any]:
+        modules = self._db.connection.execute_command("MODULE", "LIST")
+        version = None
+        for entry in modules or []:
+            fields = _pairs(entry)
+            if str(fields.get("name", "")).lower() in ("graph", "falkordb"):
+                version = int(fields.get("ver", 0))
+        if version is None:
+            raise StoreError(
+                f"{self.uri.address} is a Redis server without the FalkorDB module; "
+                "start it with --loadmodule falkordb.so or point --store at a FalkorDB server"
+            )
+        parts = (version // 10000, version // 100 % 100, version % 100)
+        if parts < MIN_FALKORDB_VERSION:
+            raise StoreError(
+                f"FalkorDB at {self.uri.address} is version {'.'.join(map(str, parts))}; "
+                f"graphprofile needs {'.'.join(map(str, MIN_FALKORDB_VERSION))} or later"
+            )
+        return {
+            "engine": "falkordb",
+            "version": ".".join(map(str, parts)),
+            "address": self.uri.address,
+            "database": self.graph_name,
+            "tls": self.uri.tls,
+        }
+
+    def __repr__(self) -> str:
+        return f"FalkorDBStore({self.uri.address!r})"
+
+    def run(self, query: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """Run one statement (atomic) and return its records.
+
+        Parameters
+        ----------
+        query : str
+            Cypher text (from ``cypher/``).
+        params : mapping, optional
+            Statement parameters (values only, already cleaned).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per record, columns in the order the statement returns them.
+
+        Raises
+        ------
+        StoreError
+            The server refused the statement or the connection failed.
+        """
+        try:
+            result = self._graph.query(query, dict(params) if params else None)
+        except self._redis_errors.ResponseError as exc:
+            raise StoreError(
+                f"FalkorDB at {self.uri.address} refused a statement: {_first_line(exc)}"
+                f"\n  statement: {_head(query)}"
+            ) from None
+        except (self._redis_errors.RedisError, OSError) as exc:
+            raise StoreError(
+                f"lost the connection to FalkorDB at {self.uri.address}: {_first_line(exc)}"
+            ) from None
+        except ValueError as exc:  # the client could not encode a parameter
+            raise StoreError(f"a parameter cannot be sent to FalkorDB: {exc}") from None
+        header = [h[1] if isinstance(h, list | tuple) else h for h in (result.header or [])]
+        return pd.DataFrame(result.result_set or [], columns=header or None)
+
+    def write_batches(
+        self,
+        query: str,
+        rows: Sequence[Mapping[str, Any]] | pd.DataFrame,
+        batch_size: int = 10_000,
+        *,
+        params: Mapping[str, Any] | None = None,
+        progress: Any = None,
+    ) -> int:
+        """Send ``rows`` as ``$rows``, one atomic query per batch.
+
+        Parameters
+        ----------
+        query : str
+            A statement starting ``UNWIND $rows AS row``.
+        rows : list of dict or pandas.DataFrame
+            Rows with cleaned values.
+        batch_size : int, default 10000
+            Rows per query.
+        params : mapping, optional
+            Extra parameters sent with every batch.
+        progress : callable, optional
+            Called with the number of rows of each finished batch.
+
+        Returns
+        -------
+        int
+            Rows the statement reported (its ``rows`` column), else rows sent.
+
+        Raises
+        ------
+        StoreError
+            A batch failed; earlier batches stay committed.
+        """
+        data = as_rows(rows)
+        results: list[pd.DataFrame] = []
+        batches = list(batched(data, batch_size))
+        for i, batch in enumerate(batches):
+            try:
+                results.append(self.run(query, {**dict(params or {}), "rows": list(batch)}))
+            except StoreError as exc:
+                raise StoreError(
+                    f"{exc} (batch {i + 1} of {len(batches)}; "
+                    f"{i * batch_size} rows committed before it)"
+                ) from None
+            if progress is not None:
+                progress(len(batch))
+        return count_reported(results, len(data))
+
+    def server_info(self) -> dict[str, Any]:
+        """Engine, version, address, graph name and TLS flag (no credentials)."""
+        return dict(self._info)
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._db.connection.close()
+
+    def __enter__(self) -> FalkorDBStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _pairs(entry: Any) -> dict[str, Any]:
+    if isinstance(entry, dict):
+        return {_text(k): v for k, v in entry.items()}
+    items = list(entry)
+    return {_text(items[i]): items[i + 1] for i in range(0, len(items) - 1, 2)}
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _head(query: str) -> str:
+    text = " ".join(query.split())
+    return text if len(text) <= 160 else text[:157] + "..."

@@ -1,0 +1,247 @@
+"""The Neo4j store: the official ``neo4j`` driver behind the :class:`Store` protocol."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from graphprofile.errors import StoreError
+from graphprofile.store.base import StoreURI, as_rows, batched, count_reported
+
+#: Oldest Neo4j major version supported (``IF NOT EXISTS`` constraints, ``REQUIRE`` syntax).
+MIN_NEO4J_MAJOR = 5
+
+
+class Neo4jStore:
+    """A Neo4j database reached through the official driver.
+
+    Credentials come only from ``NEO4J_USER`` (default ``neo4j``) and ``NEO4J_PASSWORD``
+    (unset: no authentication). Writes run in managed ``execute_write`` transactions, which
+    the driver retries on transient errors (deadlocks, leader switches), so every write
+    statement graphprofile sends is idempotent. Every call names the database explicitly.
+
+    Parameters
+    ----------
+    uri : StoreURI
+        Parsed store URI (``neo4j``, ``neo4j+s``, ``bolt``, ``bolt+s``...).
+    connection_timeout : float, default 10.0
+        Seconds to wait for a connection before failing.
+    max_retry_time : float, default 30.0
+        Seconds the driver keeps retrying a transaction that failed transiently.
+
+    Raises
+    ------
+    StoreError
+        Server unreachable, not a Neo4j server, wrong credentials, or older than Neo4j 5.
+    """
+
+    engine = "neo4j"
+
+    def __init__(
+        self, uri: StoreURI, *, connection_timeout: float = 10.0, max_retry_time: float = 30.0
+    ) -> None:
+        import neo4j  # the only module besides falkordb_store that imports a driver
+
+        self._neo4j = neo4j
+        self.uri = uri
+        self.database = uri.database or "neo4j"
+        user = os.environ.get("NEO4J_USER") or "neo4j"
+        password = os.environ.get("NEO4J_PASSWORD")
+        auth = (user, password) if password else None
+        target = f"{uri.scheme}://{uri.host}" + (f":{uri.port}" if uri.port else "")
+        try:
+            self._driver = neo4j.GraphDatabase.driver(
+                target,
+                auth=auth,
+                connection_timeout=connection_timeout,
+                max_transaction_retry_time=max_retry_time,
+                connection_acquisition_timeout=connection_timeout * 2,
+                user_agent="graphprofile",
+            )
+        except Exception as exc:  # driver configuration errors (bad scheme/port combos)
+            raise StoreError(
+                f"cannot configure a Neo4j connection to {uri.address}: {_first_line(exc)}"
+            ) from None
+        del password, auth
+        self._info: dict[str, Any] = {}
+        try:
+            self._connect(user)
+        except BaseException:
+            self._driver.close()
+            raise
+
+    def _connect(self, user: str) -> None:
+        exc_mod = self._neo4j.exceptions
+        try:
+            self._driver.verify_connectivity(database=self.database)
+            info = self._driver.get_server_info()
+        except exc_mod.AuthError:
+            raise StoreError(
+                f"Neo4j at {self.uri.address} refused the credentials of user {user!r}; "
+                "check NEO4J_USER and NEO4J_PASSWORD"
+            ) from None
+        except (exc_mod.ServiceUnavailable, exc_mod.DriverError, OSError) as exc:
+            raise StoreError(
+                f"cannot reach a Neo4j server at {self.uri.address}: {_first_line(exc)}; "
+                "check the host, the port (Bolt is usually 7687) and that the server is up"
+            ) from None
+        except exc_mod.Neo4jError as exc:
+            raise StoreError(
+                f"Neo4j at {self.uri.address} refused the connection: {_first_line(exc)}"
+            ) from None
+        agent = info.agent or ""
+        match = re.match(r"Neo4j/(\d+)\.(\d+)(?:\.(\d+))?", agent)
+        if not match:
+            raise StoreError(f"{self.uri.address} answered as {agent!r}, not as a Neo4j server")
+        major = int(match.group(1))
+        if major < MIN_NEO4J_MAJOR:
+            raise StoreError(
+                f"Neo4j at {self.uri.address} is version {agent.split('/')[1]}; "
+                f"graphprofile needs Neo4j {MIN_NEO4J_MAJOR} or later"
+            )
+        self._info = {
+            "engine": "neo4j",
+            "version": agent.split("/", 1)[1],
+            "address": self.uri.address,
+            "database": self.database,
+            "tls": self.uri.tls,
+            "protocol_version": ".".join(map(str, info.protocol_version)),
+        }
+
+    def __repr__(self) -> str:
+        return f"Neo4jStore({self.uri.address!r})"
+
+    def run(self, query: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """Run one statement in a managed write transaction and return its records.
+
+        Parameters
+        ----------
+        query : str
+            Cypher text (from ``cypher/``).
+        params : mapping, optional
+            Statement parameters (values only, already cleaned).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per record, columns in the order the statement returns them.
+
+        Raises
+        ------
+        StoreError
+            The server refused the statement or the connection failed.
+        """
+        with self._session() as session:
+            keys, values = self._call(session.execute_write, query, dict(params or {}))
+        return pd.DataFrame(values, columns=keys)
+
+    def write_batches(
+        self,
+        query: str,
+        rows: Sequence[Mapping[str, Any]] | pd.DataFrame,
+        batch_size: int = 10_000,
+        *,
+        params: Mapping[str, Any] | None = None,
+        progress: Any = None,
+    ) -> int:
+        """Send ``rows`` as ``$rows``, one managed write transaction per batch.
+
+        Parameters
+        ----------
+        query : str
+            A statement starting ``UNWIND $rows AS row``.
+        rows : list of dict or pandas.DataFrame
+            Rows with cleaned values (see :func:`graphprofile.store.base.clean_value`).
+        batch_size : int, default 10000
+            Rows per transaction.
+        params : mapping, optional
+            Extra parameters sent with every batch.
+        progress : callable, optional
+            Called with the number of rows of each finished batch.
+
+        Returns
+        -------
+        int
+            Rows the statement reported (its ``rows`` column), else rows sent.
+
+        Raises
+        ------
+        StoreError
+            A batch failed after the driver's retries; earlier batches stay committed.
+        """
+        data = as_rows(rows)
+        results: list[pd.DataFrame] = []
+        batches = list(batched(data, batch_size))
+        with self._session() as session:
+            for i, batch in enumerate(batches):
+                try:
+                    keys, values = self._call(
+                        session.execute_write, query, {**dict(params or {}), "rows": list(batch)}
+                    )
+                except StoreError as exc:
+                    raise StoreError(
+                        f"{exc} (batch {i + 1} of {len(batches)}; "
+                        f"{i * batch_size} rows committed before it)"
+                    ) from None
+                results.append(pd.DataFrame(values, columns=keys))
+                if progress is not None:
+                    progress(len(batch))
+        return count_reported(results, len(data))
+
+    def _session(self) -> Any:
+        return self._driver.session(database=self.database)
+
+    def _call(self, execute: Any, query: str, params: dict[str, Any]) -> tuple[list[str], list]:
+        exc_mod = self._neo4j.exceptions
+
+        def work(tx: Any) -> tuple[list[str], list]:
+            result = tx.run(query, params)
+            values = [list(record.values()) for record in result]
+            return list(result.keys()), values
+
+        try:
+            return execute(work)
+        except exc_mod.AuthError:
+            raise StoreError(
+                f"Neo4j at {self.uri.address} refused the credentials; "
+                "check NEO4J_USER and NEO4J_PASSWORD"
+            ) from None
+        except exc_mod.Neo4jError as exc:
+            raise StoreError(
+                f"Neo4j at {self.uri.address} refused a statement "
+                f"({getattr(exc, 'code', '')}): {_first_line(exc)}\n  statement: {_head(query)}"
+            ) from None
+        except (exc_mod.DriverError, OSError) as exc:
+            raise StoreError(
+                f"lost the connection to Neo4j at {self.uri.address}: {_first_line(exc)}"
+            ) from None
+        except TypeError as exc:  # parameter the driver cannot serialise
+            raise StoreError(f"a parameter cannot be sent to Neo4j: {exc}") from None
+
+    def server_info(self) -> dict[str, Any]:
+        """Engine, version, address, database and TLS flag (no credentials)."""
+        return dict(self._info)
+
+    def close(self) -> None:
+        """Close the driver and its connection pool."""
+        self._driver.close()
+
+    def __enter__(self) -> Neo4jStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "message", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _head(query: str) -> str:
+    text = " ".join(query.split())
+    return text if len(text) <= 160 else text[:157] + "..."
