@@ -16,6 +16,7 @@ from graphprofile.errors import GraphProfileError
 
 COMMAND_MODULES = [
     "graphprofile.cli.core",
+    "graphprofile.cli.store",
 ]
 
 for _module in COMMAND_MODULES:

@@ -223,9 +223,11 @@ def clean_value(value: Any) -> Any:
         return int(value)
     if isinstance(value, float | np.floating):
         f = float(value)
+        if math.isinf(f):
+            raise StoreError(f"non-finite number {f} cannot be stored as a property")
         return None if math.isnan(f) else f
     if isinstance(value, str):
-        return value
+        return value if type(value) is str else str(value)
     if isinstance(value, pd.Timestamp | datetime | np.datetime64):
         ts = pd.Timestamp(value)
         if ts is pd.NaT:
@@ -281,7 +283,12 @@ def _clean_column(series: pd.Series, *, table: str, column: str) -> list[Any]:
     if pd.api.types.is_integer_dtype(series) and not series.hasnans:
         return [int(v) for v in series.tolist()]
     if pd.api.types.is_float_dtype(series):
-        return [None if v != v else float(v) for v in series.tolist()]
+        values = series.to_numpy(dtype="float64", na_value=np.nan)
+        if np.isinf(values).any():
+            raise StoreError(
+                f"{table}.{column}: non-finite numbers (inf) cannot be stored as properties"
+            )
+        return [None if v != v else v for v in values.tolist()]
     try:
         return [clean_value(v) for v in series.tolist()]
     except StoreError as exc:

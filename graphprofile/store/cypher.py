@@ -22,14 +22,14 @@ _SPLIT = re.compile(r";[ \t]*(?:\r?\n|$)")
 
 
 def split_statements(text: str) -> list[str]:
-    """Split file text on ``;`` at line ends; drop comment-only and empty pieces."""
+    """Split file text on ``;`` at line ends; drop ``//`` comment lines and empty pieces."""
     out = []
     for piece in _SPLIT.split(text):
         code = "\n".join(
-            line for line in piece.splitlines() if not line.strip().startswith("//")
+            line.rstrip() for line in piece.splitlines() if not line.strip().startswith("//")
         ).strip()
         if code:
-            out.append(piece.strip())
+            out.append(code)
     return out
 
 

@@ -61,6 +61,10 @@ class FalkorDBStore:
         except StoreError:
             raise
         except redis.exceptions.AuthenticationError:
+            if not os.environ.get("FALKORDB_PASSWORD"):
+                raise StoreError(
+                    f"FalkorDB at {uri.address} needs a password; set FALKORDB_PASSWORD"
+                ) from None
             raise StoreError(
                 f"FalkorDB at {uri.address} refused the password; check FALKORDB_PASSWORD"
             ) from None
@@ -221,8 +225,8 @@ def _text(value: Any) -> str:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    text = " ".join(str(exc).split()).rstrip(".:;")
+    return text or type(exc).__name__
 
 
 def _head(query: str) -> str:

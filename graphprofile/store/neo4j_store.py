@@ -11,6 +11,7 @@ import pandas as pd
 
 from graphprofile.errors import StoreError
 from graphprofile.store.base import StoreURI, as_rows, batched, count_reported
+from graphprofile.store.cypher import statement
 
 #: Oldest Neo4j major version supported (``IF NOT EXISTS`` constraints, ``REQUIRE`` syntax).
 MIN_NEO4J_MAJOR = 5
@@ -28,7 +29,7 @@ class Neo4jStore:
     ----------
     uri : StoreURI
         Parsed store URI (``neo4j``, ``neo4j+s``, ``bolt``, ``bolt+s``...).
-    connection_timeout : float, default 10.0
+    connection_timeout : float, default 5.0
         Seconds to wait for a connection before failing.
     max_retry_time : float, default 30.0
         Seconds the driver keeps retrying a transaction that failed transiently.
@@ -42,7 +43,7 @@ class Neo4jStore:
     engine = "neo4j"
 
     def __init__(
-        self, uri: StoreURI, *, connection_timeout: float = 10.0, max_retry_time: float = 30.0
+        self, uri: StoreURI, *, connection_timeout: float = 5.0, max_retry_time: float = 30.0
     ) -> None:
         import neo4j  # the only module besides falkordb_store that imports a driver
 
@@ -59,7 +60,7 @@ class Neo4jStore:
                 auth=auth,
                 connection_timeout=connection_timeout,
                 max_transaction_retry_time=max_retry_time,
-                connection_acquisition_timeout=connection_timeout * 2,
+                connection_acquisition_timeout=connection_timeout,
                 user_agent="graphprofile",
             )
         except Exception as exc:  # driver configuration errors (bad scheme/port combos)
@@ -77,8 +78,7 @@ class Neo4jStore:
     def _connect(self, user: str) -> None:
         exc_mod = self._neo4j.exceptions
         try:
-            self._driver.verify_connectivity(database=self.database)
-            info = self._driver.get_server_info()
+            info = self._driver.get_server_info()  # opens a connection: auth, version
         except exc_mod.AuthError:
             raise StoreError(
                 f"Neo4j at {self.uri.address} refused the credentials of user {user!r}; "
@@ -103,6 +103,12 @@ class Neo4jStore:
                 f"Neo4j at {self.uri.address} is version {agent.split('/')[1]}; "
                 f"graphprofile needs Neo4j {MIN_NEO4J_MAJOR} or later"
             )
+        try:
+            self.run(statement("read/ping"))
+        except StoreError as exc:
+            raise StoreError(
+                f"Neo4j at {self.uri.address} cannot use database {self.database!r}: {exc}"
+            ) from None
         self._info = {
             "engine": "neo4j",
             "version": agent.split("/", 1)[1],
@@ -238,8 +244,8 @@ class Neo4jStore:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "message", None) or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    text = " ".join(str(getattr(exc, "message", None) or exc).split()).rstrip(":;")
+    return text or type(exc).__name__
 
 
 def _head(query: str) -> str:

@@ -6,9 +6,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from store_suite import StoreSuite
+from store_suite import StoreSuite, dump, run_one, run_two, small_graph
 
-from graphprofile.store import open_store
+from graphprofile.errors import StoreError
+from graphprofile.paths import cypher_dir
+from graphprofile.store import apply_schema, load_graph, open_store, write_back
+from graphprofile.store.cypher import PLACEHOLDER, statements
 
 
 class TestFalkorDB(StoreSuite):
@@ -19,3 +22,111 @@ class TestFalkorDB(StoreSuite):
             yield store
         finally:
             store.close()
+
+
+# Sample names for the placeholders of cypher/ files (see graphprofile.store.cypher).
+PLACEHOLDERS = {
+    "LABEL": "Customer",
+    "KEY": "customer_id",
+    "TYPE": "OWNS",
+    "SRC": "Customer",
+    "SRC_KEY": "customer_id",
+    "DST": "Account",
+    "DST_KEY": "account_id",
+}
+PARAMS = {
+    "rows": [],
+    "run_id": "r0",
+    "limit": 10,
+    "after": None,
+    "keys": ["c1"],
+    "meta": {"seed": 1},
+    "summary": {"n": 1},
+    "started_at": "2024-01-01T00:00:00.000000Z",
+    "completed_at": "2024-01-01T00:00:01.000000Z",
+    "nulls": {"gp_x": None},
+}
+
+
+def cypher_files() -> list[str]:
+    root = cypher_dir()
+    return sorted(
+        str(p.relative_to(root).with_suffix(""))
+        for p in root.rglob("*.cypher")
+        if p.name != "neo4j_constraints.cypher"
+    )
+
+
+@pytest.mark.parametrize("name", cypher_files())
+def test_every_cypher_file_runs_on_falkordb(name: str, falkordb_uri: str) -> None:
+    """Each statement parses and executes on FalkorDB (Neo4j-only DDL excepted)."""
+    text = (cypher_dir() / f"{name}.cypher").read_text()
+    names = {k: v for k, v in PLACEHOLDERS.items() if f"__{k}__" in text}
+    with open_store(falkordb_uri) as store:
+        load_graph(store, small_graph())
+        found = statements(name, **names)
+        assert found, f"{name} holds no statement"
+        for stmt in found:
+            store.run(stmt, PARAMS)  # raises StoreError on anything FalkorDB rejects
+
+
+def test_neo4j_only_file_is_refused_by_falkordb(falkordb_uri: str) -> None:
+    """The exclusion above is needed: FalkorDB really cannot run Neo4j constraint DDL."""
+    with open_store(falkordb_uri) as store, pytest.raises(StoreError):
+        store.run(statements("schema/neo4j_constraints")[0])
+
+
+def test_placeholders_cover_every_file() -> None:
+    for name in cypher_files():
+        text = (cypher_dir() / f"{name}.cypher").read_text()
+        assert set(PLACEHOLDER.findall(text)) <= set(PLACEHOLDERS), name
+
+
+def test_interrupted_write_back_is_visible_and_rerun_converges(falkordb_uri: str) -> None:
+    """A write-back that stops midway leaves completed=false; a re-run finishes it."""
+    with open_store(falkordb_uri) as store:
+        apply_schema(store)
+        load_graph(store, small_graph())
+        write_back(store, run_id="r1", run_meta={}, **run_one())
+        reference = dump(store)
+
+    class FailingStore:
+        """Passes statements through until the Ring nodes are written, then fails."""
+
+        def __init__(self, inner: Any) -> None:
+            self.inner, self.engine = inner, inner.engine
+
+        def run(self, query: str, params: Any = None) -> Any:
+            return self.inner.run(query, params)
+
+        def write_batches(self, query: str, rows: Any, batch_size: int = 10_000, **kw: Any) -> Any:
+            if "MERGE (g:Ring" in query:
+                raise StoreError("connection lost (simulated)")
+            return self.inner.write_batches(query, rows, batch_size, **kw)
+
+    uri2 = falkordb_uri + "_b"
+    with open_store(uri2) as store:
+        apply_schema(store)
+        load_graph(store, small_graph())
+        write_back(store, run_id="r0", run_meta={}, **run_two())
+        with pytest.raises(StoreError, match=r"stopped at step 'Community and Ring nodes'.*again"):
+            write_back(FailingStore(store), run_id="r1", run_meta={}, **run_one())
+        run = store.run("MATCH (r:GraphProfileRun {run_id: 'r1'}) RETURN r.completed AS c")
+        assert run["c"].tolist() == [False]
+        write_back(store, run_id="r1", run_meta={}, **run_one())
+        after = dump(store)
+    without_runs = [n for n in after["nodes"] if "GraphProfileRun" not in n]
+    assert without_runs == [n for n in reference["nodes"] if "GraphProfileRun" not in n]
+    assert after["relationships"] == reference["relationships"]
+
+
+def test_load_of_missing_end_nodes_is_counted(falkordb_uri: str) -> None:
+    graph = small_graph()
+    graph.edges["TRANSFER"].loc[0, "to_account"] = "nope"
+    with open_store(falkordb_uri) as store:
+        summary = load_graph(store, graph)
+    assert summary["tables"]["TRANSFER"] == {
+        **summary["tables"]["TRANSFER"],
+        "rows": 4,
+        "written": 3,
+    }

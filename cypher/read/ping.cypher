@@ -1,0 +1,2 @@
+// Connectivity check: the database answers a statement.
+RETURN 1 AS ok
