@@ -16,6 +16,7 @@ from graphprofile.errors import GraphProfileError
 
 COMMAND_MODULES = [
     "graphprofile.cli.core",
+    "graphprofile.cli.investigate",
     "graphprofile.cli.generate",
     "graphprofile.cli.store",
 ]

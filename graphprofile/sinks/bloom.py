@@ -1,0 +1,542 @@
+"""A Neo4j Bloom perspective for the graph graphprofile writes.
+
+The perspective has a category per label we write (canonical nodes, ``Community``,
+``Ring``, ``GraphProfileRun`` and the customer labels ``HighRisk``, ``RingMember``,
+``Influencer``), rule-based styling (risk → colour scale, PageRank → size, ring
+membership highlighted, ``:HighRisk`` red) and search phrases whose Cypher lives in
+``cypher/bloom/`` (so the CI Cypher lint checks it).
+
+Format
+------
+Targets Neo4j Bloom 2.x (Explore). The file carries the keys observed in public
+perspective exports (format versions ``"1.4.0"``/``"1.9.1"``: ``categories``,
+``relationshipTypes``, ``palette``, ``templates``, ``hiddenCategories`` …) plus the
+keys newer exports add (``labels``, ``metadata``, ``captionKeys``, ``styleRules``,
+``textSize``, ``sceneActions``) and declares :data:`FORMAT_VERSION`. The shape of the
+individual style rules (:func:`range_rule`, :func:`single_rule`) was **not** seen in a
+real export: check it against a perspective exported from the target Bloom version (see
+``docs/INVESTIGATORS.md``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from graphprofile.errors import OutputError
+from graphprofile.frames import TABLES
+from graphprofile.paths import cypher_dir
+from graphprofile.store.load import NODE_LABELS
+from graphprofile.store.writeback import DEFAULT_LABELS, property_name
+
+#: Perspective format version written into the file (a Bloom 2.x export version).
+FORMAT_VERSION = "2.3.0"
+#: Namespace of the deterministic ids (same input → same file, diffable).
+_NS = uuid.uuid5(uuid.NAMESPACE_URL, "https://graphprofile/bloom")
+
+#: Feature columns documented for ``features.parquet`` (each becomes a ``gp_`` property).
+FEATURE_COLUMNS: dict[str, str] = {
+    "community_id": "bigint",
+    "community_size": "bigint",
+    "pagerank": "number",
+    "pagerank_pct": "number",
+    "degree": "bigint",
+    "betweenness": "number",
+    "core": "bigint",
+    "ring_id": "string",
+    "ring_kind": "string",
+    "ring_size": "bigint",
+    "ring_risk": "number",
+    "fraud_proximity": "number",
+    "risk_score": "number",
+    **{column: "boolean" for column in DEFAULT_LABELS.values()},
+}
+
+_DTYPE = {"id": "string", "str": "string", "pii": "string", "ts": "string"}
+_DTYPE.update({"amount": "number", "bool": "boolean"})
+
+
+def _table_props(table: str) -> dict[str, str]:
+    return {col: _DTYPE[kind] for col, (kind, _) in TABLES[table].items()}
+
+
+def written_schema() -> dict[str, dict[str, str]]:
+    """Every label graphprofile writes and its properties with Bloom data types.
+
+    Returns
+    -------
+    dict
+        ``{label: {property: dataType}}``; timestamps are ISO 8601 text (``string``).
+    """
+    customer = _table_props("customers")
+    customer.update({property_name(c): t for c, t in FEATURE_COLUMNS.items()})
+    customer["gp_run_id"] = "string"
+    schema = {
+        NODE_LABELS["customer"]: customer,
+        NODE_LABELS["account"]: _table_props("accounts"),
+        NODE_LABELS["device"]: {"device_id": "string", "n_customers": "bigint", "n_uses": "bigint"},
+        NODE_LABELS["identifier"]: {
+            "identifier_id": "string",
+            "kind": "string",
+            "n_customers": "bigint",
+        },
+        NODE_LABELS["counterparty"]: _table_props("counterparties"),
+        "Community": {
+            "community_id": "bigint",
+            "size": "bigint",
+            "internal_flow": "number",
+            "external_flow": "number",
+            "density": "number",
+            "top_members": "array",
+            "risky_share": "number",
+            "gp_run_id": "string",
+        },
+        "Ring": {
+            "ring_id": "string",
+            "kind": "string",
+            "size": "bigint",
+            "accounts": "array",
+            "risk": "number",
+            "reasons": "string",
+            "gp_run_id": "string",
+        },
+        "GraphProfileRun": {
+            "run_id": "string",
+            "started_at": "string",
+            "completed": "boolean",
+            "completed_at": "string",
+            "labels": "array",
+            "properties": "array",
+            "n_customers": "bigint",
+        },
+    }
+    for label in DEFAULT_LABELS:  # customer labels carry the customer's properties
+        schema[label] = dict(customer)
+    return schema
+
+
+#: Relationship types we write and their properties.
+_FLOW = {"n_txns": "bigint", "total_amount": "number", "first_ts": "string", "last_ts": "string"}
+RELATIONSHIPS: dict[str, dict[str, str]] = {
+    "OWNS": {},
+    "USES_DEVICE": {"n_uses": "bigint", "first_seen": "string", "last_seen": "string"},
+    "HAS_IDENTIFIER": {"kind": "string"},
+    "TRANSFER": dict(_FLOW),
+    "PAYS": dict(_FLOW),
+    "MEMBER_OF": {"gp_run_id": "string"},
+}
+
+
+@dataclass(frozen=True)
+class CategorySpec:
+    """How one label looks in Bloom."""
+
+    label: str
+    color: str
+    icon: str
+    caption: str
+    size: float = 1.0
+    rules: tuple[str, ...] = ()
+
+
+#: Categories, in precedence order: Bloom styles a node by the first category whose
+#: label it has, so the customer labels come before ``Customer``.
+CATEGORIES: tuple[CategorySpec, ...] = (
+    CategorySpec("HighRisk", "#E03131", "alert", "customer_id", 2.0, ("pagerank_size",)),
+    CategorySpec("RingMember", "#F59F00", "people", "customer_id", 1.5, ("risk_color",)),
+    CategorySpec("Influencer", "#7048E8", "star", "customer_id", 1.5, ("pagerank_size",)),
+    CategorySpec(
+        "Customer",
+        "#4C8EDA",
+        "person",
+        "customer_id",
+        1.0,
+        ("risk_color", "pagerank_size", "ring_highlight"),
+    ),
+    CategorySpec("Account", "#8DCC93", "bank", "account_id", 0.75),
+    CategorySpec("Device", "#57C7E3", "cellphone", "device_id", 0.75),
+    CategorySpec("Identifier", "#D9C8AE", "card-account-details", "kind", 0.75),
+    CategorySpec("Counterparty", "#ECB5C9", "store", "name", 0.75),
+    CategorySpec("Ring", "#C92A2A", "ring", "ring_id", 2.5, ("ring_risk_color",)),
+    CategorySpec("Community", "#C990C0", "account-group", "community_id", 3.0),
+    CategorySpec("GraphProfileRun", "#848484", "history", "run_id", 1.0),
+)
+
+PALETTE = ["#FFE081", "#C990C0", "#F79767", "#57C7E3", "#F16667", "#D9C8AE", "#8DCC93"]
+PALETTE += ["#ECB5C9", "#4C8EDA", "#FFC454", "#DA7194", "#569480", "#848484", "#D9D9D9"]
+
+
+def range_rule(prop: str, low: float, high: float, *, colors=None, sizes=None) -> dict[str, Any]:
+    """A range style rule: colour and/or size interpolated over ``[low, high]`` of ``prop``.
+
+    Best-known shape of a Bloom rule-based style; not verified against an export.
+    """
+    rule: dict[str, Any] = {
+        "id": str(uuid.uuid5(_NS, f"rule:{prop}:{colors}:{sizes}")),
+        "type": "range",
+        "basedOn": prop,
+        "dataType": "number",
+        "condition": "range",
+        "minValue": low,
+        "maxValue": high,
+        "applyColor": colors is not None,
+        "applySize": sizes is not None,
+        "applyCaption": False,
+        "disabled": False,
+        "existingValues": [],
+    }
+    if colors is not None:
+        rule.update(minColor=colors[0], midColor=colors[1], maxColor=colors[2])
+    if sizes is not None:
+        rule.update(minSize=sizes[0], maxSize=sizes[1])
+    return rule
+
+
+def single_rule(
+    prop: str, condition: str, value: Any, *, color: str | None, size: float | None, dtype: str
+) -> dict[str, Any]:
+    """A single-condition style rule (``condition``: ``equals``, ``greater``, ``isNotNull``…).
+
+    Best-known shape of a Bloom rule-based style; not verified against an export.
+    """
+    return {
+        "id": str(uuid.uuid5(_NS, f"rule:{prop}:{condition}:{value}")),
+        "type": "single",
+        "basedOn": prop,
+        "dataType": dtype,
+        "condition": condition,
+        "conditionValue": value,
+        "applyColor": color is not None,
+        "applySize": size is not None,
+        "applyCaption": False,
+        "color": color,
+        "size": size,
+        "disabled": False,
+        "existingValues": [],
+    }
+
+
+def style_rules(pagerank_range: tuple[float, float] = (0.0, 1.0)) -> dict[str, dict[str, Any]]:
+    """The named style rules the categories refer to.
+
+    Parameters
+    ----------
+    pagerank_range : tuple of float, default (0, 1)
+        Range of ``gp_pagerank_pct`` mapped to node size (read from the store when given).
+    """
+    low, high = pagerank_range
+    return {
+        "risk_color": range_rule(
+            property_name("risk_score"), 0.0, 1.0, colors=("#FFF3BF", "#FF922B", "#E03131")
+        ),
+        "pagerank_size": range_rule(property_name("pagerank_pct"), low, high, sizes=(1.0, 4.0)),
+        "ring_highlight": single_rule(
+            property_name("ring_id"), "isNotNull", None, color="#F59F00", size=None, dtype="string"
+        ),
+        "ring_risk_color": range_rule("risk", 0.0, 1.0, colors=("#FFC9C9", "#FA5252", "#862E9C")),
+    }
+
+
+@dataclass(frozen=True)
+class Param:
+    """A search-phrase parameter and where Bloom takes its suggestions from."""
+
+    name: str
+    data_type: str = "String"
+    suggestion_label: str | None = None
+    suggestion_prop: str | None = None
+
+
+CUSTOMER = ("Customer", "customer_id")
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A search phrase: its text, the ``cypher/bloom/`` file and its parameters."""
+
+    text: str
+    file: str
+    params: tuple[Param, ...] = field(default_factory=tuple)
+
+
+PHRASES: tuple[Phrase, ...] = (
+    Phrase("Ring $ringId", "ring", (Param("ringId", "String", "Ring", "ring_id"),)),
+    Phrase("Rings with risk above $min", "rings_risk_above", (Param("min", "Float"),)),
+    Phrase(
+        "Customers sharing devices with $customerId",
+        "shared_devices",
+        (Param("customerId", "String", *CUSTOMER),),
+    ),
+    Phrase(
+        "Top influencers in community $communityId",
+        "community_influencers",
+        (Param("communityId", "String", "Community", "community_id"),),
+    ),
+    Phrase(
+        "Money path from $a to $b",
+        "money_path",
+        (Param("a", "String", *CUSTOMER), Param("b", "String", *CUSTOMER)),
+    ),
+    Phrase(
+        "Why is $customerId high risk",
+        "why_high_risk",
+        (Param("customerId", "String", *CUSTOMER),),
+    ),
+    Phrase("High-risk customers", "high_risk_customers"),
+)
+
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def phrase_cypher(phrase: Phrase) -> str:
+    """The Cypher of a phrase from ``cypher/bloom/<file>.cypher``, comments stripped.
+
+    Raises
+    ------
+    OutputError
+        The file is missing, or its parameters differ from the phrase's.
+    """
+    path = cypher_dir() / "bloom" / f"{phrase.file}.cypher"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise OutputError(f"cannot read search-phrase Cypher {path}: {exc.strerror}") from None
+    lines = [line.rstrip() for line in text.splitlines() if not line.strip().startswith("//")]
+    cypher = "\n".join(lines).strip().rstrip(";").strip()
+    used = set(_PARAM.findall(cypher))
+    declared = {p.name for p in phrase.params}
+    if used != declared or used != set(_PARAM.findall(phrase.text)):
+        raise OutputError(
+            f"{path} uses parameters {sorted(used)} but phrase {phrase.text!r} declares "
+            f"{sorted(declared)}; make them the same"
+        )
+    return cypher
+
+
+def _category(i: int, spec: CategorySpec, props: dict[str, str], rules: dict) -> dict[str, Any]:
+    return {
+        "id": i,
+        "name": spec.label,
+        "color": spec.color,
+        "size": spec.size,
+        "icon": spec.icon,
+        "labels": [spec.label],
+        "properties": [
+            {"name": name, "exclude": False, "isCaption": name == spec.caption, "dataType": dtype}
+            for name, dtype in props.items()
+        ],
+        "caption": [spec.caption],
+        "captionKeys": [spec.caption],
+        "textSize": 1,
+        "styleRules": [rules[name] for name in spec.rules],
+        "createdAt": 0,
+        "lastEditedAt": 0,
+    }
+
+
+def _template(stamp: int, phrase: Phrase) -> dict[str, Any]:
+    return {
+        "name": phrase.text,
+        "id": f"tmpl:{uuid.uuid5(_NS, phrase.file)}",
+        "createdAt": stamp,
+        "text": phrase.text,
+        "cypher": phrase_cypher(phrase),
+        "isUpdateQuery": False,
+        "hasCypherErrors": False,
+        "params": [
+            {
+                "name": f"${p.name}",
+                "dataType": p.data_type,
+                "suggestionLabel": p.suggestion_label,
+                "suggestionProp": p.suggestion_prop,
+                "suggestionBoolean": False,
+                "cypher": None,
+                "collapsed": False,
+            }
+            for p in phrase.params
+        ],
+    }
+
+
+def build_perspective(
+    *,
+    name: str = "graphprofile",
+    schema: dict[str, dict[str, str]] | None = None,
+    pagerank_range: tuple[float, float] = (0.0, 1.0),
+    created_at: pd.Timestamp | None = None,
+) -> dict[str, Any]:
+    """Build the Bloom perspective document.
+
+    Parameters
+    ----------
+    name : str, default "graphprofile"
+        Perspective name shown in Bloom.
+    schema : dict, optional
+        ``{label: {property: dataType}}``; default :func:`written_schema`. With a store,
+        what the database holds (see :func:`schema_from_store`).
+    pagerank_range : tuple of float, default (0, 1)
+        Range of ``gp_pagerank_pct`` mapped to node size.
+    created_at : pandas.Timestamp, optional
+        Creation time recorded in the file (default: now).
+
+    Returns
+    -------
+    dict
+        The perspective, ready for ``json.dumps``.
+
+    Raises
+    ------
+    OutputError
+        A search-phrase Cypher file is missing or disagrees with its phrase.
+    """
+    schema = written_schema() if schema is None else schema
+    stamp = int((created_at or pd.Timestamp.now(tz="UTC")).timestamp() * 1000)
+    rules = style_rules(pagerank_range)
+    categories = [
+        _category(i, spec, schema.get(spec.label, {}), rules)
+        for i, spec in enumerate(CATEGORIES, start=1)
+    ]
+    for cat in categories:
+        cat["createdAt"] = cat["lastEditedAt"] = stamp
+    rel_types = [
+        {
+            "id": rel,
+            "name": rel,
+            "color": "#F16667" if rel == "TRANSFER" else "#A5ABB6",
+            "size": 2 if rel == "TRANSFER" else 1,
+            "properties": [
+                {"propertyKey": key, "type": rel, "dataType": dtype} for key, dtype in props.items()
+            ],
+            "captionKeys": ["total_amount"] if "total_amount" in props else [],
+            "styleRules": (
+                [range_rule("total_amount", 0.0, 100_000.0, sizes=(1.0, 6.0))]
+                if "total_amount" in props
+                else []
+            ),
+        }
+        for rel, props in RELATIONSHIPS.items()
+    ]
+    return {
+        "name": name,
+        "id": str(uuid.uuid5(_NS, f"perspective:{name}")),
+        "version": FORMAT_VERSION,
+        "type": "STANDARD_PERSPECTIVE",
+        "createdAt": stamp,
+        "lastEditedAt": stamp,
+        "categories": categories,
+        "labels": {
+            label: [{"propertyKey": k, "type": label, "dataType": t} for k, t in props.items()]
+            for label, props in schema.items()
+        },
+        "relationshipTypes": rel_types,
+        "palette": {"colors": PALETTE, "currentIndex": len(categories) % len(PALETTE)},
+        "templates": [_template(stamp + i, p) for i, p in enumerate(PHRASES)],
+        "sceneActions": [],
+        "hiddenRelationshipTypes": [],
+        "hiddenCategories": [],
+        "hideUncategorisedData": False,
+        "parentPerspectiveId": None,
+        "metadata": {"pathSegments": _path_segments(), "indexes": []},
+    }
+
+
+def _path_segments() -> list[dict[str, str]]:
+    segments = [
+        ("Customer", "OWNS", "Account"),
+        ("Customer", "USES_DEVICE", "Device"),
+        ("Customer", "HAS_IDENTIFIER", "Identifier"),
+        ("Account", "TRANSFER", "Account"),
+        ("Account", "PAYS", "Counterparty"),
+        ("Customer", "MEMBER_OF", "Community"),
+        ("Customer", "MEMBER_OF", "Ring"),
+    ]
+    return [{"source": s, "relationshipType": r, "target": t} for s, r, t in segments]
+
+
+def schema_from_store(store: Any) -> tuple[dict[str, dict[str, str]], tuple[float, float]]:
+    """What a loaded database holds: :func:`written_schema` plus extra customer properties.
+
+    Parameters
+    ----------
+    store : graphprofile.store.Store
+        An open store after ``graphprofile load`` and a write-back.
+
+    Returns
+    -------
+    schema : dict
+        :func:`written_schema` with the properties found on a sample of customers added
+        (extra source columns appear in the perspective; their data type is taken as
+        ``string``).
+    pagerank_range : tuple of float
+        Observed range of ``gp_pagerank_pct`` (``(0, 1)`` when none is written yet).
+    """
+    from graphprofile.store.cypher import statement
+
+    schema = written_schema()
+    keys = store.run(statement("bloom/meta/customer_keys"))
+    for key in keys.get("key", pd.Series(dtype=str)).dropna():
+        for label in ("Customer", *DEFAULT_LABELS):
+            schema[label].setdefault(str(key), "string")
+    frame = store.run(statement("bloom/meta/pagerank_range"))
+    low, high = 0.0, 1.0
+    if len(frame) and frame["low"].notna().all() and frame["high"].notna().all():
+        low, high = float(frame["low"].iloc[0]), float(frame["high"].iloc[0])
+        if high <= low:
+            high = low + 1.0
+    return schema, (low, high)
+
+
+def write_perspective(path: Path, perspective: dict[str, Any]) -> Path:
+    """Write a perspective as JSON.
+
+    Raises
+    ------
+    OutputError
+        When the file cannot be written.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(perspective, indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return path
+
+
+def generate_perspective(out: Path, *, store_uri: str | None = None) -> dict[str, Any]:
+    """Generate the perspective file, optionally tailored to a database's contents.
+
+    Parameters
+    ----------
+    out : Path
+        Where to write the perspective JSON.
+    store_uri : str, optional
+        A store URI; when given, extra customer properties and the PageRank range are
+        read from the database.
+
+    Returns
+    -------
+    dict
+        ``path``, ``categories``, ``search_phrases``, ``version`` and ``from_store``.
+    """
+    schema, pr_range = None, (0.0, 1.0)
+    if store_uri:
+        from graphprofile.store import open_store
+
+        with open_store(store_uri) as store:
+            schema, pr_range = schema_from_store(store)
+    perspective = build_perspective(schema=schema, pagerank_range=pr_range)
+    write_perspective(out, perspective)
+    return {
+        "path": str(out),
+        "categories": len(perspective["categories"]),
+        "search_phrases": len(perspective["templates"]),
+        "version": perspective["version"],
+        "from_store": bool(store_uri),
+    }
