@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from graphprofile.errors import OutputError
 from graphprofile.frames import EDGE_ENDS, NODE_KEYS, CanonicalGraph, Frames
+from graphprofile.sinks.tables import write_table
 
 
 def _flows(txns: pd.DataFrame, target: str) -> pd.DataFrame:
@@ -122,19 +122,19 @@ def build_graph(frames: Frames) -> CanonicalGraph:
 def write_snapshot(graph: CanonicalGraph, out_dir: Path) -> dict[str, str]:
     """Write the graph as Parquet: ``graph/nodes/<label>.parquet``, ``graph/edges/<TYPE>.parquet``.
 
-    Returns the written paths relative to ``out_dir``.
+    Returns the written paths relative to ``out_dir``. Each file is replaced atomically.
+
+    Raises
+    ------
+    OutputError
+        When a file cannot be written (permissions, disk full).
     """
     written: dict[str, str] = {}
-    try:
-        for kind, tables in (("nodes", graph.nodes), ("edges", graph.edges)):
-            folder = Path(out_dir) / "graph" / kind
-            folder.mkdir(parents=True, exist_ok=True)
-            for name, df in tables.items():
-                path = folder / f"{name}.parquet"
-                df.to_parquet(path, index=False)
-                written[f"{kind}/{name}"] = str(path.relative_to(out_dir))
-    except OSError as exc:
-        raise OutputError(f"cannot write the graph snapshot under {out_dir}: {exc}") from None
+    for kind, tables in (("nodes", graph.nodes), ("edges", graph.edges)):
+        folder = Path(out_dir) / "graph" / kind
+        for name, df in tables.items():
+            path = write_table(df, folder, name, "parquet")  # atomic: temp file + rename
+            written[f"{kind}/{name}"] = str(path.relative_to(out_dir))
     return written
 
 

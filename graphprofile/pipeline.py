@@ -127,11 +127,21 @@ class JobState:
 
 
 def _prepare_out_dir(out_dir: Path) -> None:
+    """Check ``out_dir`` is writable and drop the previous run's ``run.json`` and rejects.
+
+    Removing ``run.json`` first means a run that fails half-way leaves no ``run.json``
+    claiming the (partly overwritten) outputs are complete.
+    """
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(
+            f"output directory {out_dir} exists and is not a directory; choose another --out"
+        )
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         probe = out_dir / ".graphprofile-write-test"
         probe.write_text("ok")
         probe.unlink()
+        (out_dir / "run.json").unlink(missing_ok=True)
         rejects = out_dir / "rejects"
         if rejects.is_dir():
             shutil.rmtree(rejects)

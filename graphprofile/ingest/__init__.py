@@ -11,7 +11,7 @@ from graphprofile.errors import InputError
 from graphprofile.frames import LOAD_ORDER, TABLES, Frames, TableStats
 from graphprofile.ingest.mapping import Mapping, load_mapping
 from graphprofile.ingest.parse import show
-from graphprofile.ingest.pii import Pseudonymiser, key_from_env_or_data
+from graphprofile.ingest.pii import Pseudonymiser, key_from_env_or_data, pii_kind
 from graphprofile.ingest.read import ROW, find_file, read_table
 from graphprofile.ingest.validate import (
     RejectLog,
@@ -276,11 +276,24 @@ def load_frames(
     txns = ld.dangling("transactions", txns, "from_account", accounts["account_id"], "accounts")
     txns = ld.dangling("transactions", txns, "to_account", accounts["account_id"], "accounts")
 
-    # Pseudonymise PII before the frames leave the loader.
+    # Pseudonymise PII before the frames leave the loader: names, IPs, identifier values and
+    # customer attributes whose names say they are PII (email, phone_number, address…).
+    pii_attributes = {
+        c: kind
+        for c in customers.columns
+        if c not in TABLES["customers"] and c != ROW and (kind := pii_kind(c))
+    }
+    if pii_attributes:
+        ld.notices.append(
+            "customers: attribute(s) "
+            + ", ".join(sorted(pii_attributes))
+            + " look like PII and are pseudonymised like names"
+        )
     samples = [
         s
         for s in (
             customers.get("name"),
+            *(customers[c] for c in sorted(pii_attributes)),
             devices.get("ip") if devices is not None else None,
             identifiers.get("value") if identifiers is not None else None,
         )
@@ -292,6 +305,8 @@ def load_frames(
     del key
     if "name" in customers:
         customers = customers.assign(name=pseud.hash_series(customers["name"]))
+    for column, kind in pii_attributes.items():
+        customers[column] = pseud.hash_series(customers[column], kind)
     if devices is not None and "ip" in devices:
         devices = devices.assign(ip=pseud.hash_series(devices["ip"], "ip"))
     if identifiers is not None:

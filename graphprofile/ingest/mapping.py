@@ -28,12 +28,15 @@ Unknown keys are errors, so a typo never silently changes meaning.
 
 from __future__ import annotations
 
+import codecs
 import re
 import tomllib
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 
 from graphprofile.errors import MappingError
@@ -100,7 +103,7 @@ def _read_document(path: Path) -> dict[str, Any]:
 
 
 def _check_keys(where: str, given: dict[str, Any], allowed: set[str], source: str) -> None:
-    unknown = sorted(set(given) - allowed)
+    unknown = sorted((k for k in given if k not in allowed), key=str)
     if unknown:
         raise MappingError(
             f"{source}: unknown key {', '.join(repr(k) for k in unknown)} in {where}; "
@@ -116,15 +119,92 @@ def _options(where: str, raw: dict[str, Any], base: dict[str, Any], source: str)
     for key in ("delimiter", "decimal"):
         if not isinstance(opts[key], str) or len(opts[key]) != 1:
             raise MappingError(f"{source}: {where}.{key} must be a single character")
+    if opts["delimiter"] in {'"', "\n", "\r"}:
+        raise MappingError(
+            f"{source}: {where}.delimiter {opts['delimiter']!r} cannot separate columns "
+            "(it is the quote or a line break)"
+        )
+    if opts["decimal"] not in {".", ","}:
+        raise MappingError(f"{source}: {where}.decimal must be '.' or ','")
     for key in ("true_values", "false_values"):
         if not isinstance(opts[key], list) or not all(isinstance(v, str) for v in opts[key]):
             raise MappingError(f"{source}: {where}.{key} must be a list of strings")
-    if isinstance(opts["max_amount"], bool) or not isinstance(opts["max_amount"], int | float):
-        raise MappingError(f"{source}: {where}.max_amount must be a number")
+    both = sorted(
+        {v.lower() for v in opts["true_values"]} & {v.lower() for v in opts["false_values"]}
+    )
+    if both:
+        raise MappingError(
+            f"{source}: {where}: {', '.join(map(repr, both))} is in both true_values and "
+            "false_values"
+        )
+    amount = opts["max_amount"]
+    if isinstance(amount, bool) or not isinstance(amount, int | float) or not amount > 0:
+        raise MappingError(f"{source}: {where}.max_amount must be a number above 0")
     for key in ("encoding", "timestamp_format", "timezone"):
         if not isinstance(opts[key], str) or not opts[key]:
             raise MappingError(f"{source}: {where}.{key} must be a non-empty string")
+    try:
+        codecs.lookup(opts["encoding"])
+    except LookupError:
+        raise MappingError(
+            f"{source}: {where}.encoding {opts['encoding']!r} is not a known encoding "
+            "(e.g. 'utf-8', 'latin-1', 'cp1252')"
+        ) from None
+    try:
+        zoneinfo.ZoneInfo(opts["timezone"])
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise MappingError(
+            f"{source}: {where}.timezone {opts['timezone']!r} is not a known time zone "
+            "(use an IANA name such as 'UTC' or 'Europe/Berlin')"
+        ) from None
+    fmt = opts["timestamp_format"]
+    if fmt not in {"iso", "epoch_s", "epoch_ms"}:
+        if "%" not in fmt:
+            raise MappingError(
+                f"{source}: {where}.timestamp_format {fmt!r} must be iso, epoch_s, epoch_ms "
+                "or a strftime pattern such as '%d.%m.%Y %H:%M'"
+            )
+        try:
+            pd.to_datetime(pd.Series(["x"]), format=fmt, errors="coerce")
+        except ValueError as exc:
+            raise MappingError(
+                f"{source}: {where}.timestamp_format {fmt!r} is not a valid strftime pattern: {exc}"
+            ) from None
     return opts
+
+
+def _table(source: str, where: str, value: Any) -> dict[str, Any]:
+    """``value`` as a table of settings (absent = empty), or a MappingError naming ``where``."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise MappingError(f"{source}: [{where}] must be a table of settings, not {value!r}")
+    return value
+
+
+def _check_shared_sources(
+    source: str,
+    where: str,
+    columns: dict[str, str],
+    attributes: dict[str, str],
+    explicit: bool,
+) -> None:
+    """Two mapping entries may not read the same source column (one would silently win)."""
+    entries = [(f"{where}.attributes.{k}", v) for k, v in attributes.items()]
+    if explicit:
+        entries = [(f"{where}.columns.{k}", v) for k, v in columns.items()] + entries
+    else:  # implicit columns only clash with attributes that read a canonical column
+        entries += [
+            (f"{where}.columns.{k}", v) for k, v in columns.items() if v in attributes.values()
+        ]
+    sources = [v for _, v in entries]
+    for _entry, src in entries:
+        if sources.count(src) > 1:
+            users = [e for e, v in entries if v == src]
+            raise MappingError(
+                f"{source}: {' and '.join(users)} all read source column {src!r}; "
+                "map each canonical column or attribute to its own source column"
+            )
 
 
 def parse_mapping(doc: dict[str, Any], source: str) -> Mapping:
@@ -139,11 +219,10 @@ def parse_mapping(doc: dict[str, Any], source: str) -> Mapping:
     version = doc.get("version", 1)
     if version != 1:
         raise MappingError(f"{source}: version {version!r} is not supported (use 1)")
-    base = _options("options", doc.get("options") or {}, OPTION_DEFAULTS, source)
-    _check_keys("[options]", doc.get("options") or {}, set(OPTION_DEFAULTS), source)
-    raw_tables = doc.get("tables") or {}
-    if not isinstance(raw_tables, dict):
-        raise MappingError(f"{source}: [tables] must be a table of tables")
+    options = _table(source, "options", doc.get("options"))
+    _check_keys("[options]", options, set(OPTION_DEFAULTS), source)
+    base = _options("options", options, OPTION_DEFAULTS, source)
+    raw_tables = _table(source, "tables", doc.get("tables"))
     _check_keys("[tables]", raw_tables, set(TABLES), source)
     if "transactions" not in raw_tables:
         raise MappingError(f"{source}: [tables.transactions] is required")
@@ -154,7 +233,7 @@ def parse_mapping(doc: dict[str, Any], source: str) -> Mapping:
             raise MappingError(f"{source}: [{where}] must be a table")
         _check_keys(f"[{where}]", raw, TABLE_KEYS, source)
         file = raw.get("file", name)
-        if not isinstance(file, str) or not file or "/" in file or "\\" in file:
+        if not isinstance(file, str) or file in {"", ".", ".."} or "/" in file or "\\" in file:
             raise MappingError(f"{source}: {where}.file must be a file name inside the data dir")
         columns_raw = raw.get("columns")
         explicit = columns_raw is not None
@@ -170,7 +249,7 @@ def parse_mapping(doc: dict[str, Any], source: str) -> Mapping:
                         f"{source}: {where}.columns.{canon} must name a source column"
                     )
             columns = dict(columns_raw)
-        attributes = raw.get("attributes") or {}
+        attributes = _table(source, f"{where}.attributes", raw.get("attributes"))
         if attributes and name != "customers":
             raise MappingError(f"{source}: attributes are only kept for customers, not {name}")
         for prop, src in attributes.items():
@@ -181,6 +260,7 @@ def parse_mapping(doc: dict[str, Any], source: str) -> Mapping:
                 )
             if not isinstance(src, str) or not src:
                 raise MappingError(f"{source}: {where}.attributes.{prop} must name a column")
+        _check_shared_sources(source, where, columns, attributes, explicit)
         tables[name] = TableMapping(
             table=name,
             file=file,

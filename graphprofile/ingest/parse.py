@@ -19,7 +19,7 @@ MAX_VALUE_IN_REASON = 40
 
 def show(values: pd.Series) -> pd.Series:
     """Offending values as they appear in a reason: quoted and truncated."""
-    s = values.astype("string").str.slice(0, MAX_VALUE_IN_REASON)
+    s = values.astype("string").str.slice(0, MAX_VALUE_IN_REASON).fillna("")
     return "'" + s + "'"
 
 
@@ -47,12 +47,13 @@ def parse_amount(
     """Amounts must be finite, > 0 and at most ``max_amount``."""
     reason = _null_reasons(values.index)
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        num = values.astype("float64")
-        text = values.astype("string")
-        missing = values.isna()
+        missing = values.isna().to_numpy(dtype=bool)
+        num_np = values.to_numpy(dtype="float64", na_value=np.nan)
+        text = pd.Series(num_np.astype(str), index=values.index, dtype="string")
+        unparsable = np.zeros(len(values), dtype=bool)
     else:
         text = as_text(values)
-        missing = text.isna()
+        missing = text.isna().to_numpy(dtype=bool)
         cleaned = text.str.replace(" ", "", regex=False).str.replace("_", "", regex=False)
         if decimal != ".":
             cleaned = cleaned.str.replace(".", "", regex=False).str.replace(
@@ -60,28 +61,36 @@ def parse_amount(
             )
         try:
             arr = pc.cast(pa.array(cleaned, from_pandas=True), pa.float64())
-            num = pd.Series(arr.to_numpy(zero_copy_only=False), index=values.index)
+            num_np = arr.to_numpy(zero_copy_only=False).astype("float64")
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            num = pd.to_numeric(cleaned, errors="coerce").astype("float64")
-        lowered = cleaned.str.lower()
-        spelled_nan = lowered.isin(["nan", "-nan", "+nan"]).fillna(False)
-        num = num.mask(spelled_nan.to_numpy(), np.nan)
-    num_np = num.to_numpy(dtype="float64", na_value=np.nan)
-    unparsable = np.isnan(num_np) & ~missing.to_numpy()
-    reason = reason.mask(missing.to_numpy(), f"missing {column}")
-    reason = reason.mask(unparsable, "unparsable " + column + " " + show(text))
-    isinf = np.isinf(num_np)
-    reason = reason.mask(isinf & reason.isna().to_numpy(), f"non-finite {column}")
+            num_np = pd.to_numeric(cleaned, errors="coerce").to_numpy(
+                dtype="float64", na_value=np.nan
+            )
+        spelled_nan = (
+            cleaned.str.lower().str.lstrip("+-").isin(["nan"]).to_numpy(dtype=bool, na_value=False)
+        )
+        num_np = np.where(spelled_nan, np.nan, num_np)
+        unparsable = np.isnan(num_np) & ~missing & ~spelled_nan
+    not_finite = ~np.isfinite(num_np) & ~missing & ~unparsable
     finite = np.isfinite(num_np)
+    reason = reason.mask(missing, f"missing {column}")
+    reason = reason.mask(unparsable, "unparsable " + column + " " + show(text))
+    reason = reason.mask(not_finite, "non-finite " + column + " " + show(text))
     reason = reason.mask(
         finite & (num_np <= 0) & reason.isna().to_numpy(),
         "non-positive " + column + " " + show(text),
     )
     reason = reason.mask(
         finite & (num_np > max_amount) & reason.isna().to_numpy(),
-        f"{column} above the plausible maximum {max_amount:g} (mapping option max_amount)",
+        column + " " + show(text) + f" above the plausible maximum {max_amount:g} "
+        "(mapping option max_amount)",
     )
     return pd.Series(num_np, index=values.index), reason
+
+
+#: Timestamps the canonical ``datetime64[ns, UTC]`` columns can hold.
+_TS_MIN = pd.Timestamp.min.tz_localize("UTC").ceil("s")
+_TS_MAX = pd.Timestamp.max.tz_localize("UTC").floor("s")
 
 
 def parse_timestamp(
@@ -93,59 +102,91 @@ def parse_timestamp(
     timezone: str,
     now: pd.Timestamp,
 ) -> tuple[pd.Series, pd.Series]:
-    """Timestamps become UTC; naive ones are read in ``timezone``; the future is rejected."""
+    """Timestamps become UTC; naive ones are read in ``timezone``; the future is rejected.
+
+    A local time that does not exist or is ambiguous in ``timezone`` (a daylight-saving
+    change) is rejected rather than guessed. Timestamps outside 1677-09-22 … 2262-04-11
+    (what a nanosecond timestamp holds) are rejected as out of range.
+    """
     reason = _null_reasons(values.index)
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         ts = values.dt.tz_convert("UTC")
         missing = ts.isna()
         bad = pd.Series(False, index=values.index)
+        no_local = bad
         text = values.astype("string")
     elif pd.api.types.is_datetime64_dtype(values):
-        ts = values.dt.tz_localize(timezone).dt.tz_convert("UTC")
-        missing = ts.isna()
+        ts = _localise(values, timezone)
+        missing = values.isna()
         bad = pd.Series(False, index=values.index)
+        no_local = ts.isna() & ~missing
         text = values.astype("string")
     else:
         text = as_text(values)
         missing = text.isna()
-        ts = _parse_text_ts(text, fmt, timezone)
-        bad = ts.isna() & ~missing
+        ts, no_local = _parse_text_ts(text, fmt, timezone)
+        bad = ts.isna() & ~missing & ~no_local
     if required:
         reason = reason.mask(missing, f"missing {column}")
     reason = reason.mask(bad, "unparsable " + column + " " + show(text))
-    limit = now + pd.Timedelta(days=1)
-    future = (ts > limit).fillna(False) & reason.isna()
-    reason = reason.mask(future, "timestamp in the future " + show(text))
+    reason = reason.mask(
+        no_local,
+        column
+        + " "
+        + show(text)
+        + f" does not exist or is ambiguous in time zone {timezone} (daylight-saving change); "
+        "give an offset such as +01:00",
+    )
+    future = (ts > now + pd.Timedelta(days=1)).fillna(False) & reason.isna()
+    reason = reason.mask(future, column + " in the future " + show(text))
+    out_of_range = ((ts < _TS_MIN) | (ts > _TS_MAX)).fillna(False) & reason.isna()
+    reason = reason.mask(
+        out_of_range, column + " " + show(text) + " out of range (1677-09-22 to 2262-04-11)"
+    )
+    ts = ts.mask(reason.notna().to_numpy() | ((ts < _TS_MIN) | (ts > _TS_MAX)).fillna(False))
     return ts.astype("datetime64[ns, UTC]"), reason
 
 
-def _parse_text_ts(text: pd.Series, fmt: str, timezone: str) -> pd.Series:
+def _parse_text_ts(text: pd.Series, fmt: str, timezone: str) -> tuple[pd.Series, pd.Series]:
+    """Parse text timestamps to UTC: (timestamps, mask of local times lost to DST changes)."""
+    none = pd.Series(False, index=text.index)
     if fmt in {"epoch_s", "epoch_ms"}:
-        num = pd.to_numeric(text, errors="coerce")
-        num = num.mask(~np.isfinite(num.astype("float64")))
-        unit = "s" if fmt == "epoch_s" else "ms"
-        ok = num.abs() < (1e11 if unit == "s" else 1e14)
-        return pd.to_datetime(num.where(ok), unit=unit, utc=True, errors="coerce")
+        num = pd.to_numeric(text, errors="coerce").astype("float64")
+        # Anything beyond ±3e11 s (year ~11,500) cannot be a timestamp; keep it unparsable.
+        limit = 3e11 if fmt == "epoch_s" else 3e14
+        num = num.where(np.isfinite(num) & (num.abs() < limit))
+        seconds = num if fmt == "epoch_s" else num / 1000.0
+        micros = (seconds * 1e6).round()
+        out = pd.to_datetime(micros.astype("Int64"), unit="us", utc=True).astype(
+            "datetime64[us, UTC]"
+        )
+        return out, none
     if fmt == "iso":
         has_offset = text.str.contains(_OFFSET, regex=True).fillna(False).astype(bool)
-        out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
+        out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us, UTC]")
+        no_local = none.copy()
         if has_offset.any():
-            out[has_offset] = pd.to_datetime(
-                text[has_offset], format="ISO8601", utc=True, errors="coerce"
-            )
+            parsed = pd.to_datetime(text[has_offset], format="ISO8601", utc=True, errors="coerce")
+            out[has_offset] = parsed.astype("datetime64[us, UTC]")
         naive = ~has_offset & text.notna()
         if naive.any():
             parsed = pd.to_datetime(text[naive], format="ISO8601", errors="coerce")
-            out[naive] = _localise(parsed, timezone)
-        return out
+            local = _localise(parsed, timezone)
+            out[naive] = local
+            no_local[naive] = local.isna() & parsed.notna()
+        return out, no_local
     parsed = pd.to_datetime(text, format=fmt, errors="coerce")
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-        return parsed.dt.tz_convert("UTC")
-    return _localise(parsed, timezone)
+        return parsed.dt.tz_convert("UTC").astype("datetime64[us, UTC]"), none
+    local = _localise(parsed, timezone)
+    return local, local.isna() & parsed.notna()
 
 
 def _localise(parsed: pd.Series, timezone: str) -> pd.Series:
-    return parsed.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
+    """Naive local times → UTC (``datetime64[us, UTC]``); DST gaps and overlaps become NaT."""
+    parsed = parsed.astype("datetime64[us]")
+    local = parsed.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
+    return local.dt.tz_convert("UTC")
 
 
 def parse_bool(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 
 import pandas as pd
 
@@ -44,6 +45,32 @@ class Pseudonymiser:
             for v in uniques
         }
         return norm.map(hashed).astype("string")
+
+
+#: Words that make a customer attribute PII (matched against the words of its name, so
+#: ``email``, ``phone_number``, ``FirstName`` and ``home_address`` all count).
+PII_WORDS = frozenset(
+    {
+        "name", "firstname", "lastname", "surname", "fullname", "forename", "vorname",
+        "nachname", "phone", "mobile", "tel", "telephone", "telefon", "handy", "fax",
+        "email", "mail", "address", "addr", "adresse", "street", "strasse", "zip", "postcode",
+        "postal", "plz", "iban", "ssn", "passport", "national", "nationalid", "tax", "taxid",
+        "birth", "birthdate", "birthday", "dob", "geburtsdatum", "ip", "ipaddress",
+    }
+)  # fmt: skip
+_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
+
+
+def pii_kind(column: str) -> str | None:
+    """The PII kind an attribute column name suggests (``phone``, ``email``, ``pii``), or None."""
+    words = {w.lower() for w in _WORD.findall(column)}
+    if not words & PII_WORDS:
+        return None
+    if words & {"phone", "mobile", "tel", "telephone", "telefon", "handy", "fax"}:
+        return "phone"
+    if words & {"email", "mail"}:
+        return "email"
+    return "pii"
 
 
 def normalise(values: pd.Series, kind: str | None = None) -> pd.Series:

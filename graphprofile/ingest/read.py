@@ -19,10 +19,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from graphprofile.errors import InputError
+from graphprofile.frames import TABLES
 from graphprofile.ingest.mapping import TableMapping
 
 ROW = "_row"
@@ -68,19 +70,49 @@ def _csv_header(path: Path, tm: TableMapping) -> list[str]:
         with path.open(encoding=encoding, newline="") as fh:
             header = next(csv.reader(fh, delimiter=tm.option("delimiter")), None)
     except UnicodeDecodeError:
+        raise _encoding_error(path, tm) from None
+    except (OSError, csv.Error) as exc:
         raise InputError(
-            f"{path}: the header is not valid {tm.option('encoding')} text; "
-            "set 'encoding' for this table in the mapping (e.g. encoding = \"latin-1\")"
+            f"{path}: cannot read file: {getattr(exc, 'strerror', None) or exc}"
         ) from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read file: {exc.strerror}") from None
     if not header or all(not h.strip() for h in header):
         raise InputError(f"{path}: the file is empty (expected a header row)")
     header = [h.strip() for h in header]
     dupes = sorted({h for h in header if header.count(h) > 1})
     if dupes:
-        raise InputError(f"{path}: duplicate column name(s) in header: {', '.join(dupes)}")
+        raise InputError(
+            f"{path}: duplicate column name(s) in the header: {', '.join(map(repr, dupes))}; "
+            "give every column a distinct name"
+        )
     return header
+
+
+def _first_undecodable_line(path: Path, encoding: str) -> int | None:
+    """Line number (1-based, physical line) of the first byte that is not ``encoding`` text."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    line = 1
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                pending = len(decoder.getstate()[0])
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    return line + chunk.count(b"\n", 0, max(exc.start - pending, 0))
+                line += chunk.count(b"\n")
+    except OSError:
+        return None
+    return None
+
+
+def _encoding_error(path: Path, tm: TableMapping) -> InputError:
+    encoding = tm.option("encoding")
+    line = _first_undecodable_line(path, encoding)
+    where = f"line {line}" if line is not None else "the file"
+    return InputError(
+        f"{path}: {where} is not valid {encoding} text; set 'encoding' for this table in "
+        f'the mapping (tables.{tm.table}.encoding, e.g. encoding = "latin-1")'
+    )
 
 
 def _check_columns(path: Path, tm: TableMapping, header: list[str], required: set[str]) -> None:
@@ -114,12 +146,10 @@ def _read_csv(path: Path, tm: TableMapping, header: list[str], wanted: list[str]
     invalid: list[tuple[int | None, str]] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
-        invalid.append(
-            (
-                row.number,
-                f"row has {row.actual_columns} fields, header has {row.expected_columns}",
-            )
-        )
+        why = f"row has {row.actual_columns} fields, header has {row.expected_columns}"
+        if "\n" in row.text and row.text.count('"') % 2 == 1:
+            why += "; a quote in it is never closed, so the lines after it were read into it"
+        invalid.append((row.number, why))
         return "skip"
 
     def read(use_threads: bool) -> pa.Table:
@@ -134,6 +164,7 @@ def _read_csv(path: Path, tm: TableMapping, header: list[str], wanted: list[str]
             parse_options=pacsv.ParseOptions(
                 delimiter=tm.option("delimiter"),
                 newlines_in_values=True,
+                ignore_empty_lines=False,
                 invalid_row_handler=on_invalid,
             ),
             convert_options=pacsv.ConvertOptions(
@@ -152,13 +183,10 @@ def _read_csv(path: Path, tm: TableMapping, header: list[str], wanted: list[str]
     except pa.ArrowInvalid as exc:
         msg = str(exc)
         if "UTF8" in msg or "utf8" in msg.lower():
-            raise InputError(
-                f"{path}: the file is not valid {tm.option('encoding')} text; set 'encoding' "
-                'for this table in the mapping (e.g. encoding = "latin-1")'
-            ) from None
+            raise _encoding_error(path, tm) from None
         raise InputError(f"{path}: cannot parse CSV: {msg}") from None
     except OSError as exc:
-        raise InputError(f"{path}: cannot read file: {exc}") from None
+        raise InputError(f"{path}: cannot read file: {exc.strerror or exc}") from None
     # pyarrow numbers records from the start of the file (the header is record 1).
     bad_rows = sorted(int(n) for n, _ in invalid if n is not None)
     n_total = table.num_rows + len(bad_rows)
@@ -170,12 +198,42 @@ def _read_csv(path: Path, tm: TableMapping, header: list[str], wanted: list[str]
     return RawTable(tm.table, path, frame, invalid=sorted(reasons))
 
 
-def _read_parquet(path: Path, tm: TableMapping, wanted: list[str]) -> RawTable:
+def _parquet_to_pandas(path: Path, table: pa.Table, kinds: dict[str, str]) -> pd.DataFrame:
+    """Convert a Parquet table so that validation sees what the file holds.
+
+    Text columns (ids, labels, PII, attributes) are cast to text by Arrow, so an integer id
+    ``12`` is ``"12"`` even when the column has nulls (pandas would make it ``12.0``).
+    Floating-point amounts keep null (missing) apart from NaN (not a number).
+    """
+    columns: dict[str, pd.Series] = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        kind = kinds.get(name, "str")
+        typ = column.type
+        if kind in {"id", "str", "pii"} and not (
+            pa.types.is_string(typ) or pa.types.is_large_string(typ)
+        ):
+            try:
+                column = pc.cast(column, pa.string())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                raise InputError(
+                    f"{path}: column {name!r} has type {typ}, which cannot be read as text; "
+                    "store it as a string or number column"
+                ) from None
+        if kind == "amount" and pa.types.is_floating(typ):
+            columns[name] = column.to_pandas(types_mapper=pd.ArrowDtype)
+        else:
+            columns[name] = column.to_pandas()
+    return pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows))
+
+
+def _read_parquet(
+    path: Path, tm: TableMapping, wanted: list[str], kinds: dict[str, str]
+) -> RawTable:
     try:
         table = pq.read_table(path, columns=wanted)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"{path}: cannot read Parquet file: {exc}") from None
-    frame = table.to_pandas()
+    frame = _parquet_to_pandas(path, table, kinds)
     frame[ROW] = np.arange(1, len(frame) + 1, dtype=np.int64)
     return RawTable(tm.table, path, frame)
 
@@ -206,7 +264,15 @@ def read_table(path: Path, tm: TableMapping, required: set[str]) -> RawTable:
     else:
         keep_extra = []
     wanted = [h for h in header if h in rename or h in keep_extra]
-    raw = _read_parquet(path, tm, wanted) if is_parquet else _read_csv(path, tm, header, wanted)
+    if is_parquet:
+        kinds = {
+            src: TABLES[tm.table][canon][0]
+            for src, canon in rename.items()
+            if canon in TABLES[tm.table]
+        }
+        raw = _read_parquet(path, tm, wanted, kinds)
+    else:
+        raw = _read_csv(path, tm, header, wanted)
     raw.frame = raw.frame.rename(columns=rename)
     raw.ignored_columns = [h for h in extra if h not in keep_extra]
     return raw

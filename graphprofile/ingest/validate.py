@@ -25,6 +25,7 @@ import pandas as pd
 from graphprofile.frames import KEYS, REJECT_COLUMNS, TABLES, TableStats
 from graphprofile.ingest.mapping import SAFE_NAME, TableMapping
 from graphprofile.ingest.parse import (
+    as_text,
     first_reason,
     parse_amount,
     parse_bool,
@@ -129,6 +130,12 @@ def parse_cells(
             out[extra] = parse_text(df[extra], extra, False)[0]
     reason = first_reason(*reasons) if reasons else pd.Series(pd.NA, index=df.index, dtype="string")
     column = first_reason(*columns) if columns else reason
+    # A row with nothing in it (a blank line, or only delimiters) gets its own reason.
+    cells = [c for c in df.columns if c != ROW]
+    if cells:
+        empty = pd.concat([as_text(df[c]).isna() for c in cells], axis=1).all(axis=1)
+        reason = reason.mask(empty, "empty row")
+        column = column.mask(empty, "(row)")
     return out, reason, column
 
 
@@ -184,7 +191,7 @@ def dedupe(table: str, df: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Serie
         + " "
         + show(df[key])
         + " with different values than row "
-        + first_row.astype("string")
+        + first_row.astype("Int64").astype("string")
     ).where(conflict)
     return merged, conflict, reason
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 from pathlib import Path
@@ -53,9 +55,20 @@ def write_table(df: pd.DataFrame, out_dir: Path, name: str, fmt: str = "parquet"
             _flatten(df).to_json(tmp, orient="records", lines=True, date_format="iso")
         os.replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+        _discard(tmp)
+        raise OutputError(_cannot_write(path, exc)) from None
     return path
+
+
+def _discard(tmp: Path) -> None:
+    """Remove a half-written temporary file; a failure here must not hide the first error."""
+    with contextlib.suppress(OSError):
+        tmp.unlink(missing_ok=True)
+
+
+def _cannot_write(path: Path, exc: OSError) -> str:
+    hint = "free some disk space" if exc.errno == errno.ENOSPC else "check the output directory"
+    return f"cannot write {path}: {exc.strerror or exc}; {hint} and run again"
 
 
 def write_json(data: dict, path: Path) -> Path:
@@ -66,8 +79,8 @@ def write_json(data: dict, path: Path) -> Path:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
         os.replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+        _discard(tmp)
+        raise OutputError(_cannot_write(path, exc)) from None
     return path
 
 
