@@ -289,6 +289,10 @@ def _clean_column(series: pd.Series, *, table: str, column: str) -> list[Any]:
                 f"{table}.{column}: non-finite numbers (inf) cannot be stored as properties"
             )
         return [None if v != v else v for v in values.tolist()]
+    if pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
+        # text only (the common case): no per-value conversion beyond nulls
+        values = series.astype(object)
+        return [None if v is None or v is pd.NA or v != v else str(v) for v in values.tolist()]
     try:
         return [clean_value(v) for v in series.tolist()]
     except StoreError as exc:

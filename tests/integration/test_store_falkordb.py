@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -45,7 +46,15 @@ PARAMS = {
     "started_at": "2024-01-01T00:00:00.000000Z",
     "completed_at": "2024-01-01T00:00:01.000000Z",
     "nulls": {"gp_x": None},
+    # Bloom search phrases (cypher/bloom/)
+    "a": "c1",
+    "b": "c2",
+    "customerId": "c1",
+    "communityId": 0,
+    "ringId": "R1",
+    "min": 0.5,
 }
+PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
 def cypher_files() -> list[str]:
@@ -67,7 +76,10 @@ def test_every_cypher_file_runs_on_falkordb(name: str, falkordb_uri: str) -> Non
         found = statements(name, **names)
         assert found, f"{name} holds no statement"
         for stmt in found:
-            store.run(stmt, PARAMS)  # raises StoreError on anything FalkorDB rejects
+            wanted = set(PARAM.findall(stmt))
+            assert wanted <= set(PARAMS), f"{name}: add sample values for {wanted - set(PARAMS)}"
+            # raises StoreError on anything FalkorDB rejects
+            store.run(stmt, {k: PARAMS[k] for k in wanted})
 
 
 def test_neo4j_only_file_is_refused_by_falkordb(falkordb_uri: str) -> None:
