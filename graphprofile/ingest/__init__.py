@@ -6,6 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from graphprofile.errors import InputError
 from graphprofile.frames import LOAD_ORDER, TABLES, Frames, TableStats
@@ -24,6 +26,14 @@ from graphprofile.ingest.validate import (
 __all__ = ["load_frames", "load_mapping"]
 
 _DTYPES = {"id": "string", "str": "string", "pii": "string", "amount": "float64", "bool": "bool"}
+
+
+def is_in(values: pd.Series, known: pd.Series) -> pd.Series:
+    """``values.isin(known)`` for text columns, done by Arrow (pandas loops in Python here)."""
+    arr = pa.array(values.astype("string"), from_pandas=True, type=pa.string())
+    value_set = pa.array(known.astype("string").dropna().unique(), type=pa.string())
+    found = pc.is_in(arr, value_set=value_set, skip_nulls=True).fill_null(False)
+    return pd.Series(found.to_numpy(zero_copy_only=False).astype(bool), index=values.index)
 
 
 def _empty(table: str) -> pd.DataFrame:
@@ -130,7 +140,7 @@ class _Loader:
         if column not in df:
             return df
         values = df[column]
-        bad = values.notna() & ~values.isin(known)
+        bad = values.notna() & ~is_in(values, known)
         reason = f"dangling reference: {column} " + show(values) + f" is not in {what}"
         return self.reject(table, df, bad, reason, column)
 
@@ -222,7 +232,7 @@ def load_frames(
             )
         else:
             extra = accounts.loc[
-                ~accounts["customer_id"].isin(customers["customer_id"]), ["customer_id"]
+                ~is_in(accounts["customer_id"], customers["customer_id"]), ["customer_id"]
             ]
             n_derived = len(extra)
             customers = pd.concat([customers, extra], ignore_index=True)
