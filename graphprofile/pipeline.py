@@ -277,3 +277,6 @@ def summarise(state: JobState) -> dict[str, Any]:
     if state.analysis is not None:
         summary["analysis"] = state.analysis.meta
     return summary
+
+
+import graphprofile.sinks.report  # noqa: E402,F401  (registers the report stage in EXTRA_STAGES)

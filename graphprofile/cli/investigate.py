@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from graphprofile.cli.common import JsonOpt, StoreOpt, app, console
+from graphprofile.cli.common import JsonOpt, OutDirArg, QuietOpt, StoreOpt, app, console
 
 bloom_app = typer.Typer(help="Neo4j Bloom support.", no_args_is_help=True)
 app.add_typer(bloom_app, name="bloom")
@@ -37,3 +37,20 @@ def bloom_perspective(
         f"{result['search_phrases']} search phrases (format {result['version']}). "
         "Import it in Bloom: Perspectives → Import."
     )
+
+
+@app.command()
+def report(
+    out_dir: OutDirArg,
+    top: Annotated[int, typer.Option("--top", min=1, help="Rings drawn in the report.")] = 10,
+    quiet: QuietOpt = False,
+) -> None:
+    """(Re)write OUT_DIR/report.html: an offline report with charts and ring pictures.
+
+    Example: graphprofile report out/
+    """
+    from graphprofile.sinks.report import write_report_for
+
+    path = write_report_for(out_dir, top_rings=top)
+    if not quiet:
+        console.print(f"Wrote {path}")

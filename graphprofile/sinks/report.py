@@ -1,0 +1,334 @@
+"""``OUT/report.html``: one self-contained, offline page about a run.
+
+Run summary and data quality (rows read/accepted/rejected per table), charts (community
+sizes, PageRank, risk, ring kinds), a picture of each of the top rings with its reasons
+in words, the top influencers of the largest communities, and churn since the previous
+run when the run had one. Charts are matplotlib (Agg) PNGs embedded as ``data:`` URIs;
+ring pictures are networkx drawings. Every piece of data is HTML-escaped.
+
+Written by ``graphprofile run`` (registered in :data:`graphprofile.pipeline.EXTRA_STAGES`)
+and by ``graphprofile report OUT_DIR``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from graphprofile.errors import OutputError
+from graphprofile.sinks import report_charts as charts
+from graphprofile.sinks import report_html as h
+from graphprofile.sinks.report_data import RunOutputs, as_list, load_outputs, reasons_in_words
+from graphprofile.sinks.report_graph import ring_subgraph
+
+REPORT_NAME = "report.html"
+
+
+def _summary_section(out: RunOutputs) -> str:
+    s = out.summary
+    params = s.get("parameters", {})
+    items = [
+        ("run id", s.get("run_id")),
+        ("status", s.get("status")),
+        ("started", s.get("started_at")),
+        ("finished", s.get("finished_at")),
+        ("seconds", s.get("seconds")),
+        ("input", params.get("data_dir")),
+        ("seed", params.get("seed")),
+        ("previous run", params.get("previous")),
+        ("graphprofile", s.get("packages", {}).get("graphprofile")),
+    ]
+    graph = s.get("graph", {})
+    counts = [
+        (f"{kind[:-1]} {name}", n)
+        for kind in ("nodes", "edges")
+        for name, n in graph.get(kind, {}).items()
+    ]
+    body = h.definition_list((k, v) for k, v in items if v is not None)
+    body += "<h3>Graph</h3>" + h.table(["element", "count"], counts, numeric=[1])
+    notices = s.get("notices") or []
+    if notices:
+        body += "<h3>Notices</h3>" + h.bullet_list(notices, css="notices")
+    return h.section("summary", "Run summary", body)
+
+
+def _quality_section(out: RunOutputs) -> str:
+    tables = out.summary.get("tables", {})
+    rows = [
+        (name, t.get("read"), t.get("accepted"), t.get("rejected"), t.get("duplicates_merged"))
+        for name, t in tables.items()
+    ]
+    total = out.summary.get("rows", {})
+    if rows:
+        rows.append(
+            ("all tables", total.get("read"), total.get("accepted"), total.get("rejected"), None)
+        )
+    body = h.table(
+        ["table", "read", "accepted", "rejected", "duplicates merged"], rows, numeric=[1, 2, 3, 4]
+    )
+    body += h.note("read = accepted + rejected for every table; each rejected row is listed "
+                   "with its file, row and reason in rejects/<table>.csv.")  # fmt: skip
+    return h.section("quality", "Data quality", body)
+
+
+def _risk_high(out: RunOutputs) -> float | None:
+    settings = out.analysis_meta.get("settings", {})
+    value = settings.get("risk_high") if isinstance(settings, dict) else None
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _charts_section(out: RunOutputs) -> str:
+    f, rings, comms = out.features, out.rings, out.communities
+    figures, missing = [], []
+
+    def add(ident: str, title: str, make: Any, *args: Any) -> None:
+        figures.append(h.image(charts.data_uri(make(*args)), alt=title, kind="chart", ident=ident))
+
+    if comms is not None and "size" in comms.columns and len(comms):
+        add(
+            "chart-communities",
+            "Community size distribution",
+            charts.community_sizes_chart,
+            comms["size"],
+        )
+    elif f is not None and "community_id" in f.columns:
+        sizes = f["community_id"].value_counts()
+        add("chart-communities", "Community size distribution", charts.community_sizes_chart, sizes)
+    else:
+        missing.append("community sizes (no communities in this run)")
+    if f is not None and "pagerank" in f.columns:
+        add("chart-pagerank", "PageRank distribution", charts.pagerank_chart, f["pagerank"])
+    else:
+        missing.append("PageRank (no features.pagerank)")
+    if f is not None and "risk_score" in f.columns:
+        add("chart-risk", "Risk histogram", charts.risk_chart, f["risk_score"], _risk_high(out))
+    else:
+        missing.append("risk (no features.risk_score)")
+    if rings is not None and "kind" in rings.columns and len(rings):
+        add("chart-ring-kinds", "Rings by kind", charts.ring_kinds_chart, rings["kind"])
+    else:
+        missing.append("ring kinds (no rings found)")
+    body = f'<div class="charts">{"".join(figures)}</div>'
+    if missing:
+        body += h.note("Not shown: " + "; ".join(missing) + ".")
+    return h.section("charts", "Charts", body)
+
+
+def top_rings(rings: pd.DataFrame | None, n: int) -> pd.DataFrame:
+    """The ``n`` riskiest rings (ties: larger first, then by id)."""
+    if rings is None or rings.empty or "ring_id" not in rings.columns:
+        return pd.DataFrame()
+    frame = rings.copy()
+    frame["_risk"] = pd.to_numeric(frame.get("risk", 0.0), errors="coerce").fillna(0.0)
+    frame["_size"] = pd.to_numeric(frame.get("size", 0), errors="coerce").fillna(0)
+    frame = frame.sort_values(["_risk", "_size", "ring_id"], ascending=[False, False, True])
+    return frame.head(n).drop(columns=["_risk", "_size"])
+
+
+def _member_rows(out: RunOutputs, customers: list[str]) -> list[tuple[Any, ...]]:
+    f = out.features
+    if f is None:
+        return [(c, None, None, None) for c in customers]
+    sel = f[f["customer_id"].astype(str).isin(customers)]
+    cols = [c for c in ("risk_score", "pagerank_pct", "community_id") if c in sel.columns]
+    rows = []
+    for row in sel.sort_values(cols[:1] or ["customer_id"], ascending=False).to_dict("records"):
+        rows.append(
+            (
+                row["customer_id"],
+                *(row.get(c) for c in ("risk_score", "pagerank_pct", "community_id")),
+            )
+        )
+    return rows
+
+
+def _ring_block(out: RunOutputs, ring: dict[str, Any], rank: int) -> str:
+    rid = str(ring["ring_id"])
+    graph = ring_subgraph(out, rid) if out.graph is not None else None
+    badges = (
+        f'<span class="badge">{h.esc(ring.get("kind"))}</span>'
+        f'<span class="badge">{h.esc(ring.get("size"))} members</span>'
+        f'<span class="badge risk">risk {h.esc(ring.get("risk"))}</span>'
+    )
+    body = f'<div class="ring" id="ring-{rank}"><h3>{rank}. Ring {h.esc(rid)}</h3>{badges}'
+    if graph is not None:
+        title = f"Ring {rid} ({ring.get('kind', 'ring')})"
+        uri = charts.data_uri(charts.ring_picture(graph, title=title))
+        shared = sum(1 for _, d in graph.nodes(data=True) if d["label"] in ("device", "identifier"))
+        flows = sum(1 for *_, d in graph.edges(data=True) if d["type"] == "TRANSFER")
+        caption = (
+            f"{graph.number_of_nodes()} nodes: members, their accounts, {shared} shared "
+            f"devices/identifiers and {flows} money flows between members' accounts."
+        )
+        body += h.image(
+            uri,
+            alt=f"Picture of ring {rid}",
+            kind="ring",
+            ident=f"ring-img-{rank}",
+            caption=caption,
+        )
+    else:
+        body += h.note("No graph snapshot in this output directory: picture not drawn.")
+    body += "<h3>Why it was flagged</h3>" + h.bullet_list(reasons_in_words(ring.get("reasons")))
+    customers = [str(c) for c in ring.get("customers", []) or []]
+    body += h.table(
+        ["member", "risk", "PageRank pct", "community"],
+        _member_rows(out, customers),
+        numeric=[1, 2],
+    )
+    return body + "</div>"
+
+
+def _rings_section(out: RunOutputs, n: int) -> str:
+    chosen = top_rings(out.rings, n)
+    if chosen.empty:
+        return h.section("rings", "Top rings", h.note("No rings were found in this run."))
+    blocks = []
+    for rank, ring in enumerate(chosen.to_dict("records"), start=1):
+        ring["customers"] = as_list(ring.get("customers"))
+        blocks.append(_ring_block(out, ring, rank))
+    total = len(out.rings) if out.rings is not None else 0
+    intro = h.note(f"The {len(chosen)} riskiest of {total:,} rings. Red arrows are money flows "
+                   "with total amount and first→last date; dashed lines link members to the "
+                   "devices and identifiers they share.")  # fmt: skip
+    return h.section("rings", "Top rings", intro + "".join(blocks))
+
+
+def _influencers_section(out: RunOutputs, n_communities: int = 10, per: int = 5) -> str:
+    f = out.features
+    if f is None or not {"community_id", "pagerank"} <= set(f.columns):
+        return h.section(
+            "influencers",
+            "Top influencers per community",
+            h.note("No influence results in this run."),
+        )
+    sizes = f["community_id"].value_counts().head(n_communities)
+    body = []
+    for cid, size in sizes.items():
+        members = f[f["community_id"] == cid].nlargest(per, "pagerank")
+        rows = [
+            (
+                r["customer_id"],
+                r.get("pagerank"),
+                r.get("pagerank_pct"),
+                r.get("degree"),
+                r.get("risk_score"),
+            )
+            for r in members.to_dict("records")
+        ]
+        body.append(f"<h3>Community {h.esc(cid)} · {h.esc(int(size))} customers</h3>")
+        body.append(
+            h.table(
+                ["customer", "PageRank", "PageRank pct", "degree", "risk"],
+                rows,
+                numeric=[1, 2, 3, 4],
+            )
+        )
+    intro = h.note(
+        f"The {len(sizes)} largest communities and their {per} most influential members."
+    )
+    return h.section("influencers", "Top influencers per community", intro + "".join(body))
+
+
+def _churn_section(out: RunOutputs) -> str | None:
+    churn = out.analysis_meta.get("churn")
+    if not isinstance(churn, dict) or not churn:
+        return None
+    groups = churn if all(isinstance(v, dict) for v in churn.values()) else {"communities": churn}
+    if not any(g.get("previous", True) for g in groups.values()):
+        return None
+    keys = sorted({k for g in groups.values() for k in g if k != "previous"})
+    rows = [(name, *(g.get(k) for k in keys)) for name, g in groups.items()]
+    body = h.table(
+        ["", *[k.replace("_", " ") for k in keys]], rows, numeric=range(1, len(keys) + 1)
+    )
+    return h.section("churn", "Churn since the previous run", body)
+
+
+def build_report(out: RunOutputs, *, top_rings: int = 10) -> str:
+    """The report as an HTML string.
+
+    Parameters
+    ----------
+    out : RunOutputs
+        A run's outputs (from :func:`load_outputs` or from the running job).
+    top_rings : int, default 10
+        Rings drawn, riskiest first.
+
+    Returns
+    -------
+    str
+        A complete HTML document without external resources.
+    """
+    run_id = out.summary.get("run_id", "unknown run")
+    sections = [_summary_section(out), _quality_section(out), _charts_section(out)]
+    sections.append(_rings_section(out, top_rings))
+    sections.append(_influencers_section(out))
+    churn = _churn_section(out)
+    if churn:
+        sections.append(churn)
+    generated = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
+    return h.page(
+        f"graphprofile report · {run_id}", f"Generated {generated} from {out.out_dir}", sections
+    )
+
+
+def write_report(out: RunOutputs, *, top_rings: int = 10) -> Path:
+    """Write ``OUT/report.html`` atomically and return its path.
+
+    Raises
+    ------
+    OutputError
+        When the file cannot be written.
+    """
+    document = build_report(out, top_rings=top_rings)
+    path = Path(out.out_dir) / REPORT_NAME
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(document, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return path
+
+
+def write_report_for(out_dir: Path, *, top_rings: int = 10) -> Path:
+    """Read a finished run's outputs and (re)write its report (``graphprofile report``)."""
+    return write_report(load_outputs(out_dir), top_rings=top_rings)
+
+
+def report_stage(state: Any, reporter: Any) -> None:
+    """Pipeline stage: write the report from the job's state (skipped when disabled)."""
+    from graphprofile.pipeline import summarise
+
+    if not getattr(state.config, "report", True):
+        return
+    state.outputs["report"] = REPORT_NAME
+    result = state.analysis
+    out = RunOutputs(
+        out_dir=Path(state.config.out_dir),
+        summary=summarise(state),
+        features=getattr(result, "features", None),
+        tags=getattr(result, "tags", None),
+        rings=getattr(result, "rings", None),
+        communities=getattr(result, "communities", None),
+        graph=state.graph,
+    )
+    write_report(out)
+    reporter.notice(f"report: {Path(state.config.out_dir) / REPORT_NAME}")
+
+
+def _register() -> None:
+    from graphprofile import pipeline
+
+    if all(name != "report" for name, _ in pipeline.EXTRA_STAGES):
+        pipeline.EXTRA_STAGES.append(("report", report_stage))
+
+
+_register()
+
+__all__ = ["build_report", "report_stage", "write_report", "write_report_for"]

@@ -1,0 +1,198 @@
+"""A finished run's outputs, read back for the report, ``explain`` and ``export-subgraph``.
+
+Also turns machine-readable ``reasons`` (JSON) into sentences an investigator can read.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from graphprofile.errors import InputError
+from graphprofile.frames import CanonicalGraph
+from graphprofile.graph import read_snapshot
+from graphprofile.sinks.tables import read_table
+
+TABLE_NAMES = ("features", "tags", "rings", "communities")
+
+
+@dataclass
+class RunOutputs:
+    """What one run wrote: ``run.json``, the result tables and the graph snapshot.
+
+    Tables that a run did not write are ``None``; so is ``graph`` without ``graph/``.
+    """
+
+    out_dir: Path
+    summary: dict[str, Any]
+    features: pd.DataFrame | None = None
+    tags: pd.DataFrame | None = None
+    rings: pd.DataFrame | None = None
+    communities: pd.DataFrame | None = None
+    graph: CanonicalGraph | None = None
+
+    @property
+    def analysis_meta(self) -> dict[str, Any]:
+        meta = self.summary.get("analysis")
+        return meta if isinstance(meta, dict) else {}
+
+
+def load_outputs(out_dir: Path, *, graph: bool = True) -> RunOutputs:
+    """Read a run's output directory.
+
+    Parameters
+    ----------
+    out_dir : Path
+        Output directory of ``graphprofile run``.
+    graph : bool, default True
+        Also read the ``graph/`` snapshot (when present).
+
+    Returns
+    -------
+    RunOutputs
+
+    Raises
+    ------
+    InputError
+        The directory does not exist, or holds neither ``run.json`` nor ``features``.
+    """
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        raise InputError(f"output directory {out_dir} does not exist; run `graphprofile run` first")
+    summary: dict[str, Any] = {}
+    run_json = out_dir / "run.json"
+    if run_json.is_file():
+        try:
+            summary = json.loads(run_json.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot read {run_json}: {exc}") from None
+    tables = {name: read_table(out_dir, name) for name in TABLE_NAMES}
+    if not summary and tables["features"] is None:
+        raise InputError(
+            f"{out_dir} holds neither run.json nor features.parquet; "
+            "is it the --out directory of `graphprofile run`?"
+        )
+    snapshot = None
+    if graph and (out_dir / "graph" / "nodes").is_dir():
+        try:
+            snapshot = read_snapshot(out_dir)
+        except (OSError, ValueError) as exc:
+            raise InputError(
+                f"cannot read the graph snapshot in {out_dir / 'graph'}: {exc}"
+            ) from None
+    return RunOutputs(out_dir=out_dir, summary=summary, graph=snapshot, **tables)
+
+
+def as_list(value: Any) -> list[Any]:
+    """A list from a list, array, tuple or JSON text (CSV/JSONL outputs); [] for null."""
+    if value is None:
+        return []
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, list | tuple):
+        return list(value)
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return [value]
+        return parsed if isinstance(parsed, list) else [parsed]
+    if is_missing(value):
+        return []
+    return [value]
+
+
+def is_missing(value: Any) -> bool:
+    """True for None, NaN, NaT and pandas NA (never raises on lists)."""
+    if value is None:
+        return True
+    if isinstance(value, list | tuple | dict | np.ndarray):
+        return False
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def parse_reasons(value: Any) -> Any:
+    """The reasons of a tag or ring as Python objects (JSON text parsed; null → [])."""
+    if is_missing(value):
+        return []
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
+
+
+_TEXT_KEYS = ("text", "description", "message", "why", "reason", "summary")
+
+
+def fmt_value(value: Any) -> str:
+    """A value as short readable text (amounts with thousands separators, dates short)."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | np.integer):
+        return f"{int(value):,}"
+    if isinstance(value, float | np.floating):
+        if not math.isfinite(float(value)):
+            return str(value)
+        v = float(value)
+        return f"{v:,.2f}" if abs(v) >= 100 else f"{v:.3g}"
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, list | tuple):
+        items = [fmt_value(v) for v in value[:8]]
+        more = f" … (+{len(value) - 8})" if len(value) > 8 else ""
+        return ", ".join(items) + more
+    if isinstance(value, dict):
+        return "; ".join(f"{k.replace('_', ' ')} {fmt_value(v)}" for k, v in value.items())
+    text = str(value)
+    if len(text) >= 19 and text[4:5] == "-" and text[10:11] == "T":  # ISO timestamp
+        return text[:16].replace("T", " ")
+    return text
+
+
+def reason_sentence(reason: Any) -> str:
+    """One reason as a sentence: its own text field if it has one, else its fields."""
+    if isinstance(reason, dict):
+        for key in _TEXT_KEYS:
+            if isinstance(reason.get(key), str) and reason[key].strip():
+                return reason[key].strip()
+        kind = reason.get("kind") or reason.get("type") or reason.get("rule")
+        rest = {k: v for k, v in reason.items() if k not in ("kind", "type", "rule")}
+        body = fmt_value(rest) if rest else ""
+        head = str(kind).replace("_", " ") if kind else ""
+        return f"{head}: {body}" if head and body else (head or body)
+    return fmt_value(reason)
+
+
+def reasons_in_words(value: Any) -> list[str]:
+    """Every reason of a ``reasons`` value (JSON text, list or dict) as a sentence."""
+    parsed = parse_reasons(value)
+    if isinstance(parsed, dict) and not any(k in parsed for k in (*_TEXT_KEYS, "kind", "type")):
+        return [f"{k.replace('_', ' ')}: {fmt_value(v)}" for k, v in parsed.items()]
+    items = parsed if isinstance(parsed, list) else [parsed]
+    return [s for s in (reason_sentence(r) for r in items) if s]
+
+
+def ring_members(rings: pd.DataFrame | None, ring_id: str) -> tuple[list[str], list[str]]:
+    """Customer and account ids of one ring (``([], [])`` when it is unknown)."""
+    if rings is None or "ring_id" not in rings.columns:
+        return [], []
+    row = rings[rings["ring_id"].astype(str) == str(ring_id)]
+    if row.empty:
+        return [], []
+    first = row.iloc[0]
+    customers = [str(c) for c in as_list(first.get("customers"))]
+    accounts = [str(a) for a in as_list(first.get("accounts")) if not is_missing(a)]
+    return customers, accounts

@@ -1,0 +1,284 @@
+"""Subgraphs of a run's graph snapshot as networkx graphs, with results as attributes.
+
+Node ids are ``"<label>:<id>"`` (``customer:C1``, ``account:A1``, ``device:D1``,
+``identifier:email:…``, ``counterparty:P1``); every node has ``label`` and ``key``.
+Customers carry their ``features`` columns and their tags (``tags``: the tag names,
+``tag:<name>``: the tag's score or value). Edges carry ``type`` and the snapshot's edge
+properties (``TRANSFER``: ``n_txns``, ``total_amount``, ``first_ts``, ``last_ts``).
+Attributes never hold ``None``: missing values are left out (GraphML cannot store them).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from graphprofile.errors import InputError
+from graphprofile.frames import EDGE_ENDS, NODE_KEYS
+from graphprofile.sinks.report_data import RunOutputs, is_missing, ring_members
+
+#: Devices/identifiers used by more customers than this are hubs: not expanded through.
+DEFAULT_HUB_LIMIT = 50
+
+
+def clean_attr(value: Any) -> Any:
+    """A value GraphML/GEXF can store: Python scalars, ISO text for times, JSON for lists."""
+    if is_missing(value):
+        return None
+    if isinstance(value, np.ndarray | list | tuple | dict):
+        return json.dumps(value.tolist() if isinstance(value, np.ndarray) else value, default=str)
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer | int):
+        return int(value)
+    if isinstance(value, np.floating | float):
+        return float(value)
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return str(value)
+
+
+def _attrs(row: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key, value in row.items():
+        cleaned = clean_attr(value)
+        if cleaned is not None:
+            out[str(key)] = cleaned
+    return out
+
+
+def _need_graph(outputs: RunOutputs) -> None:
+    if outputs.graph is None:
+        raise InputError(
+            f"{outputs.out_dir / 'graph'} is missing: the subgraph needs the graph snapshot "
+            "that `graphprofile run` writes"
+        )
+
+
+def node_id(label: str, key: Any) -> str:
+    """The node id used in subgraphs: ``"<label>:<key>"``."""
+    return f"{label}:{key}"
+
+
+def subgraph(
+    outputs: RunOutputs,
+    *,
+    customers: Iterable[str] = (),
+    accounts: Iterable[str] = (),
+    devices: Iterable[str] = (),
+    identifiers: Iterable[str] = (),
+    counterparties: Iterable[str] = (),
+    owned_accounts: bool = True,
+) -> nx.DiGraph:
+    """The subgraph induced by the given node ids, with results as attributes.
+
+    Parameters
+    ----------
+    outputs : RunOutputs
+        A run's outputs, graph snapshot included.
+    customers, accounts, devices, identifiers, counterparties : iterable of str
+        Node keys to include.
+    owned_accounts : bool, default True
+        Also include every account the given customers own.
+
+    Returns
+    -------
+    networkx.DiGraph
+        Nodes and every snapshot edge between them (``OWNS``, ``USES_DEVICE``,
+        ``HAS_IDENTIFIER``, ``TRANSFER``, ``PAYS``).
+    """
+    _need_graph(outputs)
+    g = outputs.graph
+    assert g is not None
+    keep = {
+        "customer": {str(c) for c in customers},
+        "account": {str(a) for a in accounts},
+        "device": {str(d) for d in devices},
+        "identifier": {str(i) for i in identifiers},
+        "counterparty": {str(p) for p in counterparties},
+    }
+    if owned_accounts and keep["customer"]:
+        owns = g.edges["OWNS"]
+        keep["account"] |= set(owns.loc[owns["customer_id"].isin(keep["customer"]), "account_id"])
+    graph = nx.DiGraph()
+    for label, key in NODE_KEYS.items():
+        table = g.nodes[label]
+        rows = table[table[key].astype(str).isin(keep[label])]
+        for row in rows.to_dict("records"):
+            graph.add_node(node_id(label, row[key]), label=label, **_attrs(row))
+            graph.nodes[node_id(label, row[key])]["key"] = str(row[key])
+    _add_results(graph, outputs, keep["customer"])
+    for rel, (src_label, src, dst_label, dst) in EDGE_ENDS.items():
+        table = g.edges[rel]
+        mask = table[src].astype(str).isin(keep[src_label]) & table[dst].astype(str).isin(
+            keep[dst_label]
+        )
+        for row in table[mask].to_dict("records"):
+            u, v = node_id(src_label, row.pop(src)), node_id(dst_label, row.pop(dst))
+            if u in graph and v in graph:
+                graph.add_edge(u, v, type=rel, **_attrs(row))
+    return graph
+
+
+def _add_results(graph: nx.DiGraph, outputs: RunOutputs, customers: set[str]) -> None:
+    features, tags = outputs.features, outputs.tags
+    if features is not None and "customer_id" in features.columns:
+        rows = features[features["customer_id"].astype(str).isin(customers)]
+        for row in rows.to_dict("records"):
+            nid = node_id("customer", row.pop("customer_id"))
+            if nid in graph:
+                graph.nodes[nid].update(_attrs(row))
+    if tags is not None and {"customer_id", "tag"} <= set(tags.columns):
+        rows = tags[tags["customer_id"].astype(str).isin(customers)]
+        for cid, group in rows.groupby(rows["customer_id"].astype(str), sort=True):
+            nid = node_id("customer", cid)
+            if nid not in graph:
+                continue
+            graph.nodes[nid]["tags"] = ",".join(sorted(group["tag"].astype(str).unique()))
+            for row in group.to_dict("records"):
+                value = row.get("score")
+                value = row.get("value") if is_missing(value) else value
+                cleaned = clean_attr(value)
+                graph.nodes[nid][f"tag:{row['tag']}"] = True if cleaned is None else cleaned
+
+
+def ring_subgraph(outputs: RunOutputs, ring_id: str) -> nx.DiGraph:
+    """A ring: members, their accounts, the devices/identifiers 2+ members share.
+
+    Raises
+    ------
+    InputError
+        The ring is not in ``rings`` (nor in ``features.ring_id``).
+    """
+    _need_graph(outputs)
+    customers, accounts = ring_members(outputs.rings, ring_id)
+    if not customers and outputs.features is not None and "ring_id" in outputs.features:
+        f = outputs.features
+        customers = f.loc[f["ring_id"].astype(str) == str(ring_id), "customer_id"].astype(str)
+        customers = customers.tolist()
+    if not customers:
+        raise InputError(f"ring {ring_id!r} is not in {outputs.out_dir / 'rings.parquet'}")
+    g = outputs.graph
+    assert g is not None
+    shared = {}
+    for rel, col in (("USES_DEVICE", "device_id"), ("HAS_IDENTIFIER", "identifier_id")):
+        edges = g.edges[rel]
+        edges = edges[edges["customer_id"].astype(str).isin(customers)]
+        counts = edges.groupby(col)["customer_id"].nunique()
+        shared[col] = counts[counts >= 2].index.astype(str).tolist()
+    graph = subgraph(
+        outputs,
+        customers=customers,
+        accounts=accounts,
+        devices=shared["device_id"],
+        identifiers=shared["identifier_id"],
+        owned_accounts=not accounts,
+    )
+    graph.graph.update(ring_id=str(ring_id))
+    return graph
+
+
+def community_subgraph(outputs: RunOutputs, community_id: str) -> nx.DiGraph:
+    """A community: its customers, their accounts, devices and identifiers.
+
+    Raises
+    ------
+    InputError
+        No customer has this ``community_id`` in ``features``.
+    """
+    f = outputs.features
+    if f is None or "community_id" not in f.columns:
+        raise InputError(f"{outputs.out_dir} has no features.community_id column")
+    customers = f.loc[f["community_id"].astype(str) == str(community_id), "customer_id"]
+    if customers.empty:
+        raise InputError(
+            f"community {community_id!r} is not in {outputs.out_dir / 'features.parquet'}"
+        )
+    _need_graph(outputs)
+    g = outputs.graph
+    assert g is not None
+    ids = set(customers.astype(str))
+    uses = g.edges["USES_DEVICE"]
+    has = g.edges["HAS_IDENTIFIER"]
+    graph = subgraph(
+        outputs,
+        customers=ids,
+        devices=uses.loc[uses["customer_id"].astype(str).isin(ids), "device_id"].astype(str),
+        identifiers=has.loc[has["customer_id"].astype(str).isin(ids), "identifier_id"].astype(str),
+    )
+    graph.graph.update(community_id=str(community_id))
+    return graph
+
+
+def neighbourhood(
+    outputs: RunOutputs, customer_id: str, *, hops: int = 2, hub_limit: int = DEFAULT_HUB_LIMIT
+) -> dict[str, set[str]]:
+    """Node keys within ``hops`` steps of a customer, following edges either way.
+
+    Devices and identifiers used by more than ``hub_limit`` customers, and
+    counterparties, are included but not expanded through (they would pull in much of
+    the bank).
+    """
+    _need_graph(outputs)
+    g = outputs.graph
+    assert g is not None
+    found: dict[str, set[str]] = {label: set() for label in NODE_KEYS}
+    found["customer"].add(str(customer_id))
+    frontier = {label: set(v) for label, v in found.items()}
+    hubs = {"device": _hubs(g.nodes["device"], "device_id", hub_limit)}
+    hubs["identifier"] = _hubs(g.nodes["identifier"], "identifier_id", hub_limit)
+    for _ in range(max(hops, 0)):
+        new: dict[str, set[str]] = {label: set() for label in NODE_KEYS}
+        for rel, (a_label, a, b_label, b) in EDGE_ENDS.items():
+            table = g.edges[rel]
+            for x_label, x, y_label, y in ((a_label, a, b_label, b), (b_label, b, a_label, a)):
+                expand = frontier[x_label] - hubs.get(x_label, set())
+                if x_label == "counterparty" or not expand:
+                    continue
+                hits = table.loc[table[x].astype(str).isin(expand), y].astype(str)
+                new[y_label] |= set(hits)
+        for label in NODE_KEYS:
+            new[label] -= found[label]
+            found[label] |= new[label]
+        frontier = new
+        if not any(frontier.values()):
+            break
+    return found
+
+
+def _hubs(nodes: pd.DataFrame, key: str, limit: int) -> set[str]:
+    if "n_customers" not in nodes.columns:
+        return set()
+    return set(nodes.loc[nodes["n_customers"] > limit, key].astype(str))
+
+
+def customer_subgraph(outputs: RunOutputs, customer_id: str, *, hops: int = 2) -> nx.DiGraph:
+    """Everything within ``hops`` steps of a customer (see :func:`neighbourhood`).
+
+    Raises
+    ------
+    InputError
+        The customer is not in the graph snapshot.
+    """
+    _need_graph(outputs)
+    assert outputs.graph is not None
+    known = outputs.graph.nodes["customer"]["customer_id"].astype(str)
+    if not (known == str(customer_id)).any():
+        raise InputError(f"customer {customer_id!r} is not in {outputs.out_dir / 'graph'}")
+    found = neighbourhood(outputs, customer_id, hops=hops)
+    graph = subgraph(
+        outputs,
+        customers=found["customer"],
+        accounts=found["account"],
+        devices=found["device"],
+        identifiers=found["identifier"],
+        counterparties=found["counterparty"],
+        owned_accounts=False,
+    )
+    graph.graph.update(customer_id=str(customer_id), hops=int(hops))
+    return graph

@@ -1,0 +1,182 @@
+"""The report opens in a real browser (headless Chromium): no console errors, every chart
+and ring picture decodes, and a screenshot is taken.
+
+Two independent checks of console errors: Chromium's own console log on stderr
+(``--enable-logging=stderr``) for the report as written, and a probe copy of the report
+whose first script records ``error`` events and ``console.error`` calls and, on load,
+writes them with every image's decoded size into the DOM that ``--dump-dom`` prints.
+
+Skipped with a visible reason when Chromium is missing, except under ``CI=true``.
+Set ``GRAPHPROFILE_SCREENSHOT_DIR`` to keep the screenshot (e.g. as a CI artifact).
+"""
+
+from __future__ import annotations
+
+import html
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import missing
+from matplotlib.image import imread
+
+from graphprofile.sinks.report import write_report_for
+
+ROOT = Path(__file__).resolve().parents[2]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PROBE = """<script>
+window.__errors = [];
+window.addEventListener('error', function (e) {
+  window.__errors.push('error: ' + (e.message || ('failed to load ' + (e.target && e.target.id))));
+}, true);
+var __consoleError = console.error;
+console.error = function () {
+  window.__errors.push('console.error: ' + Array.prototype.join.call(arguments, ' '));
+  __consoleError.apply(console, arguments);
+};
+window.addEventListener('load', function () {
+  var out = document.createElement('pre');
+  out.id = '__probe';
+  out.textContent = JSON.stringify({
+    errors: window.__errors,
+    images: Array.prototype.map.call(document.images, function (i) {
+      return {id: i.id, kind: i.dataset.kind, complete: i.complete,
+              width: i.naturalWidth, height: i.naturalHeight};
+    })
+  });
+  document.body.appendChild(out);
+});
+</script>"""
+
+
+def _fixture_module() -> Any:
+    path = ROOT / "tests" / "unit" / "test_report_data.py"
+    spec = importlib.util.spec_from_file_location("report_fixture_run", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    missing("chromium not found (apt-get install chromium): cannot open the report in a browser")
+    raise AssertionError("unreachable")
+
+
+def run_chromium(browser: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    profile.mkdir(parents=True, exist_ok=False)  # a new, empty profile for every launch
+    return subprocess.run(
+        [browser, *FLAGS, f"--user-data-dir={profile}", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def probe(browser: str, report: Path, work: Path) -> dict[str, Any]:
+    """Open a probe copy of the report; return the errors and images it recorded."""
+    text = report.read_text(encoding="utf-8")
+    copy = work / "probe.html"
+    copy.write_text(text.replace("<head>", "<head>" + PROBE, 1), encoding="utf-8")
+    done = run_chromium(
+        browser,
+        work / "profile-probe",
+        "--virtual-time-budget=10000",
+        "--dump-dom",
+        copy.as_uri(),
+    )
+    found = re.search(r'<pre id="__probe">(.*?)</pre>', done.stdout, re.S)
+    assert found, f"probe did not run:\n{done.stderr[-2000:]}"
+    return json.loads(html.unescape(found.group(1)))
+
+
+def console_messages(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if ":CONSOLE" in line]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = _fixture_module().make_run(tmp_path_factory.mktemp("browser") / "out")
+    return write_report_for(out)
+
+
+EXPECTED = {"chart-communities", "chart-pagerank", "chart-risk", "chart-ring-kinds"}
+EXPECTED |= {"ring-img-1", "ring-img-2"}
+
+
+def test_report_opens_without_console_errors(chromium: str, report: Path, tmp_path: Path) -> None:
+    done = run_chromium(
+        chromium,
+        tmp_path / "profile",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--virtual-time-budget=10000",
+        "--dump-dom",
+        report.as_uri(),
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Top rings" in done.stdout  # the page really rendered
+    assert console_messages(done.stderr) == []
+    result = probe(chromium, report, tmp_path)
+    assert result["errors"] == []
+
+
+def test_every_chart_and_ring_picture_is_decoded(
+    chromium: str, report: Path, tmp_path: Path
+) -> None:
+    images = {img["id"]: img for img in probe(chromium, report, tmp_path)["images"]}
+    assert set(images) == EXPECTED
+    for ident, img in images.items():
+        assert img["complete"] and img["width"] > 300 and img["height"] > 200, img
+        assert img["kind"] == ("ring" if ident.startswith("ring") else "chart")
+
+
+def test_probe_catches_a_broken_picture(chromium: str, report: Path, tmp_path: Path) -> None:
+    """The checks above can fail: a corrupted image is reported as an error, size 0."""
+    broken = tmp_path / "broken.html"
+    text = report.read_text(encoding="utf-8")
+    broken.write_text(re.sub(r"base64,[A-Za-z0-9+/=]{40}", "base64,AAAA", text, count=1))
+    result = probe(chromium, broken, tmp_path)
+    sizes = [img["width"] for img in result["images"]]
+    assert 0 in sizes
+    assert any("failed to load" in e for e in result["errors"])
+
+
+def test_screenshot(chromium: str, report: Path, tmp_path: Path) -> None:
+    shot = tmp_path / "report.png"
+    done = run_chromium(
+        chromium,
+        tmp_path / "profile-shot",
+        f"--screenshot={shot}",
+        "--window-size=1280,4000",
+        "--hide-scrollbars",
+        report.as_uri(),
+    )
+    assert done.returncode == 0 and shot.is_file(), done.stderr[-2000:]
+    pixels = imread(shot)
+    assert pixels.shape[:2] == (4000, 1280)
+    assert pixels.std() > 0.05  # not a blank page
+    keep = os.environ.get("GRAPHPROFILE_SCREENSHOT_DIR")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, Path(keep) / "report.png")
