@@ -29,6 +29,14 @@ TS_COLUMNS = {"opened_at", "first_seen", "last_seen", "first_ts", "last_ts", "se
 BOOL_COLUMNS = {"known_fraud"}
 INT_COLUMNS = {"n_customers", "n_uses", "n_txns"}
 FLOAT_COLUMNS = {"total_amount"}
+#: Source table behind each node table (the names ``CanonicalGraph.present`` uses).
+SOURCE_TABLES = {
+    "customer": "customers",
+    "account": "accounts",
+    "device": "devices",
+    "identifier": "identifiers",
+    "counterparty": "counterparties",
+}
 #: Property prefix of analysis results written back; never part of the canonical graph.
 RESULT_PREFIX = "gp_"
 
@@ -53,7 +61,8 @@ def read_graph(store: Store, *, page_size: int = 50_000) -> CanonicalGraph:
     Returns
     -------
     CanonicalGraph
-        Tables with canonical columns first, rows ordered by key (edges by both ends).
+        Tables with canonical columns first, rows ordered by key (edges by both ends);
+        ``present`` names the source tables whose nodes exist (never ``transactions``).
 
     Raises
     ------
@@ -70,7 +79,9 @@ def read_graph(store: Store, *, page_size: int = 50_000) -> CanonicalGraph:
             store, rel, src_table, src_col, dst_table, dst_col, keys, page_size
         )
     transactions = pd.DataFrame({c: pd.Series(dtype="object") for c in TABLES["transactions"]})
-    present = {t for t, f in nodes.items() if len(f)} | {r for r, f in edges.items() if len(f)}
+    # Source tables the graph evidently came from (Frames.present vocabulary). Individual
+    # transactions are not in the database, so "transactions" is never claimed.
+    present = {SOURCE_TABLES[t] for t, f in nodes.items() if len(f)}
     return CanonicalGraph(nodes=nodes, edges=edges, transactions=transactions, present=present)
 
 

@@ -288,6 +288,7 @@ class StoreSuite:
         back = read_graph(store, page_size=2)
         assert graph_records(back) == graph_records(graph)
         assert back.transactions.empty
+        assert back.present == {"customers", "accounts", "devices", "identifiers", "counterparties"}
         assert list(back.transactions.columns) == list(TABLES["transactions"])
 
     def test_injection_like_values_are_stored_verbatim(self, store: Any) -> None:
