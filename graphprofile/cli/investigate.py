@@ -54,3 +54,55 @@ def report(
     path = write_report_for(out_dir, top_rings=top)
     if not quiet:
         console.print(f"Wrote {path}")
+
+
+@app.command()
+def explain(
+    customer_id: Annotated[str, typer.Argument(help="Customer id (as in features.customer_id).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory of a run.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Everything graphprofile concluded about one customer, and why.
+
+    Example: graphprofile explain C000123 --out out/ --json
+    """
+    from graphprofile.explain import explain as explain_customer
+    from graphprofile.explain import render
+
+    doc = explain_customer(out, customer_id)
+    if as_json:
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+    else:
+        render(doc, console)
+
+
+@app.command("export-subgraph")
+def export_subgraph(
+    out_dir: OutDirArg,
+    output: Annotated[Path, typer.Option("--output", help="File to write.")],
+    ring: Annotated[str | None, typer.Option("--ring", help="A ring id.")] = None,
+    community: Annotated[str | None, typer.Option("--community", help="A community id.")] = None,
+    customer: Annotated[
+        str | None, typer.Option("--customer", help="A customer id (with --hops).")
+    ] = None,
+    hops: Annotated[int, typer.Option("--hops", help="Neighbourhood radius for --customer.")] = 2,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="graphml or gexf.")] = "graphml",
+    as_json: JsonOpt = False,
+) -> None:
+    """Write a ring, community or customer neighbourhood for Gephi/Cytoscape (GraphML/GEXF).
+
+    Example: graphprofile export-subgraph out/ --ring R-0001 --format graphml --output ring.graphml
+    """
+    from graphprofile.export_subgraph import export_subgraph as export
+
+    result = export(
+        out_dir, output, ring=ring, community=community, customer=customer, hops=hops, fmt=fmt
+    )
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    kinds = ", ".join(f"{n} {label}" for label, n in result["labels"].items())
+    console.print(
+        f"Wrote {result['path']} ({result['format']}): {result['nodes']} nodes ({kinds}), "
+        f"{result['edges']} edges"
+    )

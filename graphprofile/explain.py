@@ -1,0 +1,262 @@
+"""Everything graphprofile concluded about one customer, and why.
+
+:func:`explain` reads a run's output directory and returns a JSON-ready document:
+the customer's community (size, top members), influence ranks (overall and within the
+community), ring memberships with each ring's reasons, paths to known-fraud customers
+through the graph snapshot, and every tag with its reasons exactly as in ``tags``.
+:func:`render` prints it in a terminal with rich.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import pandas as pd
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from graphprofile.errors import InputError
+from graphprofile.sinks.report_data import (
+    RunOutputs,
+    as_list,
+    is_missing,
+    load_outputs,
+    parse_reasons,
+    reasons_in_words,
+)
+from graphprofile.sinks.report_graph import clean_attr, customer_subgraph
+
+INFLUENCE_COLUMNS = ("pagerank", "pagerank_pct", "degree", "betweenness", "core")
+
+
+def _scalar(value: Any) -> Any:
+    return clean_attr(value)
+
+
+def _row(frame: pd.DataFrame | None, column: str, value: str) -> dict[str, Any] | None:
+    if frame is None or column not in frame.columns:
+        return None
+    sel = frame[frame[column].astype(str) == str(value)]
+    return None if sel.empty else sel.iloc[0].to_dict()
+
+
+def _community(out: RunOutputs, features: pd.DataFrame, cid: Any, top: int) -> dict[str, Any]:
+    members = features[features["community_id"].astype(str) == str(cid)]
+    info: dict[str, Any] = {"community_id": _scalar(cid), "size": len(members)}
+    row = _row(out.communities, "community_id", str(cid))
+    if row:
+        for key, value in row.items():
+            if key != "community_id":
+                info[key] = as_list(value) if key == "top_members" else _scalar(value)
+    if "pagerank" in members.columns:
+        leaders = members.nlargest(top, "pagerank")
+        info["top_members_by_pagerank"] = [
+            {"customer_id": str(r["customer_id"]), "pagerank": _scalar(r["pagerank"])}
+            for r in leaders.to_dict("records")
+        ]
+    return info
+
+
+def _influence(features: pd.DataFrame, row: dict[str, Any]) -> dict[str, Any]:
+    info = {c: _scalar(row.get(c)) for c in INFLUENCE_COLUMNS if c in features.columns}
+    if "pagerank" in features.columns and not is_missing(row.get("pagerank")):
+        pr = features["pagerank"]
+        info["rank_overall"] = int((pr > row["pagerank"]).sum()) + 1
+        info["customers"] = len(features)
+        if "community_id" in features.columns and not is_missing(row.get("community_id")):
+            peers = features.loc[features["community_id"] == row["community_id"], "pagerank"]
+            info["rank_in_community"] = int((peers > row["pagerank"]).sum()) + 1
+    return {k: v for k, v in info.items() if v is not None}
+
+
+def _rings(out: RunOutputs, customer_id: str, row: dict[str, Any]) -> list[dict[str, Any]]:
+    found = []
+    rings = out.rings
+    if rings is not None and "customers" in rings.columns:
+        for ring in rings.to_dict("records"):
+            if customer_id in {str(c) for c in as_list(ring.get("customers"))}:
+                found.append(ring)
+    if not found and not is_missing(row.get("ring_id")):
+        found.append({"ring_id": row["ring_id"], "kind": row.get("ring_kind")})
+    result = []
+    for ring in found:
+        reasons = parse_reasons(ring.get("reasons"))
+        result.append(
+            {
+                "ring_id": str(ring["ring_id"]),
+                "kind": _scalar(ring.get("kind")),
+                "size": _scalar(ring.get("size")),
+                "risk": _scalar(ring.get("risk")),
+                "members": [str(c) for c in as_list(ring.get("customers"))],
+                "reasons": reasons,
+                "reasons_in_words": reasons_in_words(reasons),
+            }
+        )
+    return result
+
+
+def _tags(out: RunOutputs, customer_id: str) -> list[dict[str, Any]]:
+    tags = out.tags
+    if tags is None or "customer_id" not in tags.columns:
+        return []
+    sel = tags[tags["customer_id"].astype(str) == customer_id]
+    result = []
+    for tag in sel.to_dict("records"):
+        reasons = parse_reasons(tag.get("reasons"))
+        result.append(
+            {
+                "tag": str(tag["tag"]),
+                "value": _scalar(tag.get("value")),
+                "score": _scalar(tag.get("score")),
+                "reasons": reasons,
+                "reasons_in_words": reasons_in_words(reasons),
+            }
+        )
+    return result
+
+
+def _step(graph: nx.DiGraph, u: str, v: str) -> str:
+    data = graph.get_edge_data(u, v) or graph.get_edge_data(v, u) or {}
+    return str(data.get("type", "?"))
+
+
+def fraud_paths(out: RunOutputs, customer_id: str, *, hops: int = 4, limit: int = 3) -> list[dict]:
+    """Shortest paths from a customer to known-fraud customers within ``hops`` graph steps.
+
+    Each path lists its nodes (``customer:C1``, ``device:D1`` …) and the relationship
+    types between them; devices and identifiers used by many customers are not crossed.
+    """
+    if out.graph is None:
+        return []
+    graph = customer_subgraph(out, customer_id, hops=hops)
+    undirected = graph.to_undirected(as_view=True)
+    source = f"customer:{customer_id}"
+    targets = [
+        v
+        for v, d in graph.nodes(data=True)
+        if d.get("label") == "customer" and d.get("known_fraud") is True and v != source
+    ]
+    lengths = nx.single_source_shortest_path_length(undirected, source, cutoff=hops)
+    targets = sorted((t for t in targets if t in lengths), key=lambda t: (lengths[t], t))
+    paths = []
+    for target in targets[:limit]:
+        nodes = nx.shortest_path(undirected, source, target)
+        paths.append(
+            {
+                "to": target.split(":", 1)[1],
+                "hops": len(nodes) - 1,
+                "nodes": nodes,
+                "via": [_step(graph, a, b) for a, b in itertools.pairwise(nodes)],
+            }
+        )
+    return paths
+
+
+def explain(out_dir: Path, customer_id: str, *, top_members: int = 5, hops: int = 4) -> dict:
+    """Everything concluded about one customer.
+
+    Parameters
+    ----------
+    out_dir : Path
+        Output directory of ``graphprofile run``.
+    customer_id : str
+        The customer's id (ids are kept as given; names are pseudonymised).
+    top_members : int, default 5
+        Community members listed by PageRank.
+    hops : int, default 4
+        How far (graph steps) to look for known-fraud customers.
+
+    Returns
+    -------
+    dict
+        ``customer_id``, ``run_id``, ``known_fraud``, ``risk_score``, ``community``,
+        ``influence``, ``rings``, ``paths_to_known_fraud`` and ``tags`` (reasons exactly
+        as stored, plus ``reasons_in_words``).
+
+    Raises
+    ------
+    InputError
+        The directory has no features, or the customer is not in them.
+    """
+    out = load_outputs(out_dir)
+    features = out.features
+    path = Path(out_dir) / "features.parquet"
+    if features is None or "customer_id" not in features.columns:
+        raise InputError(f"{path} is missing; run `graphprofile run --out {out_dir}` first")
+    customer_id = str(customer_id)
+    row = _row(features, "customer_id", customer_id)
+    if row is None:
+        raise InputError(f"customer {customer_id!r} is not in {path}")
+    known = _row(out.graph.nodes["customer"], "customer_id", customer_id) if out.graph else None
+    doc: dict[str, Any] = {
+        "customer_id": customer_id,
+        "run_id": out.summary.get("run_id"),
+        "known_fraud": _scalar(known.get("known_fraud")) if known else None,
+        "risk_score": _scalar(row.get("risk_score")),
+        "fraud_proximity": _scalar(row.get("fraud_proximity")),
+        "community": None,
+        "influence": _influence(features, row),
+        "rings": _rings(out, customer_id, row),
+        "paths_to_known_fraud": fraud_paths(out, customer_id, hops=hops),
+        "tags": _tags(out, customer_id),
+    }
+    if "community_id" in features.columns and not is_missing(row.get("community_id")):
+        doc["community"] = _community(out, features, row["community_id"], top_members)
+    return doc
+
+
+def render(doc: dict[str, Any], console: Console) -> None:
+    """Print an :func:`explain` document for a person reading a terminal."""
+    e = escape
+    console.print(f"[bold]Customer {e(doc['customer_id'])}[/bold]  (run {e(str(doc['run_id']))})")
+    risk = doc.get("risk_score")
+    console.print(
+        f"Risk score: {risk if risk is not None else '—'}   known fraud: "
+        f"{doc.get('known_fraud', '—')}"
+    )
+    com = doc.get("community")
+    if com:
+        console.print(
+            f"\n[bold]Community {e(str(com['community_id']))}[/bold]: {com['size']} customers"
+        )
+        leaders = ", ".join(m["customer_id"] for m in com.get("top_members_by_pagerank", []))
+        console.print(f"  top members by PageRank: {e(leaders) or '—'}")
+    inf = doc.get("influence") or {}
+    if inf:
+        console.print("\n[bold]Influence[/bold]")
+        for key, value in inf.items():
+            console.print(f"  {key.replace('_', ' ')}: {e(str(value))}")
+    console.print(f"\n[bold]Rings[/bold] ({len(doc['rings'])})")
+    for ring in doc["rings"]:
+        console.print(
+            f"  Ring {e(ring['ring_id'])} ({e(str(ring['kind']))}, risk {ring['risk']}, "
+            f"members {e(', '.join(ring['members']))})"
+        )
+        for sentence in ring["reasons_in_words"]:
+            console.print(f"    • {e(sentence)}")
+    paths = doc["paths_to_known_fraud"]
+    console.print(f"\n[bold]Paths to known fraud[/bold] ({len(paths) or 'none found'})")
+    for p in paths:
+        steps = [p["nodes"][0]]
+        for via, node in zip(p["via"], p["nodes"][1:], strict=True):
+            steps += [f"-{via}-", node]
+        console.print(f"  {p['hops']} hops to {e(p['to'])}: {e(' '.join(steps))}")
+    table = Table(title="Tags and their reasons", show_lines=True)
+    for col in ("tag", "value", "score", "reasons"):
+        table.add_column(col)
+    for tag in doc["tags"]:
+        table.add_row(
+            e(tag["tag"]),
+            e(str(tag["value"]) if tag["value"] is not None else "—"),
+            e(
+                f"{tag['score']:.3g}"
+                if isinstance(tag["score"], float)
+                else str(tag["score"] or "—")
+            ),
+            e("\n".join(tag["reasons_in_words"]) or "—"),
+        )
+    console.print(table)
