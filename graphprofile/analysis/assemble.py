@@ -1,0 +1,274 @@
+"""Assemble rings of every kind into one table with features, risk, reasons and stable ids."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from graphprofile.analysis.communities import match_ids
+from graphprofile.analysis.flows import Txns
+from graphprofile.analysis.projection import Projection
+from graphprofile.analysis.rings import ring_features
+from graphprofile.analysis.risk import ring_reasons, ring_risk
+from graphprofile.frames import CanonicalGraph
+
+KIND_ORDER = ("identity", "cycle", "scatter_gather", "fan_in", "fan_out")
+MAX_ITEMS = 20  # shared items / cycles listed per ring in reasons
+
+RING_COLUMNS = {
+    "ring_id": "str",
+    "kind": "str",
+    "size": "int64",
+    "n_accounts": "int64",
+    "customers": "object",
+    "accounts": "object",
+    "hops": "Int64",
+    "n_shared_devices": "int64",
+    "n_shared_identifiers": "int64",
+    "identifier_kinds": "object",
+    "density": "float64",
+    "account_age_days": "float64",
+    "young_account_share": "float64",
+    "internal_flow": "float64",
+    "external_flow": "float64",
+    "known_fraud_share": "float64",
+    "cash_out_share": "float64",
+    "activity_ratio": "float64",
+    "first_ts": "datetime64[ns, UTC]",
+    "last_ts": "datetime64[ns, UTC]",
+    "risk": "float64",
+    "reasons": "str",
+}
+
+
+def _iso(t0: int, seconds: np.ndarray) -> list[str]:
+    return (
+        pd.to_datetime(t0 + np.asarray(seconds), unit="s", utc=True)
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .tolist()
+    )
+
+
+def identity_evidence(shared: pd.DataFrame, members: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
+    """Reason objects and per-ring counts from the shared items of identity rings."""
+    size = members.groupby("ring").size()
+    dev = shared[shared["layer"] == "devices"]
+    stats = pd.DataFrame(index=size.index)
+    stats["n_shared_devices"] = dev.groupby("ring").size()
+    stats["n_shared_identifiers"] = shared[shared["layer"] == "identifiers"].groupby("ring").size()
+    stats = stats.fillna(0).astype("int64")
+    stats["pattern"] = (dev.groupby("ring")["n_customers"].max() / size).fillna(0.0)
+    kinds = shared.groupby("ring")["kind"].unique()
+    stats["identifier_kinds"] = [sorted(map(str, kinds.get(r, []))) for r in stats.index]
+    top = shared.sort_values(["ring", "n_customers", "item_id"], ascending=[True, False, True])
+    top = top.groupby("ring").head(MAX_ITEMS)
+    evidence: dict[int, list[dict[str, Any]]] = {}
+    for ring, item, layer, kind, n in top[  # loops over shared items of rings only
+        ["ring", "item_id", "layer", "kind", "n_customers"]
+    ].itertuples(index=False):
+        key = "shared_device" if layer == "devices" else "shared_identifier"
+        obj = {"type": key, "id": item, "n_members": int(n)}
+        if layer != "devices":
+            obj["kind"] = kind
+        evidence.setdefault(int(ring), []).append(obj)
+    return evidence, stats
+
+
+def flow_evidence(
+    kind: str,
+    members: pd.DataFrame,
+    per_ring_cycles: dict[int, list[dict[str, Any]]],
+    tx: Txns,
+    proj: Projection,
+) -> tuple[dict, pd.DataFrame]:
+    """Reason objects, hop counts and time span of the flow rings of one kind."""
+    acc_ids = proj.accounts.to_numpy()
+    stats = pd.DataFrame(index=np.sort(members["ring"].unique()))
+    stats["pattern"] = 1.0
+    evidence: dict[int, list[dict[str, Any]]] = {}
+    if kind == "cycle":
+        hops, first, last = {}, {}, {}
+        for ring, cycles in per_ring_cycles.items():  # loops over found cycles only
+            hops[ring] = max(len(c["txns"]) for c in cycles)
+            times = np.concatenate([tx.ts[c["txns"]] for c in cycles])
+            first[ring], last[ring] = int(times.min()), int(times.max())
+            items = []
+            for c in cycles[:MAX_ITEMS]:
+                t = np.asarray(c["txns"])
+                items.append(
+                    {
+                        "type": "cycle_path",
+                        "accounts": acc_ids[tx.src[t]].tolist(),
+                        "amounts": [round(float(a), 2) for a in tx.amount[t]],
+                        "times": _iso(tx.t0, tx.ts[t]),
+                        "txn_ids": tx.txn_id[t].tolist(),
+                    }
+                )
+            evidence[ring] = items
+        stats["hops"] = pd.Series(hops)
+        stats["first_s"], stats["last_s"] = pd.Series(first), pd.Series(last)
+        return evidence, stats
+    roles = members.groupby(["ring", "role"]).size().unstack(fill_value=0)
+    heads = members[members["role"].isin(["collector", "source", "sink"])]
+    for ring, grp in heads.groupby("ring"):  # loops over rings
+        obj: dict[str, Any] = {"type": f"{kind}_pattern"}
+        for role, acc in zip(grp["role"], grp["acc"], strict=True):
+            obj[role] = str(acc_ids[acc])
+        for role in roles.columns:
+            if role not in ("collector", "source", "sink"):
+                obj[f"n_{role}s"] = int(roles.loc[ring, role])
+        evidence[int(ring)] = [obj]
+    return evidence, stats
+
+
+def assemble_rings(
+    parts: list[tuple[str, pd.DataFrame, pd.DataFrame | None, dict, pd.DataFrame]],
+    proj: Projection,
+    graph: CanonicalGraph,
+    context: dict[str, Any],
+    *,
+    t0: int,
+    min_risk: float,
+    previous: pd.DataFrame | None,
+    match_min_share: float,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """One ring table over every kind, filtered by risk, with stable ids.
+
+    Parameters
+    ----------
+    parts : list
+        ``(kind, cust_members, acc_members, evidence, stats)`` per kind; members use a
+        local ``ring`` number within the kind.
+    proj, graph, context
+        Projections, canonical graph and bank lookups.
+    t0 : int
+        Epoch seconds of the first transaction (to turn ring times into timestamps).
+    min_risk : float
+        Candidate rings below this risk are not reported.
+    previous : pandas.DataFrame or None
+        ``id`` (int), ``key`` (kind|customer) memberships of the previous run's rings.
+    match_min_share : float
+        See :func:`graphprofile.analysis.communities.match_ids`.
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame, dict)
+        Rings (columns :data:`RING_COLUMNS`), memberships ``cust, ring_id, kind, risk,
+        reasons``, and meta (candidates and reported rings per kind).
+    """
+    cust_ids = proj.customers.to_numpy()
+    acc_ids = proj.accounts.to_numpy()
+    frames, cm_all, am_all, evidence = [], [], [], {}
+    offset = 0
+    for kind, cm, am, ev, stats in parts:
+        if len(cm) == 0:
+            continue
+        local = np.sort(cm["ring"].unique())
+        glob = pd.Series(np.arange(offset, offset + len(local)), index=local)
+        cm_all.append(pd.DataFrame({"ring": glob.loc[cm["ring"]].to_numpy(), "cust": cm["cust"]}))
+        if am is None:
+            acc = np.flatnonzero(proj.account_customer >= 0)
+            own = pd.DataFrame({"cust": proj.account_customer[acc], "acc": acc})
+            am = cm.merge(own, on="cust")[["ring", "acc"]]
+        am = am[am["ring"].isin(local)]
+        am_all.append(pd.DataFrame({"ring": glob.loc[am["ring"]].to_numpy(), "acc": am["acc"]}))
+        st = stats.reindex(local).set_axis(glob.to_numpy())
+        st["kind"] = kind
+        frames.append(st)
+        for r, items in ev.items():
+            if r in glob.index:
+                evidence[int(glob.loc[r])] = items
+        offset += len(local)
+    if not frames:
+        empty = pd.DataFrame({c: pd.Series([], dtype=t) for c, t in RING_COLUMNS.items()})
+        members = pd.DataFrame(
+            {"cust": [], "ring_id": [], "kind": [], "risk": [], "reasons": []}
+        ).astype({"cust": "int64", "risk": "float64"})
+        return empty, members, {"candidates": {}, "reported": {}}
+    cm_all_df = pd.concat(cm_all, ignore_index=True).drop_duplicates().astype("int64")
+    am_all_df = pd.concat(am_all, ignore_index=True).drop_duplicates().astype("int64")
+    rings = pd.concat(frames)
+    feats = ring_features(cm_all_df, am_all_df, proj, graph, context=context)
+    rings = rings.join(feats)
+    for col in ("hops", "n_shared_devices", "n_shared_identifiers", "first_s", "last_s"):
+        if col not in rings:
+            rings[col] = np.nan
+    if "identifier_kinds" not in rings:
+        rings["identifier_kinds"] = None
+    risk, contrib = ring_risk(rings)
+    rings["risk"] = risk
+    rings["reasons"] = ring_reasons(rings, contrib, evidence)
+    candidates = rings.groupby("kind").size().to_dict()
+    rings = rings[rings["risk"] >= min_risk]
+
+    # canonical order, then stable ids matched on kind|customer
+    cm_all_df = cm_all_df[cm_all_df["ring"].isin(rings.index)]
+    am_all_df = am_all_df[am_all_df["ring"].isin(rings.index)]
+    cm_all_df = cm_all_df.sort_values(["ring", "cust"], ignore_index=True)
+    first_cust = cm_all_df.groupby("ring")["cust"].min()
+    rings["_k"] = rings["kind"].map({k: i for i, k in enumerate(KIND_ORDER)})
+    rings["_first"] = first_cust
+    rings = rings.sort_values(["_k", "size", "_first"], ascending=[True, False, True])
+    group = pd.Series(np.arange(len(rings)), index=rings.index)
+    key = rings["kind"].loc[cm_all_df["ring"]].to_numpy() + "|" + cust_ids[cm_all_df["cust"]]
+    ids = match_ids(
+        pd.DataFrame({"group": group.loc[cm_all_df["ring"]].to_numpy(), "key": key}),
+        previous,
+        key="key",
+        min_share=match_min_share,
+    )
+    rings["ring_id"] = [f"R{i:06d}" for i in ids.loc[group.to_numpy()].to_numpy()]
+    cust_lists = cm_all_df.groupby("ring")["cust"].agg(lambda c: cust_ids[c.to_numpy()].tolist())
+    acc_lists = (
+        am_all_df.sort_values(["ring", "acc"])
+        .groupby("ring")["acc"]
+        .agg(lambda a: acc_ids[a.to_numpy()].tolist())
+    )
+    rings["customers"] = cust_lists
+    rings["accounts"] = acc_lists.reindex(rings.index)
+    rings["accounts"] = [a if isinstance(a, list) else [] for a in rings["accounts"]]
+    for src, dst in (("first_s", "first_ts"), ("last_s", "last_ts")):
+        rings[dst] = pd.to_datetime(t0 + rings[src], unit="s", utc=True).astype(
+            "datetime64[ns, UTC]"
+        )
+    rings["size"] = rings["size"].astype("int64")
+    for col in ("n_shared_devices", "n_shared_identifiers"):
+        rings[col] = rings[col].fillna(0).astype("int64")
+    rings["hops"] = rings["hops"].astype("Int64")
+    rings["identifier_kinds"] = [
+        k if isinstance(k, list) else [] for k in rings["identifier_kinds"]
+    ]
+    members = pd.DataFrame(
+        {
+            "cust": cm_all_df["cust"].to_numpy(),
+            "ring_id": rings["ring_id"].loc[cm_all_df["ring"]].to_numpy(),
+            "kind": rings["kind"].loc[cm_all_df["ring"]].to_numpy(),
+            "risk": rings["risk"].loc[cm_all_df["ring"]].to_numpy(),
+            "reasons": rings["reasons"].loc[cm_all_df["ring"]].to_numpy(),
+        }
+    )
+    out = rings[list(RING_COLUMNS)].sort_values("ring_id", ignore_index=True)
+    reported = out.groupby("kind").size().to_dict()
+    meta = {
+        "candidates": {k: int(v) for k, v in candidates.items()},
+        "reported": {k: int(v) for k, v in reported.items()},
+    }
+    return out, members, meta
+
+
+def previous_ring_keys(rings: pd.DataFrame) -> pd.DataFrame:
+    """``id, key`` memberships of a previous ``rings`` table (``R000123`` -> 123)."""
+    rows = rings[["ring_id", "kind", "customers"]].explode("customers").dropna()
+    customers = rows["customers"]
+    if len(rows) and isinstance(rings["customers"].iloc[0], str):  # CSV: JSON text
+        rows = rings.assign(customers=rings["customers"].map(json.loads)).explode("customers")
+        customers = rows["customers"]
+    return pd.DataFrame(
+        {
+            "id": rows["ring_id"].str.extract(r"(\d+)$")[0].astype("int64").to_numpy(),
+            "key": (rows["kind"].astype("str") + "|" + customers.astype("str")).to_numpy(),
+        }
+    )

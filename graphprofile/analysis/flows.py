@@ -1,0 +1,346 @@
+"""Time-aware money-flow patterns on the account graph, from individual transactions.
+
+Every detector works on NumPy arrays of account-to-account transactions sorted by
+``(account, time)``: the transactions an account sends within a time range are one
+``searchsorted`` away, and a range of ranges is expanded with ``repeat``/``arange`` --
+no Python loop over transactions. Work is bounded by ``max_paths`` rows per step; when a
+step would exceed it, the cut is counted and reported.
+
+- **cycle**: a time-ordered chain ``a0 -> a1 -> ... -> a0`` of 2-8 hops (``cycle_min_hops``
+  to ``cycle_max_hops``), simple (no account twice), closing within ``flow_window_days``
+  of its first hop, each hop carrying between ``1 - tol`` and ``1 + tol/4`` of the
+  previous hop's amount. Only transactions inside a strongly connected component of the
+  money-flow graph (igraph ``connected_components(mode="strong")``) can be on a cycle,
+  so the search starts from those alone. Cycles sharing an account form one ring.
+- **fan_in**: an account receives from at least ``fan_min_degree`` distinct senders within
+  ``fan_window_days`` and passes money through: at least ``fan_onward_share`` of the
+  gathered amount leaves it (to accounts or counterparties) within ``onward_days`` of the
+  last receipt. Members: the collector, the senders and onward receiving accounts.
+- **fan_out**: an account pays at least ``fan_min_degree`` distinct receivers within
+  ``fan_window_days`` and at least ``fan_pass_share`` of the receivers pass the money
+  through within ``onward_days``. Members: the source and the receivers.
+- **scatter_gather**: a source pays intermediates that each forward to the same sink
+  within ``fan_window_days`` with the amount roughly conserved, through at least
+  ``scatter_min_paths`` distinct intermediates.
+
+A fan or scatter-gather ring that has half or more of its accounts in a ring of a more
+specific kind (priority cycle > scatter_gather > fan_in > fan_out) is dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from graphprofile.analysis._util import build_graph
+from graphprofile.analysis.projection import Projection
+from graphprofile.analysis.settings import AnalysisSettings
+from graphprofile.frames import CanonicalGraph
+
+DAY = 86_400
+KIND_PRIORITY = ("cycle", "scatter_gather", "fan_in", "fan_out")
+
+
+class Txns:
+    """Transactions as arrays, with sorted views by sender and by receiver."""
+
+    def __init__(self, graph: CanonicalGraph, proj: Projection) -> None:
+        t = graph.transactions
+        src = pd.Categorical(t["from_account"].astype("str"), categories=proj.accounts).codes
+        dst = pd.Categorical(t["to_account"].astype("str"), categories=proj.accounts).codes
+        ts = pd.to_datetime(t["ts"], utc=True).astype("int64").to_numpy() // 1_000_000_000
+        self.t0 = int(ts.min()) if len(ts) else 0
+        ts = ts - self.t0
+        amount = t["amount"].to_numpy(dtype="float64")
+        ok = src >= 0
+        # every outgoing payment (accounts and counterparties) for pass-through sums
+        self.span = int(ts.max()) + 100 * DAY + 1 if len(ts) else 1
+        order = np.lexsort((ts[ok], src[ok]))
+        self.out_src = src[ok][order].astype(np.int64)
+        self.out_ts = ts[ok][order]
+        self.out_key = self.out_src * self.span + self.out_ts
+        self.out_cum = np.concatenate([[0.0], np.cumsum(amount[ok][order])])
+        # account-to-account transfers sorted by (src, ts)
+        aa = ok & (dst >= 0)
+        order = np.lexsort((ts[aa], src[aa]))
+        self.src = src[aa][order].astype(np.int64)
+        self.dst = dst[aa][order].astype(np.int64)
+        self.ts = ts[aa][order]
+        self.amount = amount[aa][order]
+        self.txn_id = t["txn_id"].astype("str").to_numpy()[aa][order]
+        self.key = self.src * self.span + self.ts
+        # the same transfers sorted by (dst, ts)
+        self.by_dst = np.lexsort((self.ts, self.dst))
+        self.dkey = self.dst[self.by_dst] * self.span + self.ts[self.by_dst]
+
+    def sent_between(self, acc: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """Total amount each ``acc`` pays out (anywhere) with ``lo < ts <= hi``."""
+        a = np.searchsorted(self.out_key, acc * self.span + lo, side="right")
+        b = np.searchsorted(self.out_key, acc * self.span + hi, side="right")
+        return self.out_cum[b] - self.out_cum[a]
+
+
+def _expand(lo: np.ndarray, hi: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Expand ranges ``[lo, hi)``: (query row, position) pairs, at most ``cap`` of them."""
+    counts = np.maximum(hi - lo, 0)
+    total = int(counts.sum())
+    cut = 0
+    if total > cap:
+        keep = np.cumsum(counts) <= cap
+        cut = total - int(counts[keep].sum())
+        counts = np.where(keep, counts, 0)
+        total = int(counts.sum())
+    rows = np.repeat(np.arange(len(lo)), counts)
+    starts = np.cumsum(counts) - counts
+    pos = np.repeat(lo, counts) + (np.arange(total) - np.repeat(starts, counts))
+    return rows, pos, cut
+
+
+def _window_starts(end: np.ndarray, acc: np.ndarray, min_count: int) -> np.ndarray:
+    """Window starts worth expanding: enough transactions, and not dominated.
+
+    ``end[i]`` is one past the last transaction of the window opened by ``i`` (sorted by
+    account, then time). A start whose window ends where the previous start's window ends
+    sees a subset of that window, so only starts that move the end are kept: a payroll
+    batch of 500 payments is expanded once, not 500 times.
+    """
+    idx = np.arange(len(end))
+    moved = np.ones(len(end), dtype=bool)
+    moved[1:] = (end[1:] != end[:-1]) | (acc[1:] != acc[:-1])
+    return np.flatnonzero(moved & (end - idx >= min_count))
+
+
+def find_cycles(
+    tx: Txns, proj: Projection, s: AnalysisSettings
+) -> tuple[list[dict[str, Any]], int]:
+    """Time-ordered, amount-conserving simple cycles; returns (cycles, paths cut)."""
+    if len(tx.src) == 0:
+        return [], 0
+    scc = np.asarray(proj.money.connected_components(mode="strong").membership, dtype=np.int64)
+    scc_size = np.bincount(scc)
+    cand = np.flatnonzero((scc[tx.src] == scc[tx.dst]) & (scc_size[scc[tx.src]] >= 2))
+    window = int(s.flow_window_days * DAY)
+    lo_r, hi_r = 1.0 - s.cycle_hop_tolerance, 1.0 + s.cycle_hop_tolerance / 4
+    paths = cand[:, None]  # transaction positions of each partial path
+    accs = np.column_stack([tx.src[cand], tx.dst[cand]])
+    found: list[np.ndarray] = []
+    cut_total = 0
+    for hop in range(2, s.cycle_max_hops + 1):
+        if len(paths) == 0:
+            break
+        last = paths[:, -1]
+        start_ts = tx.ts[paths[:, 0]]
+        q_acc = accs[:, -1]
+        lo = np.searchsorted(tx.key, q_acc * tx.span + tx.ts[last], side="right")
+        hi = np.searchsorted(tx.key, q_acc * tx.span + start_ts + window, side="right")
+        rows, pos, cut = _expand(lo, hi, s.max_paths)
+        cut_total += cut
+        ratio = tx.amount[pos] / tx.amount[last[rows]]
+        ok = (ratio >= lo_r) & (ratio <= hi_r) & (scc[tx.dst[pos]] == scc[accs[rows, 0]])
+        rows, pos = rows[ok], pos[ok]
+        nxt = tx.dst[pos]
+        closes = nxt == accs[rows, 0]
+        if hop >= s.cycle_min_hops and closes.any():
+            found.append(np.column_stack([paths[rows[closes]], pos[closes]]))
+        go = ~closes & ~(accs[rows][:, 1:] == nxt[:, None]).any(axis=1)
+        if hop == s.cycle_max_hops:
+            break
+        paths = np.column_stack([paths[rows[go]], pos[go]])
+        accs = np.column_stack([accs[rows[go]], nxt[go]])
+    cycles: list[dict[str, Any]] = []
+    for block in found:  # loops over found cycles only (few), not transactions
+        for row in block:
+            cycles.append(
+                {
+                    "accounts": tx.src[row].tolist(),
+                    "txns": row.tolist(),
+                }
+            )
+    return cycles, cut_total
+
+
+def find_fan_in(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, int]:
+    """Fan-in pass-throughs: ``ring, acc, role`` rows (role collector/sender/onward)."""
+    w, onward = int(s.fan_window_days * DAY), int(s.onward_days * DAY)
+    d_acc = tx.dst[tx.by_dst]
+    d_ts = tx.ts[tx.by_dst]
+    end = np.searchsorted(tx.dkey, d_acc * tx.span + d_ts + w, side="right")
+    start_idx = _window_starts(end, d_acc, s.fan_min_degree)
+    if len(start_idx) == 0:
+        return _empty_members(), 0
+    rows, pos, cut = _expand(start_idx, end[start_idx], s.max_paths)
+    frame = pd.DataFrame(
+        {
+            "start": start_idx[rows],
+            "sender": tx.src[tx.by_dst[pos]],
+            "amount": tx.amount[tx.by_dst[pos]],
+            "ts": d_ts[pos],
+        }
+    )
+    agg = frame.groupby("start").agg(
+        n=("sender", "nunique"), total=("amount", "sum"), last=("ts", "max")
+    )
+    agg = agg[agg["n"] >= s.fan_min_degree]
+    if len(agg) == 0:
+        return _empty_members(), cut
+    st = agg.index.to_numpy()
+    acc = d_acc[st]
+    sent = tx.sent_between(acc, agg["last"].to_numpy(), agg["last"].to_numpy() + onward)
+    agg = agg.assign(acc=acc, sent=sent)
+    agg = agg[agg["sent"] >= s.fan_onward_share * agg["total"]]
+    # one window per collector: most senders, then earliest
+    agg = agg.reset_index().sort_values(["acc", "n", "start"], ascending=[True, False, True])
+    agg = agg.drop_duplicates("acc").reset_index(drop=True)
+    agg["ring"] = np.arange(len(agg))
+    senders = frame.merge(agg[["start", "ring"]], on="start")[["ring", "sender"]]
+    senders = senders.rename(columns={"sender": "acc"}).assign(role="sender")
+    # onward receiving accounts within the onward horizon
+    lo = np.searchsorted(tx.key, agg["acc"].to_numpy() * tx.span + agg["last"].to_numpy())
+    hi = np.searchsorted(
+        tx.key, agg["acc"].to_numpy() * tx.span + agg["last"].to_numpy() + onward, side="right"
+    )
+    r2, p2, cut2 = _expand(lo, hi, s.max_paths)
+    onward_rows = pd.DataFrame({"ring": agg["ring"].to_numpy()[r2], "acc": tx.dst[p2]})
+    members = pd.concat(
+        [
+            agg[["ring", "acc"]].assign(role="collector"),
+            senders,
+            onward_rows.assign(role="onward"),
+        ],
+        ignore_index=True,
+    )
+    return _dedupe_members(members), cut + cut2
+
+
+def find_fan_out(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, int]:
+    """Fan-out with pass-through receivers: ``ring, acc, role`` (source/receiver)."""
+    w, onward = int(s.fan_window_days * DAY), int(s.onward_days * DAY)
+    end = np.searchsorted(tx.key, tx.src * tx.span + tx.ts + w, side="right")
+    start_idx = _window_starts(end, tx.src, s.fan_min_degree)
+    if len(start_idx) == 0:
+        return _empty_members(), 0
+    rows, pos, cut = _expand(start_idx, end[start_idx], s.max_paths)
+    recv, ts, amt = tx.dst[pos], tx.ts[pos], tx.amount[pos]
+    passed = tx.sent_between(recv, ts, ts + onward) >= s.fan_onward_share * amt
+    frame = pd.DataFrame({"start": start_idx[rows], "recv": recv, "passed": passed})
+    per_recv = frame.groupby(["start", "recv"], as_index=False)["passed"].max()
+    agg = per_recv.groupby("start").agg(n=("recv", "size"), passed=("passed", "mean"))
+    agg = agg[(agg["n"] >= s.fan_min_degree) & (agg["passed"] >= s.fan_pass_share)]
+    if len(agg) == 0:
+        return _empty_members(), cut
+    agg = agg.assign(acc=tx.src[agg.index.to_numpy()]).reset_index()
+    agg = agg.sort_values(["acc", "n", "start"], ascending=[True, False, True])
+    agg = agg.drop_duplicates("acc").reset_index(drop=True)
+    agg["ring"] = np.arange(len(agg))
+    recvs = per_recv.merge(agg[["start", "ring"]], on="start")[["ring", "recv"]]
+    members = pd.concat(
+        [
+            agg[["ring", "acc"]].assign(role="source"),
+            recvs.rename(columns={"recv": "acc"}).assign(role="receiver"),
+        ],
+        ignore_index=True,
+    )
+    return _dedupe_members(members), cut
+
+
+def find_scatter_gather(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, int]:
+    """Source -> intermediates -> sink: ``ring, acc, role`` (source/intermediate/sink)."""
+    w = int(s.fan_window_days * DAY)
+    lo = np.searchsorted(tx.key, tx.dst * tx.span + tx.ts, side="right")
+    hi = np.searchsorted(tx.key, tx.dst * tx.span + tx.ts + w, side="right")
+    rows, pos, cut = _expand(lo, hi, s.max_paths)
+    ratio = tx.amount[pos] / tx.amount[rows]
+    ok = (ratio >= 1.0 - s.cycle_hop_tolerance) & (ratio <= 1.0 + s.cycle_hop_tolerance / 4)
+    ok &= tx.dst[pos] != tx.src[rows]
+    frame = pd.DataFrame(
+        {"src": tx.src[rows[ok]], "mid": tx.dst[rows[ok]], "sink": tx.dst[pos[ok]]}
+    )
+    agg = frame.groupby(["src", "sink"], as_index=False)["mid"].nunique()
+    agg = agg[agg["mid"] >= s.scatter_min_paths].reset_index(drop=True)
+    if len(agg) == 0:
+        return _empty_members(), cut
+    agg["ring"] = np.arange(len(agg))
+    mids = frame.merge(agg[["src", "sink", "ring"]], on=["src", "sink"])[["ring", "mid"]]
+    members = pd.concat(
+        [
+            agg[["ring", "src"]].rename(columns={"src": "acc"}).assign(role="source"),
+            mids.rename(columns={"mid": "acc"}).assign(role="intermediate"),
+            agg[["ring", "sink"]].rename(columns={"sink": "acc"}).assign(role="sink"),
+        ],
+        ignore_index=True,
+    )
+    return _dedupe_members(members), cut
+
+
+def _empty_members() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "ring": pd.Series([], dtype="int64"),
+            "acc": pd.Series([], dtype="int64"),
+            "role": pd.Series([], dtype="str"),
+        }
+    )
+
+
+def _dedupe_members(members: pd.DataFrame) -> pd.DataFrame:
+    """One row per (ring, account); the first role listed wins."""
+    members = members.astype({"ring": "int64", "acc": "int64"})
+    return members.drop_duplicates(["ring", "acc"]).sort_values(["ring", "acc"], ignore_index=True)
+
+
+def cycle_members(cycles: list[dict[str, Any]], n_accounts: int) -> tuple[pd.DataFrame, dict]:
+    """Group cycles sharing an account into rings: members and cycles per ring."""
+    if not cycles:
+        return _empty_members(), {}
+    src = np.concatenate([np.asarray(c["accounts"]) for c in cycles])
+    dst = np.concatenate([np.roll(np.asarray(c["accounts"]), -1) for c in cycles])
+    g = build_graph(n_accounts, src, dst, directed=False)
+    comp = np.asarray(g.connected_components().membership, dtype=np.int64)
+    involved = np.unique(src)
+    comps = pd.Series(comp[involved]).drop_duplicates()
+    ring_of_comp = pd.Series(np.arange(len(comps)), index=comps.to_numpy())
+    members = pd.DataFrame(
+        {"ring": ring_of_comp.loc[comp[involved]].to_numpy(), "acc": involved, "role": "member"}
+    )
+    per_ring: dict[int, list[dict[str, Any]]] = {}
+    for c in cycles:
+        per_ring.setdefault(int(ring_of_comp.loc[comp[c["accounts"][0]]]), []).append(c)
+    return _dedupe_members(members), per_ring
+
+
+def flow_patterns(
+    graph: CanonicalGraph, proj: Projection, settings: AnalysisSettings
+) -> tuple[dict[str, pd.DataFrame], dict[int, list[dict[str, Any]]], Txns, dict[str, Any]]:
+    """Run every flow detector.
+
+    Returns
+    -------
+    (dict, dict, Txns, dict)
+        Members (``ring, acc, role``) per kind, cycles per cycle ring, the transaction
+        arrays (for reasons) and meta (paths cut per detector).
+    """
+    tx = Txns(graph, proj)
+    cycles, cut_c = find_cycles(tx, proj, settings)
+    cyc, per_ring = cycle_members(cycles, len(proj.accounts))
+    sg, cut_s = find_scatter_gather(tx, settings)
+    fin, cut_i = find_fan_in(tx, settings)
+    fout, cut_o = find_fan_out(tx, settings)
+    kinds = {"cycle": cyc, "scatter_gather": sg, "fan_in": fin, "fan_out": fout}
+    taken = np.zeros(len(proj.accounts), dtype=bool)
+    dropped = {}
+    for kind in KIND_PRIORITY:
+        m = kinds[kind]
+        share = pd.Series(taken[m["acc"].to_numpy()]).groupby(m["ring"].to_numpy()).mean()
+        keep = share.index[share.to_numpy() < 0.5]
+        dropped[kind] = int(len(share) - len(keep))
+        m = m[m["ring"].isin(keep)]
+        kinds[kind] = m
+        taken[m["acc"].to_numpy()] = True
+    meta = {
+        "paths_cut": {"cycle": cut_c, "scatter_gather": cut_s, "fan_in": cut_i, "fan_out": cut_o},
+        "overlap_dropped": dropped,
+        "cycles_found": len(cycles),
+    }
+    return kinds, per_ring, tx, meta

@@ -1,0 +1,338 @@
+"""Projections of the canonical graph: the customer relationship graph and the money-flow graph.
+
+The **customer relationship graph** is undirected and weighted. Two customers are linked
+by up to four layers, each with its own weight column:
+
+- ``money``: transfers between their accounts, ``1 + log(n_txns)`` over both directions;
+- ``devices``: number of shared devices;
+- ``identifiers``: number of shared identifiers (email, phone, address, ...);
+- ``counterparties``: common counterparties, each contributing ``1 / (n - 1)`` where ``n``
+  is the number of customers paying it (resource-allocation weighting: a counterparty
+  shared by many says little about any one pair).
+
+The edge ``weight`` is the sum of the layers times the configured layer weights.
+
+A device, identifier or counterparty shared by more than ``K`` customers is a **public
+hub** (a shop's Wi-Fi, a placeholder phone number, a utility company): it is reported and
+not used as a link. ``K`` is chosen per layer from the data unless fixed in the settings.
+
+The **account money-flow graph** is directed: one edge per ``TRANSFER`` (from, to) pair
+with ``total_amount`` and ``n_txns``.
+
+Everything is vectorised with pandas/numpy; pair generation is a self-join on the item
+key, bounded by ``K`` (at most ``K**2 / 2`` pairs per item).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import igraph as ig
+import numpy as np
+import pandas as pd
+
+from graphprofile.analysis._util import build_graph, codes
+from graphprofile.analysis.settings import AnalysisSettings
+from graphprofile.frames import CanonicalGraph
+
+LAYERS = ("money", "devices", "identifiers", "counterparties")
+HUB_COLUMNS = {"layer": "str", "item_id": "str", "kind": "str", "n_customers": "int64"}
+
+
+@dataclass
+class Projection:
+    """The projected graphs and the lookups every job shares.
+
+    Attributes
+    ----------
+    customers : pandas.Index
+        Sorted customer ids; position = vertex id in :attr:`relationship`.
+    accounts : pandas.Index
+        Sorted account ids; position = vertex id in :attr:`money`.
+    account_customer : numpy.ndarray
+        Customer position of each account (-1 when the owner is unknown).
+    rel_edges : pandas.DataFrame
+        ``src, dst`` (customer positions, ``src < dst``), one column per layer, ``weight``.
+    relationship : igraph.Graph
+        Undirected customer graph, edge attribute ``weight``.
+    money_edges : pandas.DataFrame
+        ``src, dst`` (account positions), ``n_txns``, ``total_amount``.
+    money : igraph.Graph
+        Directed account graph, edge attributes ``weight`` (amount) and ``n_txns``.
+    links : pandas.DataFrame
+        Non-hub shared items: ``cust`` (position), ``item_id``, ``layer``, ``kind``,
+        ``n_customers`` (only items with at least two customers).
+    hubs : pandas.DataFrame
+        Excluded public hubs: ``layer, item_id, kind, n_customers``.
+    hub_thresholds : dict
+        ``K`` used per layer.
+    """
+
+    customers: pd.Index
+    accounts: pd.Index
+    account_customer: np.ndarray
+    rel_edges: pd.DataFrame
+    relationship: ig.Graph
+    money_edges: pd.DataFrame
+    money: ig.Graph
+    links: pd.DataFrame
+    hubs: pd.DataFrame
+    hub_thresholds: dict[str, int]
+
+
+def _edge(graph: CanonicalGraph, name: str) -> pd.DataFrame | None:
+    frame = graph.edges.get(name)
+    if frame is None or len(frame) == 0:
+        return None
+    return frame
+
+
+def customer_index(graph: CanonicalGraph) -> pd.Index:
+    """Sorted, unique customer ids (from the customer nodes and the ``OWNS`` edges)."""
+    parts = [graph.nodes["customer"]["customer_id"]] if "customer" in graph.nodes else []
+    owns = _edge(graph, "OWNS")
+    if owns is not None:
+        parts.append(owns["customer_id"])
+    if not parts:
+        return pd.Index([], dtype="str")
+    ids = pd.concat(parts, ignore_index=True).dropna().astype("str").unique()
+    return pd.Index(np.sort(ids.astype(object)).astype("str"), name="customer_id")
+
+
+def account_index(graph: CanonicalGraph) -> pd.Index:
+    """Sorted, unique account ids (account nodes, owners and transfer ends)."""
+    parts = []
+    if "account" in graph.nodes:
+        parts.append(graph.nodes["account"]["account_id"])
+    for name, cols in (("OWNS", ["account_id"]), ("TRANSFER", ["from_account", "to_account"])):
+        frame = _edge(graph, name)
+        if frame is not None:
+            parts += [frame[c] for c in cols]
+    if not parts:
+        return pd.Index([], dtype="str")
+    ids = pd.concat(parts, ignore_index=True).dropna().astype("str").unique()
+    return pd.Index(np.sort(ids.astype(object)).astype("str"), name="account_id")
+
+
+def _memberships(
+    graph: CanonicalGraph, customers: pd.Index, accounts: pd.Index, acc_cust: np.ndarray
+) -> pd.DataFrame:
+    """Customer-item memberships of the three item layers: ``cust, item_id, layer, kind``."""
+    parts = []
+    dev = _edge(graph, "USES_DEVICE")
+    if dev is not None:
+        parts.append(
+            pd.DataFrame(
+                {
+                    "cust": codes(dev["customer_id"].astype("str"), customers),
+                    "item_id": dev["device_id"].astype("str").to_numpy(),
+                    "layer": "devices",
+                    "kind": "device",
+                }
+            )
+        )
+    idf = _edge(graph, "HAS_IDENTIFIER")
+    if idf is not None:
+        kind = idf["kind"] if "kind" in idf else idf["identifier_id"].str.split(":").str[0]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "cust": codes(idf["customer_id"].astype("str"), customers),
+                    "item_id": idf["identifier_id"].astype("str").to_numpy(),
+                    "layer": "identifiers",
+                    "kind": kind.astype("str").to_numpy(),
+                }
+            )
+        )
+    pays = _edge(graph, "PAYS")
+    if pays is not None:
+        acc = codes(pays["from_account"].astype("str"), accounts)
+        cust = np.where(acc >= 0, acc_cust[np.maximum(acc, 0)], -1)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "cust": cust,
+                    "item_id": pays["counterparty_id"].astype("str").to_numpy(),
+                    "layer": "counterparties",
+                    "kind": "counterparty",
+                }
+            )
+        )
+    if not parts:
+        return pd.DataFrame({"cust": [], "item_id": [], "layer": [], "kind": []}).astype(
+            {"cust": "int64", "item_id": "str", "layer": "str", "kind": "str"}
+        )
+    frame = pd.concat(parts, ignore_index=True)
+    frame = frame[frame["cust"] >= 0]
+    return frame.drop_duplicates(["layer", "item_id", "cust"]).reset_index(drop=True)
+
+
+def hub_threshold(n_customers: np.ndarray, *, percentile: float, floor: int) -> int:
+    """``K`` for one layer: the ``percentile`` of customers-per-shared-item, at least ``floor``.
+
+    Only items shared by two or more customers enter the percentile (most items belong to
+    one customer and would pull it down to 1).
+    """
+    shared = n_customers[n_customers >= 2]
+    if len(shared) == 0:
+        return int(floor)
+    return int(max(floor, np.ceil(np.percentile(shared, percentile))))
+
+
+def _pairs(links: pd.DataFrame) -> pd.DataFrame:
+    """All customer pairs sharing an item: ``src < dst``, ``layer``, ``n_customers``."""
+    left = links[["layer", "item_id", "cust", "n_customers"]]
+    pairs = left.merge(links[["layer", "item_id", "cust"]], on=["layer", "item_id"])
+    pairs = pairs[pairs["cust_x"] < pairs["cust_y"]]
+    return pairs.rename(columns={"cust_x": "src", "cust_y": "dst"})
+
+
+def project(graph: CanonicalGraph, *, settings: AnalysisSettings | None = None) -> Projection:
+    """Build the relationship and money-flow projections of ``graph``.
+
+    Parameters
+    ----------
+    graph : CanonicalGraph
+        The canonical graph.
+    settings : AnalysisSettings, optional
+        Layer weights and hub threshold; defaults when omitted.
+
+    Returns
+    -------
+    Projection
+        Graphs, edge tables, shared-item links, excluded hubs and thresholds.
+    """
+    settings = settings or AnalysisSettings()
+    customers = customer_index(graph)
+    accounts = account_index(graph)
+    acc_cust = np.full(len(accounts), -1, dtype=np.int64)
+    owns = _edge(graph, "OWNS")
+    if owns is not None:
+        pos = codes(owns["account_id"].astype("str"), accounts)
+        acc_cust[pos] = codes(owns["customer_id"].astype("str"), customers)
+
+    members = _memberships(graph, customers, accounts, acc_cust)
+    members["n_customers"] = members.groupby(["layer", "item_id"])["cust"].transform("size")
+    thresholds: dict[str, int] = {}
+    hub_mask = np.zeros(len(members), dtype=bool)
+    for layer in ("devices", "identifiers", "counterparties"):
+        in_layer = (members["layer"] == layer).to_numpy()
+        per_item = members.loc[in_layer].drop_duplicates("item_id")["n_customers"].to_numpy()
+        k = settings.hub_threshold
+        if k is None:
+            k = hub_threshold(
+                per_item, percentile=settings.hub_percentile, floor=settings.hub_floor
+            )
+        thresholds[layer] = int(k)
+        hub_mask |= in_layer & (members["n_customers"].to_numpy() > k)
+    hubs = (
+        members.loc[hub_mask, ["layer", "item_id", "kind", "n_customers"]]
+        .drop_duplicates(["layer", "item_id"])
+        .sort_values(["layer", "n_customers", "item_id"], ascending=[True, False, True])
+        .reset_index(drop=True)
+    )
+    links = members.loc[~hub_mask & (members["n_customers"] >= 2).to_numpy()].reset_index(drop=True)
+
+    # money-flow graph between accounts
+    transfer = _edge(graph, "TRANSFER")
+    if transfer is not None:
+        money_edges = pd.DataFrame(
+            {
+                "src": codes(transfer["from_account"].astype("str"), accounts),
+                "dst": codes(transfer["to_account"].astype("str"), accounts),
+                "n_txns": transfer["n_txns"].to_numpy(dtype="int64"),
+                "total_amount": transfer["total_amount"].to_numpy(dtype="float64"),
+            }
+        )
+        money_edges = (
+            money_edges.groupby(["src", "dst"], as_index=False, sort=True)
+            .sum()
+            .reset_index(drop=True)
+        )
+    else:
+        money_edges = pd.DataFrame({"src": [], "dst": [], "n_txns": [], "total_amount": []}).astype(
+            {"src": "int64", "dst": "int64", "n_txns": "int64", "total_amount": "float64"}
+        )
+    money = build_graph(
+        len(accounts), money_edges["src"].to_numpy(), money_edges["dst"].to_numpy(), directed=True
+    )
+    money.es["weight"] = money_edges["total_amount"].to_numpy().tolist()
+    money.es["n_txns"] = money_edges["n_txns"].to_numpy().tolist()
+
+    rel_edges = _relationship_edges(money_edges, acc_cust, links, settings)
+    relationship = build_graph(
+        len(customers), rel_edges["src"].to_numpy(), rel_edges["dst"].to_numpy(), directed=False
+    )
+    relationship.es["weight"] = rel_edges["weight"].to_numpy().tolist()
+    return Projection(
+        customers=customers,
+        accounts=accounts,
+        account_customer=acc_cust,
+        rel_edges=rel_edges,
+        relationship=relationship,
+        money_edges=money_edges,
+        money=money,
+        links=links,
+        hubs=hubs,
+        hub_thresholds=thresholds,
+    )
+
+
+def _relationship_edges(
+    money_edges: pd.DataFrame,
+    acc_cust: np.ndarray,
+    links: pd.DataFrame,
+    settings: AnalysisSettings,
+) -> pd.DataFrame:
+    """Per-layer weights of every customer pair, summed into ``weight``."""
+    parts = []
+    if len(money_edges):
+        a = acc_cust[money_edges["src"].to_numpy()]
+        b = acc_cust[money_edges["dst"].to_numpy()]
+        ok = (a >= 0) & (b >= 0) & (a != b)
+        m = pd.DataFrame(
+            {
+                "src": np.minimum(a, b)[ok],
+                "dst": np.maximum(a, b)[ok],
+                "n": money_edges["n_txns"].to_numpy()[ok],
+            }
+        )
+        m = m.groupby(["src", "dst"], as_index=False)["n"].sum()
+        m["money"] = 1.0 + np.log(m.pop("n").to_numpy(dtype="float64"))
+        parts.append(m)
+    used = [layer for layer in LAYERS[1:] if settings.layer_weights[layer] > 0]
+    links = links[links["layer"].isin(used)]
+    if len(links):
+        pairs = _pairs(links)
+        per_item = np.where(
+            pairs["layer"].to_numpy() == "counterparties",
+            1.0 / (pairs["n_customers"].to_numpy(dtype="float64") - 1.0),
+            1.0,
+        )
+        pairs = pairs.assign(w=per_item)
+        wide = pairs.pivot_table(
+            index=["src", "dst"], columns="layer", values="w", aggfunc="sum", fill_value=0.0
+        ).reset_index()
+        wide.columns.name = None
+        parts.append(wide)
+    cols = ["src", "dst", *LAYERS]
+    if not parts:
+        out = pd.DataFrame(
+            {
+                c: pd.Series([], dtype="int64" if c in ("src", "dst") else "float64")
+                for c in [*cols, "weight"]
+            }
+        )
+        return out
+    edges = pd.concat(parts, ignore_index=True)
+    for layer in LAYERS:
+        if layer not in edges:
+            edges[layer] = 0.0
+    edges = edges[cols].fillna(0.0).groupby(["src", "dst"], as_index=False, sort=True).sum()
+    weight = np.zeros(len(edges))
+    for layer in LAYERS:
+        weight += settings.layer_weights[layer] * edges[layer].to_numpy()
+    edges["weight"] = weight
+    edges = edges[edges["weight"] > 0].reset_index(drop=True)
+    edges[["src", "dst"]] = edges[["src", "dst"]].astype("int64")
+    return edges

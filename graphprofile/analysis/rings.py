@@ -1,0 +1,231 @@
+"""Shared-identifier rings and the features every ring carries, whatever its kind.
+
+A **shared-identifier ring** is a connected component, of size two or more, of the
+bipartite graph customers -- (devices and identifiers shared by at least two customers
+and by no more than the hub threshold ``K``). Components come from igraph's
+``connected_components`` on that bipartite graph: no pair enumeration is needed.
+
+:func:`ring_features` computes, for rings of any kind given as member tables, the size,
+account counts, money flowing inside the ring vs. in/out of it, relationship density,
+account ages (days before the first transaction of the data), the share of members
+known as fraud, the share who cash out to exchange-like counterparties and their
+activity (transactions per member, relative to the bank's median).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from graphprofile.analysis._util import build_graph
+from graphprofile.analysis.projection import Projection
+from graphprofile.frames import CanonicalGraph
+
+#: Counterparty kinds treated as cash-out channels (case-insensitive substring match).
+CASH_OUT_KINDS = ("exchange", "crypto", "remittance", "money_transfer", "cash")
+#: Accounts opened less than this many days before the data starts count as young.
+YOUNG_DAYS = 180.0
+
+
+def identity_rings(proj: Projection) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Connected components of customers linked by shared non-hub devices/identifiers.
+
+    Parameters
+    ----------
+    proj : Projection
+        The projections (``links`` holds the non-hub shared items).
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame)
+        Members ``ring`` (local number), ``cust``; and shared items ``ring``, ``item_id``,
+        ``layer``, ``kind``, ``n_customers`` (items used by two or more members).
+    """
+    links = proj.links[proj.links["layer"].isin(["devices", "identifiers"])]
+    if len(links) == 0:
+        empty = pd.DataFrame({"ring": [], "cust": []}).astype("int64")
+        return empty, pd.DataFrame(
+            {"ring": [], "item_id": [], "layer": [], "kind": [], "n_customers": []}
+        )
+    items = pd.Index(np.sort(links["item_id"].unique()))
+    n_c = len(proj.customers)
+    item_pos = n_c + pd.Categorical(links["item_id"], categories=items).codes.astype(np.int64)
+    g = build_graph(n_c + len(items), links["cust"].to_numpy(), item_pos, directed=False)
+    comp = np.asarray(g.connected_components().membership, dtype=np.int64)
+    cust_comp = comp[:n_c]
+    linked = np.unique(links["cust"].to_numpy())
+    members = pd.DataFrame({"comp": cust_comp[linked], "cust": linked})
+    sizes = members.groupby("comp")["cust"].transform("size")
+    members = members[sizes >= 2]
+    # canonical ring numbers: by smallest member position
+    first = members.groupby("comp")["cust"].min().sort_values()
+    ring_no = pd.Series(np.arange(len(first)), index=first.index)
+    members = pd.DataFrame(
+        {"ring": ring_no.loc[members["comp"]].to_numpy(), "cust": members["cust"].to_numpy()}
+    ).sort_values(["ring", "cust"], ignore_index=True)
+    shared = links.assign(comp=cust_comp[links["cust"].to_numpy()])
+    shared = shared[shared["comp"].isin(ring_no.index)]
+    shared = shared.assign(ring=ring_no.loc[shared["comp"]].to_numpy())
+    shared = (
+        shared.groupby(["ring", "item_id", "layer", "kind"], as_index=False)
+        .agg(n_customers=("cust", "size"))
+        .sort_values(["ring", "layer", "item_id"], ignore_index=True)
+    )
+    return members, shared
+
+
+def _ring_accounts_of_customers(members: pd.DataFrame, proj: Projection) -> pd.DataFrame:
+    """Every account owned by a ring member: ``ring, acc``."""
+    acc = np.flatnonzero(proj.account_customer >= 0)
+    owner = pd.DataFrame({"cust": proj.account_customer[acc], "acc": acc})
+    return members.merge(owner, on="cust")[["ring", "acc"]]
+
+
+def ring_features(
+    cust_members: pd.DataFrame,
+    acc_members: pd.DataFrame | None,
+    proj: Projection,
+    graph: CanonicalGraph,
+    *,
+    context: dict[str, object],
+) -> pd.DataFrame:
+    """Features of rings given their members (one row per ring, indexed by ``ring``).
+
+    Parameters
+    ----------
+    cust_members : pandas.DataFrame
+        ``ring, cust`` memberships.
+    acc_members : pandas.DataFrame or None
+        ``ring, acc`` memberships; ``None``: every account of the member customers.
+    proj : Projection
+        Projections and lookups.
+    graph : CanonicalGraph
+        For account opening dates and known-fraud flags.
+    context : dict
+        Bank-wide lookups from :func:`bank_context`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``size, n_accounts, internal_flow, external_flow, density, account_age_days,
+        young_account_share, young_share, known_fraud_share, cash_out_share, activity_ratio``.
+    """
+    if acc_members is None:
+        acc_members = _ring_accounts_of_customers(cust_members, proj)
+    rings = np.sort(cust_members["ring"].unique())
+    out = pd.DataFrame(index=pd.Index(rings, name="ring"))
+    out["size"] = cust_members.groupby("ring").size()
+    out["n_accounts"] = acc_members.groupby("ring").size()
+    out["n_accounts"] = out["n_accounts"].fillna(0).astype("int64")
+
+    me = proj.money_edges
+    e = me.merge(acc_members.rename(columns={"acc": "src"}), on="src", how="inner")
+    inside = e.merge(acc_members.rename(columns={"acc": "dst", "ring": "ring2"}), on="dst")
+    inside = inside[inside["ring"] == inside["ring2"]]
+    out["internal_flow"] = inside.groupby("ring")["total_amount"].sum()
+    e_in = me.merge(acc_members.rename(columns={"acc": "dst"}), on="dst", how="inner")
+    total_touching = (
+        e.groupby("ring")["total_amount"]
+        .sum()
+        .add(e_in.groupby("ring")["total_amount"].sum(), fill_value=0.0)
+    )
+    out["external_flow"] = total_touching.sub(2 * out["internal_flow"].fillna(0.0), fill_value=0)
+    out[["internal_flow", "external_flow"]] = out[["internal_flow", "external_flow"]].fillna(0.0)
+
+    re = proj.rel_edges[["src", "dst"]]
+    r = re.merge(cust_members.rename(columns={"cust": "src"}), on="src").merge(
+        cust_members.rename(columns={"cust": "dst", "ring": "ring2"}), on="dst"
+    )
+    n_in = r[r["ring"] == r["ring2"]].groupby("ring").size()
+    pairs = out["size"] * (out["size"] - 1) / 2
+    out["density"] = (n_in.reindex(out.index).fillna(0) / pairs.where(pairs > 0)).fillna(0.0)
+
+    age = context["account_age_days"]
+    ages = pd.Series(age[acc_members["acc"].to_numpy()], index=acc_members["ring"].to_numpy())
+    out["account_age_days"] = ages.groupby(level=0).mean()
+    out["young_account_share"] = (ages < YOUNG_DAYS).groupby(level=0).mean()
+    young = pd.Series(
+        context["young_customer"][cust_members["cust"].to_numpy()],
+        index=cust_members["ring"].to_numpy(),
+    )
+    out["young_share"] = young.groupby(level=0).mean()
+    for col, key in (
+        ("known_fraud_share", "known_fraud"),
+        ("cash_out_share", "cash_out"),
+    ):
+        vals = pd.Series(
+            context[key][cust_members["cust"].to_numpy()].astype("float64"),
+            index=cust_members["ring"].to_numpy(),
+        )
+        out[col] = vals.groupby(level=0).mean()
+    act = pd.Series(
+        context["activity"][cust_members["cust"].to_numpy()],
+        index=cust_members["ring"].to_numpy(),
+    )
+    med = float(context["activity_median"]) or 1.0
+    out["activity_ratio"] = act.groupby(level=0).mean() / med
+    return out
+
+
+def bank_context(
+    graph: CanonicalGraph, proj: Projection, *, young_days: float = YOUNG_DAYS
+) -> dict:
+    """Per-customer and per-account lookups used by ring features and risk.
+
+    ``account_age_days``: days between an account's opening and the first transaction of
+    the data (negative: opened during the observed window; NaN: unknown).
+    ``young_customer``: every account of the customer is younger than ``young_days``.
+    ``cash_out``: the customer pays a counterparty whose kind names a cash-out channel.
+    ``activity``: transactions sent per customer.
+    """
+    n_c, n_a = len(proj.customers), len(proj.accounts)
+    txns = graph.transactions
+    start = txns["ts"].min() if len(txns) else pd.NaT
+    age = np.full(n_a, np.nan)
+    acc_nodes = graph.nodes.get("account")
+    if acc_nodes is not None and "opened_at" in acc_nodes and pd.notna(start):
+        pos = pd.Categorical(acc_nodes["account_id"].astype("str"), categories=proj.accounts).codes
+        opened = pd.to_datetime(acc_nodes["opened_at"], utc=True)
+        days = ((start - opened).dt.total_seconds() / 86400.0).to_numpy(dtype="float64")
+        ok = pos >= 0
+        age[pos[ok]] = days[ok]
+    owned = proj.account_customer >= 0
+    oldest = np.full(n_c, np.nan)
+    frame = pd.DataFrame({"c": proj.account_customer[owned], "a": age[owned]})
+    mx = frame.groupby("c")["a"].max()
+    oldest[mx.index.to_numpy()] = mx.to_numpy()
+    young = np.nan_to_num(oldest, nan=np.inf) < young_days
+
+    known = np.zeros(n_c, dtype=bool)
+    cust_nodes = graph.nodes.get("customer")
+    if cust_nodes is not None and "known_fraud" in cust_nodes:
+        pos = pd.Categorical(cust_nodes["customer_id"].astype("str"), categories=proj.customers)
+        kf = cust_nodes["known_fraud"].fillna(False).to_numpy(dtype=bool)
+        known[pos.codes[(pos.codes >= 0) & kf]] = True
+
+    cash = np.zeros(n_c, dtype=bool)
+    pays = graph.edges.get("PAYS")
+    cps = graph.nodes.get("counterparty")
+    if pays is not None and len(pays) and cps is not None and "kind" in cps:
+        kind = cps["kind"].astype("str").str.lower()
+        is_cash = kind.str.contains("|".join(CASH_OUT_KINDS), regex=True).fillna(False)
+        cash_ids = set(cps.loc[is_cash.to_numpy(), "counterparty_id"].astype("str"))
+        hit = pays["counterparty_id"].astype("str").isin(cash_ids).to_numpy()
+        acc = pd.Categorical(pays["from_account"].astype("str")[hit], categories=proj.accounts)
+        c = proj.account_customer[acc.codes[acc.codes >= 0]]
+        cash[c[c >= 0]] = True
+
+    activity = np.zeros(n_c)
+    if len(txns):
+        acc = pd.Categorical(txns["from_account"].astype("str"), categories=proj.accounts).codes
+        c = np.where(acc >= 0, proj.account_customer[np.maximum(acc, 0)], -1)
+        activity = np.bincount(c[c >= 0], minlength=n_c).astype("float64")
+    return {
+        "data_start": start,
+        "account_age_days": age,
+        "young_customer": young,
+        "known_fraud": known,
+        "cash_out": cash,
+        "activity": activity,
+        "activity_median": float(np.median(activity)) if n_c else 0.0,
+    }

@@ -1,0 +1,164 @@
+"""Ring risk and customer risk in [0, 1], each with machine-readable reasons.
+
+**Ring risk** is a weighted sum of evidence components in [0, 1]; the weights of each kind
+sum to 1 (see :data:`RING_WEIGHTS` and ``docs/ANALYSIS.md``):
+
+- ``pattern``: the ring's defining pattern itself (1 for every detected money-flow
+  pattern; for identity rings, the share of members on the most shared device);
+- ``length``: cycles only, ``min(1, (hops - 2) / 2)`` (longer cycles are rarely accidental);
+- ``young``: share of the ring's accounts opened less than 180 days before the data starts
+  (or during the window);
+- ``cash_out``: share of members paying an exchange-like counterparty;
+- ``thin``: ``clip(1 - activity_ratio, 0, 1)``, members transacting less than usual;
+- ``known_fraud``: 1 when any member is known fraud.
+
+**Customer risk** combines independent signals by noisy-OR,
+``1 - prod(1 - s_i)``: the riskiest reported ring the customer belongs to (its ring risk),
+being known fraud (1.0), known-fraud neighbours (0.5 at one hop, 0.25 at two hops, else
+``0.2 * fraud_proximity``), and a weak background (0.15 when every account is young,
+0.1 when paying exchanges).
+
+Reasons are JSON lists of objects with a ``type`` and the numbers behind it (see
+``docs/ANALYSIS.md`` for every type).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: Weight of each evidence component per ring kind (each row sums to 1).
+RING_WEIGHTS: dict[str, dict[str, float]] = {
+    "identity": {"pattern": 0.3, "young": 0.3, "cash_out": 0.2, "thin": 0.2},
+    "cycle": {"pattern": 0.45, "length": 0.25, "young": 0.2, "known_fraud": 0.1},
+    "fan_in": {"pattern": 0.6, "young": 0.3, "known_fraud": 0.1},
+    "fan_out": {"pattern": 0.6, "young": 0.3, "known_fraud": 0.1},
+    "scatter_gather": {"pattern": 0.6, "young": 0.3, "known_fraud": 0.1},
+}
+
+YOUNG_DAYS = 180.0
+
+
+def ring_components(rings: pd.DataFrame) -> pd.DataFrame:
+    """Evidence components of every ring (columns of :data:`RING_WEIGHTS`)."""
+    comp = pd.DataFrame(index=rings.index)
+    comp["pattern"] = rings["pattern"].astype("float64")
+    hops = rings["hops"].astype("float64").fillna(2.0)
+    comp["length"] = np.clip((hops - 2.0) / 2.0, 0.0, 1.0)
+    comp["young"] = rings["young_account_share"].fillna(0.0)
+    comp["cash_out"] = rings["cash_out_share"].fillna(0.0)
+    comp["thin"] = np.clip(1.0 - rings["activity_ratio"].fillna(1.0), 0.0, 1.0)
+    comp["known_fraud"] = (rings["known_fraud_share"].fillna(0.0) > 0).astype("float64")
+    return comp
+
+
+def ring_risk(rings: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """Risk in [0, 1] of each ring and the weighted contribution of each component.
+
+    Parameters
+    ----------
+    rings : pandas.DataFrame
+        ``kind`` plus the features named in :func:`ring_components`.
+
+    Returns
+    -------
+    (numpy.ndarray, pandas.DataFrame)
+        Risk per ring and per-component contributions (weight x component).
+    """
+    comp = ring_components(rings)
+    weights = pd.DataFrame(
+        [RING_WEIGHTS[k] for k in rings["kind"]], index=rings.index, columns=comp.columns
+    ).fillna(0.0)
+    contrib = comp * weights
+    return np.clip(contrib.sum(axis=1).to_numpy(), 0.0, 1.0), contrib
+
+
+def _r(x: float) -> float:
+    return round(float(x), 4)
+
+
+def ring_reasons(
+    rings: pd.DataFrame, contrib: pd.DataFrame, evidence: dict[int, list[dict[str, Any]]]
+) -> list[str]:
+    """JSON reasons per ring: the pattern evidence first, then each non-zero component."""
+    out = []
+    for idx, kind in zip(rings.index, rings["kind"], strict=True):  # loop over rings
+        reasons: list[dict[str, Any]] = list(evidence.get(int(idx), []))
+        row = contrib.loc[idx]
+        for name in RING_WEIGHTS[kind]:
+            if name == "pattern" or row[name] <= 0:
+                continue
+            reasons.append({"type": name, "weight": _r(row[name])})
+        reasons.insert(0, {"type": kind, "weight": _r(row["pattern"])})
+        out.append(json.dumps(reasons, sort_keys=True))
+    return out
+
+
+def customer_risk(
+    n: int,
+    *,
+    ring_risk_of: np.ndarray,
+    ring_reason_of: list[dict[str, Any] | None],
+    known: np.ndarray,
+    hops: np.ndarray | None,
+    proximity: np.ndarray | None,
+    neighbours: dict[int, list[str]],
+    young: np.ndarray,
+    cash_out: np.ndarray,
+) -> tuple[np.ndarray, list[str]]:
+    """Customer risk in [0, 1] by noisy-OR, and JSON reasons per customer.
+
+    Parameters
+    ----------
+    n : int
+        Number of customers.
+    ring_risk_of : numpy.ndarray
+        Risk of the riskiest reported ring per customer (0 outside rings).
+    ring_reason_of : list
+        Reason object of that ring per customer (``None`` outside rings).
+    known : numpy.ndarray of bool
+        Known-fraud flag.
+    hops, proximity : numpy.ndarray or None
+        Hops to known fraud (NaN: unreachable) and ``fraud_proximity``; ``None`` when no
+        customer is known fraud.
+    neighbours : dict
+        Known-fraud customer ids adjacent to a customer (position -> ids).
+    young, cash_out : numpy.ndarray of bool
+        Background flags.
+
+    Returns
+    -------
+    (numpy.ndarray, list of str)
+        Risk and reasons (JSON text) per customer.
+    """
+    s_known = known.astype("float64")
+    if hops is not None and proximity is not None:
+        s_prox = np.where(hops == 1, 0.5, np.where(hops == 2, 0.25, 0.2 * proximity))
+        s_prox = np.where(known, 0.0, np.nan_to_num(s_prox))
+    else:
+        s_prox = np.zeros(n)
+    s_bg = 1.0 - (1.0 - 0.15 * young) * (1.0 - 0.1 * cash_out)
+    risk = 1.0 - (1.0 - ring_risk_of) * (1.0 - s_known) * (1.0 - s_prox) * (1.0 - s_bg)
+    reasons = np.full(n, "[]", dtype=object)
+    for i in np.flatnonzero(risk > 0).tolist():  # only customers with a signal
+        items: list[dict[str, Any]] = []
+        if ring_reason_of[i] is not None:
+            items.append(ring_reason_of[i])
+        if known[i]:
+            items.append({"type": "known_fraud", "weight": 1.0})
+        if s_prox[i] > 0:
+            item: dict[str, Any] = {"type": "known_fraud_neighbour", "weight": _r(s_prox[i])}
+            if hops is not None and np.isfinite(hops[i]):
+                item["hops"] = int(hops[i])
+            if i in neighbours:
+                item["customers"] = neighbours[i]
+            items.append(item)
+        if young[i]:
+            items.append({"type": "young_accounts", "weight": 0.15})
+        if cash_out[i]:
+            items.append({"type": "cash_out", "weight": 0.1})
+        reasons[i] = json.dumps(items, sort_keys=True)
+    return np.clip(risk, 0.0, 1.0), reasons.tolist()

@@ -1,0 +1,138 @@
+"""Every knob of the analysis stage, in one dataclass recorded in ``run.json``."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from graphprofile.errors import ConfigError
+
+#: Default weight of each relationship layer (see ``docs/ANALYSIS.md``).
+DEFAULT_LAYER_WEIGHTS: dict[str, float] = {
+    "money": 1.0,
+    "devices": 1.0,
+    "identifiers": 1.0,
+    "counterparties": 0.0,
+}
+
+
+@dataclass
+class AnalysisSettings:
+    """Settings of :func:`graphprofile.analysis.analyse`; defaults are documented.
+
+    Attributes
+    ----------
+    objective : {"modularity", "cpm"}
+        Leiden quality function.
+    resolution : float
+        Leiden resolution (gamma). For CPM it is a density threshold on edge weights.
+    n_iterations : int
+        Leiden iterations (negative: until stable; capped runs are much faster).
+    multiplex : bool
+        Optimise one partition over the separate relationship layers with
+        ``leidenalg.find_partition_multiplex`` instead of igraph on the summed graph
+        (much slower; modularity only).
+    layer_weights : dict
+        Weight of the ``money``, ``devices``, ``identifiers`` and ``counterparties`` layers
+        in the customer relationship graph (0 drops a layer).
+    hub_threshold : int or None
+        A device, identifier or counterparty shared by more than this many customers is a
+        public hub and not a link. ``None``: chosen from the data as the
+        ``hub_percentile`` of items' customer counts, at least ``hub_floor``.
+    hub_percentile, hub_floor : float, int
+        See ``hub_threshold``.
+    match_min_share : float
+        Stable ids: a new community/ring keeps an old id when the two are each other's
+        best match and more than this share of the new one's members came from the old.
+    flow_window_days : float
+        A money cycle must close within this many days of its first hop.
+    fan_window_days : float
+        Fan-in senders, fan-out receivers and scatter-gather hops fall within this window.
+    onward_days : float
+        Pass-through horizon: money gathered (received) must leave within this many days.
+    cycle_min_hops, cycle_max_hops : int
+        Length range of money cycles.
+    cycle_hop_tolerance : float
+        Each hop of a cycle carries between ``1 - tol`` and ``1 + tol/4`` of the
+        previous hop's amount (amounts roughly conserved, shrinking by fees).
+    max_paths : int
+        Cap on partial paths kept per hop of the cycle search (bounded work; the number
+        of paths cut is reported).
+    fan_min_degree : int
+        Distinct senders (fan-in) or receivers (fan-out) within the window.
+    fan_onward_share : float
+        An account *passes money through* when at least this share of what it gathered
+        (received) leaves it within ``onward_days``.
+    fan_pass_share : float
+        Fan-out: share of the receivers that must pass the money through.
+    scatter_min_paths : int
+        Distinct intermediaries between one source and one sink for scatter-gather.
+    influence_percentiles : tuple of float
+        Top shares tagged ``influencer:top…pct`` (overall and within community).
+    min_community_for_tags : int
+        Smallest community whose members get within-community influencer tags.
+    betweenness_exact_max : int
+        Exact betweenness up to this many nodes, sampled above it.
+    betweenness_samples : int
+        Number of sampled source nodes when sampled.
+    risk_high, risk_medium : float
+        Customer risk thresholds of the ``risk:high`` and ``risk:medium`` tags.
+    ring_min_risk : float
+        Candidate rings below this risk are not reported as rings (counted in ``run.json``;
+        their members' risk still reflects them). 0 keeps every candidate.
+    """
+
+    objective: str = "modularity"
+    resolution: float = 1.0
+    n_iterations: int = 2
+    multiplex: bool = False
+    layer_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_LAYER_WEIGHTS))
+    hub_threshold: int | None = None
+    hub_percentile: float = 95.0
+    hub_floor: int = 10
+    match_min_share: float = 0.5
+    flow_window_days: float = 10.0
+    fan_window_days: float = 3.0
+    onward_days: float = 4.0
+    cycle_min_hops: int = 2
+    cycle_max_hops: int = 8
+    cycle_hop_tolerance: float = 0.2
+    max_paths: int = 2_000_000
+    fan_min_degree: int = 5
+    fan_onward_share: float = 0.8
+    fan_pass_share: float = 0.5
+    scatter_min_paths: int = 3
+    influence_percentiles: tuple[float, ...] = (1.0, 5.0)
+    min_community_for_tags: int = 20
+    betweenness_exact_max: int = 5_000
+    betweenness_samples: int = 64
+    risk_high: float = 0.7
+    risk_medium: float = 0.4
+    ring_min_risk: float = 0.5
+
+    def __post_init__(self) -> None:
+        self.objective = self.objective.lower()
+        if self.objective not in ("modularity", "cpm"):
+            raise ConfigError(f"objective must be 'modularity' or 'cpm', not {self.objective!r}")
+        unknown = set(self.layer_weights) - set(DEFAULT_LAYER_WEIGHTS)
+        if unknown:
+            raise ConfigError(
+                f"unknown layer(s) in layer_weights: {sorted(unknown)}; "
+                f"known: {sorted(DEFAULT_LAYER_WEIGHTS)}"
+            )
+        self.layer_weights = {**dict.fromkeys(DEFAULT_LAYER_WEIGHTS, 0.0), **self.layer_weights}
+        if any(w < 0 for w in self.layer_weights.values()):
+            raise ConfigError("layer_weights must be >= 0")
+        if not 2 <= self.cycle_min_hops <= self.cycle_max_hops <= 8:
+            raise ConfigError("cycle hops must satisfy 2 <= cycle_min_hops <= cycle_max_hops <= 8")
+        if self.multiplex and self.objective != "modularity":
+            raise ConfigError("multiplex=True supports the modularity objective only")
+        if not 0 <= self.risk_medium <= self.risk_high <= 1:
+            raise ConfigError("risk thresholds must satisfy 0 <= risk_medium <= risk_high <= 1")
+        self.influence_percentiles = tuple(sorted(float(p) for p in self.influence_percentiles))
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain-JSON view for ``run.json``."""
+        out = asdict(self)
+        out["influence_percentiles"] = list(self.influence_percentiles)
+        return out

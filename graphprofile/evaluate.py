@@ -1,0 +1,214 @@
+"""Quality of an analysis run against a generator's truth directory.
+
+Definitions (also in ``docs/ANALYSIS.md``):
+
+- **Ring recall / precision per kind.** A ring's members are its accounts for money-flow
+  kinds and its customers for ``identity`` rings. A planted ring is *recovered* when a
+  found ring of the same kind has a member-set Jaccard similarity of at least
+  ``min_jaccard`` (0.5) with it. Recall = recovered planted rings / planted rings; precision =
+  found rings matching some planted ring of their kind / found rings of that kind.
+- **Customer risk AUC and average precision.** Positives are the customers in any
+  planted ring; the score is ``features.risk_score``. AUC is the Mann-Whitney statistic
+  (ties count one half); average precision is the step-wise area under the
+  precision-recall curve over distinct score thresholds (as scikit-learn computes it).
+- **Community NMI.** Normalised mutual information (arithmetic mean normalisation,
+  igraph ``compare_communities(method="nmi")``) between planted and found communities
+  over the customers present in both.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import igraph as ig
+import numpy as np
+import pandas as pd
+
+from graphprofile.errors import InputError
+
+FLOW_KINDS = ("cycle", "fan_in", "fan_out", "scatter_gather")
+KINDS = ("identity", *FLOW_KINDS)
+
+
+def _read(folder: Path, name: str) -> pd.DataFrame:
+    for ext in ("parquet", "jsonl", "csv"):
+        path = Path(folder) / f"{name}.{ext}"
+        if path.exists():
+            try:
+                if ext == "parquet":
+                    return pd.read_parquet(path)
+                if ext == "jsonl":
+                    return pd.read_json(path, lines=True, dtype=False)
+                return pd.read_csv(path, dtype=str)
+            except Exception as exc:  # name the unreadable file
+                raise InputError(f"cannot read {path}: {exc}") from exc
+    raise InputError(f"{name}.parquet (or .jsonl/.csv) not found in {folder}")
+
+
+def _as_list(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [str(v) for v in json.loads(value)]
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return []
+    return [str(v) for v in value]
+
+
+def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """ROC AUC by the Mann-Whitney statistic (ties count one half); NaN without both classes."""
+    labels = np.asarray(labels, dtype=bool)
+    n_pos, n_neg = int(labels.sum()), int((~labels).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = pd.Series(np.asarray(scores, dtype="float64")).rank(method="average").to_numpy()
+    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Average precision over distinct thresholds (scikit-learn's definition)."""
+    labels = np.asarray(labels, dtype=bool)
+    if labels.sum() == 0:
+        return float("nan")
+    order = np.argsort(-np.asarray(scores, dtype="float64"), kind="stable")
+    s, y = np.asarray(scores, dtype="float64")[order], labels[order]
+    last = np.r_[np.flatnonzero(np.diff(s) != 0), len(s) - 1]  # end of each tie block
+    tp = np.cumsum(y)[last]
+    precision = tp / (last + 1)
+    recall = tp / labels.sum()
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
+def ring_scores(
+    found: pd.DataFrame, planted: pd.DataFrame, *, min_jaccard: float = 0.5
+) -> dict[str, dict[str, float | int]]:
+    """Recall and precision per kind.
+
+    Parameters
+    ----------
+    found : pandas.DataFrame
+        ``ring_id, kind, member`` (one row per found ring member).
+    planted : pandas.DataFrame
+        ``ring_id, kind, member`` (one row per planted ring member).
+    min_jaccard : float, default 0.5
+        Member-set Jaccard needed for a match.
+
+    Returns
+    -------
+    dict
+        ``{kind: {"planted", "found", "recovered", "matched", "recall", "precision"}}``.
+    """
+    f_size = found.groupby("ring_id").size().rename("f_size")
+    p_size = planted.groupby("ring_id").size().rename("p_size")
+    both = found.merge(planted, on=["kind", "member"], suffixes=("_f", "_p"))
+    inter = both.groupby(["ring_id_f", "ring_id_p", "kind"]).size().rename("inter").reset_index()
+    inter = inter.join(f_size, on="ring_id_f").join(p_size, on="ring_id_p")
+    inter["jaccard"] = inter["inter"] / (inter["f_size"] + inter["p_size"] - inter["inter"])
+    ok = inter[inter["jaccard"] >= min_jaccard]
+    out: dict[str, dict[str, float | int]] = {}
+    for kind in KINDS:
+        n_p = int(planted.loc[planted["kind"] == kind, "ring_id"].nunique())
+        n_f = int(found.loc[found["kind"] == kind, "ring_id"].nunique())
+        k = ok[ok["kind"] == kind]
+        rec, mat = int(k["ring_id_p"].nunique()), int(k["ring_id_f"].nunique())
+        out[kind] = {
+            "planted": n_p,
+            "found": n_f,
+            "recovered": rec,
+            "matched": mat,
+            "recall": rec / n_p if n_p else float("nan"),
+            "precision": mat / n_f if n_f else float("nan"),
+        }
+    return out
+
+
+def evaluate(out_dir: Path, truth_dir: Path, *, min_jaccard: float = 0.5) -> dict[str, Any]:
+    """Compare an analysis output directory with a truth directory.
+
+    Parameters
+    ----------
+    out_dir : Path
+        Run output with ``features`` and ``rings`` tables (Parquet, JSONL or CSV).
+    truth_dir : Path
+        Generator truth with ``rings.parquet`` and ``communities.parquet``
+        (``influencers.parquet`` optional).
+    min_jaccard : float, default 0.5
+        Member-set Jaccard for a found ring to match a planted one.
+
+    Returns
+    -------
+    dict
+        ``rings`` (per kind), ``risk`` (``auc``, ``average_precision``, ``positives``),
+        ``communities`` (``nmi``, counts) and ``influencers`` (recall in the top 5 %).
+
+    Raises
+    ------
+    InputError
+        When a required file is missing or unreadable.
+    """
+    features = _read(out_dir, "features")
+    rings = _read(out_dir, "rings")
+    t_rings = _read(truth_dir, "rings")
+    t_comm = _read(truth_dir, "communities")
+
+    t_rings = t_rings.astype({"ring_id": "str", "kind": "str"})
+    flow = t_rings["kind"].isin(FLOW_KINDS) & t_rings["account_id"].notna()
+    planted = pd.DataFrame(
+        {
+            "ring_id": t_rings["ring_id"],
+            "kind": t_rings["kind"],
+            "member": np.where(flow, t_rings["account_id"].astype("str"), t_rings["customer_id"]),
+        }
+    ).drop_duplicates()
+    found_parts = []
+    if len(rings):
+        r = rings.assign(
+            member=[
+                _as_list(a) if k in FLOW_KINDS else _as_list(c)
+                for k, a, c in zip(
+                    rings["kind"], rings["accounts"], rings["customers"], strict=True
+                )
+            ]
+        )
+        found_parts.append(r[["ring_id", "kind", "member"]].explode("member").dropna())
+    found = (
+        pd.concat(found_parts, ignore_index=True).astype("str").drop_duplicates()
+        if found_parts
+        else pd.DataFrame({"ring_id": [], "kind": [], "member": []})
+    )
+    ring_metrics = ring_scores(found, planted, min_jaccard=min_jaccard)
+
+    cust = features["customer_id"].astype("str")
+    positives = cust.isin(set(t_rings["customer_id"].astype("str"))).to_numpy()
+    score = pd.to_numeric(features["risk_score"]).to_numpy(dtype="float64")
+    risk = {
+        "auc": roc_auc(positives, score),
+        "average_precision": average_precision(positives, score),
+        "positives": int(positives.sum()),
+        "customers": len(features),
+    }
+
+    merged = features[["customer_id", "community_id"]].astype({"customer_id": "str"})
+    merged = merged.merge(t_comm.astype({"customer_id": "str"}), on="customer_id").dropna()
+    nmi = float("nan")
+    if len(merged):
+        a = pd.factorize(merged["community"])[0].tolist()
+        b = pd.factorize(merged["community_id"])[0].tolist()
+        nmi = float(ig.compare_communities(a, b, method="nmi"))
+    communities = {
+        "nmi": nmi,
+        "planted": int(t_comm["community"].nunique()),
+        "found": int(features["community_id"].nunique()),
+        "customers_compared": len(merged),
+    }
+    result: dict[str, Any] = {"rings": ring_metrics, "risk": risk, "communities": communities}
+    infl_path = Path(truth_dir) / "influencers.parquet"
+    if infl_path.exists() and "pagerank_pct" in features:
+        hubs = set(pd.read_parquet(infl_path)["customer_id"].astype("str"))
+        is_hub = cust.isin(hubs).to_numpy()
+        top = pd.to_numeric(features["pagerank_pct"]).to_numpy() > 95.0
+        result["influencers"] = {
+            "planted": int(is_hub.sum()),
+            "recall_top5pct": float((top & is_hub).sum() / is_hub.sum()) if is_hub.any() else None,
+        }
+    return result
