@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from graphprofile import __version__
-from graphprofile.errors import OutputError
+from graphprofile.errors import ConfigError, OutputError
 from graphprofile.frames import CanonicalGraph, Frames
 from graphprofile.graph import build_graph, write_snapshot
 from graphprofile.ingest import load_frames
@@ -61,11 +61,14 @@ class RunConfig:
     previous: Path | None = None
     store: str | None = None
     report: bool = True
+    from_store: bool = False  # read the graph from ``store`` instead of ``data_dir``
+    write_back: bool = True  # with ``store``: write the results back as tags
     settings: Any = None  # graphprofile.analysis.AnalysisSettings; None: defaults
 
     def parameters(self) -> dict[str, Any]:
         return {
-            "data_dir": str(self.data_dir),
+            "data_dir": None if self.from_store else str(self.data_dir),
+            "source": "store" if self.from_store else "files",
             "out_dir": str(self.out_dir),
             "mapping": str(self.mapping) if self.mapping else "default",
             "seed": self.seed,
@@ -114,6 +117,7 @@ class JobState:
     stages: dict[str, dict[str, float]] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
+    store_summary: dict[str, Any] = field(default_factory=dict)
 
     @contextlib.contextmanager
     def timed(self, name: str, reporter: Reporter) -> Iterator[None]:
@@ -195,6 +199,8 @@ def _export_step(state: JobState) -> None:
 
 #: Extra stages (report, graph write-back) register here: name → callable(state, reporter).
 EXTRA_STAGES: list[tuple[str, Callable[[JobState, Reporter], None]]] = []
+#: Optional condition per extra stage (by name): the stage runs only when it returns True.
+STAGE_ENABLED: dict[str, Callable[[RunConfig], bool]] = {"report": lambda c: c.report}
 
 
 def run_job(config: RunConfig, reporter: Reporter | None = None) -> dict[str, Any]:
@@ -225,21 +231,28 @@ def run_job(config: RunConfig, reporter: Reporter | None = None) -> dict[str, An
     out = Path(config.out_dir)
     _prepare_out_dir(out)
 
-    with state.timed("read+validate", reporter):
-        state.frames = load_frames(config.data_dir, config.mapping, now=started)
-    for notice in state.frames.notices:
-        state.notices.append(notice)
-        reporter.notice(notice)
-    with state.timed("canonical graph", reporter):
-        state.graph = build_graph(state.frames)
+    if config.from_store:
+        with state.timed("read graph from store", reporter):
+            state.graph = _read_store_graph(config)
+    else:
+        with state.timed("read+validate", reporter):
+            state.frames = load_frames(config.data_dir, config.mapping, now=started)
+        for notice in state.frames.notices:
+            state.notices.append(notice)
+            reporter.notice(notice)
+        with state.timed("canonical graph", reporter):
+            state.graph = build_graph(state.frames)
     with state.timed("snapshot", reporter):
         state.outputs.update(write_snapshot(state.graph, out))
-        state.outputs.update(_write_rejects(state.frames, out))
+        if state.frames is not None:
+            state.outputs.update(_write_rejects(state.frames, out))
     with state.timed("analysis", reporter):
         _analysis_step(state, reporter)
     with state.timed("exports", reporter):
         _export_step(state)
     for name, step in EXTRA_STAGES:
+        if not STAGE_ENABLED.get(name, lambda _c: True)(config):
+            continue
         with state.timed(name, reporter):
             step(state, reporter)
 
@@ -248,12 +261,22 @@ def run_job(config: RunConfig, reporter: Reporter | None = None) -> dict[str, An
     return summary
 
 
+def _read_store_graph(config: RunConfig) -> CanonicalGraph:
+    from graphprofile.store import open_store, read_graph
+
+    if not config.store:
+        raise ConfigError("reading the graph from a store needs --store URI")
+    with open_store(config.store) as store:
+        return read_graph(store)
+
+
 def summarise(state: JobState) -> dict[str, Any]:
     """The ``run.json`` document for a finished job."""
     frames, graph = state.frames, state.graph
-    assert frames is not None and graph is not None
+    assert graph is not None
     finished = pd.Timestamp.now(tz="UTC")
-    tables = {t: s.as_dict() for t, s in sorted(frames.stats.items())}
+    stats = frames.stats if frames is not None else {}
+    tables = {t: s.as_dict() for t, s in sorted(stats.items())}
     summary: dict[str, Any] = {
         "run_id": state.run_id,
         "status": "complete",
@@ -276,7 +299,11 @@ def summarise(state: JobState) -> dict[str, Any]:
     }
     if state.analysis is not None:
         summary["analysis"] = state.analysis.meta
+    if state.store_summary:
+        summary["store"] = state.store_summary
     return summary
 
 
-import graphprofile.sinks.report  # noqa: E402,F401  (registers the report stage in EXTRA_STAGES)
+# Sinks register their stages in EXTRA_STAGES when imported.
+import graphprofile.sinks.graphdb  # noqa: E402
+import graphprofile.sinks.report  # noqa: E402,F401

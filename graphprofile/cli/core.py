@@ -121,6 +121,37 @@ def run(
 
 
 @app.command()
+def analyze(
+    store: StoreOpt = None,
+    out: OutDirOpt = Path("out"),
+    seed: SeedOpt = 42,
+    fmt: FormatOpt = "parquet",
+    previous: PreviousOpt = None,
+    write_back: Annotated[
+        bool, typer.Option("--write-back/--no-write-back", help="Write the tags back.")
+    ] = True,
+    quiet: QuietOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the analysis on a graph read from a database that other systems maintain.
+
+    Example: graphprofile analyze --store neo4j://localhost:7687 --out out/
+    """
+    config = RunConfig(
+        data_dir=Path("."),
+        out_dir=out,
+        seed=seed,
+        fmt=fmt,
+        previous=previous,
+        store=store,
+        from_store=True,
+        write_back=write_back,
+    )
+    summary = run_job(config, RichReporter(quiet or as_json))
+    _finish(summary, quiet, as_json)
+
+
+@app.command()
 def demo(
     customers: Annotated[int, typer.Option("--customers", help="Customers to generate.")] = 5000,
     workdir: Annotated[
