@@ -40,23 +40,34 @@ FORMAT_VERSION = "2.3.0"
 #: Namespace of the deterministic ids (same input → same file, diffable).
 _NS = uuid.uuid5(uuid.NAMESPACE_URL, "https://graphprofile/bloom")
 
-#: Feature columns documented for ``features.parquet`` (each becomes a ``gp_`` property).
+#: Columns of ``features.parquet`` (``graphprofile.analysis.FEATURE_COLUMNS``) plus the
+#: label columns the graph-database sink adds; each becomes a ``gp_`` customer property.
 FEATURE_COLUMNS: dict[str, str] = {
     "community_id": "bigint",
     "community_size": "bigint",
     "pagerank": "number",
     "pagerank_pct": "number",
+    "money_pagerank": "number",
+    "money_pagerank_pct": "number",
     "degree": "bigint",
+    "strength": "number",
     "betweenness": "number",
     "core": "bigint",
     "ring_id": "string",
     "ring_kind": "string",
     "ring_size": "bigint",
     "ring_risk": "number",
+    "n_rings": "bigint",
+    "fraud_hops": "number",
     "fraud_proximity": "number",
+    "known_fraud": "boolean",
     "risk_score": "number",
+    "risk_reasons": "string",
+    "computed_at": "string",
     **{column: "boolean" for column in DEFAULT_LABELS.values()},
 }
+#: Range of ``pagerank_pct`` (a percentile rank in [0, 100]) mapped to node size.
+PAGERANK_PCT_RANGE = (0.0, 100.0)
 
 _DTYPE = {"id": "string", "str": "string", "pii": "string", "ts": "string"}
 _DTYPE.update({"amount": "number", "bool": "boolean"})
@@ -222,12 +233,14 @@ def single_rule(
     }
 
 
-def style_rules(pagerank_range: tuple[float, float] = (0.0, 1.0)) -> dict[str, dict[str, Any]]:
+def style_rules(
+    pagerank_range: tuple[float, float] = PAGERANK_PCT_RANGE,
+) -> dict[str, dict[str, Any]]:
     """The named style rules the categories refer to.
 
     Parameters
     ----------
-    pagerank_range : tuple of float, default (0, 1)
+    pagerank_range : tuple of float, default (0, 100)
         Range of ``gp_pagerank_pct`` mapped to node size (read from the store when given).
     """
     low, high = pagerank_range
@@ -368,7 +381,7 @@ def build_perspective(
     *,
     name: str = "graphprofile",
     schema: dict[str, dict[str, str]] | None = None,
-    pagerank_range: tuple[float, float] = (0.0, 1.0),
+    pagerank_range: tuple[float, float] = PAGERANK_PCT_RANGE,
     created_at: pd.Timestamp | None = None,
 ) -> dict[str, Any]:
     """Build the Bloom perspective document.
@@ -380,7 +393,7 @@ def build_perspective(
     schema : dict, optional
         ``{label: {property: dataType}}``; default :func:`written_schema`. With a store,
         what the database holds (see :func:`schema_from_store`).
-    pagerank_range : tuple of float, default (0, 1)
+    pagerank_range : tuple of float, default (0, 100)
         Range of ``gp_pagerank_pct`` mapped to node size.
     created_at : pandas.Timestamp, optional
         Creation time recorded in the file (default: now).
@@ -474,7 +487,8 @@ def schema_from_store(store: Any) -> tuple[dict[str, dict[str, str]], tuple[floa
         (extra source columns appear in the perspective; their data type is taken as
         ``string``).
     pagerank_range : tuple of float
-        Observed range of ``gp_pagerank_pct`` (``(0, 1)`` when none is written yet).
+        Observed range of ``gp_pagerank_pct`` (:data:`PAGERANK_PCT_RANGE` when none is
+        written yet).
     """
     from graphprofile.store.cypher import statement
 
@@ -484,7 +498,7 @@ def schema_from_store(store: Any) -> tuple[dict[str, dict[str, str]], tuple[floa
         for label in ("Customer", *DEFAULT_LABELS):
             schema[label].setdefault(str(key), "string")
     frame = store.run(statement("bloom/meta/pagerank_range"))
-    low, high = 0.0, 1.0
+    low, high = PAGERANK_PCT_RANGE
     if len(frame) and frame["low"].notna().all() and frame["high"].notna().all():
         low, high = float(frame["low"].iloc[0]), float(frame["high"].iloc[0])
         if high <= low:
@@ -525,7 +539,7 @@ def generate_perspective(out: Path, *, store_uri: str | None = None) -> dict[str
     dict
         ``path``, ``categories``, ``search_phrases``, ``version`` and ``from_store``.
     """
-    schema, pr_range = None, (0.0, 1.0)
+    schema, pr_range = None, PAGERANK_PCT_RANGE
     if store_uri:
         from graphprofile.store import open_store
 

@@ -162,12 +162,61 @@ def fmt_value(value: Any) -> str:
     return text
 
 
+_COMPONENTS = {
+    "young": "young accounts",
+    "cash_out": "payments to exchange-like counterparties",
+    "thin": "members transacting less than usual",
+    "length": "a long cycle",
+    "known_fraud": "a known-fraud member",
+}
+_RING_KINDS = ("identity", "cycle", "fan_in", "fan_out", "scatter_gather")
+
+
+def _arrow(values: list[Any], money: bool = False) -> str:
+    shown = [f"{v:,.2f}" if money and isinstance(v, int | float) else fmt_value(v) for v in values]
+    return " → ".join(shown[:10]) + (" → …" if len(values) > 10 else "")
+
+
+def _known_type(r: dict[str, Any]) -> str | None:
+    """Sentences for the reason types documented in docs/ANALYSIS.md; None if unknown."""
+    kind, w = r.get("type"), r.get("weight")
+    weight = f" (weight {fmt_value(w)})" if isinstance(w, int | float) else ""
+    if kind == "shared_device":
+        return f"{r.get('n_members', '?')} members share device {r.get('id', '?')}"
+    if kind == "shared_identifier":
+        what = r.get("kind") or "identifier"
+        return f"{r.get('n_members', '?')} members share {what} {r.get('id', '?')}"
+    if kind == "cycle_path" and isinstance(r.get("accounts"), list):
+        accounts = [*r["accounts"], r["accounts"][0]] if r["accounts"] else []
+        times = r.get("times") or []
+        when = f", {fmt_value(times[0])} to {fmt_value(times[-1])}" if times else ""
+        amounts = _arrow(r.get("amounts") or [], money=True)
+        return f"money cycle {_arrow(accounts)}: amounts {amounts}{when}"
+    if kind in _RING_KINDS:
+        return f"{str(kind).replace('_', '-')} pattern found{weight}"
+    if kind in _COMPONENTS:
+        return f"risk raised by {_COMPONENTS[str(kind)]}{weight}"
+    if kind == "ring":
+        ring_kind = str(r.get("kind", "")).replace("_", "-")
+        return f"member of {ring_kind} ring {r.get('ring_id', '?')}{weight}"
+    if kind == "known_fraud_neighbour":
+        hops = f" at {r['hops']} hop(s)" if "hops" in r else ""
+        who = f": {fmt_value(r['customers'])}" if r.get("customers") else ""
+        return f"close to known fraud{hops}{weight}{who}"
+    if kind == "young_accounts":
+        return f"all accounts are young{weight}"
+    return None
+
+
 def reason_sentence(reason: Any) -> str:
-    """One reason as a sentence: its own text field if it has one, else its fields."""
+    """One reason as a sentence: its own text field, a known type's template, or its fields."""
     if isinstance(reason, dict):
         for key in _TEXT_KEYS:
             if isinstance(reason.get(key), str) and reason[key].strip():
                 return reason[key].strip()
+        known = _known_type(reason)
+        if known:
+            return known
         kind = reason.get("kind") or reason.get("type") or reason.get("rule")
         rest = {k: v for k, v in reason.items() if k not in ("kind", "type", "rule")}
         body = fmt_value(rest) if rest else ""

@@ -256,3 +256,13 @@ def test_cli_unwritable_output_is_a_clear_error(tmp_path: Path, capsys) -> None:
     blocker.write_text("x")
     assert main(["bloom", "perspective", "--out", str(blocker / "p.json")]) == 2
     assert capsys.readouterr().err.startswith(f"Error: cannot write {blocker / 'p.json'}")
+
+
+def test_feature_columns_match_the_analysis_and_the_graph_sink() -> None:
+    """The gp_ properties styled in Bloom are the features the write-back really writes."""
+    analysis = pytest.importorskip("graphprofile.analysis")
+    graphdb = pytest.importorskip("graphprofile.sinks.graphdb")
+    written = set(analysis.FEATURE_COLUMNS) - {"customer_id"}
+    written |= set(graphdb.LABEL_TAGS)
+    assert set(bloom.FEATURE_COLUMNS) == written
+    assert set(graphdb.LABEL_TAGS) == set(DEFAULT_LABELS.values())

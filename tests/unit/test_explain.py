@@ -29,7 +29,7 @@ def test_ring_member_shows_the_same_reasons_as_tags(run_dir: Path) -> None:
     ring = doc["rings"][0]
     assert ring["ring_id"] == "R-0001" and ring["members"] == ["C01", "C02", "C03"]
     assert ring["reasons"] == RING1_REASONS
-    assert ring["reasons_in_words"][0] == "shared device: device id D1; n customers 3"
+    assert ring["reasons_in_words"][1] == "3 members share device D1"
     assert doc["run_id"] == RUN_ID and doc["risk_score"] == pytest.approx(0.88)
 
 
@@ -70,7 +70,7 @@ def test_cli_json_and_terminal(run_dir: Path, capsys: pytest.CaptureFixture[str]
     assert main(["explain", "C02", "--out", str(run_dir)]) == 0
     text = capsys.readouterr().out
     assert "Ring R-0001 (identity" in text
-    assert "shared device: device id D1; n customers 3" in text
+    assert "3 members share device D1" in text
     assert "<img src=x onerror=alert(1)>" in text  # printed as text, not eaten as markup
     assert "risk:high" in text
 

@@ -77,8 +77,8 @@ def test_summary_quality_rings_influencers_and_churn(report: tuple[Path, str]) -
     assert re.search(r"all tables\s+33\s+29\s+4", plain)
     # rings riskiest first, with reasons in words and members
     assert plain.index("Ring R-0001") < plain.index("Ring R-0002")
-    assert "shared device: device id D1; n customers 3" in plain
-    assert "cycle: accounts A04, A05, A06; amounts 10,000.00, 9,800.00, 9,604.00" in plain
+    assert "3 members share device D1" in plain
+    assert "money cycle A04 → A05 → A06 → A04: amounts 10,000.00 → 9,800.00 → 9,604.00" in plain
     assert (
         "6 nodes: members, their accounts, 0 shared devices/identifiers and 3 money flows" in plain
     )

@@ -36,18 +36,21 @@ def ts(text: str) -> pd.Timestamp:
 
 CUSTOMERS = [f"C{i:02d}" for i in range(1, 13)]
 RING1_REASONS = [
-    {"kind": "shared_device", "device_id": "D1", "n_customers": 3},
-    {"kind": "shared_identifier", "identifier": "email", "n_customers": 2},
+    {"type": "identity", "weight": 1.0},
+    {"type": "shared_device", "id": "D1", "n_members": 3},
+    {"type": "shared_identifier", "id": "email:h1", "kind": "email", "n_members": 2},
+    {"type": "young", "weight": 0.3},
     {"text": f"3 customers opened accounts within 2 days {XSS}"},
 ]
 RING2_REASONS = [
+    {"type": "cycle", "weight": 1.0},
     {
-        "kind": "cycle",
+        "type": "cycle_path",
         "accounts": ["A04", "A05", "A06"],
         "amounts": [10000.0, 9800.0, 9604.0],
-        "first_ts": "2024-03-01T09:00:00",
-        "last_ts": "2024-03-03T09:00:00",
-    }
+        "times": ["2024-03-01T09:00:00Z", "2024-03-02T09:00:00Z", "2024-03-03T09:00:00Z"],
+        "txn_ids": ["T1", "T2", "T3"],
+    },
 ]
 
 
@@ -185,7 +188,8 @@ def make_tables() -> dict[str, pd.DataFrame]:
             reasons = RING1_REASONS if ring_of[c] == "R-0001" else RING2_REASONS
             tag_rows.append((c, "ring_member", ring_of[c], 0.9, json.dumps(reasons)))
         if row["risk_score"] >= 0.7:
-            why = [{"kind": "ring_member", "ring_id": ring_of.get(c)}, {"text": f"risk {XSS}"}]
+            ring = {"type": "ring", "ring_id": ring_of.get(c), "weight": 0.9}
+            why = [ring, {"text": f"risk {XSS}"}] if c in ring_of else [{"type": "known_fraud"}]
             tag_rows.append((c, "risk:high", "high", float(row["risk_score"]), json.dumps(why)))
     tag_rows.append(
         ("C01", "influencer:top5pct", "top5pct", 1.0, json.dumps([{"pagerank_pct": 1.0}]))
@@ -312,10 +316,22 @@ def test_lists_come_back_from_parquet_and_json_text() -> None:
 
 def test_reasons_in_words() -> None:
     words = reasons_in_words(json.dumps(RING1_REASONS))
-    assert words[0] == "shared device: device id D1; n customers 3"
-    assert words[2] == f"3 customers opened accounts within 2 days {XSS}"
-    cycle = reasons_in_words(json.dumps(RING2_REASONS))[0]
-    assert cycle.startswith("cycle: accounts A04, A05, A06; amounts 10,000.00, 9,800.00, 9,604.00")
-    assert "first ts 2024-03-01 09:00" in cycle
+    assert words[:4] == [
+        "identity pattern found (weight 1)",
+        "3 members share device D1",
+        "2 members share email email:h1",
+        "risk raised by young accounts (weight 0.3)",
+    ]
+    assert words[4] == f"3 customers opened accounts within 2 days {XSS}"
+    assert reasons_in_words(json.dumps(RING2_REASONS))[1] == (
+        "money cycle A04 → A05 → A06 → A04: amounts 10,000.00 → 9,800.00 → 9,604.00, "
+        "2024-03-01 09:00 to 2024-03-03 09:00"
+    )
+    near = {"type": "known_fraud_neighbour", "weight": 0.5, "hops": 1, "customers": ["C9"]}
+    assert reasons_in_words([near]) == ["close to known fraud at 1 hop(s) (weight 0.5): C9"]
+    # unknown types still read: their fields in words
+    assert reasons_in_words([{"type": "fan_in_pattern", "collector": "A9", "n_senders": 12}]) == [
+        "fan in pattern: collector A9; n senders 12"
+    ]
     assert reasons_in_words(None) == [] and reasons_in_words("plain words") == ["plain words"]
     assert reasons_in_words({"shared_devices": 2}) == ["shared devices: 2"]
