@@ -72,9 +72,7 @@ def _csv_header(path: Path, tm: TableMapping) -> list[str]:
     except UnicodeDecodeError:
         raise _encoding_error(path, tm) from None
     except (OSError, csv.Error) as exc:
-        raise InputError(
-            f"{path}: cannot read file: {getattr(exc, 'strerror', None) or exc}"
-        ) from None
+        raise _unreadable(path, exc) from None
     if not header or all(not h.strip() for h in header):
         raise InputError(f"{path}: the file is empty (expected a header row)")
     header = [h.strip() for h in header]
@@ -85,6 +83,17 @@ def _csv_header(path: Path, tm: TableMapping) -> list[str]:
             "give every column a distinct name"
         )
     return header
+
+
+def _unreadable(path: Path, exc: Exception, what: str = "file") -> InputError:
+    """The error for a file that could not be read, saying so when it vanished mid-run."""
+    if not path.exists():
+        return InputError(
+            f"{path}: the file disappeared while it was being read; keep input files in place "
+            "during a run and run again"
+        )
+    detail = getattr(exc, "strerror", None) or str(exc)
+    return InputError(f"{path}: cannot read {what}: {detail}")
 
 
 def _first_undecodable_line(path: Path, encoding: str) -> int | None:
@@ -186,7 +195,7 @@ def _read_csv(path: Path, tm: TableMapping, header: list[str], wanted: list[str]
             raise _encoding_error(path, tm) from None
         raise InputError(f"{path}: cannot parse CSV: {msg}") from None
     except OSError as exc:
-        raise InputError(f"{path}: cannot read file: {exc.strerror or exc}") from None
+        raise _unreadable(path, exc) from None
     # pyarrow numbers records from the start of the file (the header is record 1).
     bad_rows = sorted(int(n) for n, _ in invalid if n is not None)
     n_total = table.num_rows + len(bad_rows)
@@ -232,7 +241,7 @@ def _read_parquet(
     try:
         table = pq.read_table(path, columns=wanted)
     except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(f"{path}: cannot read Parquet file: {exc}") from None
+        raise _unreadable(path, exc, "Parquet file") from None
     frame = _parquet_to_pandas(path, table, kinds)
     frame[ROW] = np.arange(1, len(frame) + 1, dtype=np.int64)
     return RawTable(tm.table, path, frame)
@@ -242,7 +251,7 @@ def _parquet_header(path: Path) -> list[str]:
     try:
         return list(pq.read_schema(path).names)
     except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(f"{path}: cannot read Parquet file: {exc}") from None
+        raise _unreadable(path, exc, "Parquet file") from None
 
 
 def read_table(path: Path, tm: TableMapping, required: set[str]) -> RawTable:
