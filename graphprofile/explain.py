@@ -23,6 +23,7 @@ from graphprofile.errors import InputError
 from graphprofile.sinks.report_data import (
     RunOutputs,
     as_list,
+    fmt_value,
     is_missing,
     load_outputs,
     parse_reasons,
@@ -128,12 +129,15 @@ def fraud_paths(out: RunOutputs, customer_id: str, *, hops: int = 4, limit: int 
     """Shortest paths from a customer to known-fraud customers within ``hops`` graph steps.
 
     Each path lists its nodes (``customer:C1``, ``device:D1`` …) and the relationship
-    types between them; devices and identifiers used by many customers are not crossed.
+    types between them; devices and identifiers used by many customers, and
+    counterparties, are not crossed.
     """
     if out.graph is None:
         return []
     graph = customer_subgraph(out, customer_id, hops=hops)
-    undirected = graph.to_undirected(as_view=True)
+    # paying the same merchant is not a link between customers
+    linking = [v for v, d in graph.nodes(data=True) if d.get("label") != "counterparty"]
+    undirected = graph.subgraph(linking).to_undirected(as_view=True)
     source = f"customer:{customer_id}"
     targets = [
         v
@@ -156,7 +160,7 @@ def fraud_paths(out: RunOutputs, customer_id: str, *, hops: int = 4, limit: int 
     return paths
 
 
-def explain(out_dir: Path, customer_id: str, *, top_members: int = 5, hops: int = 4) -> dict:
+def explain(out_dir: Path, customer_id: str, *, top_members: int = 5, hops: int = 6) -> dict:
     """Everything concluded about one customer.
 
     Parameters
@@ -167,8 +171,9 @@ def explain(out_dir: Path, customer_id: str, *, top_members: int = 5, hops: int 
         The customer's id (ids are kept as given; names are pseudonymised).
     top_members : int, default 5
         Community members listed by PageRank.
-    hops : int, default 4
-        How far (graph steps) to look for known-fraud customers.
+    hops : int, default 6
+        How far (graph steps) to look for known-fraud customers (customer → account →
+        account → customer is 3 steps).
 
     Returns
     -------
@@ -215,8 +220,8 @@ def render(doc: dict[str, Any], console: Console) -> None:
     console.print(f"[bold]Customer {e(doc['customer_id'])}[/bold]  (run {e(str(doc['run_id']))})")
     risk = doc.get("risk_score")
     console.print(
-        f"Risk score: {risk if risk is not None else '—'}   known fraud: "
-        f"{doc.get('known_fraud', '—')}"
+        f"Risk score: {fmt_value(risk) if risk is not None else '—'}   known fraud: "
+        f"{fmt_value(doc.get('known_fraud', '—'))}"
     )
     com = doc.get("community")
     if com:
@@ -229,7 +234,7 @@ def render(doc: dict[str, Any], console: Console) -> None:
     if inf:
         console.print("\n[bold]Influence[/bold]")
         for key, value in inf.items():
-            console.print(f"  {key.replace('_', ' ')}: {e(str(value))}")
+            console.print(f"  {key.replace('_', ' ')}: {e(fmt_value(value))}")
     console.print(f"\n[bold]Rings[/bold] ({len(doc['rings'])})")
     for ring in doc["rings"]:
         console.print(

@@ -55,6 +55,8 @@ def test_paths_to_known_fraud(run_dir: Path) -> None:
         }
     ]
     assert explain(run_dir, "C02")["paths_to_known_fraud"] == []
+    # C01 and C12 both pay shop P1: a common merchant is not a path to fraud
+    assert explain(run_dir, "C01")["paths_to_known_fraud"] == []
     assert explain(run_dir, "C12")["known_fraud"] is True
 
 

@@ -123,12 +123,12 @@ def make_graph() -> CanonicalGraph:
     )
     pays = pd.DataFrame(
         {
-            "from_account": ["A01"],
-            "counterparty_id": ["P1"],
-            "n_txns": [4],
-            "total_amount": [120.0],
-            "first_ts": [ts("2024-01-05")],
-            "last_ts": [ts("2024-03-05")],
+            "from_account": ["A01", "A12"],
+            "counterparty_id": ["P1", "P1"],
+            "n_txns": [4, 1],
+            "total_amount": [120.0, 30.0],
+            "first_ts": [ts("2024-01-05"), ts("2024-02-05")],
+            "last_ts": [ts("2024-03-05"), ts("2024-02-05")],
         }
     )
     counterparties = pd.DataFrame(
