@@ -227,12 +227,17 @@ def analyse(
         kinds, per_ring_cycles, tx, flow_meta = flow_patterns(graph, proj, s)
         t0 = tx.t0
         acc_owner = proj.account_customer
+        min_fan = {
+            "fan_in": s.fan_min_degree,
+            "fan_out": s.fan_min_degree,
+            "scatter_gather": s.scatter_min_paths,
+        }
         for kind in ("cycle", "scatter_gather", "fan_in", "fan_out"):
             am = kinds[kind]
             owners = acc_owner[am["acc"].to_numpy()]
             cm = pd.DataFrame({"ring": am["ring"].to_numpy(), "cust": owners})
             cm = cm[cm["cust"] >= 0].drop_duplicates()
-            ev, stats = flow_evidence(kind, am, per_ring_cycles, tx, proj)
+            ev, stats = flow_evidence(kind, am, per_ring_cycles, tx, proj, min_fan=min_fan)
             parts.append((kind, cm, am[["ring", "acc"]], ev, stats))
     else:
         skipped["flow_patterns"] = "no account-to-account transactions"

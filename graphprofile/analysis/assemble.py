@@ -83,8 +83,10 @@ def flow_evidence(
     per_ring_cycles: dict[int, list[dict[str, Any]]],
     tx: Txns,
     proj: Projection,
+    *,
+    min_fan: dict[str, int],
 ) -> tuple[dict, pd.DataFrame]:
-    """Reason objects, hop counts and time span of the flow rings of one kind."""
+    """Reason objects, hop counts, breadth and time span of the flow rings of one kind."""
     acc_ids = proj.accounts.to_numpy()
     stats = pd.DataFrame(index=np.sort(members["ring"].unique()))
     stats["pattern"] = 1.0
@@ -112,6 +114,9 @@ def flow_evidence(
         stats["first_s"], stats["last_s"] = pd.Series(first), pd.Series(last)
         return evidence, stats
     roles = members.groupby(["ring", "role"]).size().unstack(fill_value=0)
+    fan_role = {"fan_in": "sender", "fan_out": "receiver", "scatter_gather": "intermediate"}[kind]
+    n_fan = roles[fan_role] if fan_role in roles else pd.Series(0, index=roles.index)
+    stats["breadth"] = np.minimum(1.0, n_fan / (2.0 * min_fan[kind])).reindex(stats.index)
     heads = members[members["role"].isin(["collector", "source", "sink"])]
     for ring, grp in heads.groupby("ring"):  # loops over rings
         obj: dict[str, Any] = {"type": f"{kind}_pattern"}
@@ -193,7 +198,7 @@ def assemble_rings(
     rings = pd.concat(frames)
     feats = ring_features(cm_all_df, am_all_df, proj, graph, context=context)
     rings = rings.join(feats)
-    for col in ("hops", "n_shared_devices", "n_shared_identifiers", "first_s", "last_s"):
+    for col in ("hops", "breadth", "n_shared_devices", "n_shared_identifiers", "first_s", "last_s"):
         if col not in rings:
             rings[col] = np.nan
     if "identifier_kinds" not in rings:
@@ -203,6 +208,19 @@ def assemble_rings(
     rings["reasons"] = ring_reasons(rings, contrib, evidence)
     candidates = rings.groupby("kind").size().to_dict()
     rings = rings[rings["risk"] >= min_risk]
+    # a money-flow ring whose customers are mostly in a reported identity ring adds nothing
+    # new (e.g. the bust-out transfers of a synthetic-identity ring): it is dropped
+    in_identity = np.zeros(len(proj.customers), dtype=bool)
+    ident = cm_all_df[cm_all_df["ring"].isin(rings.index[rings["kind"] == "identity"])]
+    in_identity[ident["cust"].to_numpy()] = True
+    flow_cm = cm_all_df[cm_all_df["ring"].isin(rings.index[rings["kind"] != "identity"])]
+    share = (
+        pd.Series(in_identity[flow_cm["cust"].to_numpy()])
+        .groupby(flow_cm["ring"].to_numpy())
+        .mean()
+    )
+    inside = share.index[share.to_numpy() >= 0.5]
+    rings = rings.drop(index=inside)
 
     # canonical order, then stable ids matched on kind|customer
     cm_all_df = cm_all_df[cm_all_df["ring"].isin(rings.index)]
@@ -254,6 +272,7 @@ def assemble_rings(
     reported = out.groupby("kind").size().to_dict()
     meta = {
         "candidates": {k: int(v) for k, v in candidates.items()},
+        "flow_rings_inside_identity_rings": len(inside),
         "reported": {k: int(v) for k, v in reported.items()},
     }
     return out, members, meta

@@ -5,9 +5,15 @@ sum to 1 (see :data:`RING_WEIGHTS` and ``docs/ANALYSIS.md``):
 
 - ``pattern``: the ring's defining pattern itself (1 for every detected money-flow
   pattern; for identity rings, the share of members on the most shared device);
-- ``length``: cycles only, ``min(1, (hops - 2) / 2)`` (longer cycles are rarely accidental);
-- ``young``: share of the ring's accounts opened less than 180 days before the data starts
-  (or during the window);
+- ``size``: identity rings, ``min(1, (size - 2) / 2)`` (a pair sharing a device is usually a
+  couple);
+- ``length``: cycles only, ``min(1, (hops - 2) / 2)`` (longer cycles are rarely accidental;
+  a two-hop "cycle" is often a loan and its repayment);
+- ``breadth``: fans and scatter-gather, ``min(1, n / (2 * minimum))`` where ``n`` is the
+  number of senders, receivers or intermediates and ``minimum`` the detection threshold;
+- ``young``: money-flow rings, the share of the ring's accounts opened less than 180 days
+  before the data starts (or during it); identity rings, the share of members all of whose
+  accounts are that young;
 - ``cash_out``: share of members paying an exchange-like counterparty;
 - ``thin``: ``clip(1 - activity_ratio, 0, 1)``, members transacting less than usual;
 - ``known_fraud``: 1 when any member is known fraud.
@@ -32,11 +38,17 @@ import pandas as pd
 
 #: Weight of each evidence component per ring kind (each row sums to 1).
 RING_WEIGHTS: dict[str, dict[str, float]] = {
-    "identity": {"pattern": 0.3, "young": 0.3, "cash_out": 0.2, "thin": 0.2},
-    "cycle": {"pattern": 0.45, "length": 0.25, "young": 0.2, "known_fraud": 0.1},
-    "fan_in": {"pattern": 0.6, "young": 0.3, "known_fraud": 0.1},
-    "fan_out": {"pattern": 0.6, "young": 0.3, "known_fraud": 0.1},
-    "scatter_gather": {"pattern": 0.6, "young": 0.3, "known_fraud": 0.1},
+    "identity": {
+        "pattern": 0.15,
+        "size": 0.15,
+        "young": 0.35,
+        "cash_out": 0.25,
+        "thin": 0.1,
+    },
+    "cycle": {"pattern": 0.35, "length": 0.4, "young": 0.15, "known_fraud": 0.1},
+    "fan_in": {"pattern": 0.3, "breadth": 0.3, "young": 0.3, "known_fraud": 0.1},
+    "fan_out": {"pattern": 0.3, "breadth": 0.3, "young": 0.3, "known_fraud": 0.1},
+    "scatter_gather": {"pattern": 0.3, "breadth": 0.3, "young": 0.3, "known_fraud": 0.1},
 }
 
 YOUNG_DAYS = 180.0
@@ -48,7 +60,13 @@ def ring_components(rings: pd.DataFrame) -> pd.DataFrame:
     comp["pattern"] = rings["pattern"].astype("float64")
     hops = rings["hops"].astype("float64").fillna(2.0)
     comp["length"] = np.clip((hops - 2.0) / 2.0, 0.0, 1.0)
-    comp["young"] = rings["young_account_share"].fillna(0.0)
+    comp["size"] = np.clip((rings["size"].astype("float64") - 2.0) / 2.0, 0.0, 1.0)
+    comp["breadth"] = rings["breadth"].astype("float64").fillna(0.0)
+    # identity rings: every account of the member is young; money rings: the ring accounts
+    young = np.where(
+        rings["kind"] == "identity", rings["young_share"], rings["young_account_share"]
+    )
+    comp["young"] = pd.Series(young, index=rings.index).astype("float64").fillna(0.0)
     comp["cash_out"] = rings["cash_out_share"].fillna(0.0)
     comp["thin"] = np.clip(1.0 - rings["activity_ratio"].fillna(1.0), 0.0, 1.0)
     comp["known_fraud"] = (rings["known_fraud_share"].fillna(0.0) > 0).astype("float64")

@@ -96,7 +96,7 @@ class AnalysisSettings:
     onward_days: float = 4.0
     cycle_min_hops: int = 2
     cycle_max_hops: int = 8
-    cycle_hop_tolerance: float = 0.2
+    cycle_hop_tolerance: float = 0.1
     max_paths: int = 2_000_000
     fan_min_degree: int = 5
     fan_onward_share: float = 0.8
@@ -108,7 +108,7 @@ class AnalysisSettings:
     betweenness_samples: int = 64
     risk_high: float = 0.7
     risk_medium: float = 0.4
-    ring_min_risk: float = 0.5
+    ring_min_risk: float = 0.55
 
     def __post_init__(self) -> None:
         self.objective = self.objective.lower()
