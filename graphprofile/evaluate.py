@@ -211,4 +211,13 @@ def evaluate(out_dir: Path, truth_dir: Path, *, min_jaccard: float = 0.5) -> dic
             "planted": int(is_hub.sum()),
             "recall_top5pct": float((top & is_hub).sum() / is_hub.sum()) if is_hub.any() else None,
         }
-    return result
+    return _no_nan(result)
+
+
+def _no_nan(value: Any) -> Any:
+    """NaN (undefined ratio, e.g. no planted ring of a kind) becomes ``None`` for JSON."""
+    if isinstance(value, dict):
+        return {k: _no_nan(v) for k, v in value.items()}
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return value

@@ -380,7 +380,7 @@ def analyse(
         "betweenness": btw_mode,
         "rings": ring_meta,
         "flows": flow_meta,
-        "skipped": skipped,
+        "skipped": [f"{name}: {why}" for name, why in skipped.items()],
         "seconds": seconds,
     }
     meta = json.loads(json.dumps(meta, default=_jsonable))

@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "graphprofile.cli.investigate",
     "graphprofile.cli.generate",
     "graphprofile.cli.store",
+    "graphprofile.cli.analysis",
 ]
 
 for _module in COMMAND_MODULES:
