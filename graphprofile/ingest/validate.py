@@ -1,7 +1,9 @@
 """Row-level validation of raw tables into canonical frames, with every reject accounted for.
 
-Rules, applied in this order (the first failing rule gives the row's reason):
+Rules, applied in this order (the first failing rule gives the row's reason; the exact
+reason texts are listed in ``docs/DATA.md``):
 
+0. ragged CSV rows (in :mod:`graphprofile.ingest.read`) and rows with no value at all;
 1. cell parsing (:mod:`graphprofile.ingest.parse`): missing required value, unparsable
    amount/timestamp/boolean, non-positive, non-finite or implausibly large amount,
    timestamp in the future;
