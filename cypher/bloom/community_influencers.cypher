@@ -1,3 +1,5 @@
+// bloom-phrase: Top influencers in community $communityId
+// bloom-param: communityId String Community.community_id
 // Bloom search phrase "Top influencers in community $communityId": the ten members of
 // the community with the highest PageRank. Ids are compared as text, so the phrase
 // works whether community ids were written as integers or strings.

@@ -1,3 +1,4 @@
+// bloom-phrase: High-risk customers
 // Bloom search phrase "High-risk customers": the 50 customers with the highest risk
 // score among those labelled HighRisk, with the rings they belong to.
 MATCH (c:Customer:HighRisk)

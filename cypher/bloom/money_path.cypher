@@ -1,3 +1,6 @@
+// bloom-phrase: Money path from $a to $b
+// bloom-param: a String Customer.customer_id
+// bloom-param: b String Customer.customer_id
 // Bloom search phrase "Money path from $a to $b": the shortest chain of transfers (up to
 // 8 hops, following the direction money moved) from an account of customer $a to an
 // account of customer $b, with both owners. shortestPath is used as an expression so

@@ -1,3 +1,5 @@
+// bloom-phrase: Ring $ringId
+// bloom-param: ringId String Ring.ring_id
 // Bloom search phrase "Ring $ringId": the ring, its members, their accounts, the devices
 // and identifiers members share, and the transfers between members' accounts.
 MATCH (g:Ring {ring_id: $ringId})<-[m:MEMBER_OF]-(c:Customer)

@@ -1,3 +1,5 @@
+// bloom-phrase: Rings with risk above $min
+// bloom-param: min Float
 // Bloom search phrase "Rings with risk above $min": rings whose risk (0..1) is at least
 // $min, riskiest first, with their members.
 MATCH (g:Ring)

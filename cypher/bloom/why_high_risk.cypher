@@ -1,3 +1,5 @@
+// bloom-phrase: Why is $customerId high risk
+// bloom-param: customerId String Customer.customer_id
 // Bloom search phrase "Why is $customerId high risk": the evidence behind a customer's
 // risk score, as paths from the customer: the rings it belongs to with their members,
 // devices and identifiers it shares with others (public hubs used by more than 50

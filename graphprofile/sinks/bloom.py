@@ -40,32 +40,21 @@ FORMAT_VERSION = "2.3.0"
 #: Namespace of the deterministic ids (same input → same file, diffable).
 _NS = uuid.uuid5(uuid.NAMESPACE_URL, "https://graphprofile/bloom")
 
+
 #: Columns of ``features.parquet`` (``graphprofile.analysis.FEATURE_COLUMNS``) plus the
 #: label columns the graph-database sink adds; each becomes a ``gp_`` customer property.
-FEATURE_COLUMNS: dict[str, str] = {
-    "community_id": "bigint",
-    "community_size": "bigint",
-    "pagerank": "number",
-    "pagerank_pct": "number",
-    "money_pagerank": "number",
-    "money_pagerank_pct": "number",
-    "degree": "bigint",
-    "strength": "number",
-    "betweenness": "number",
-    "core": "bigint",
-    "ring_id": "string",
-    "ring_kind": "string",
-    "ring_size": "bigint",
-    "ring_risk": "number",
-    "n_rings": "bigint",
-    "fraud_hops": "number",
-    "fraud_proximity": "number",
-    "known_fraud": "boolean",
-    "risk_score": "number",
-    "risk_reasons": "string",
-    "computed_at": "string",
-    **{column: "boolean" for column in DEFAULT_LABELS.values()},
-}
+def _spec(text: str) -> dict[str, str]:
+    """``"a:bigint b:number"`` → ``{"a": "bigint", "b": "number"}``."""
+    return dict(item.split(":") for item in text.split())
+
+
+FEATURE_COLUMNS: dict[str, str] = _spec(
+    "community_id:bigint community_size:bigint pagerank:number pagerank_pct:number "
+    "money_pagerank:number money_pagerank_pct:number degree:bigint strength:number "
+    "betweenness:number core:bigint ring_id:string ring_kind:string ring_size:bigint "
+    "ring_risk:number n_rings:bigint fraud_hops:number fraud_proximity:number "
+    "known_fraud:boolean risk_score:number risk_reasons:string computed_at:string"
+) | {column: "boolean" for column in DEFAULT_LABELS.values()}
 #: Range of ``pagerank_pct`` (a percentile rank in [0, 100]) mapped to node size.
 PAGERANK_PCT_RANGE = (0.0, 100.0)
 
@@ -91,41 +80,21 @@ def written_schema() -> dict[str, dict[str, str]]:
     schema = {
         NODE_LABELS["customer"]: customer,
         NODE_LABELS["account"]: _table_props("accounts"),
-        NODE_LABELS["device"]: {"device_id": "string", "n_customers": "bigint", "n_uses": "bigint"},
-        NODE_LABELS["identifier"]: {
-            "identifier_id": "string",
-            "kind": "string",
-            "n_customers": "bigint",
-        },
+        NODE_LABELS["device"]: _spec("device_id:string n_customers:bigint n_uses:bigint"),
+        NODE_LABELS["identifier"]: _spec("identifier_id:string kind:string n_customers:bigint"),
         NODE_LABELS["counterparty"]: _table_props("counterparties"),
-        "Community": {
-            "community_id": "bigint",
-            "size": "bigint",
-            "internal_flow": "number",
-            "external_flow": "number",
-            "density": "number",
-            "top_members": "array",
-            "risky_share": "number",
-            "gp_run_id": "string",
-        },
-        "Ring": {
-            "ring_id": "string",
-            "kind": "string",
-            "size": "bigint",
-            "accounts": "array",
-            "risk": "number",
-            "reasons": "string",
-            "gp_run_id": "string",
-        },
-        "GraphProfileRun": {
-            "run_id": "string",
-            "started_at": "string",
-            "completed": "boolean",
-            "completed_at": "string",
-            "labels": "array",
-            "properties": "array",
-            "n_customers": "bigint",
-        },
+        "Community": _spec(
+            "community_id:bigint size:bigint internal_flow:number external_flow:number "
+            "density:number top_members:array risky_share:number gp_run_id:string"
+        ),
+        "Ring": _spec(
+            "ring_id:string kind:string size:bigint accounts:array risk:number "
+            "reasons:string gp_run_id:string"
+        ),
+        "GraphProfileRun": _spec(
+            "run_id:string started_at:string completed:boolean completed_at:string "
+            "labels:array properties:array n_customers:bigint"
+        ),
     }
     for label in DEFAULT_LABELS:  # customer labels carry the customer's properties
         schema[label] = dict(customer)
@@ -156,20 +125,14 @@ class CategorySpec:
     rules: tuple[str, ...] = ()
 
 
+_CUSTOMER_RULES = ("risk_color", "pagerank_size", "ring_highlight")
 #: Categories, in precedence order: Bloom styles a node by the first category whose
 #: label it has, so the customer labels come before ``Customer``.
 CATEGORIES: tuple[CategorySpec, ...] = (
     CategorySpec("HighRisk", "#E03131", "alert", "customer_id", 2.0, ("pagerank_size",)),
     CategorySpec("RingMember", "#F59F00", "people", "customer_id", 1.5, ("risk_color",)),
     CategorySpec("Influencer", "#7048E8", "star", "customer_id", 1.5, ("pagerank_size",)),
-    CategorySpec(
-        "Customer",
-        "#4C8EDA",
-        "person",
-        "customer_id",
-        1.0,
-        ("risk_color", "pagerank_size", "ring_highlight"),
-    ),
+    CategorySpec("Customer", "#4C8EDA", "person", "customer_id", 1.0, _CUSTOMER_RULES),
     CategorySpec("Account", "#8DCC93", "bank", "account_id", 0.75),
     CategorySpec("Device", "#57C7E3", "cellphone", "device_id", 0.75),
     CategorySpec("Identifier", "#D9C8AE", "card-account-details", "kind", 0.75),
@@ -266,9 +229,6 @@ class Param:
     suggestion_prop: str | None = None
 
 
-CUSTOMER = ("Customer", "customer_id")
-
-
 @dataclass(frozen=True)
 class Phrase:
     """A search phrase: its text, the ``cypher/bloom/`` file and its parameters."""
@@ -278,31 +238,46 @@ class Phrase:
     params: tuple[Param, ...] = field(default_factory=tuple)
 
 
-PHRASES: tuple[Phrase, ...] = (
-    Phrase("Ring $ringId", "ring", (Param("ringId", "String", "Ring", "ring_id"),)),
-    Phrase("Rings with risk above $min", "rings_risk_above", (Param("min", "Float"),)),
-    Phrase(
-        "Customers sharing devices with $customerId",
-        "shared_devices",
-        (Param("customerId", "String", *CUSTOMER),),
-    ),
-    Phrase(
-        "Top influencers in community $communityId",
-        "community_influencers",
-        (Param("communityId", "String", "Community", "community_id"),),
-    ),
-    Phrase(
-        "Money path from $a to $b",
-        "money_path",
-        (Param("a", "String", *CUSTOMER), Param("b", "String", *CUSTOMER)),
-    ),
-    Phrase(
-        "Why is $customerId high risk",
-        "why_high_risk",
-        (Param("customerId", "String", *CUSTOMER),),
-    ),
-    Phrase("High-risk customers", "high_risk_customers"),
-)
+#: Search phrases in the order Bloom lists them; each file starts with
+#: ``// bloom-phrase: <text>`` and one ``// bloom-param: <name> <type> [Label.property]``
+#: per parameter (the suggestion source).
+PHRASE_FILES = ("ring", "rings_risk_above", "shared_devices", "community_influencers")
+PHRASE_FILES += ("money_path", "why_high_risk", "high_risk_customers")
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise OutputError(f"cannot read search-phrase Cypher {path}: {exc.strerror}") from None
+
+
+def read_phrase(file: str) -> Phrase:
+    """The phrase declared in the header of ``cypher/bloom/<file>.cypher``.
+
+    Raises
+    ------
+    OutputError
+        The file is missing or has no ``// bloom-phrase:`` line.
+    """
+    path = cypher_dir() / "bloom" / f"{file}.cypher"
+    text, params = None, []
+    for line in _read(path).splitlines():
+        if line.startswith("// bloom-phrase:"):
+            text = line.split(":", 1)[1].strip()
+        elif line.startswith("// bloom-param:"):
+            name, dtype, *source = line.split(":", 1)[1].split()
+            label, prop = source[0].split(".") if source else (None, None)
+            params.append(Param(name, dtype, label, prop))
+    if not text:
+        raise OutputError(f"{path} has no '// bloom-phrase: <text>' header line")
+    return Phrase(text, file, tuple(params))
+
+
+def phrases() -> tuple[Phrase, ...]:
+    """Every search phrase, read from ``cypher/bloom/``."""
+    return tuple(read_phrase(f) for f in PHRASE_FILES)
+
 
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -316,10 +291,7 @@ def phrase_cypher(phrase: Phrase) -> str:
         The file is missing, or its parameters differ from the phrase's.
     """
     path = cypher_dir() / "bloom" / f"{phrase.file}.cypher"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise OutputError(f"cannot read search-phrase Cypher {path}: {exc.strerror}") from None
+    text = _read(path)
     lines = [line.rstrip() for line in text.splitlines() if not line.strip().startswith("//")]
     cypher = "\n".join(lines).strip().rstrip(";").strip()
     used = set(_PARAM.findall(cypher))
@@ -449,7 +421,7 @@ def build_perspective(
         },
         "relationshipTypes": rel_types,
         "palette": {"colors": PALETTE, "currentIndex": len(categories) % len(PALETTE)},
-        "templates": [_template(stamp + i, p) for i, p in enumerate(PHRASES)],
+        "templates": [_template(stamp + i, p) for i, p in enumerate(phrases())],
         "sceneActions": [],
         "hiddenRelationshipTypes": [],
         "hiddenCategories": [],
