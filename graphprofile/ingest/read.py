@@ -138,16 +138,24 @@ def _check_columns(path: Path, tm: TableMapping, header: list[str], required: se
         canon, src = missing[0]
         section = "attributes" if canon.startswith("attributes.") else "columns"
         entry = canon if section == "attributes" else f"columns.{canon}"
-        hint = ""
+        hint, cells = "", header
         if len(header) == 1:
             for sep in [";", "\t", "|", ","]:
                 if sep != tm.option("delimiter") and sep in header[0]:
                     hint = f"; the header looks {sep!r}-separated: set delimiter = {sep!r}"
+                    cells = [c.strip() for c in header[0].split(sep)]
                     break
+        found = f"columns found: {', '.join(header[:20])}"
+        holds_pii = any(kind == "pii" for kind, _ in TABLES[tm.table].values())
+        if holds_pii and not set(tm.columns.values()) & set(cells):
+            # Probably no header row: the first row is data, and it may be personal data.
+            found = (
+                "no mapped column in the first row, so it is not shown (it may hold personal "
+                "data); does the file lack its header row?"
+            )
         raise InputError(
             f"{path}: missing column {src!r} (mapping entry tables.{tm.table}.{entry}); "
-            "columns found: "
-            f"{', '.join(header[:20])}{hint}"
+            f"{found}{hint}"
         )
 
 

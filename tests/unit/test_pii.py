@@ -166,3 +166,17 @@ def test_the_leak_detector_finds_planted_values(tmp_path: Path) -> None:
         ("b.json", KEY),
         ("c.parquet", NAMES[1]),
     ]
+
+
+def test_a_headerless_pii_file_is_not_echoed_in_the_error(tmp_path: Path, capsys) -> None:
+    files = _files()
+    files["customers.csv"] = files["customers.csv"].split("\n", 1)[1]  # drop the header
+    data = write_files(tmp_path / "data", files)
+    assert main(["run", str(data), "--out", str(tmp_path / "out"), "-q"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"Error: {data / 'customers.csv'}: missing column 'customer_id' (mapping entry "
+        "tables.customers.columns.customer_id); no mapped column in the first row, so it is "
+        "not shown (it may hold personal data); does the file lack its header row?"
+    )
+    assert [v for v in RAW if v in err] == []
