@@ -21,9 +21,8 @@ real export: check it against a perspective exported from the target Bloom versi
 from __future__ import annotations
 
 import json
-import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,14 +30,24 @@ import pandas as pd
 
 from graphprofile.errors import OutputError
 from graphprofile.frames import TABLES
-from graphprofile.paths import cypher_dir
+from graphprofile.sinks.bloom_phrases import (
+    Phrase,
+    phrase_cypher,
+    phrases,
+)
+from graphprofile.sinks.bloom_style import (
+    _NS,
+    PAGERANK_PCT_RANGE,
+    PALETTE,
+    range_rule,
+    style_rules,
+)
 from graphprofile.store.load import NODE_LABELS
 from graphprofile.store.writeback import DEFAULT_LABELS, property_name
 
 #: Perspective format version written into the file (a Bloom 2.x export version).
 FORMAT_VERSION = "2.3.0"
 #: Namespace of the deterministic ids (same input → same file, diffable).
-_NS = uuid.uuid5(uuid.NAMESPACE_URL, "https://graphprofile/bloom")
 
 
 #: Columns of ``features.parquet`` (``graphprofile.analysis.FEATURE_COLUMNS``) plus the
@@ -56,7 +65,6 @@ FEATURE_COLUMNS: dict[str, str] = _spec(
     "known_fraud:boolean risk_score:number risk_reasons:string computed_at:string"
 ) | {column: "boolean" for column in DEFAULT_LABELS.values()}
 #: Range of ``pagerank_pct`` (a percentile rank in [0, 100]) mapped to node size.
-PAGERANK_PCT_RANGE = (0.0, 100.0)
 
 _DTYPE = {"id": "string", "str": "string", "pii": "string", "ts": "string"}
 _DTYPE.update({"amount": "number", "bool": "boolean"})
@@ -141,167 +149,6 @@ CATEGORIES: tuple[CategorySpec, ...] = (
     CategorySpec("Community", "#C990C0", "account-group", "community_id", 3.0),
     CategorySpec("GraphProfileRun", "#848484", "history", "run_id", 1.0),
 )
-
-PALETTE = ["#FFE081", "#C990C0", "#F79767", "#57C7E3", "#F16667", "#D9C8AE", "#8DCC93"]
-PALETTE += ["#ECB5C9", "#4C8EDA", "#FFC454", "#DA7194", "#569480", "#848484", "#D9D9D9"]
-
-
-def range_rule(prop: str, low: float, high: float, *, colors=None, sizes=None) -> dict[str, Any]:
-    """A range style rule: colour and/or size interpolated over ``[low, high]`` of ``prop``.
-
-    Best-known shape of a Bloom rule-based style; not verified against an export.
-    """
-    rule: dict[str, Any] = {
-        "id": str(uuid.uuid5(_NS, f"rule:{prop}:{colors}:{sizes}")),
-        "type": "range",
-        "basedOn": prop,
-        "dataType": "number",
-        "condition": "range",
-        "minValue": low,
-        "maxValue": high,
-        "applyColor": colors is not None,
-        "applySize": sizes is not None,
-        "applyCaption": False,
-        "disabled": False,
-        "existingValues": [],
-    }
-    if colors is not None:
-        rule.update(minColor=colors[0], midColor=colors[1], maxColor=colors[2])
-    if sizes is not None:
-        rule.update(minSize=sizes[0], maxSize=sizes[1])
-    return rule
-
-
-def single_rule(
-    prop: str, condition: str, value: Any, *, color: str | None, size: float | None, dtype: str
-) -> dict[str, Any]:
-    """A single-condition style rule (``condition``: ``equals``, ``greater``, ``isNotNull``…).
-
-    Best-known shape of a Bloom rule-based style; not verified against an export.
-    """
-    return {
-        "id": str(uuid.uuid5(_NS, f"rule:{prop}:{condition}:{value}")),
-        "type": "single",
-        "basedOn": prop,
-        "dataType": dtype,
-        "condition": condition,
-        "conditionValue": value,
-        "applyColor": color is not None,
-        "applySize": size is not None,
-        "applyCaption": False,
-        "color": color,
-        "size": size,
-        "disabled": False,
-        "existingValues": [],
-    }
-
-
-def style_rules(
-    pagerank_range: tuple[float, float] = PAGERANK_PCT_RANGE,
-) -> dict[str, dict[str, Any]]:
-    """The named style rules the categories refer to.
-
-    Parameters
-    ----------
-    pagerank_range : tuple of float, default (0, 100)
-        Range of ``gp_pagerank_pct`` mapped to node size (read from the store when given).
-    """
-    low, high = pagerank_range
-    return {
-        "risk_color": range_rule(
-            property_name("risk_score"), 0.0, 1.0, colors=("#FFF3BF", "#FF922B", "#E03131")
-        ),
-        "pagerank_size": range_rule(property_name("pagerank_pct"), low, high, sizes=(1.0, 4.0)),
-        "ring_highlight": single_rule(
-            property_name("ring_id"), "isNotNull", None, color="#F59F00", size=None, dtype="string"
-        ),
-        "ring_risk_color": range_rule("risk", 0.0, 1.0, colors=("#FFC9C9", "#FA5252", "#862E9C")),
-    }
-
-
-@dataclass(frozen=True)
-class Param:
-    """A search-phrase parameter and where Bloom takes its suggestions from."""
-
-    name: str
-    data_type: str = "String"
-    suggestion_label: str | None = None
-    suggestion_prop: str | None = None
-
-
-@dataclass(frozen=True)
-class Phrase:
-    """A search phrase: its text, the ``cypher/bloom/`` file and its parameters."""
-
-    text: str
-    file: str
-    params: tuple[Param, ...] = field(default_factory=tuple)
-
-
-#: Search phrases in the order Bloom lists them; each file starts with
-#: ``// bloom-phrase: <text>`` and one ``// bloom-param: <name> <type> [Label.property]``
-#: per parameter (the suggestion source).
-PHRASE_FILES = ("ring", "rings_risk_above", "shared_devices", "community_influencers")
-PHRASE_FILES += ("money_path", "why_high_risk", "high_risk_customers")
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise OutputError(f"cannot read search-phrase Cypher {path}: {exc.strerror}") from None
-
-
-def read_phrase(file: str) -> Phrase:
-    """The phrase declared in the header of ``cypher/bloom/<file>.cypher``.
-
-    Raises
-    ------
-    OutputError
-        The file is missing or has no ``// bloom-phrase:`` line.
-    """
-    path = cypher_dir() / "bloom" / f"{file}.cypher"
-    text, params = None, []
-    for line in _read(path).splitlines():
-        if line.startswith("// bloom-phrase:"):
-            text = line.split(":", 1)[1].strip()
-        elif line.startswith("// bloom-param:"):
-            name, dtype, *source = line.split(":", 1)[1].split()
-            label, prop = source[0].split(".") if source else (None, None)
-            params.append(Param(name, dtype, label, prop))
-    if not text:
-        raise OutputError(f"{path} has no '// bloom-phrase: <text>' header line")
-    return Phrase(text, file, tuple(params))
-
-
-def phrases() -> tuple[Phrase, ...]:
-    """Every search phrase, read from ``cypher/bloom/``."""
-    return tuple(read_phrase(f) for f in PHRASE_FILES)
-
-
-_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
-
-
-def phrase_cypher(phrase: Phrase) -> str:
-    """The Cypher of a phrase from ``cypher/bloom/<file>.cypher``, comments stripped.
-
-    Raises
-    ------
-    OutputError
-        The file is missing, or its parameters differ from the phrase's.
-    """
-    path = cypher_dir() / "bloom" / f"{phrase.file}.cypher"
-    text = _read(path)
-    lines = [line.rstrip() for line in text.splitlines() if not line.strip().startswith("//")]
-    cypher = "\n".join(lines).strip().rstrip(";").strip()
-    used = set(_PARAM.findall(cypher))
-    declared = {p.name for p in phrase.params}
-    if used != declared or used != set(_PARAM.findall(phrase.text)):
-        raise OutputError(
-            f"{path} uses parameters {sorted(used)} but phrase {phrase.text!r} declares "
-            f"{sorted(declared)}; make them the same"
-        )
-    return cypher
 
 
 def _category(i: int, spec: CategorySpec, props: dict[str, str], rules: dict) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from graphprofile.cli import main
 from graphprofile.errors import OutputError
 from graphprofile.frames import TABLES
 from graphprofile.paths import cypher_dir
-from graphprofile.sinks import bloom
+from graphprofile.sinks import bloom, bloom_phrases
 from graphprofile.store.load import NODE_LABELS
 from graphprofile.store.writeback import DEFAULT_LABELS, property_name
 
@@ -198,8 +198,8 @@ def test_search_phrases_come_from_cypher_files(perspective: dict) -> None:
     ):
         assert wanted in texts
     files = {p.stem for p in (cypher_dir() / "bloom").glob("*.cypher")}
-    assert files == set(bloom.PHRASE_FILES)
-    for phrase in bloom.phrases():
+    assert files == set(bloom_phrases.PHRASE_FILES)
+    for phrase in bloom_phrases.phrases():
         template = texts[phrase.text]
         source = (cypher_dir() / "bloom" / f"{phrase.file}.cypher").read_text()
         assert template["cypher"] in source  # the file's statement, comments removed
@@ -213,19 +213,21 @@ def test_search_phrases_come_from_cypher_files(perspective: dict) -> None:
 
 
 def test_phrase_with_mismatched_parameters_is_refused() -> None:
-    phrase = bloom.Phrase("Ring $id", "ring", (bloom.Param("id"),))
+    phrase = bloom_phrases.Phrase("Ring $id", "ring", (bloom_phrases.Param("id"),))
     with pytest.raises(OutputError, match=r"ring\.cypher uses parameters \['ringId'\]"):
-        bloom.phrase_cypher(phrase)
+        bloom_phrases.phrase_cypher(phrase)
 
 
 def test_phrase_headers_declare_text_parameters_and_suggestions() -> None:
-    money = bloom.read_phrase("money_path")
+    money = bloom_phrases.read_phrase("money_path")
     assert money.text == "Money path from $a to $b"
     assert money.params == (
-        bloom.Param("a", "String", "Customer", "customer_id"),
-        bloom.Param("b", "String", "Customer", "customer_id"),
+        bloom_phrases.Param("a", "String", "Customer", "customer_id"),
+        bloom_phrases.Param("b", "String", "Customer", "customer_id"),
     )
-    assert bloom.read_phrase("rings_risk_above").params == (bloom.Param("min", "Float"),)
+    assert bloom_phrases.read_phrase("rings_risk_above").params == (
+        bloom_phrases.Param("min", "Float"),
+    )
 
 
 def test_phrase_file_without_header_is_refused(tmp_path: Path, monkeypatch) -> None:
@@ -233,7 +235,7 @@ def test_phrase_file_without_header_is_refused(tmp_path: Path, monkeypatch) -> N
     (tmp_path / "bloom" / "bare.cypher").write_text("MATCH (n) RETURN n\n")
     monkeypatch.setenv("GRAPHPROFILE_CYPHER_DIR", str(tmp_path))
     with pytest.raises(OutputError, match=r"bare\.cypher has no '// bloom-phrase: <text>'"):
-        bloom.read_phrase("bare")
+        bloom_phrases.read_phrase("bare")
 
 
 def test_same_input_same_file() -> None:
@@ -265,7 +267,9 @@ def test_cli_writes_the_perspective(tmp_path: Path, capsys: pytest.CaptureFixtur
     out = tmp_path / "p.json"
     assert main(["bloom", "perspective", "--out", str(out), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["path"] == str(out) and summary["search_phrases"] == len(bloom.PHRASE_FILES)
+    assert summary["path"] == str(out) and summary["search_phrases"] == len(
+        bloom_phrases.PHRASE_FILES
+    )
     jsonschema.validate(json.loads(out.read_text()), SCHEMA)
 
 
