@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from graphprofile.analysis._threads import single_threaded
 from graphprofile.analysis._util import build_graph
 from graphprofile.analysis.assemble import (
     assemble_rings,
@@ -84,6 +85,7 @@ def _has(graph: CanonicalGraph, name: str) -> bool:
     return frame is not None and len(frame) > 0
 
 
+@single_threaded
 def analyse(
     graph: CanonicalGraph,
     *,
