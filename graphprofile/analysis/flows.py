@@ -14,8 +14,8 @@ step would exceed it, the cut is counted and reported.
   so the search starts from those alone. Cycles sharing an account form one ring.
 - **fan_in**: an account receives from at least ``fan_min_degree`` distinct senders within
   ``fan_window_days`` and passes money through: at least ``fan_onward_share`` of the
-  gathered amount leaves it (to accounts or counterparties) within ``onward_days`` of the
-  last receipt. Members: the collector, the senders and onward receiving accounts.
+  gathered amount leaves it (to accounts or counterparties) between the first receipt and
+  ``onward_days`` after the last. Members: the collector, the senders and onward receiving accounts.
 - **fan_out**: an account pays at least ``fan_min_degree`` distinct receivers within
   ``fan_window_days`` and at least ``fan_pass_share`` of the receivers pass the money
   through within ``onward_days``. Members: the source and the receivers.
@@ -50,7 +50,10 @@ class Txns:
         t = graph.transactions
         src = pd.Categorical(t["from_account"].astype("str"), categories=proj.accounts).codes
         dst = pd.Categorical(t["to_account"].astype("str"), categories=proj.accounts).codes
-        ts = pd.to_datetime(t["ts"], utc=True).astype("int64").to_numpy() // 1_000_000_000
+        epoch = pd.Timestamp(0, tz="UTC")
+        ts = ((pd.to_datetime(t["ts"], utc=True) - epoch) // pd.Timedelta(seconds=1)).to_numpy(
+            dtype=np.int64
+        )  # whole seconds whatever the stored resolution (ns, us, ...)
         self.t0 = int(ts.min()) if len(ts) else 0
         ts = ts - self.t0
         amount = t["amount"].to_numpy(dtype="float64")
@@ -180,14 +183,15 @@ def find_fan_in(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, int]:
         }
     )
     agg = frame.groupby("start").agg(
-        n=("sender", "nunique"), total=("amount", "sum"), last=("ts", "max")
+        n=("sender", "nunique"), total=("amount", "sum"), first=("ts", "min"), last=("ts", "max")
     )
     agg = agg[agg["n"] >= s.fan_min_degree]
     if len(agg) == 0:
         return _empty_members(), cut
     st = agg.index.to_numpy()
     acc = d_acc[st]
-    sent = tx.sent_between(acc, agg["last"].to_numpy(), agg["last"].to_numpy() + onward)
+    # money may leave while it is still being gathered: count from the first receipt
+    sent = tx.sent_between(acc, agg["first"].to_numpy(), agg["last"].to_numpy() + onward)
     agg = agg.assign(acc=acc, sent=sent)
     agg = agg[agg["sent"] >= s.fan_onward_share * agg["total"]]
     # one window per collector: most senders, then earliest

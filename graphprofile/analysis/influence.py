@@ -23,7 +23,7 @@ import igraph as ig
 import numpy as np
 import pandas as pd
 
-from graphprofile.analysis._util import percentile_rank
+from graphprofile.analysis._util import percentile_rank, single_openmp_thread
 
 
 def pagerank(
@@ -52,12 +52,11 @@ def pagerank(
     if graph.vcount() == 0:
         return np.zeros(0)
     weights = weight if weight and weight in graph.es.attributes() else None
-    return np.asarray(
-        graph.pagerank(
+    with single_openmp_thread():  # bit-for-bit repeatable (see the helper)
+        values = graph.pagerank(
             weights=weights, damping=damping, directed=graph.is_directed(), implementation="prpack"
-        ),
-        dtype="float64",
-    )
+        )
+    return np.asarray(values, dtype="float64")
 
 
 def betweenness(

@@ -20,6 +20,8 @@ import igraph as ig
 import numpy as np
 import pandas as pd
 
+from graphprofile.analysis._util import single_openmp_thread
+
 
 def fraud_proximity(
     graph: ig.Graph, known: np.ndarray, *, weight: str | None = "weight", damping: float = 0.85
@@ -54,15 +56,16 @@ def fraud_proximity(
     hops = pd.array(np.where(np.isfinite(dist), dist, 0).astype("int64"), dtype="Int64")
     hops[~np.isfinite(dist)] = pd.NA
     weights = weight if weight and weight in graph.es.attributes() else None
-    ppr = np.asarray(
-        graph.personalized_pagerank(
-            reset_vertices=seeds.tolist(),
-            weights=weights,
-            damping=damping,
-            implementation="prpack",
-        ),
-        dtype="float64",
-    )
+    with single_openmp_thread():  # bit-for-bit repeatable
+        ppr = np.asarray(
+            graph.personalized_pagerank(
+                reset_vertices=seeds.tolist(),
+                weights=weights,
+                damping=damping,
+                implementation="prpack",
+            ),
+            dtype="float64",
+        )
     others = ppr[~known]
     top = float(others.max()) if len(others) and others.max() > 0 else 1.0
     return pd.DataFrame(

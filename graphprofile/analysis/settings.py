@@ -99,7 +99,7 @@ class AnalysisSettings:
     cycle_hop_tolerance: float = 0.1
     max_paths: int = 2_000_000
     fan_min_degree: int = 5
-    fan_onward_share: float = 0.8
+    fan_onward_share: float = 0.7
     fan_pass_share: float = 0.5
     scatter_min_paths: int = 3
     influence_percentiles: tuple[float, ...] = (1.0, 5.0)

@@ -1,0 +1,95 @@
+"""Hand-built cycle, fan-in and device ring: found with the right members and reasons."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from test_analysis_support import small_bank
+
+from graphprofile.analysis import analyse
+
+NOW = pd.Timestamp("2025-06-01", tz="UTC")
+
+
+@pytest.fixture(scope="module")
+def result():
+    return analyse(small_bank(), run_id="t1", computed_at=NOW, seed=42)
+
+
+def _ring(result, kind):
+    rings = result.rings[result.rings["kind"] == kind]
+    assert len(rings) == 1, f"expected one {kind} ring, got {rings[['customers']]}"
+    return rings.iloc[0]
+
+
+def test_cycle_found_with_amounts_and_times(result):
+    ring = _ring(result, "cycle")
+    assert sorted(ring["accounts"]) == ["A-X1", "A-X2", "A-X3"]
+    assert ring["hops"] == 3
+    reasons = json.loads(ring["reasons"])
+    assert reasons[0]["type"] == "cycle"
+    path = next(r for r in reasons if r["type"] == "cycle_path")
+    assert path["accounts"] == ["A-X1", "A-X2", "A-X3"]
+    assert path["amounts"] == [1000.0, 980.0, 960.4]
+    assert path["times"][0] == "2025-03-05T04:00:00Z"
+
+
+def test_fan_in_found_with_collector_and_senders(result):
+    ring = _ring(result, "fan_in")
+    expected = ["A-F"] + [f"A-S{k:02d}" for k in range(1, 13)]
+    assert sorted(ring["accounts"]) == expected
+    pattern = next(r for r in json.loads(ring["reasons"]) if r["type"] == "fan_in_pattern")
+    assert pattern["collector"] == "A-F"
+    assert pattern["n_senders"] == 12
+
+
+def test_device_ring_found_and_household_and_hub_are_not(result):
+    ring = _ring(result, "identity")
+    assert sorted(ring["customers"]) == ["D1", "D2", "D3", "D4"]
+    reasons = json.loads(ring["reasons"])
+    shared = {r["id"] for r in reasons if r["type"] in ("shared_device", "shared_identifier")}
+    assert shared == {"dev-ring", next(i for i in shared if i.startswith("phone:"))}
+    assert {"young", "cash_out"} <= {r["type"] for r in reasons}
+    # the public terminal is a hub, reported and not a link; B00/B01 are only a household
+    hubs = result.meta["hubs_excluded"]["top"]
+    assert [h["item_id"] for h in hubs] == ["dev-public"]
+    assert 10 <= result.meta["hub_thresholds"]["devices"] < 30  # P95 of 2 items, floor 10
+    assert not any("B00" in c for c in result.rings["customers"])
+
+
+def test_features_carry_rings_and_known_fraud_neighbours(result):
+    f = result.features.set_index("customer_id")
+    assert f.loc["D2", "ring_kind"] == "identity"
+    assert f.loc["D2", "fraud_hops"] == 1
+    reasons = json.loads(f.loc["D2", "risk_reasons"])
+    neighbour = next(r for r in reasons if r["type"] == "known_fraud_neighbour")
+    assert neighbour["customers"] == ["D1"]
+    assert f.loc["D2", "risk_score"] >= 0.7
+    assert f.loc["B20", "risk_score"] < 0.4
+    assert pd.isna(f.loc["B20", "ring_id"])
+
+
+def test_tags_vocabulary(result):
+    tags = result.tags
+    assert list(tags.columns) == [
+        "customer_id", "tag", "value", "score", "reasons", "run_id", "computed_at",
+    ]  # fmt: skip
+    d1 = tags[tags["customer_id"] == "D1"]
+    assert {"community", "ring_member", "ring_member:identity", "risk:high"} <= set(d1["tag"])
+    assert (tags["run_id"] == "t1").all()
+    for text in tags["reasons"]:
+        json.loads(text)
+
+
+def test_missing_inputs_are_skipped_not_errors():
+    graph = small_bank(known=())
+    for name in ("USES_DEVICE", "HAS_IDENTIFIER"):
+        graph.edges[name] = graph.edges[name].iloc[0:0]
+    res = analyse(graph, run_id="t2", computed_at=NOW)
+    skipped = res.meta["skipped"]
+    assert "identity_rings: no devices or identifiers table" in skipped
+    assert "fraud_proximity: no customer is flagged known_fraud" in skipped
+    assert res.features["fraud_proximity"].isna().all()
+    assert set(res.rings["kind"]) == {"cycle", "fan_in"}
