@@ -23,6 +23,21 @@ def show(values: pd.Series) -> pd.Series:
     return "'" + s + "'"
 
 
+def flag(
+    reason: pd.Series, mask: np.ndarray | pd.Series, text: pd.Series, before: str, after: str = ""
+) -> pd.Series:
+    """Set ``before + 'value' + after`` as the reason of rows in ``mask`` that have none yet.
+
+    The quoted value is built only for the flagged rows, so clean columns cost nothing.
+    """
+    mask = np.asarray(mask, dtype=bool) & reason.isna().to_numpy(dtype=bool)
+    if not mask.any():
+        return reason
+    reason = reason.copy()
+    reason[mask] = (before + show(text[mask]) + after).to_numpy()
+    return reason
+
+
 def _null_reasons(index: pd.Index) -> pd.Series:
     return pd.Series(pd.NA, index=index, dtype="string")
 
@@ -74,16 +89,15 @@ def parse_amount(
     not_finite = ~np.isfinite(num_np) & ~missing & ~unparsable
     finite = np.isfinite(num_np)
     reason = reason.mask(missing, f"missing {column}")
-    reason = reason.mask(unparsable, "unparsable " + column + " " + show(text))
-    reason = reason.mask(not_finite, "non-finite " + column + " " + show(text))
-    reason = reason.mask(
-        finite & (num_np <= 0) & reason.isna().to_numpy(),
-        "non-positive " + column + " " + show(text),
-    )
-    reason = reason.mask(
-        finite & (num_np > max_amount) & reason.isna().to_numpy(),
-        column + " " + show(text) + f" above the plausible maximum {max_amount:g} "
-        "(mapping option max_amount)",
+    reason = flag(reason, unparsable, text, f"unparsable {column} ")
+    reason = flag(reason, not_finite, text, f"non-finite {column} ")
+    reason = flag(reason, finite & (num_np <= 0), text, f"non-positive {column} ")
+    reason = flag(
+        reason,
+        finite & (num_np > max_amount),
+        text,
+        f"{column} ",
+        f" above the plausible maximum {max_amount:g} (mapping option max_amount)",
     )
     return pd.Series(num_np, index=values.index), reason
 
@@ -128,20 +142,20 @@ def parse_timestamp(
         bad = ts.isna() & ~missing & ~no_local
     if required:
         reason = reason.mask(missing, f"missing {column}")
-    reason = reason.mask(bad, "unparsable " + column + " " + show(text))
-    reason = reason.mask(
+    reason = flag(reason, bad, text, f"unparsable {column} ")
+    reason = flag(
+        reason,
         no_local,
-        column
-        + " "
-        + show(text)
-        + f" does not exist or is ambiguous in time zone {timezone} (daylight-saving change); "
+        text,
+        f"{column} ",
+        f" does not exist or is ambiguous in time zone {timezone} (daylight-saving change); "
         "give an offset such as +01:00",
     )
-    future = (ts > now + pd.Timedelta(days=1)).fillna(False) & reason.isna()
-    reason = reason.mask(future, column + " in the future " + show(text))
-    out_of_range = ((ts < _TS_MIN) | (ts > _TS_MAX)).fillna(False) & reason.isna()
-    reason = reason.mask(
-        out_of_range, column + " " + show(text) + " out of range (1677-09-22 to 2262-04-11)"
+    future = (ts > now + pd.Timedelta(days=1)).fillna(False)
+    reason = flag(reason, future, text, f"{column} in the future ")
+    out_of_range = ((ts < _TS_MIN) | (ts > _TS_MAX)).fillna(False)
+    reason = flag(
+        reason, out_of_range, text, f"{column} ", " out of range (1677-09-22 to 2262-04-11)"
     )
     ts = ts.mask(reason.notna().to_numpy() | ((ts < _TS_MIN) | (ts > _TS_MAX)).fillna(False))
     return ts.astype("datetime64[ns, UTC]"), reason
@@ -162,6 +176,9 @@ def _parse_text_ts(text: pd.Series, fmt: str, timezone: str) -> tuple[pd.Series,
         )
         return out, none
     if fmt == "iso":
+        fast = _arrow_iso(text, timezone)
+        if fast is not None:
+            return fast, none
         has_offset = text.str.contains(_OFFSET, regex=True).fillna(False).astype(bool)
         out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us, UTC]")
         no_local = none.copy()
@@ -182,6 +199,24 @@ def _parse_text_ts(text: pd.Series, fmt: str, timezone: str) -> tuple[pd.Series,
     return local, local.isna() & parsed.notna()
 
 
+def _arrow_iso(text: pd.Series, timezone: str) -> pd.Series | None:
+    """Fast path: Arrow's ISO-8601 parser, when every value parses and all carry an offset
+    (or, in UTC, none does). ``None`` sends the column to the careful path."""
+    arr = pa.array(text, type=pa.string(), from_pandas=True)
+    try:
+        parsed = pc.cast(arr, pa.timestamp("us", tz="UTC"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        if timezone != "UTC":
+            return None
+        try:
+            parsed = pc.assume_timezone(pc.cast(arr, pa.timestamp("us")), timezone="UTC")
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+    values = parsed.to_pandas()
+    values.index = text.index
+    return values.astype("datetime64[us, UTC]")
+
+
 def _localise(parsed: pd.Series, timezone: str) -> pd.Series:
     """Naive local times → UTC (``datetime64[us, UTC]``); DST gaps and overlaps become NaT."""
     parsed = parsed.astype("datetime64[us]")
@@ -200,7 +235,7 @@ def parse_bool(
     is_true = text.isin([v.lower() for v in true_values])
     is_false = text.isin([v.lower() for v in false_values])
     bad = ~(is_true | is_false)
-    reason = reason.mask(bad, "unparsable " + column + " " + show(text))
+    reason = flag(reason, bad, text, f"unparsable {column} ")
     return is_true.astype(bool), reason
 
 

@@ -44,7 +44,8 @@ def test_run_with_store_writes_tags_matching_the_files(
     run_id = summary["run_id"]
     with open_store(falkordb_uri) as store:
         run = store.run(
-            "MATCH (r:GraphProfileRun {run_id: $id}) RETURN r.completed AS completed", {"id": run_id}
+            "MATCH (r:GraphProfileRun {run_id: $id}) RETURN r.completed AS completed",
+            {"id": run_id},
         )
         stale = store.run(
             "MATCH (c:Customer) WHERE c.gp_run_id <> $id RETURN count(c) AS n", {"id": run_id}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from pathlib import Path
 
@@ -68,10 +69,60 @@ def rejected(frames: Frames, table: str) -> list[tuple[int, str, str]]:
     ]
 
 
+def _siphash24(key: bytes, msg: bytes) -> int:
+    """Reference SipHash-2-4 (Aumasson & Bernstein), written out independently of pandas."""
+    mask = (1 << 64) - 1
+
+    def rotl(x: int, b: int) -> int:
+        return ((x << b) | (x >> (64 - b))) & mask
+
+    k0, k1 = int.from_bytes(key[:8], "little"), int.from_bytes(key[8:16], "little")
+    v = [k0 ^ 0x736F6D6570736575, k1 ^ 0x646F72616E646F6D, k0 ^ 0x6C7967656E657261,
+         k1 ^ 0x7465646279746573]  # fmt: skip
+
+    def rounds(n: int) -> None:
+        for _ in range(n):
+            v[0] = (v[0] + v[1]) & mask
+            v[1] = rotl(v[1], 13) ^ v[0]
+            v[0] = rotl(v[0], 32)
+            v[2] = (v[2] + v[3]) & mask
+            v[3] = rotl(v[3], 16) ^ v[2]
+            v[0] = (v[0] + v[3]) & mask
+            v[3] = rotl(v[3], 21) ^ v[0]
+            v[2] = (v[2] + v[1]) & mask
+            v[1] = rotl(v[1], 17) ^ v[2]
+            v[2] = rotl(v[2], 32)
+
+    tail = len(msg) % 8
+    for i in range(0, len(msg) - tail, 8):
+        m = int.from_bytes(msg[i : i + 8], "little")
+        v[3] ^= m
+        rounds(2)
+        v[0] ^= m
+    last = ((len(msg) & 0xFF) << 56) | int.from_bytes(msg[len(msg) - tail :], "little")
+    v[3] ^= last
+    rounds(2)
+    v[0] ^= last
+    v[2] ^= 0xFF
+    rounds(4)
+    return v[0] ^ v[1] ^ v[2] ^ v[3]
+
+
+def _finalise(v: int) -> int:
+    """pandas' bijective 64-bit mixing step applied after SipHash (splitmix64 finaliser)."""
+    mask = (1 << 64) - 1
+    v ^= v >> 30
+    v = (v * 0xBF58476D1CE4E5B9) & mask
+    v ^= v >> 27
+    v = (v * 0x94D049BB133111EB) & mask
+    return v ^ (v >> 31)
+
+
 def pseudonym(value: str, key: str = PII_KEY) -> str:
-    """The documented pseudonym: keyed BLAKE2b-64 of the normalised value."""
+    """The documented pseudonym: SipHash-2-4 of the normalised value, 96-bit derived key."""
     derived = hashlib.blake2b(key.encode(), digest_size=32).digest()
-    return hashlib.blake2b(value.encode(), key=derived, digest_size=8).hexdigest()
+    sip_key = base64.b64encode(derived[:12])
+    return f"{_finalise(_siphash24(sip_key, value.encode())):016x}"
 
 
 def strings(values: list) -> pd.Series:
