@@ -22,13 +22,13 @@ account, counterparties from transactions) and are not in ``Frames.present``.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from graphprofile.frames import KEYS, REJECT_COLUMNS, TABLES, TableStats
 from graphprofile.ingest.mapping import SAFE_NAME, TableMapping
 from graphprofile.ingest.parse import (
     as_text,
-    first_reason,
     parse_amount,
     parse_bool,
     parse_text,
@@ -94,8 +94,9 @@ def parse_cells(
     spec = TABLES[raw.table]
     out = pd.DataFrame(index=df.index)
     out[ROW] = df[ROW]
-    reasons: list[pd.Series] = []
-    columns: list[pd.Series] = []
+    # The first failing column gives the row's reason; only rows with a reason are touched.
+    reason_arr = np.full(len(df), None, dtype=object)
+    column_arr = np.full(len(df), None, dtype=object)
     for column, (kind, required) in spec.items():
         if column not in df:
             continue
@@ -125,19 +126,25 @@ def parse_cells(
         else:  # pragma: no cover - TABLES is fixed
             raise AssertionError(kind)
         out[column] = parsed
-        reasons.append(reason)
-        columns.append(pd.Series(column, index=df.index, dtype="string").where(reason.notna()))
+        new = reason.notna().to_numpy(dtype=bool) & pd.isna(reason_arr)
+        if new.any():
+            reason_arr[new] = reason.to_numpy(dtype=object)[new]
+            column_arr[new] = column
     for extra in df.columns:
         if extra not in spec and extra != ROW:
             out[extra] = parse_text(df[extra], extra, False)[0]
-    reason = first_reason(*reasons) if reasons else pd.Series(pd.NA, index=df.index, dtype="string")
-    column = first_reason(*columns) if columns else reason
-    # A row with nothing in it (a blank line, or only delimiters) gets its own reason.
+    # A row with nothing in it (a blank line, or only delimiters) gets its own reason. Such
+    # a row misses a required value, so only rows that already have a reason are checked.
     cells = [c for c in df.columns if c != ROW]
-    if cells:
-        empty = pd.concat([as_text(df[c]).isna() for c in cells], axis=1).all(axis=1)
-        reason = reason.mask(empty, "empty row")
-        column = column.mask(empty, "(row)")
+    flagged = np.flatnonzero(~pd.isna(reason_arr))
+    if cells and len(flagged):
+        part = df.iloc[flagged]
+        empty = pd.concat([as_text(part[c]).isna() for c in cells], axis=1).all(axis=1)
+        empty_rows = flagged[empty.to_numpy(dtype=bool)]
+        reason_arr[empty_rows] = "empty row"
+        column_arr[empty_rows] = "(row)"
+    reason = pd.Series(reason_arr, index=df.index, dtype="string")
+    column = pd.Series(column_arr, index=df.index, dtype="string")
     return out, reason, column
 
 
