@@ -88,7 +88,8 @@ class _Loader:
             key = df[TABLE_KEY[table]][mask] if TABLE_KEY[table] in df else None
             self.rejects.add(table, self.files[table], bad[ROW], reasons, key, col)
             self.stats[table].rejected += int(mask.sum())
-        return df[~mask]
+            return df[~mask]
+        return df
 
     def read_rows(self, table: str) -> pd.DataFrame | None:
         tm = self.mapping.tables.get(table)
@@ -141,7 +142,10 @@ class _Loader:
             return df
         values = df[column]
         bad = values.notna() & ~is_in(values, known)
-        reason = f"dangling reference: {column} " + show(values) + f" is not in {what}"
+        if not bad.any():
+            return df
+        reason = pd.Series(pd.NA, index=df.index, dtype="string")
+        reason[bad] = f"dangling reference: {column} " + show(values[bad]) + f" is not in {what}"
         return self.reject(table, df, bad, reason, column)
 
 
