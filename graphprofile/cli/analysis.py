@@ -34,6 +34,11 @@ def evaluate_cmd(
     if as_json:
         typer.echo(json.dumps(result, indent=2, sort_keys=True, default=str))
         return
+    render_evaluation(result)
+
+
+def render_evaluation(result: dict) -> None:
+    """Print evaluation metrics as a table and three summary lines."""
     table = Table(title="Rings (match: same kind, member Jaccard ≥ 0.5)")
     for col in ("kind", "planted", "found", "recall", "precision"):
         table.add_column(col, justify="left" if col == "kind" else "right")

@@ -174,6 +174,12 @@ def demo(
     summary = run_job(RunConfig(data_dir=data, out_dir=out, seed=seed), reporter)
     _finish(summary, quiet, as_json)
     if not (quiet or as_json):
+        from graphprofile.cli.analysis import render_evaluation
+        from graphprofile.evaluate import evaluate
+
+        console.print("Quality against the planted ground truth (graphprofile evaluate):")
+        render_evaluation(evaluate(out, data / "truth"))
+        console.print(f"Report:           {out / 'report.html'}")
         console.print(f"Sample bank:      {data}  (ground truth in {data / 'truth'})")
         console.print(f"Graph snapshot:   {out / 'graph'}")
         console.print(f"Tags & features:  {out}  (tags, features, rings, communities)")
