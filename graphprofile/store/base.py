@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from graphprofile.errors import StoreError
 
@@ -32,6 +33,9 @@ DEFAULT_FALKORDB_PORT = 6379
 #: Timestamps are written as ISO 8601 UTC text with microseconds; fixed width, so
 #: text order is time order (``datetime(n.first_ts)`` turns one into a Neo4j datetime).
 TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+#: What ``write_batches`` accepts as ``$rows``: dicts, a frame (flat rows) or an Arrow table
+#: (see :mod:`graphprofile.store.rows`; the fast path for large loads).
+Rows = Sequence[Mapping[str, Any]] | pd.DataFrame | pa.Table
 
 
 @runtime_checkable
@@ -47,7 +51,7 @@ class Store(Protocol):
     def write_batches(
         self,
         query: str,
-        rows: Sequence[Mapping[str, Any]] | pd.DataFrame,
+        rows: Rows,
         batch_size: int = 10_000,
         *,
         params: Mapping[str, Any] | None = None,
@@ -307,10 +311,12 @@ def batched(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield rows[start : start + size]
 
 
-def as_rows(rows: Sequence[Mapping[str, Any]] | pd.DataFrame) -> list[dict[str, Any]]:
-    """Accept a frame or a list of dicts; return a list of cleaned dicts."""
+def as_rows(rows: Rows) -> list[dict[str, Any]]:
+    """Accept a frame, an Arrow table or a list of dicts; return a list of cleaned dicts."""
     if isinstance(rows, pd.DataFrame):
         return frame_to_rows(rows)
+    if isinstance(rows, pa.Table):
+        return rows.to_pylist()
     return [dict(r) for r in rows]
 
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from graphprofile.errors import StoreError
-from graphprofile.store.base import StoreURI, as_rows, batched, count_reported
+from graphprofile.store.base import Rows, StoreURI, as_rows, batched, count_reported
+from graphprofile.store.rows import cypher_literals
 
 #: Oldest FalkorDB module version supported (``MODULE LIST`` reports e.g. 41603 for 4.16.3).
 MIN_FALKORDB_VERSION = (4, 0, 0)
@@ -44,8 +46,10 @@ class FalkorDBStore:
     ) -> None:
         import falkordb  # the only module besides neo4j_store that imports a driver
         import redis
+        from falkordb.helpers import stringify_param_value
 
         self._redis_errors = redis.exceptions
+        self._stringify = stringify_param_value
         self.uri = uri
         self.graph_name = uri.database or "graphprofile"
         try:
@@ -133,8 +137,11 @@ class FalkorDBStore:
         StoreError
             The server refused the statement or the connection failed.
         """
+        return self._query(query, dict(params) if params else None)
+
+    def _query(self, query: str, params: dict[str, Any] | None, prefix: str = "") -> pd.DataFrame:
         try:
-            result = self._graph.query(query, dict(params) if params else None)
+            result = self._graph.query(prefix + query, params)
         except self._redis_errors.ResponseError as exc:
             raise StoreError(
                 f"FalkorDB at {self.uri.address} refused a statement: {_first_line(exc)}"
@@ -152,7 +159,7 @@ class FalkorDBStore:
     def write_batches(
         self,
         query: str,
-        rows: Sequence[Mapping[str, Any]] | pd.DataFrame,
+        rows: Rows,
         batch_size: int = 10_000,
         *,
         params: Mapping[str, Any] | None = None,
@@ -164,8 +171,9 @@ class FalkorDBStore:
         ----------
         query : str
             A statement starting ``UNWIND $rows AS row``.
-        rows : list of dict or pandas.DataFrame
-            Rows with cleaned values.
+        rows : list of dict, pandas.DataFrame or pyarrow.Table
+            Rows with cleaned values. An Arrow table (see :mod:`graphprofile.store.rows`)
+            is encoded column-wise into the parameter text, the fast path for loads.
         batch_size : int, default 10000
             Rows per query.
         params : mapping, optional
@@ -183,20 +191,39 @@ class FalkorDBStore:
         StoreError
             A batch failed; earlier batches stay committed.
         """
-        data = as_rows(rows)
+        if batch_size < 1:
+            raise StoreError(f"batch size must be at least 1, got {batch_size}")
+        if isinstance(rows, pa.Table):
+            # one Cypher map literal per row, built by Arrow kernels; sent pre-encoded
+            literals = cypher_literals(rows)
+            extra = "CYPHER " + "".join(
+                f"`{k}`={self._stringify(v)} " for k, v in dict(params or {}).items()
+            )
+            n = len(literals)
+            payloads = (
+                (extra + "`rows`=[" + ",".join(literals[i : i + batch_size]) + "] ", None)
+                for i in range(0, n, batch_size)
+            )
+        else:
+            data = as_rows(rows)
+            n = len(data)
+            payloads = (
+                ("", {**dict(params or {}), "rows": list(batch)})
+                for batch in batched(data, batch_size)
+            )
         results: list[pd.DataFrame] = []
-        batches = list(batched(data, batch_size))
-        for i, batch in enumerate(batches):
+        n_batches = -(-n // batch_size)
+        for i, (prefix, batch_params) in enumerate(payloads):
             try:
-                results.append(self.run(query, {**dict(params or {}), "rows": list(batch)}))
+                results.append(self._query(query, batch_params, prefix))
             except StoreError as exc:
                 raise StoreError(
-                    f"{exc} (batch {i + 1} of {len(batches)}; "
-                    f"{i * batch_size} rows committed before it)"
+                    f"{exc} (batch {i + 1} of {n_batches}; "
+                    f"{i * batch_size:,} rows committed before it)"
                 ) from None
             if progress is not None:
-                progress(len(batch))
-        return count_reported(results, len(data))
+                progress(min(batch_size, n - i * batch_size))
+        return count_reported(results, n)
 
     def server_info(self) -> dict[str, Any]:
         """Engine, version, address, graph name and TLS flag (no credentials)."""

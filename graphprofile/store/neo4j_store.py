@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from graphprofile.errors import StoreError
-from graphprofile.store.base import StoreURI, as_rows, batched, count_reported
+from graphprofile.store.base import Rows, StoreURI, as_rows, batched, count_reported
 from graphprofile.store.cypher import statement
 
 #: Oldest Neo4j major version supported (``IF NOT EXISTS`` constraints, ``REQUIRE`` syntax).
@@ -148,7 +149,7 @@ class Neo4jStore:
     def write_batches(
         self,
         query: str,
-        rows: Sequence[Mapping[str, Any]] | pd.DataFrame,
+        rows: Rows,
         batch_size: int = 10_000,
         *,
         params: Mapping[str, Any] | None = None,
@@ -160,8 +161,9 @@ class Neo4jStore:
         ----------
         query : str
             A statement starting ``UNWIND $rows AS row``.
-        rows : list of dict or pandas.DataFrame
-            Rows with cleaned values (see :func:`graphprofile.store.base.clean_value`).
+        rows : list of dict, pandas.DataFrame or pyarrow.Table
+            Rows with cleaned values (see :func:`graphprofile.store.base.clean_value`); an
+            Arrow table is turned into dicts one batch at a time (``to_pylist``, in C++).
         batch_size : int, default 10000
             Rows per transaction.
         params : mapping, optional
@@ -179,24 +181,34 @@ class Neo4jStore:
         StoreError
             A batch failed after the driver's retries; earlier batches stay committed.
         """
-        data = as_rows(rows)
+        if batch_size < 1:
+            raise StoreError(f"batch size must be at least 1, got {batch_size}")
+        batches: Iterator[list[dict[str, Any]]]
+        if isinstance(rows, pa.Table):
+            table = rows
+            n = table.num_rows
+            batches = (table.slice(i, batch_size).to_pylist() for i in range(0, n, batch_size))
+        else:
+            data = as_rows(rows)
+            n = len(data)
+            batches = (list(b) for b in batched(data, batch_size))
+        n_batches = -(-n // batch_size)
         results: list[pd.DataFrame] = []
-        batches = list(batched(data, batch_size))
         with self._session() as session:
             for i, batch in enumerate(batches):
                 try:
                     keys, values = self._call(
-                        session.execute_write, query, {**dict(params or {}), "rows": list(batch)}
+                        session.execute_write, query, {**dict(params or {}), "rows": batch}
                     )
                 except StoreError as exc:
                     raise StoreError(
-                        f"{exc} (batch {i + 1} of {len(batches)}; "
-                        f"{i * batch_size} rows committed before it)"
+                        f"{exc} (batch {i + 1} of {n_batches}; "
+                        f"{i * batch_size:,} rows committed before it)"
                     ) from None
                 results.append(pd.DataFrame(values, columns=keys))
                 if progress is not None:
                     progress(len(batch))
-        return count_reported(results, len(data))
+        return count_reported(results, n)
 
     def _session(self) -> Any:
         return self._driver.session(database=self.database)
