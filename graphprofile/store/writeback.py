@@ -113,6 +113,7 @@ def write_back(
     started = time.perf_counter()
     summary: dict[str, Any] = {"run_id": run_id}
     step = "start"
+    done: list[str] = []
     try:
         # Names first: nothing is written if a column or label is unsafe.
         columns = [c for c in features.columns if c != "customer_id"]
@@ -122,6 +123,7 @@ def write_back(
         ring_nodes, ring_members = _rings(features, rings)
         label_ids = _label_ids(features, labels)
 
+        done.append(step)
         step = "run node"
         previous = set(store.run(statement("writeback/previous_labels"))["label"].dropna())
         managed = sorted(set(labels) | set(DEFAULT_LABELS) | {str(x) for x in previous})
@@ -136,6 +138,7 @@ def write_back(
             {"run_id": run_id, "meta": meta, "started_at": _now()},
         )
 
+        done.append(step)
         step = "customer properties"
         existing = set(store.run(statement("writeback/customer_property_keys"))["key"])
         written = set(props_of.values()) | {"gp_run_id"}
@@ -148,6 +151,7 @@ def write_back(
         )
         summary["customers_missing"] = len(customer_rows) - summary["customers"]
 
+        done.append(step)
         step = "labels"
         summary["labels"] = {}
         for label, (yes, no) in label_ids.items():
@@ -162,6 +166,7 @@ def write_back(
                 batch_size,
             )
 
+        done.append(step)
         step = "Community and Ring nodes"
         summary["communities"] = store.write_batches(
             statement("writeback/communities"), community_nodes, batch_size, params=params
@@ -169,6 +174,7 @@ def write_back(
         summary["rings"] = store.write_batches(
             statement("writeback/rings"), ring_nodes, batch_size, params=params
         )
+        done.append(step)
         step = "MEMBER_OF relationships"
         summary["member_of"] = store.write_batches(
             statement("writeback/member_of_community"),
@@ -179,6 +185,7 @@ def write_back(
             statement("writeback/member_of_ring"), ring_members, batch_size, params=params
         )
 
+        done.append(step)
         step = "stale tag removal"
         page = {"run_id": run_id, "limit": batch_size}
         removed: dict[str, int] = {}
@@ -203,6 +210,7 @@ def write_back(
         )
         summary["removed"] = removed
 
+        done.append(step)
         step = "run completion"
         summary["seconds"] = round(time.perf_counter() - started, 3)
         store.run(
@@ -210,9 +218,13 @@ def write_back(
             {"run_id": run_id, "completed_at": _now(), "summary": _flat(summary)},
         )
     except StoreError as exc:
+        finished = [d for d in done if d != "start"]
         raise StoreError(
-            f"write-back of run {run_id} stopped at step '{step}': {exc}. The run node is "
-            "marked completed=false; run the write-back again to complete it"
+            f"write-back of run {run_id} stopped at step '{step}' (steps completed: "
+            f"{', '.join(finished) if finished else 'none'}): {exc}. Until it completes, the "
+            f"(:GraphProfileRun {{run_id: '{run_id}'}}) node says completed=false and customers "
+            "carry a mix of old and new gp_run_id; run the same command again to complete it "
+            "(write-back is idempotent)"
         ) from None
     return summary
 

