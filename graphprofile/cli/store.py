@@ -28,6 +28,15 @@ BatchSizeOpt = Annotated[
     int,
     typer.Option("--batch-size", min=1, help="Rows per write transaction (10k-20k is typical)."),
 ]
+WorkersOpt = Annotated[
+    int,
+    typer.Option(
+        "--workers",
+        min=1,
+        max=16,
+        help="Node tables written at once (relationships are always written one batch at a time).",
+    ),
+]
 
 
 def _uri(store: str | None) -> str:
@@ -62,6 +71,7 @@ def load(
     store: StoreOpt = None,
     mapping: MappingOpt = None,
     batch_size: BatchSizeOpt = 10_000,
+    workers: WorkersOpt = 2,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -78,10 +88,12 @@ def load(
     with open_store(uri) as db:
         schema = apply_schema(db)
         if quiet or as_json:
-            summary = load_graph(db, graph, batch_size=batch_size)
+            summary = load_graph(db, graph, batch_size=batch_size, workers=workers)
         else:
             with _LoadProgress() as bar:
-                summary = load_graph(db, graph, batch_size=batch_size, progress=bar)
+                summary = load_graph(
+                    db, graph, batch_size=batch_size, workers=workers, progress=bar
+                )
         summary = {"server": db.server_info(), "schema": schema, **summary}
     if as_json:
         print(json.dumps(summary, indent=2, default=str))
@@ -105,6 +117,8 @@ class _LoadProgress:
         return self
 
     def __call__(self, table: str, done: int, total: int) -> None:
+        # called from load worker threads too: rich's Progress is thread-safe, the dict
+        # is filled before any worker starts (load_graph reports every table at 0 first)
         if table not in self._tasks:
             self._tasks[table] = self._bar.add_task(table, total=total)
         self._bar.update(self._tasks[table], completed=done)
@@ -124,7 +138,8 @@ def _render(summary: dict[str, Any]) -> None:
     rate = summary["rows_per_s"] or 0
     console.print(
         f"{summary['nodes']:,} nodes and {summary['relationships']:,} relationships in "
-        f"{summary['seconds']:.1f} s ({rate:,.0f} rows/s, batch size {summary['batch_size']:,})"
+        f"{summary['seconds']:.1f} s ({rate:,.0f} rows/s, batch size {summary['batch_size']:,}, "
+        f"{summary.get('workers', 1)} node workers)"
     )
     skipped = {n: t["rows"] - t["written"] for n, t in summary["tables"].items()}
     for name, n in skipped.items():
