@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -53,13 +54,41 @@ def test_run_with_store_writes_tags_matching_the_files(
     assert bool(run["completed"].iloc[0]) is True
     assert int(stale["n"].iloc[0]) == 0
 
+    # Written tags equal features.parquet, customer by customer.
+    with open_store(falkordb_uri) as store:
+        props = store.run(
+            "MATCH (c:Customer) RETURN c.customer_id AS customer_id, c.gp_community AS "
+            "community_id, c.gp_risk AS risk_score, c.gp_pagerank AS pagerank, "
+            "c.gp_ring AS ring_id"
+        )
+    merged = features.merge(props, on="customer_id", suffixes=("", "_db"), validate="1:1")
+    assert len(merged) == n_customers
+    assert (merged["community_id"] == merged["community_id_db"].astype("int64")).all()
+    for column in ("risk_score", "pagerank"):
+        # FalkorDB replies with 15 significant digits, so compare to that precision.
+        file_values, db_values = (
+            merged[c].astype(float).to_numpy() for c in (column, f"{column}_db")
+        )
+        assert np.allclose(file_values, db_values, rtol=1e-13, atol=0), column
+    ring_file = merged["ring_id"].astype("string").fillna("")
+    ring_db = merged["ring_id_db"].astype("string").fillna("")
+    assert (ring_file == ring_db).all()
+
     # Analysis from the database: same customers, every customer tagged with the new run.
     out2 = tmp_path / "from-store"
     assert main(["analyze", "--store", falkordb_uri, "--out", str(out2), "--json"]) == 0
     summary2 = json.loads(capsys.readouterr().out)
     features2 = pd.read_parquet(out2 / "features.parquet")
-    assert sorted(features2["customer_id"]) == sorted(features["customer_id"])
     assert summary2["parameters"]["source"] == "store"
+    # Analysis from the store equals analysis from the files (same seed), run stamps aside.
+    stamps = ["computed_at"]
+    pd.testing.assert_frame_equal(
+        features.drop(columns=stamps).sort_values("customer_id").reset_index(drop=True),
+        features2.drop(columns=stamps).sort_values("customer_id").reset_index(drop=True),
+        check_dtype=False,
+    )
+    rings, rings2 = (pd.read_parquet(o / "rings.parquet") for o in (out, out2))
+    assert rings["ring_id"].tolist() == rings2["ring_id"].tolist()
     assert (
         _count(
             falkordb_uri,
