@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from graphprofile.analysis._threads import single_threaded
-from graphprofile.analysis._util import build_graph
+from graphprofile.analysis._util import build_graph, codes
 from graphprofile.analysis.assemble import (
     assemble_rings,
     flow_evidence,
@@ -144,7 +144,14 @@ def analyse(
 
     say("projections")
     proj = project(graph, settings=s)
-    context = bank_context(graph, proj)
+    txns = graph.transactions
+    # account positions of every transaction's ends: looked up once, shared by the jobs
+    txn_src = txn_dst = None
+    if txns is not None and len(txns):
+        txn_src = codes(txns["from_account"], proj.accounts)
+        if "to_account" in txns:
+            txn_dst = codes(txns["to_account"], proj.accounts)
+    context = bank_context(graph, proj, txn_src=txn_src)
     n = len(proj.customers)
     cust_ids = proj.customers.to_numpy()
     lap("projections")
@@ -201,6 +208,7 @@ def analyse(
         proj.account_customer,
         exact_max=s.betweenness_exact_max,
         samples=s.betweenness_samples,
+        budget=s.betweenness_budget,
         seed=seed,
     )
     if proj.money.ecount() == 0:
@@ -217,16 +225,12 @@ def analyse(
         skipped["identity_rings"] = "no devices or identifiers table"
     lap("identity_rings")
     flow_meta: dict[str, Any] = {}
-    txns = graph.transactions
-    has_transfers = (
-        txns is not None
-        and len(txns) > 0
-        and "to_account" in txns
-        and txns["to_account"].notna().any()
-    )
+    has_transfers = txn_dst is not None and bool((txn_dst >= 0).any())
     t0 = 0
     if has_transfers:
-        kinds, per_ring_cycles, tx, flow_meta = flow_patterns(graph, proj, s)
+        kinds, per_ring_cycles, tx, flow_meta = flow_patterns(
+            graph, proj, s, src_codes=txn_src, dst_codes=txn_dst
+        )
         t0 = tx.t0
         acc_owner = proj.account_customer
         min_fan = {

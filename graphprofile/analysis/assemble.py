@@ -52,7 +52,9 @@ def _iso(t0: int, seconds: np.ndarray) -> list[str]:
     )
 
 
-def identity_evidence(shared: pd.DataFrame, members: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
+def identity_evidence(
+    shared: pd.DataFrame, members: pd.DataFrame
+) -> tuple[_SharedItems, pd.DataFrame]:
     """Reason objects and per-ring counts from the shared items of identity rings."""
     size = members.groupby("ring").size()
     dev = shared[shared["layer"] == "devices"]
@@ -65,16 +67,33 @@ def identity_evidence(shared: pd.DataFrame, members: pd.DataFrame) -> tuple[dict
     stats["identifier_kinds"] = [sorted(map(str, kinds.get(r, []))) for r in stats.index]
     top = shared.sort_values(["ring", "n_customers", "item_id"], ascending=[True, False, True])
     top = top.groupby("ring").head(MAX_ITEMS)
-    evidence: dict[int, list[dict[str, Any]]] = {}
-    for ring, item, layer, kind, n in top[  # loops over shared items of rings only
-        ["ring", "item_id", "layer", "kind", "n_customers"]
-    ].itertuples(index=False):
-        key = "shared_device" if layer == "devices" else "shared_identifier"
-        obj = {"type": key, "id": item, "n_members": int(n)}
-        if layer != "devices":
-            obj["kind"] = kind
-        evidence.setdefault(int(ring), []).append(obj)
-    return evidence, stats
+    return _SharedItems(top), stats
+
+
+class _SharedItems:
+    """Shared-item reason objects of identity rings, built only for the rings asked for."""
+
+    def __init__(self, top: pd.DataFrame) -> None:
+        self.top = top.reset_index(drop=True)
+        rings = self.top["ring"].to_numpy()
+        self.start = dict(zip(*np.unique(rings, return_index=True), strict=True))
+        self.count = dict(zip(*np.unique(rings, return_counts=True), strict=True))
+
+    def get(self, ring: int, default: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if ring not in self.start:
+            return default
+        a = int(self.start[ring])
+        rows = self.top.iloc[a : a + int(self.count[ring])]
+        out = []
+        for item, layer, kind, n in rows[["item_id", "layer", "kind", "n_customers"]].itertuples(
+            index=False
+        ):
+            key = "shared_device" if layer == "devices" else "shared_identifier"
+            obj = {"type": key, "id": item, "n_members": int(n)}
+            if layer != "devices":
+                obj["kind"] = kind
+            out.append(obj)
+        return out
 
 
 def flow_evidence(
@@ -106,7 +125,7 @@ def flow_evidence(
                         "accounts": acc_ids[tx.src[t]].tolist(),
                         "amounts": [round(float(a), 2) for a in tx.amount[t]],
                         "times": _iso(tx.t0, tx.ts[t]),
-                        "txn_ids": tx.txn_id[t].tolist(),
+                        "txn_ids": tx.txn_ids(t),
                     }
                 )
             evidence[ring] = items
@@ -166,7 +185,8 @@ def assemble_rings(
     """
     cust_ids = proj.customers.to_numpy()
     acc_ids = proj.accounts.to_numpy()
-    frames, cm_all, am_all, evidence = [], [], [], {}
+    frames, cm_all, am_all = [], [], []
+    evidence: dict[str, tuple[Any, dict[int, int]]] = {}  # kind -> (evidence, global -> local)
     offset = 0
     for kind, cm, am, ev, stats in parts:
         if len(cm) == 0:
@@ -183,9 +203,7 @@ def assemble_rings(
         st = stats.reindex(local).set_axis(glob.to_numpy())
         st["kind"] = kind
         frames.append(st)
-        for r, items in ev.items():
-            if r in glob.index:
-                evidence[int(glob.loc[r])] = items
+        evidence[kind] = (ev, dict(zip(glob.to_numpy().tolist(), local.tolist(), strict=True)))
         offset += len(local)
     if not frames:
         empty = pd.DataFrame({c: pd.Series([], dtype=t) for c, t in RING_COLUMNS.items()})
@@ -205,9 +223,14 @@ def assemble_rings(
         rings["identifier_kinds"] = None
     risk, contrib = ring_risk(rings)
     rings["risk"] = risk
-    rings["reasons"] = ring_reasons(rings, contrib, evidence)
     candidates = rings.groupby("kind").size().to_dict()
-    rings = rings[rings["risk"] >= min_risk]
+    rings = rings[rings["risk"] >= min_risk].copy()
+    # reasons only for the rings that are reported (identity candidates run to 100k+)
+    ev_of = {}
+    for ring, kind in zip(rings.index.tolist(), rings["kind"].tolist(), strict=True):
+        ev, to_local = evidence[kind]
+        ev_of[ring] = ev.get(to_local[ring], [])
+    rings["reasons"] = ring_reasons(rings, contrib.loc[rings.index], ev_of)
     # a money-flow ring whose customers are mostly in a reported identity ring adds nothing
     # new (e.g. the bust-out transfers of a synthetic-identity ring): it is dropped
     in_identity = np.zeros(len(proj.customers), dtype=bool)

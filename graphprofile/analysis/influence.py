@@ -5,7 +5,9 @@ relationship graph (undirected) and on the account money-flow graph (directed, w
 by amount; an account's score is summed into its owner's). Betweenness counts
 unweighted shortest paths: exact up to ``exact_max`` vertices, otherwise estimated from
 ``samples`` source vertices drawn with the seed and scaled by ``n / samples``
-(Brandes & Pich 2007); the mode and sample size are returned for ``run.json``.
+(Brandes & Pich 2007). Each sampled source costs one BFS over the whole graph, so above
+a work budget (``sources x edges``) the sample shrinks, down to a floor of 8 sources;
+the mode and sample size are returned for ``run.json``.
 
 References
 ----------
@@ -60,7 +62,13 @@ def pagerank(
 
 
 def betweenness(
-    graph: ig.Graph, *, exact_max: int = 5_000, samples: int = 64, seed: int = 42
+    graph: ig.Graph,
+    *,
+    exact_max: int = 5_000,
+    samples: int = 64,
+    budget: int | None = None,
+    min_samples: int = 8,
+    seed: int = 42,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Unweighted betweenness, exact on small graphs and source-sampled on large ones.
 
@@ -72,6 +80,12 @@ def betweenness(
         Largest vertex count computed exactly.
     samples : int, default 64
         Number of source vertices sampled above ``exact_max``.
+    budget : int, optional
+        Work cap in edge visits (``sources x edges``, each source is one BFS over the
+        graph): above ``exact_max`` the sample shrinks to ``budget // edges`` sources,
+        but never below ``min_samples``. ``None``: no cap.
+    min_samples : int, default 8
+        Fewest sampled sources under the budget.
     seed : int, default 42
         Seed of the source sample (``numpy.random.default_rng``).
 
@@ -88,6 +102,8 @@ def betweenness(
     if n <= exact_max or samples >= n:
         values = np.asarray(graph.betweenness(directed=graph.is_directed()), dtype="float64")
         return values, {"mode": "exact", "samples": n}
+    if budget is not None:
+        samples = min(samples, max(min_samples, budget // max(graph.ecount(), 1)))
     rng = np.random.default_rng(seed)
     sources = np.sort(rng.choice(n, size=samples, replace=False)).tolist()
     values = np.asarray(
@@ -103,6 +119,7 @@ def influence(
     *,
     exact_max: int = 5_000,
     samples: int = 64,
+    budget: int | None = None,
     seed: int = 42,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Influence features of every customer (rows in relationship-graph vertex order).
@@ -115,7 +132,7 @@ def influence(
         Directed account graph with edge attribute ``weight``.
     account_customer : numpy.ndarray
         Owner position of each account (-1: unknown owner).
-    exact_max, samples, seed
+    exact_max, samples, budget, seed
         Betweenness settings, see :func:`betweenness`.
 
     Returns
@@ -132,7 +149,9 @@ def influence(
         owned = account_customer >= 0
         np.add.at(money_pr, account_customer[owned], acc_pr[owned])
     weights = "weight" if "weight" in relationship.es.attributes() else None
-    btw, mode = betweenness(relationship, exact_max=exact_max, samples=samples, seed=seed)
+    btw, mode = betweenness(
+        relationship, exact_max=exact_max, samples=samples, budget=budget, seed=seed
+    )
     frame = pd.DataFrame(
         {
             "pagerank": pr,

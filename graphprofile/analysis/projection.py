@@ -35,8 +35,10 @@ from dataclasses import dataclass
 import igraph as ig
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from graphprofile.analysis._util import build_graph, codes
+from graphprofile.analysis._util import _arrow_strings, build_graph, codes
 from graphprofile.analysis.settings import AnalysisSettings
 from graphprofile.frames import CanonicalGraph
 
@@ -92,16 +94,26 @@ def _edge(graph: CanonicalGraph, name: str) -> pd.DataFrame | None:
     return frame
 
 
+def _sorted_unique(parts: list[pd.Series], name: str) -> pd.Index:
+    """Sorted unique non-null strings of ``parts`` (Arrow hash + sort; code-point order)."""
+    if not parts:
+        return pd.Index([], dtype="str", name=name)
+    chunks = []
+    for part in parts:
+        arr = _arrow_strings(part)
+        chunks += arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    ids = pc.unique(pa.chunked_array(chunks, type=pa.large_string())).drop_null()
+    ids = ids.take(pc.sort_indices(ids))
+    return pd.Index(pd.array(ids.to_numpy(zero_copy_only=False), dtype="str"), name=name)
+
+
 def customer_index(graph: CanonicalGraph) -> pd.Index:
     """Sorted, unique customer ids (from the customer nodes and the ``OWNS`` edges)."""
     parts = [graph.nodes["customer"]["customer_id"]] if "customer" in graph.nodes else []
     owns = _edge(graph, "OWNS")
     if owns is not None:
         parts.append(owns["customer_id"])
-    if not parts:
-        return pd.Index([], dtype="str")
-    ids = pd.concat(parts, ignore_index=True).dropna().astype("str").unique()
-    return pd.Index(np.sort(ids.astype(object)).astype("str"), name="customer_id")
+    return _sorted_unique(parts, "customer_id")
 
 
 def account_index(graph: CanonicalGraph) -> pd.Index:
@@ -113,10 +125,7 @@ def account_index(graph: CanonicalGraph) -> pd.Index:
         frame = _edge(graph, name)
         if frame is not None:
             parts += [frame[c] for c in cols]
-    if not parts:
-        return pd.Index([], dtype="str")
-    ids = pd.concat(parts, ignore_index=True).dropna().astype("str").unique()
-    return pd.Index(np.sort(ids.astype(object)).astype("str"), name="account_id")
+    return _sorted_unique(parts, "account_id")
 
 
 def _memberships(
@@ -129,7 +138,7 @@ def _memberships(
         parts.append(
             pd.DataFrame(
                 {
-                    "cust": codes(dev["customer_id"].astype("str"), customers),
+                    "cust": codes(dev["customer_id"], customers),
                     "item_id": dev["device_id"].astype("str").to_numpy(),
                     "layer": "devices",
                     "kind": "device",
@@ -142,7 +151,7 @@ def _memberships(
         parts.append(
             pd.DataFrame(
                 {
-                    "cust": codes(idf["customer_id"].astype("str"), customers),
+                    "cust": codes(idf["customer_id"], customers),
                     "item_id": idf["identifier_id"].astype("str").to_numpy(),
                     "layer": "identifiers",
                     "kind": kind.astype("str").to_numpy(),
@@ -151,7 +160,7 @@ def _memberships(
         )
     pays = _edge(graph, "PAYS")
     if pays is not None:
-        acc = codes(pays["from_account"].astype("str"), accounts)
+        acc = codes(pays["from_account"], accounts)
         cust = np.where(acc >= 0, acc_cust[np.maximum(acc, 0)], -1)
         parts.append(
             pd.DataFrame(
@@ -213,8 +222,8 @@ def project(graph: CanonicalGraph, *, settings: AnalysisSettings | None = None) 
     acc_cust = np.full(len(accounts), -1, dtype=np.int64)
     owns = _edge(graph, "OWNS")
     if owns is not None:
-        pos = codes(owns["account_id"].astype("str"), accounts)
-        acc_cust[pos] = codes(owns["customer_id"].astype("str"), customers)
+        pos = codes(owns["account_id"], accounts)
+        acc_cust[pos] = codes(owns["customer_id"], customers)
 
     members = _memberships(graph, customers, accounts, acc_cust)
     members["n_customers"] = members.groupby(["layer", "item_id"])["cust"].transform("size")
@@ -243,8 +252,8 @@ def project(graph: CanonicalGraph, *, settings: AnalysisSettings | None = None) 
     if transfer is not None:
         money_edges = pd.DataFrame(
             {
-                "src": codes(transfer["from_account"].astype("str"), accounts),
-                "dst": codes(transfer["to_account"].astype("str"), accounts),
+                "src": codes(transfer["from_account"], accounts),
+                "dst": codes(transfer["to_account"], accounts),
                 "n_txns": transfer["n_txns"].to_numpy(dtype="int64"),
                 "total_amount": transfer["total_amount"].to_numpy(dtype="float64"),
             }

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from graphprofile.analysis._util import build_graph
+from graphprofile.analysis._util import build_graph, codes
 from graphprofile.analysis.projection import Projection
 from graphprofile.frames import CanonicalGraph
 
@@ -168,7 +168,11 @@ def ring_features(
 
 
 def bank_context(
-    graph: CanonicalGraph, proj: Projection, *, young_days: float = YOUNG_DAYS
+    graph: CanonicalGraph,
+    proj: Projection,
+    *,
+    young_days: float = YOUNG_DAYS,
+    txn_src: np.ndarray | None = None,
 ) -> dict:
     """Per-customer and per-account lookups used by ring features and risk.
 
@@ -177,6 +181,7 @@ def bank_context(
     ``young_customer``: every account of the customer is younger than ``young_days``.
     ``cash_out``: the customer pays a counterparty whose kind names a cash-out channel.
     ``activity``: transactions sent per customer.
+    ``txn_src``: account position of every transaction's sender, when already computed.
     """
     n_c, n_a = len(proj.customers), len(proj.accounts)
     txns = graph.transactions
@@ -184,7 +189,7 @@ def bank_context(
     age = np.full(n_a, np.nan)
     acc_nodes = graph.nodes.get("account")
     if acc_nodes is not None and "opened_at" in acc_nodes and pd.notna(start):
-        pos = pd.Categorical(acc_nodes["account_id"].astype("str"), categories=proj.accounts).codes
+        pos = codes(acc_nodes["account_id"], proj.accounts)
         opened = pd.to_datetime(acc_nodes["opened_at"], utc=True)
         days = ((start - opened).dt.total_seconds() / 86400.0).to_numpy(dtype="float64")
         ok = pos >= 0
@@ -199,9 +204,9 @@ def bank_context(
     known = np.zeros(n_c, dtype=bool)
     cust_nodes = graph.nodes.get("customer")
     if cust_nodes is not None and "known_fraud" in cust_nodes:
-        pos = pd.Categorical(cust_nodes["customer_id"].astype("str"), categories=proj.customers)
+        pos = codes(cust_nodes["customer_id"], proj.customers)
         kf = cust_nodes["known_fraud"].fillna(False).to_numpy(dtype=bool)
-        known[pos.codes[(pos.codes >= 0) & kf]] = True
+        known[pos[(pos >= 0) & kf]] = True
 
     cash = np.zeros(n_c, dtype=bool)
     pays = graph.edges.get("PAYS")
@@ -211,13 +216,13 @@ def bank_context(
         is_cash = kind.str.contains("|".join(CASH_OUT_KINDS), regex=True).fillna(False)
         cash_ids = set(cps.loc[is_cash.to_numpy(), "counterparty_id"].astype("str"))
         hit = pays["counterparty_id"].astype("str").isin(cash_ids).to_numpy()
-        acc = pd.Categorical(pays["from_account"].astype("str")[hit], categories=proj.accounts)
-        c = proj.account_customer[acc.codes[acc.codes >= 0]]
+        acc = codes(pays["from_account"][hit], proj.accounts)
+        c = proj.account_customer[acc[acc >= 0]]
         cash[c[c >= 0]] = True
 
     activity = np.zeros(n_c)
     if len(txns):
-        acc = pd.Categorical(txns["from_account"].astype("str"), categories=proj.accounts).codes
+        acc = codes(txns["from_account"], proj.accounts) if txn_src is None else txn_src
         c = np.where(acc >= 0, proj.account_customer[np.maximum(acc, 0)], -1)
         activity = np.bincount(c[c >= 0], minlength=n_c).astype("float64")
     return {

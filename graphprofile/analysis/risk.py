@@ -103,9 +103,11 @@ def ring_reasons(
 ) -> list[str]:
     """JSON reasons per ring: the pattern evidence first, then each non-zero component."""
     out = []
-    for idx, kind in zip(rings.index, rings["kind"], strict=True):  # loop over rings
+    cols = list(contrib.columns)
+    values = contrib.to_numpy(dtype="float64")
+    for i, (idx, kind) in enumerate(zip(rings.index, rings["kind"], strict=True)):  # rings
         reasons: list[dict[str, Any]] = list(evidence.get(int(idx), []))
-        row = contrib.loc[idx]
+        row = dict(zip(cols, values[i].tolist(), strict=True))
         for name in RING_WEIGHTS[kind]:
             if name == "pattern" or row[name] <= 0:
                 continue
@@ -161,7 +163,17 @@ def customer_risk(
     s_bg = 1.0 - (1.0 - 0.15 * young) * (1.0 - 0.1 * cash_out)
     risk = 1.0 - (1.0 - ring_risk_of) * (1.0 - s_known) * (1.0 - s_prox) * (1.0 - s_bg)
     reasons = np.full(n, "[]", dtype=object)
-    for i in np.flatnonzero(risk > 0).tolist():  # only customers with a signal
+    w_prox = np.round(s_prox, 4)
+    h = np.full(n, -1, dtype=np.int64)
+    if hops is not None:
+        fin = np.isfinite(hops)
+        h[fin] = hops[fin].astype(np.int64)
+    has_ring = np.fromiter((r is not None for r in ring_reason_of), dtype=bool, count=n)
+    special = has_ring | known
+    if neighbours:
+        special[np.fromiter(neighbours.keys(), dtype=np.int64)] = True
+
+    def items_of(i: int) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         if ring_reason_of[i] is not None:
             items.append(ring_reason_of[i])
@@ -169,8 +181,8 @@ def customer_risk(
             items.append({"type": "known_fraud", "weight": 1.0})
         if s_prox[i] > 0:
             item: dict[str, Any] = {"type": "known_fraud_neighbour", "weight": _r(s_prox[i])}
-            if hops is not None and np.isfinite(hops[i]):
-                item["hops"] = int(hops[i])
+            if h[i] >= 0:
+                item["hops"] = int(h[i])
             if i in neighbours:
                 item["customers"] = neighbours[i]
             items.append(item)
@@ -178,5 +190,26 @@ def customer_risk(
             items.append({"type": "young_accounts", "weight": 0.15})
         if cash_out[i]:
             items.append({"type": "cash_out", "weight": 0.1})
-        reasons[i] = json.dumps(items, sort_keys=True)
+        return items
+
+    signal = risk > 0
+    for i in np.flatnonzero(signal & special).tolist():  # ring members, known fraud
+        reasons[i] = json.dumps(items_of(i), sort_keys=True)
+    # everyone else: the reasons depend only on (proximity weight, hops, young, cash-out),
+    # so each distinct combination is written once
+    rest = np.flatnonzero(signal & ~special)
+    if len(rest):
+        combo = pd.DataFrame(
+            {
+                "w": w_prox[rest],
+                "h": np.where(s_prox[rest] > 0, h[rest], -1),
+                "y": young[rest],
+                "c": cash_out[rest],
+            }
+        )
+        group, first = pd.factorize(pd.MultiIndex.from_frame(combo))
+        del first
+        reps = rest[np.unique(group, return_index=True)[1]]
+        texts = np.array([json.dumps(items_of(int(i)), sort_keys=True) for i in reps], dtype=object)
+        reasons[rest] = texts[group]
     return np.clip(risk, 0.0, 1.0), reasons.tolist()

@@ -74,7 +74,12 @@ class AnalysisSettings:
     betweenness_exact_max : int
         Exact betweenness up to this many nodes, sampled above it.
     betweenness_samples : int
-        Number of sampled source nodes when sampled.
+        Number of sampled source nodes when sampled (at most).
+    betweenness_budget : int
+        Work cap of sampled betweenness in edge visits (sources x relationship edges):
+        on a large graph the sample shrinks to ``budget // edges`` sources, at least 8.
+        40M keeps 64 sources up to ~600k edges (a 100k bank) and uses 15 on a 1M bank
+        (2.6M edges), about 7 s instead of 28 s on 2 cores.
     risk_high, risk_medium : float
         Customer risk thresholds of the ``risk:high`` and ``risk:medium`` tags.
     ring_min_risk : float
@@ -106,6 +111,7 @@ class AnalysisSettings:
     min_community_for_tags: int = 20
     betweenness_exact_max: int = 5_000
     betweenness_samples: int = 64
+    betweenness_budget: int = 40_000_000
     risk_high: float = 0.7
     risk_medium: float = 0.4
     ring_min_risk: float = 0.55
