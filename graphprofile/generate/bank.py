@@ -12,6 +12,7 @@ from graphprofile import __version__
 from graphprofile.errors import ConfigError, OutputError
 from graphprofile.generate import write
 from graphprofile.generate.activity import normal_activity
+from graphprofile.generate.decoys import plant_decoys
 from graphprofile.generate.devices import device_uses
 from graphprofile.generate.params import RING_KINDS, BankParams, Txns
 from graphprofile.generate.population import Population, build_population
@@ -19,7 +20,7 @@ from graphprofile.generate.rings import known_fraud, plan_rings
 
 FORMATS = ("csv", "parquet")
 #: Independent random streams, so a change in one stage leaves the others' draws alone.
-_STREAMS = ("population", "rings", "activity", "devices", "fraud", "write")
+_STREAMS = ("population", "rings", "activity", "devices", "fraud", "write", "decoys")
 
 
 def generate_bank(
@@ -83,7 +84,7 @@ def generate_bank(
     rng = dict(
         zip(
             _STREAMS,
-            (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)),
+            (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(len(_STREAMS))),
             strict=True,
         )
     )
@@ -95,7 +96,9 @@ def generate_bank(
     say("transactions")
     normal, activity_counts = normal_activity(rng["activity"], p, pop, ring_of)
     ring_txns = plan.all_txns()
-    txns = Txns.concat([normal, ring_txns])
+    say("decoys")
+    decoy_txns, decoys = plant_decoys(rng["decoys"], p, pop, ring_of)
+    txns = Txns.concat([normal, ring_txns, decoy_txns])
     within = _p2p_within_share(pop, normal, activity_counts["p2p"])
     del normal
     say("devices")
@@ -162,8 +165,13 @@ def generate_bank(
             "ring_customers": len(np.unique(members)),
             "ring_transactions": len(ring_txns),
             "known_fraud": {"ring_members": known_ring, "innocent": known_innocent},
+            "decoys": decoys,
         },
-        "transactions_by_kind": {**activity_counts, "ring": len(ring_txns)},
+        "transactions_by_kind": {
+            **activity_counts,
+            "ring": len(ring_txns),
+            "decoy": len(decoy_txns),
+        },
         "p2p_within_community_share": round(within, 4),
     }
     (truth / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")

@@ -74,12 +74,23 @@ class BankParams:
             "scatter_gather": 0.2,
         }
     )
-    min_rings_per_kind: int = 2
+    # at least this many rings of each kind (10 keeps per-kind recall stable at 100k),
+    # lowered to max(2, customers // 5000) on small banks so they can still hold them
+    min_rings_per_kind: int = 10
     ring_new_account_share: float = 0.6  # money-ring members using a freshly opened account
     fan_window_hours: float = 72.0  # fan-in / fan-out / scatter window
     cycle_hop_hours: tuple[float, float] = (0.5, 30.0)
     cycle_decay: tuple[float, float] = (0.01, 0.05)  # amount lost per hop
     known_fraud_ring_share: float = 0.04
+    # innocent look-alikes of the typologies (groups per 100k customers), see decoys.py
+    decoys_per_100k: dict[str, float] = field(
+        default_factory=lambda: {
+            "bill_split": 60.0,
+            "flat_share": 40.0,
+            "club": 20.0,
+            "treasurer": 20.0,
+        }
+    )
     known_fraud_innocent_share: float = 0.0005
 
     def __post_init__(self) -> None:
@@ -98,6 +109,11 @@ class BankParams:
             np.datetime64(self.start, "D")
         except ValueError as exc:
             raise ConfigError(f"start must be a date like 2025-01-01 (got {self.start!r})") from exc
+
+    @property
+    def rings_floor(self) -> int:
+        """Effective minimum rings per kind for this bank size."""
+        return min(self.min_rings_per_kind, max(2, self.customers // 5000))
 
     @property
     def t0(self) -> int:

@@ -57,7 +57,7 @@ def _sizes(rng: np.random.Generator, p: BankParams, kind: str) -> list[int]:
     """Ring sizes (accounts) for one kind until its share of the budget is used."""
     budget = p.ring_share * p.customers * p.ring_kind_weights[kind]
     out: list[int] = []
-    while sum(out) < budget or len(out) < p.min_rings_per_kind:
+    while sum(out) < budget or len(out) < p.rings_floor:
         if kind in ("identity", "cycle"):
             out.append(int(rng.integers(3, 9)))
         elif kind in ("fan_in", "fan_out"):
