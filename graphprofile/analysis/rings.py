@@ -123,6 +123,13 @@ def ring_features(
     inside = e.merge(acc_members.rename(columns={"acc": "dst", "ring": "ring2"}), on="dst")
     inside = inside[inside["ring"] == inside["ring2"]]
     out["internal_flow"] = inside.groupby("ring")["total_amount"].sum()
+    # how large the ring's own transfers are against what its members usually pay, and
+    # how many of its account pairs moved money only once
+    n_inside = inside.groupby("ring")["n_txns"].sum()
+    out["magnitude_ratio"] = (out["internal_flow"] / n_inside) / _usual_amount(
+        cust_members, inside, proj, context
+    )
+    out["one_off_share"] = (inside["n_txns"] == 1).groupby(inside["ring"]).mean()
     e_in = me.merge(acc_members.rename(columns={"acc": "dst"}), on="dst", how="inner")
     total_touching = (
         e.groupby("ring")["total_amount"]
@@ -167,6 +174,35 @@ def ring_features(
     return out
 
 
+def _usual_amount(
+    cust_members: pd.DataFrame, inside: pd.DataFrame, proj: Projection, context: dict
+) -> pd.Series:
+    """Median, over a ring's members, of each member's typical payment outside the ring.
+
+    A member's typical payment is the geometric mean of what it sends, leaving out the
+    ring's own transfers (each internal pair counted at its mean amount). A member that
+    pays nothing else -- an account that exists for the pattern alone -- counts as 0, so
+    a ring mostly made of such members gets an infinite ``magnitude_ratio``.
+    """
+    own = pd.DataFrame(
+        {
+            "ring": inside["ring"].to_numpy(),
+            "cust": proj.account_customer[inside["src"].to_numpy()],
+            "n": inside["n_txns"].to_numpy(dtype="float64"),
+            "logs": inside["n_txns"].to_numpy()
+            * np.log(inside["total_amount"].to_numpy() / inside["n_txns"].to_numpy()),
+        }
+    )
+    own = own.groupby(["ring", "cust"], as_index=False)[["n", "logs"]].sum()
+    m = cust_members[["ring", "cust"]].merge(own, on=["ring", "cust"], how="left").fillna(0.0)
+    c = m["cust"].to_numpy(dtype=np.int64)
+    n_rest = context["activity"][c] - m["n"].to_numpy()
+    logs_rest = context["log_amount_sum"][c] - m["logs"].to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        usual = np.where(n_rest > 0.5, np.exp(logs_rest / np.maximum(n_rest, 1.0)), 0.0)
+    return pd.Series(usual, index=m["ring"].to_numpy()).groupby(level=0).median()
+
+
 def bank_context(
     graph: CanonicalGraph,
     proj: Projection,
@@ -181,6 +217,7 @@ def bank_context(
     ``young_customer``: every account of the customer is younger than ``young_days``.
     ``cash_out``: the customer pays a counterparty whose kind names a cash-out channel.
     ``activity``: transactions sent per customer.
+    ``log_amount_sum``: sum of the logs of the amounts each customer sends.
     ``txn_src``: account position of every transaction's sender, when already computed.
     """
     n_c, n_a = len(proj.customers), len(proj.accounts)
@@ -221,10 +258,15 @@ def bank_context(
         cash[c[c >= 0]] = True
 
     activity = np.zeros(n_c)
+    logs = np.zeros(n_c)
     if len(txns):
         acc = codes(txns["from_account"], proj.accounts) if txn_src is None else txn_src
         c = np.where(acc >= 0, proj.account_customer[np.maximum(acc, 0)], -1)
         activity = np.bincount(c[c >= 0], minlength=n_c).astype("float64")
+        amount = txns["amount"].to_numpy(dtype="float64")
+        ok = (c >= 0) & (amount > 0)
+        logs = np.bincount(c[ok], weights=np.log(amount[ok]), minlength=n_c)
+
     return {
         "data_start": start,
         "account_age_days": age,
@@ -232,5 +274,6 @@ def bank_context(
         "known_fraud": known,
         "cash_out": cash,
         "activity": activity,
+        "log_amount_sum": logs,
         "activity_median": float(np.median(activity)) if n_c else 0.0,
     }

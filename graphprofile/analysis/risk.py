@@ -11,6 +11,13 @@ sum to 1 (see :data:`RING_WEIGHTS` and ``docs/ANALYSIS.md``):
   a two-hop "cycle" is often a loan and its repayment);
 - ``breadth``: fans and scatter-gather, ``min(1, n / (2 * minimum))`` where ``n`` is the
   number of senders, receivers or intermediates and ``minimum`` the detection threshold;
+- ``magnitude``: money-flow rings, how much larger the ring's own transfers are than what
+  its members usually pay: ``clip(log10(ratio / 10**0.5), 0, 1)`` where ``ratio`` is the
+  mean amount of the transfers between ring accounts over the median, across members, of
+  each member's typical payment (geometric mean of everything it sends). Friends settling a
+  bill or housemates paying rent move everyday amounts; the planted rings move 20x-100x;
+- ``one_off``: fans and scatter-gather, the share of the ring's account pairs that moved
+  money once only (a flat share collecting rent every month scores 0);
 - ``young``: money-flow rings, the share of the ring's accounts opened less than 180 days
   before the data starts (or during it); identity rings, the share of members all of whose
   accounts are that young;
@@ -45,11 +52,29 @@ RING_WEIGHTS: dict[str, dict[str, float]] = {
         "cash_out": 0.25,
         "thin": 0.1,
     },
-    "cycle": {"pattern": 0.35, "length": 0.4, "young": 0.15, "known_fraud": 0.1},
-    "fan_in": {"pattern": 0.3, "breadth": 0.3, "young": 0.3, "known_fraud": 0.1},
-    "fan_out": {"pattern": 0.3, "breadth": 0.3, "young": 0.3, "known_fraud": 0.1},
-    "scatter_gather": {"pattern": 0.3, "breadth": 0.3, "young": 0.3, "known_fraud": 0.1},
+    "cycle": {
+        "pattern": 0.25,
+        "length": 0.25,
+        "magnitude": 0.25,
+        "young": 0.15,
+        "known_fraud": 0.1,
+    },
+    **{
+        kind: {
+            "pattern": 0.2,
+            "breadth": 0.2,
+            "magnitude": 0.2,
+            "one_off": 0.1,
+            "young": 0.2,
+            "known_fraud": 0.1,
+        }
+        for kind in ("fan_in", "fan_out", "scatter_gather")
+    },
 }
+#: ``magnitude`` is 0 up to this ratio of ring amounts to the members' usual amounts ...
+MAGNITUDE_FROM = 10**0.5
+#: ... and 1 from this ratio (log scale in between).
+MAGNITUDE_TO = 10**1.5
 
 YOUNG_DAYS = 180.0
 
@@ -62,6 +87,10 @@ def ring_components(rings: pd.DataFrame) -> pd.DataFrame:
     comp["length"] = np.clip((hops - 2.0) / 2.0, 0.0, 1.0)
     comp["size"] = np.clip((rings["size"].astype("float64") - 2.0) / 2.0, 0.0, 1.0)
     comp["breadth"] = rings["breadth"].astype("float64").fillna(0.0)
+    ratio = rings["magnitude_ratio"].astype("float64").fillna(1.0).clip(lower=1e-9)
+    lo, hi = np.log10(MAGNITUDE_FROM), np.log10(MAGNITUDE_TO)
+    comp["magnitude"] = np.clip((np.log10(ratio) - lo) / (hi - lo), 0.0, 1.0)
+    comp["one_off"] = rings["one_off_share"].astype("float64").fillna(0.0)
     # identity rings: every account of the member is young; money rings: the ring accounts
     young = np.where(
         rings["kind"] == "identity", rings["young_share"], rings["young_account_share"]
