@@ -1,0 +1,25 @@
+"""A wheel carries every subpackage and the Cypher and mapping files the code loads."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_subpackage_and_resource_dir_is_packaged() -> None:
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(setuptools["packages"])
+    found = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for init in (ROOT / "graphprofile").rglob("__init__.py")
+    }
+    assert found <= listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}"
+    assert setuptools["package-dir"] == {
+        "graphprofile._cypher": "cypher",
+        "graphprofile._loaders": "loaders",
+    }
+    assert (
+        any((ROOT / "cypher").rglob("*.cypher")) and (ROOT / "loaders" / "default.toml").is_file()
+    )
