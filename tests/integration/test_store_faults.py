@@ -60,9 +60,9 @@ def test_load_killed_midway_reports_progress_and_rerun_converges(
     with open_store(uri) as store:
         apply_schema(store)
         with pytest.raises(StoreError) as info:
-            load_graph(store, bank_graph, batch_size=200, progress=kill_after_two_batches)
+            load_graph(store, bank_graph, batch_size=500, progress=kill_after_two_batches)
     message = str(info.value)
-    assert f"loading {kill_in} stopped after 400 of" in message
+    assert f"loading {kill_in} stopped after 1,000 of" in message
     assert "lost the connection to FalkorDB" in message
     assert "(batch 3 of" in message
     assert "Completed tables: customer, account, device" in message

@@ -50,8 +50,8 @@ def test_transactions_round_trip_exactly(bank_graph: CanonicalGraph, falkordb_ur
     assert original["to_counterparty"].notna().any()
     with open_store(falkordb_uri) as store:
         apply_schema(store)
-        load_graph(store, bank_graph, batch_size=500)
-        back = read_graph(store, page_size=200)
+        load_graph(store, bank_graph, batch_size=2000)
+        back = read_graph(store, page_size=500)
         first = dump(store)
         # a re-load replaces the lists, never appends to them
         load_graph(store, bank_graph, batch_size=700)
