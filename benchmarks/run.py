@@ -32,6 +32,7 @@ from pathlib import Path
 
 import igraph as ig
 import numpy as np
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -88,9 +89,10 @@ def floor_calls(proj, settings: AnalysisSettings, seed: int) -> dict[str, float]
     t = time.perf_counter()
     links = proj.links
     if len(links):
-        items = links["item_id"].astype("category").cat.codes.to_numpy() + n_c
+        items = pd.factorize(links["item_id"])[0].astype(np.int64)
         b = ig.Graph(
-            n=n_c + int(items.max()) + 1 - n_c, edges=np.column_stack([links["cust"], items])
+            n=n_c + int(items.max()) + 1,
+            edges=np.column_stack([links["cust"].to_numpy(dtype=np.int64), items + n_c]),
         )
         b.connected_components()
     g.connected_components()

@@ -41,6 +41,7 @@ import pyarrow.compute as pc
 from graphprofile.analysis._util import _arrow_strings, build_graph, codes
 from graphprofile.analysis.settings import AnalysisSettings
 from graphprofile.frames import CanonicalGraph
+from graphprofile.graph import sorted_codes
 
 LAYERS = ("money", "devices", "identifiers", "counterparties")
 HUB_COLUMNS = {"layer": "str", "item_id": "str", "kind": "str", "n_customers": "int64"}
@@ -140,6 +141,7 @@ def _memberships(
                 {
                     "cust": codes(dev["customer_id"], customers),
                     "item_id": dev["device_id"].astype("str").to_numpy(),
+                    "item": item_codes(dev["device_id"]),
                     "layer": "devices",
                     "kind": "device",
                 }
@@ -153,6 +155,7 @@ def _memberships(
                 {
                     "cust": codes(idf["customer_id"], customers),
                     "item_id": idf["identifier_id"].astype("str").to_numpy(),
+                    "item": item_codes(idf["identifier_id"]),
                     "layer": "identifiers",
                     "kind": kind.astype("str").to_numpy(),
                 }
@@ -167,18 +170,31 @@ def _memberships(
                 {
                     "cust": cust,
                     "item_id": pays["counterparty_id"].astype("str").to_numpy(),
+                    "item": item_codes(pays["counterparty_id"]),
                     "layer": "counterparties",
                     "kind": "counterparty",
                 }
             )
         )
     if not parts:
-        return pd.DataFrame({"cust": [], "item_id": [], "layer": [], "kind": []}).astype(
-            {"cust": "int64", "item_id": "str", "layer": "str", "kind": "str"}
+        return pd.DataFrame(
+            {"cust": [], "item_id": [], "item": [], "layer": [], "kind": []}
+        ).astype(
+            {"cust": "int64", "item_id": "str", "item": "int64", "layer": "str", "kind": "str"}
         )
+    # Item codes are per layer; shift them so that (layer, item_id) ↔ item one to one.
+    offset = 0
+    for part in parts:
+        part["item"] += offset
+        offset = int(part["item"].max()) + 1 if len(part) else offset
     frame = pd.concat(parts, ignore_index=True)
     frame = frame[frame["cust"] >= 0]
-    return frame.drop_duplicates(["layer", "item_id", "cust"]).reset_index(drop=True)
+    return frame.drop_duplicates(["item", "cust"]).reset_index(drop=True)
+
+
+def item_codes(values: pd.Series) -> np.ndarray:
+    """Integer codes of item ids (devices, identifiers, counterparties), nulls -1."""
+    return sorted_codes(values)[0]
 
 
 def hub_threshold(n_customers: np.ndarray, *, percentile: float, floor: int) -> int:
@@ -195,8 +211,8 @@ def hub_threshold(n_customers: np.ndarray, *, percentile: float, floor: int) -> 
 
 def _pairs(links: pd.DataFrame) -> pd.DataFrame:
     """All customer pairs sharing an item: ``src < dst``, ``layer``, ``n_customers``."""
-    left = links[["layer", "item_id", "cust", "n_customers"]]
-    pairs = left.merge(links[["layer", "item_id", "cust"]], on=["layer", "item_id"])
+    left = links[["layer", "item_id", "item", "cust", "n_customers"]]
+    pairs = left.merge(links[["item", "cust"]], on="item")
     pairs = pairs[pairs["cust_x"] < pairs["cust_y"]]
     return pairs.rename(columns={"cust_x": "src", "cust_y": "dst"})
 
@@ -226,12 +242,15 @@ def project(graph: CanonicalGraph, *, settings: AnalysisSettings | None = None) 
         acc_cust[pos] = codes(owns["customer_id"], customers)
 
     members = _memberships(graph, customers, accounts, acc_cust)
-    members["n_customers"] = members.groupby(["layer", "item_id"])["cust"].transform("size")
+    item = members["item"].to_numpy()
+    per_item_count = np.bincount(item) if len(item) else np.zeros(0, dtype=np.int64)
+    members["n_customers"] = per_item_count[item] if len(item) else item
     thresholds: dict[str, int] = {}
     hub_mask = np.zeros(len(members), dtype=bool)
     for layer in ("devices", "identifiers", "counterparties"):
         in_layer = (members["layer"] == layer).to_numpy()
-        per_item = members.loc[in_layer].drop_duplicates("item_id")["n_customers"].to_numpy()
+        present = np.flatnonzero(np.bincount(item[in_layer], minlength=len(per_item_count)))
+        per_item = per_item_count[present]
         k = settings.hub_threshold
         if k is None:
             k = hub_threshold(
