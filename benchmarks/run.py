@@ -56,7 +56,9 @@ def ensure_bank(root: Path, customers: int, seed: int, fmt: str) -> tuple[Path, 
     return data, time.perf_counter() - start
 
 
-def floor_calls(proj, settings: AnalysisSettings, seed: int) -> dict[str, float]:
+def floor_calls(
+    proj, settings: AnalysisSettings, seed: int, samples: int | None
+) -> dict[str, float]:
     """Time the bare library calls the analysis rests on, on the projection's own arrays."""
     times: dict[str, float] = {}
     rel, money = proj.rel_edges, proj.money_edges
@@ -99,11 +101,11 @@ def floor_calls(proj, settings: AnalysisSettings, seed: int) -> dict[str, float]
     times["components"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    if g.vcount() <= settings.betweenness_exact_max:
+    if not samples:
         g.betweenness(directed=False)
-    else:
+    else:  # the same number of sampled sources as the analysis used (run.json)
         rng = np.random.default_rng(seed)
-        sources = rng.choice(g.vcount(), size=settings.betweenness_samples, replace=False)
+        sources = rng.choice(g.vcount(), size=samples, replace=False)
         g.betweenness(directed=False, sources=sources.tolist())
     times["betweenness"] = time.perf_counter() - t
 
@@ -114,7 +116,9 @@ def floor_calls(proj, settings: AnalysisSettings, seed: int) -> dict[str, float]
     return times
 
 
-def networkx_jobs(proj, settings: AnalysisSettings, seed: int) -> dict[str, float]:
+def networkx_jobs(
+    proj, settings: AnalysisSettings, seed: int, samples: int | None
+) -> dict[str, float]:
     """The same jobs written plainly with networkx."""
     import networkx as nx
 
@@ -139,7 +143,7 @@ def networkx_jobs(proj, settings: AnalysisSettings, seed: int) -> dict[str, floa
     list(nx.connected_components(g))
     times["components"] = time.perf_counter() - t
     t = time.perf_counter()
-    k = min(settings.betweenness_samples, g.number_of_nodes())
+    k = min(samples or g.number_of_nodes(), g.number_of_nodes())
     nx.betweenness_centrality(g, k=k, seed=seed)
     times["betweenness"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -178,7 +182,9 @@ def main() -> None:
     from graphprofile.graph import read_snapshot
 
     proj = project(read_snapshot(out), settings=settings)
-    floor = floor_calls(proj, settings, args.seed)
+    btw = summary.get("analysis", {}).get("betweenness", {})
+    samples = btw.get("samples") if btw.get("mode") == "sampled" else None
+    floor = floor_calls(proj, settings, args.seed, samples)
     floor_total = sum(floor.values())
     result: dict = {
         "customers": args.customers,
@@ -203,7 +209,7 @@ def main() -> None:
         "floor_ratio": round(analysis_seconds / floor_total, 2) if floor_total else None,
     }
     if args.customers <= args.networkx_max:
-        nx_times = networkx_jobs(proj, settings, args.seed)
+        nx_times = networkx_jobs(proj, settings, args.seed, samples)
         result["networkx_seconds"] = {k: round(v, 3) for k, v in nx_times.items()}
         nx_total = sum(nx_times.values())
         result["networkx_total_seconds"] = round(nx_total, 2)

@@ -65,6 +65,22 @@ def _reduce(values: pd.Series, order: np.ndarray, starts: np.ndarray, how: str) 
     return _REDUCERS[how].reduceat(values.to_numpy(dtype="float64")[order], starts)
 
 
+def sort_by(df: pd.DataFrame, columns: list[str], *, unique: bool = False) -> pd.DataFrame:
+    """``df`` sorted by text ``columns`` (stable), optionally keeping the first of duplicates.
+
+    Sorting integer codes (:func:`sorted_codes`) instead of text is several times faster.
+    """
+    if len(df) == 0:
+        return df.reset_index(drop=True)
+    keys = [sorted_codes(df[c])[0] for c in columns]
+    order = np.lexsort(keys[::-1])
+    if unique:
+        stacked = np.column_stack([k[order] for k in keys])
+        keep = np.r_[True, (stacked[1:] != stacked[:-1]).any(axis=1)]
+        order = order[keep]
+    return df.iloc[order].reset_index(drop=True)
+
+
 def group_pairs(
     left: pd.Series, right: pd.Series, values: dict[str, pd.Series], **aggs: tuple[str, str]
 ) -> pd.DataFrame:
@@ -131,8 +147,8 @@ def build_graph(frames: Frames) -> CanonicalGraph:
         n_txns, total_amount, first_ts, last_ts) and ``PAYS`` (likewise per account →
         counterparty), plus the individual transactions.
     """
-    customers = frames.customers.sort_values("customer_id", kind="stable").reset_index(drop=True)
-    accounts = frames.accounts.sort_values("account_id", kind="stable").reset_index(drop=True)
+    customers = sort_by(frames.customers, ["customer_id"])
+    accounts = sort_by(frames.accounts, ["account_id"])
 
     dev = frames.devices
     uses = group_pairs(
@@ -144,10 +160,16 @@ def build_graph(frames: Frames) -> CanonicalGraph:
         last_seen=("seen_at", "max"),
     )
     uses["n_uses"] = uses["n_uses"].astype("int64")
-    devices = (
-        uses.groupby("device_id", sort=True)
-        .agg(n_customers=("customer_id", "nunique"), n_uses=("n_uses", "sum"))
-        .reset_index()
+    # ``uses`` has one row per (customer, device): customers per device is a row count.
+    dcodes, duniq = sorted_codes(uses["device_id"])
+    devices = pd.DataFrame(
+        {
+            "device_id": duniq,
+            "n_customers": np.bincount(dcodes, minlength=len(duniq)).astype("int64"),
+            "n_uses": np.bincount(
+                dcodes, weights=uses["n_uses"].to_numpy(), minlength=len(duniq)
+            ).astype("int64"),
+        }
     )
 
     idf = frames.identifiers.dropna(subset=["value"])
@@ -157,22 +179,22 @@ def build_graph(frames: Frames) -> CanonicalGraph:
             "identifier_id": (idf["kind"] + ":" + idf["value"]).astype("string"),
             "kind": idf["kind"].astype("string"),
         }
-    ).drop_duplicates(["customer_id", "identifier_id"])
-    has_id = has_id.sort_values(["customer_id", "identifier_id"], kind="stable").reset_index(
-        drop=True
     )
-    identifiers = (
-        has_id.groupby(["identifier_id", "kind"], sort=True)
-        .agg(n_customers=("customer_id", "nunique"))
-        .reset_index()
+    has_id = sort_by(has_id, ["customer_id", "identifier_id"], unique=True)
+    icodes, iuniq = sorted_codes(has_id["identifier_id"])
+    identifiers = pd.DataFrame(
+        {
+            "identifier_id": iuniq,
+            # identifier ids are "kind:pseudonym", so the kind is the text before the colon
+            "kind": pd.array(pd.Series(iuniq).str.split(":", n=1).str[0], dtype="string"),
+            "n_customers": np.bincount(icodes, minlength=len(iuniq)).astype("int64"),
+        }
     )
 
-    counterparties = frames.counterparties.sort_values("counterparty_id", kind="stable")
+    counterparties = sort_by(frames.counterparties, ["counterparty_id"])
     txns = frames.transactions
     edges = {
-        "OWNS": accounts[["customer_id", "account_id"]]
-        .sort_values(["customer_id", "account_id"], kind="stable")
-        .reset_index(drop=True),
+        "OWNS": sort_by(accounts[["customer_id", "account_id"]], ["customer_id", "account_id"]),
         "USES_DEVICE": uses,
         "HAS_IDENTIFIER": has_id,
         "TRANSFER": _flows(txns, "to_account"),
