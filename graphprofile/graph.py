@@ -65,12 +65,27 @@ def _reduce(values: pd.Series, order: np.ndarray, starts: np.ndarray, how: str) 
     return _REDUCERS[how].reduceat(values.to_numpy(dtype="float64")[order], starts)
 
 
+def _first_positions(codes: np.ndarray, n: int) -> np.ndarray:
+    """Position of the first row with each code ``0..n-1`` (every code must occur)."""
+    first = np.empty(n, dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1, dtype=np.int64)
+    return first
+
+
+def _is_sorted_unique(values: pd.Series) -> bool:
+    """Whether a text column is already strictly increasing (Arrow compares, no Python loop)."""
+    if len(values) < 2 or values.isna().any():
+        return len(values) < 2
+    arr = pa.array(values, from_pandas=True, type=pa.string())
+    return bool(pc.all(pc.greater(arr[1:], arr[:-1])).as_py())
+
+
 def sort_by(df: pd.DataFrame, columns: list[str], *, unique: bool = False) -> pd.DataFrame:
     """``df`` sorted by text ``columns`` (stable), optionally keeping the first of duplicates.
 
     Sorting integer codes (:func:`sorted_codes`) instead of text is several times faster.
     """
-    if len(df) == 0:
+    if len(df) == 0 or (len(columns) == 1 and _is_sorted_unique(df[columns[0]])):
         return df.reset_index(drop=True)
     keys = [sorted_codes(df[c])[0] for c in columns]
     order = np.lexsort(keys[::-1])
@@ -185,8 +200,7 @@ def build_graph(frames: Frames) -> CanonicalGraph:
     identifiers = pd.DataFrame(
         {
             "identifier_id": iuniq,
-            # identifier ids are "kind:pseudonym", so the kind is the text before the colon
-            "kind": pd.array(pd.Series(iuniq).str.split(":", n=1).str[0], dtype="string"),
+            "kind": has_id["kind"].array.take(_first_positions(icodes, len(iuniq))),
             "n_customers": np.bincount(icodes, minlength=len(iuniq)).astype("int64"),
         }
     )
