@@ -15,6 +15,11 @@ def test_every_subpackage_and_resource_dir_is_packaged() -> None:
         ".".join(init.parent.relative_to(ROOT).parts)
         for init in (ROOT / "graphprofile").rglob("__init__.py")
     }
+    found |= {
+        "graphprofile._cypher." + ".".join(d.relative_to(ROOT / "cypher").parts)
+        for d in (ROOT / "cypher").rglob("*")
+        if d.is_dir()
+    }
     assert found <= listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}"
     assert setuptools["package-dir"] == {
         "graphprofile._cypher": "cypher",
