@@ -17,18 +17,27 @@ from graphprofile.frames import EDGE_ENDS, NODE_KEYS, CanonicalGraph, Frames
 from graphprofile.sinks.tables import write_table
 
 
+def arrow_strings(values: pd.Series | pd.Index | np.ndarray) -> pa.Array | pa.ChunkedArray:
+    """``values`` as Arrow large strings, without a copy when they already are Arrow-backed."""
+    arr = values.array if isinstance(values, pd.Series | pd.Index) else values
+    if hasattr(arr, "__arrow_array__"):
+        out = arr.__arrow_array__()
+    else:
+        out = pa.array(np.asarray(values, dtype=object), from_pandas=True)
+    if not pa.types.is_large_string(out.type):
+        out = out.cast(pa.large_string())
+    return out
+
+
 def sorted_codes(values: pd.Series) -> tuple[np.ndarray, pd.api.extensions.ExtensionArray]:
     """Integer codes of a text column whose order is the text order, and the sorted uniques.
 
     Arrow's dictionary encoding does the hashing (about twice as fast as ``pd.factorize``
     on Arrow strings); only the uniques are sorted. Nulls get code -1.
     """
-    arr = (
-        pa.chunked_array([pa.array(values.to_numpy(dtype=object, na_value=None), type=pa.string())])
-        if not hasattr(values.array, "_pa_array")
-        else values.array._pa_array
-    )
-    encoded = pc.dictionary_encode(arr.cast(pa.string())).combine_chunks()
+    encoded = pc.dictionary_encode(arrow_strings(values))
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
     dictionary = encoded.dictionary
     order = pc.array_sort_indices(dictionary).to_numpy()
     rank = np.empty(len(order), dtype=np.int64)

@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from graphprofile.analysis._threads import single_threaded
 from graphprofile.analysis._util import build_graph, codes
 from graphprofile.analysis.assemble import (
     assemble_rings,
@@ -85,7 +84,6 @@ def _has(graph: CanonicalGraph, name: str) -> bool:
     return frame is not None and len(frame) > 0
 
 
-@single_threaded
 def analyse(
     graph: CanonicalGraph,
     *,

@@ -11,6 +11,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from threadpoolctl import threadpool_limits
+
+from graphprofile.graph import arrow_strings
 
 
 @contextmanager
@@ -19,14 +22,8 @@ def single_openmp_thread() -> Iterator[None]:
 
     PRPACK's parallel loops sum in a varying order: with two threads, repeated calls on
     the same graph differ in the last bits (measured up to 9e-18), which is enough to flip
-    percentile ties. On one thread the result is bit-for-bit repeatable. Uses
-    ``threadpoolctl`` (installed with scikit-learn); without it, nothing is limited.
+    percentile ties. On one thread the result is bit-for-bit repeatable.
     """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
-        yield
-        return
     with threadpool_limits(limits=1, user_api="openmp"):
         yield
 
@@ -58,18 +55,6 @@ def percentile_rank(values: np.ndarray) -> np.ndarray:
     return (s.rank(method="max", pct=True) * 100.0).to_numpy()
 
 
-def _arrow_strings(values: pd.Series | pd.Index | np.ndarray) -> pa.Array | pa.ChunkedArray:
-    """``values`` as Arrow strings, without a copy when they already are Arrow-backed."""
-    arr = values.array if isinstance(values, pd.Series | pd.Index) else values
-    if hasattr(arr, "__arrow_array__"):
-        out = arr.__arrow_array__()
-    else:
-        out = pa.array(np.asarray(values, dtype=object), from_pandas=True)
-    if not pa.types.is_string(out.type) and not pa.types.is_large_string(out.type):
-        out = out.cast(pa.large_string())
-    return out.cast(pa.large_string()) if pa.types.is_string(out.type) else out
-
-
 def codes(values: pd.Series | pd.Index | np.ndarray, categories: pd.Index) -> np.ndarray:
     """Integer positions of string ``values`` in ``categories`` (-1 where absent or null).
 
@@ -79,7 +64,7 @@ def codes(values: pd.Series | pd.Index | np.ndarray, categories: pd.Index) -> np
     """
     if len(values) == 0:
         return np.zeros(0, dtype=np.int64)
-    found = pc.index_in(_arrow_strings(values), value_set=_arrow_strings(categories))
+    found = pc.index_in(arrow_strings(values), value_set=arrow_strings(categories))
     found = pc.fill_null(found, -1)
     if isinstance(found, pa.ChunkedArray):
         found = found.combine_chunks()

@@ -39,6 +39,7 @@ from graphprofile.analysis._util import build_graph, codes, epoch_seconds
 from graphprofile.analysis.projection import Projection
 from graphprofile.analysis.settings import AnalysisSettings
 from graphprofile.frames import CanonicalGraph
+from graphprofile.graph import arrow_strings
 
 DAY = 86_400
 KIND_PRIORITY = ("cycle", "scatter_gather", "fan_in", "fan_out")
@@ -109,14 +110,8 @@ def _contiguous_text(values: pd.Series) -> pa.Array:
 
     (Positional indexing into a chunked 10M-row column cost ~20 ms a call.)
     """
-    arr = (
-        pa.array(values, from_pandas=True)
-        if not hasattr(values.array, "_pa_array")
-        else (values.array._pa_array)
-    )
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    return arr.cast(pa.large_string())
+    arr = arrow_strings(values)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
 def _expand(lo: np.ndarray, hi: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray, int]:

@@ -38,10 +38,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from graphprofile.analysis._util import _arrow_strings, build_graph, codes
+from graphprofile.analysis._util import build_graph, codes
 from graphprofile.analysis.settings import AnalysisSettings
 from graphprofile.frames import CanonicalGraph
-from graphprofile.graph import sorted_codes
+from graphprofile.graph import arrow_strings, sorted_codes
 
 LAYERS = ("money", "devices", "identifiers", "counterparties")
 HUB_COLUMNS = {"layer": "str", "item_id": "str", "kind": "str", "n_customers": "int64"}
@@ -101,7 +101,7 @@ def _sorted_unique(parts: list[pd.Series], name: str) -> pd.Index:
         return pd.Index([], dtype="str", name=name)
     chunks = []
     for part in parts:
-        arr = _arrow_strings(part)
+        arr = arrow_strings(part)
         chunks += arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
     ids = pc.unique(pa.chunked_array(chunks, type=pa.large_string())).drop_null()
     ids = ids.take(pc.sort_indices(ids))
