@@ -62,7 +62,7 @@ class FalkorDBServer:
     def uri(self) -> str:
         return f"falkordb://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 20.0) -> None:
+    def start(self, timeout: float = 120.0) -> None:
         """Start (or restart, on the same port and data directory) and wait for PONG."""
         persistence = ["--appendonly", "no"]
         if self.persistent:
