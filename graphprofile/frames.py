@@ -94,7 +94,11 @@ REJECT_COLUMNS = ["table", "source_file", "source_row", "column", "reason", "key
 
 @dataclass
 class TableStats:
-    """Row accounting for one table: ``read == accepted + rejected`` always holds."""
+    """Row accounting for one table: ``read == accepted + rejected + merged`` always holds.
+
+    ``merged`` counts statement lines merged into the other account's line of the same
+    transfer (statement-format transactions only; 0 elsewhere).
+    """
 
     table: str
     source_file: str
@@ -102,6 +106,7 @@ class TableStats:
     accepted: int = 0
     rejected: int = 0
     duplicates_merged: int = 0
+    merged: int = 0
 
     def as_dict(self) -> dict[str, int | str]:
         return {
@@ -110,6 +115,7 @@ class TableStats:
             "accepted": self.accepted,
             "rejected": self.rejected,
             "duplicates_merged": self.duplicates_merged,
+            "merged": self.merged,
         }
 
 

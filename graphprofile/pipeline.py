@@ -290,6 +290,7 @@ def summarise(state: JobState) -> dict[str, Any]:
             "read": sum(s["read"] for s in tables.values()),
             "accepted": sum(s["accepted"] for s in tables.values()),
             "rejected": sum(s["rejected"] for s in tables.values()),
+            "merged": sum(s["merged"] for s in tables.values()),
         },
         "graph": graph.counts(),
         "stages": state.stages,

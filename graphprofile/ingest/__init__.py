@@ -11,7 +11,10 @@ import pyarrow.compute as pc
 
 from graphprofile.errors import InputError
 from graphprofile.frames import LOAD_ORDER, TABLES, Frames, TableStats
-from graphprofile.ingest.mapping import Mapping, load_mapping
+from graphprofile.ingest import statements, wide
+from graphprofile.ingest.layouts import STATEMENT_REQUIRED
+from graphprofile.ingest.mapping import Mapping, TableMapping, load_mapping
+from graphprofile.ingest.normalise import normalise_identifiers
 from graphprofile.ingest.parse import show
 from graphprofile.ingest.pii import Pseudonymiser, key_from_env_or_data, pii_kind
 from graphprofile.ingest.read import ROW, find_file, read_table
@@ -105,16 +108,27 @@ class _Loader:
                 )
             return None
         required = {c for c, (_, req) in TABLES[table].items() if req}
-        raw = read_table(path, tm, required)
+        if tm.kinds:
+            raw = wide.read_wide_identifiers(path, tm)
+        elif table == "devices" and (tm.from_table or tm.separator):
+            raw = wide.read_devices(path, tm, required)
+        elif tm.statement is not None:
+            raw = read_table(path, tm, set(STATEMENT_REQUIRED))
+        else:
+            raw = read_table(path, tm, required)
+        pre_reason = pre_column = None
+        if tm.statement is not None:
+            raw.frame, pre_reason, pre_column = statements.to_transfers(raw.frame, tm.statement)
         if table == "transactions" and not {"to_account", "to_counterparty"} & set(raw.frame):
             raise InputError(
                 f"{path}: needs a to_account or a to_counterparty column (mapping entries "
                 "tables.transactions.columns.to_account / .to_counterparty)"
             )
-        if raw.ignored_columns:
-            self.notices.append(
-                f"{path.name}: unmapped column(s) ignored: {', '.join(raw.ignored_columns)}"
-            )
+        ignored = [
+            c for c in raw.ignored_columns if c not in wide.read_by_others(self.mapping, table)
+        ]
+        if ignored:
+            self.notices.append(f"{path.name}: unmapped column(s) ignored: {', '.join(ignored)}")
         self.files[table] = str(path)
         self.stats[table] = TableStats(table=table, source_file=str(path), read=raw.read)
         if raw.invalid:
@@ -124,9 +138,18 @@ class _Loader:
             )
             self.stats[table].rejected += len(raw.invalid)
         df, reason, column = parse_cells(raw, tm, self.now)
+        if pre_reason is not None:
+            column = pre_column.where(pre_reason.notna(), column)
+            reason = pre_reason.fillna(reason)
         reason = shape_rules(table, df, reason)
         column = column.fillna(pd.Series("(row)", index=df.index).where(reason.notna()))
         df = self.reject(table, df, reason.notna(), reason, column)
+        if tm.statement is not None:
+            mirrors = statements.mirror_mask(df, tm.statement)
+            self.stats[table].merged = int(mirrors.sum())
+            df = statements.drop_hidden(df[~mirrors])
+        if table == "identifiers":
+            df = self.normalise_identifiers(df, tm)
         merged, conflict, why = dedupe(table, df)
         df = self.reject(table, df, conflict, why, KEY_COLUMN.get(table))
         self.stats[table].duplicates_merged = int(merged.sum())
@@ -134,6 +157,17 @@ class _Loader:
         if table == "customers":
             df = keep_safe_attributes(df, self.notices, path.name)
         return df
+
+    def normalise_identifiers(self, df: pd.DataFrame, tm: TableMapping) -> pd.DataFrame:
+        """Normalise identifier values (:mod:`~graphprofile.ingest.normalise`); reject bad IDs."""
+        values, reason = normalise_identifiers(
+            df["kind"],
+            df["value"],
+            phone_country_code=tm.option("phone_country_code"),
+            national_id_format=tm.option("national_id_format"),
+        )
+        df = df.assign(value=values)
+        return self.reject("identifiers", df, reason.notna(), reason, "value")
 
     def dangling(
         self, table: str, df: pd.DataFrame, column: str, known: pd.Series, what: str
@@ -332,7 +366,7 @@ def load_frames(
         identifiers = identifiers.assign(kind=kind, value=hashed)
 
     for stat in ld.stats.values():
-        stat.accepted = stat.read - stat.rejected
+        stat.accepted = stat.read - stat.rejected - stat.merged
     frames = Frames(
         transactions=_complete("transactions", txns),
         accounts=_complete("accounts", accounts),

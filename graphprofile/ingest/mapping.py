@@ -41,6 +41,16 @@ import yaml
 
 from graphprofile.errors import MappingError
 from graphprofile.frames import TABLES
+from graphprofile.ingest.layouts import (
+    STATEMENT_KEYS,
+    WIDE_KEYS,
+    StatementSpec,
+    check_statement_columns,
+    check_wide,
+    inherit,
+    parse_statement,
+)
+from graphprofile.ingest.normalise import NORMALISE_DEFAULTS
 from graphprofile.paths import loaders_dir
 
 SAFE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -54,8 +64,9 @@ OPTION_DEFAULTS: dict[str, Any] = {
     "true_values": ["true", "1", "yes", "y", "t"],
     "false_values": ["false", "0", "no", "n", "f", ""],
     "max_amount": 1e12,
+    **NORMALISE_DEFAULTS,
 }
-TABLE_KEYS = {"file", "columns", "attributes", *OPTION_DEFAULTS}
+TABLE_KEYS = {"file", "columns", "attributes", *OPTION_DEFAULTS, *WIDE_KEYS, *STATEMENT_KEYS}
 TOP_KEYS = {"version", "name", "description", "options", "tables"}
 
 
@@ -69,6 +80,12 @@ class TableMapping:
     explicit_columns: bool
     attributes: dict[str, str] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
+    #: Read from another table's file (see :mod:`graphprofile.ingest.wide`).
+    from_table: str | None = None
+    kinds: dict[str, str] = field(default_factory=dict)
+    separator: str | None = None
+    #: Statement-format transactions (see :mod:`graphprofile.ingest.statements`).
+    statement: StatementSpec | None = None
 
     def option(self, name: str) -> Any:
         return self.options[name]
@@ -232,12 +249,18 @@ def parse_mapping(doc: dict[str, Any], source: str) -> Mapping:
         if not isinstance(raw, dict):
             raise MappingError(f"{source}: [{where}] must be a table")
         _check_keys(f"[{where}]", raw, TABLE_KEYS, source)
+        check_wide(source, where, name, raw, raw_tables)
+        if raw.get("from_table") is not None:
+            raw = inherit(name, raw, raw_tables)
+        statement = parse_statement(source, where, raw)
         file = raw.get("file", name)
         if not isinstance(file, str) or file in {"", ".", ".."} or "/" in file or "\\" in file:
             raise MappingError(f"{source}: {where}.file must be a file name inside the data dir")
         columns_raw = raw.get("columns")
         explicit = columns_raw is not None
-        if columns_raw is None:
+        if statement is not None:
+            columns = check_statement_columns(source, where, columns_raw)
+        elif columns_raw is None:
             columns = {c: c for c in TABLES[name]}
         else:
             if not isinstance(columns_raw, dict):
@@ -268,6 +291,10 @@ def parse_mapping(doc: dict[str, Any], source: str) -> Mapping:
             explicit_columns=explicit,
             attributes=dict(attributes),
             options=_options(where, raw, base, source),
+            from_table=raw.get("from_table"),
+            kinds=dict(raw.get("kinds") or {}),
+            separator=raw.get("separator"),
+            statement=statement,
         )
     return Mapping(source=source, tables=tables)
 

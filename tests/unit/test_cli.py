@@ -72,6 +72,7 @@ def test_run_json_summary_reconciles(tmp_path: Path, capsys) -> None:
         "accepted": 4,
         "rejected": 3,
         "duplicates_merged": 0,
+        "merged": 0,
     }
     assert summary["graph"]["nodes"]["customer"] == 4
     assert summary["graph"]["edges"]["TRANSFER"] == 3

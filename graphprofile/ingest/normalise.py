@@ -1,0 +1,174 @@
+"""Normalisation of identifier values before pseudonymisation, so one value is one identifier.
+
+Applied by the loader to ``identifiers.value`` after parsing and before the keyed hash
+(:mod:`graphprofile.ingest.pii`), so that the same phone, ID number, e-mail or address
+written two ways gets one pseudonym. Every rule is vectorised with Arrow compute kernels.
+
+Rules, by identifier kind (``docs/DATA.md`` lists them with examples):
+
+- every kind: Unicode NFKC (full-width letters, digits and punctuation become half-width;
+  the ideographic space becomes a space), runs of whitespace collapsed to one space,
+  trimmed;
+- ``phone``: only digits and a leading ``+`` are kept (spaces, dashes, dots, brackets go);
+  a leading ``00`` becomes ``+``; with the mapping option ``phone_country_code`` (e.g.
+  ``"86"``) a number without ``+`` is national: one leading trunk ``0`` is dropped and
+  ``+<code>`` prefixed, so ``138 0013 8000``, ``+86 138-0013-8000`` and
+  ``0086 13800138000`` are one phone;
+- ``national_id``: spaces removed, letters upper-cased; with the mapping option
+  ``national_id_format = "cn"`` it must be a mainland resident ID number: 17 digits and a
+  check character (digit or ``X``) satisfying GB 11643-1999 (ISO 7064 MOD 11-2); anything
+  else is rejected (``invalid national_id checksum`` or ``invalid national_id format``);
+- ``email``: lower-cased;
+- ``address``: the common rules only (full-width to half-width, whitespace collapsed).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from graphprofile.errors import MappingError
+
+#: Mapping options of this module and their defaults.
+NORMALISE_DEFAULTS = {"phone_country_code": "", "national_id_format": "any"}
+NATIONAL_ID_FORMATS = ("any", "cn")
+
+#: GB 11643-1999 weights 2^(17-i) mod 11 and the check character for each sum mod 11.
+_GB11643_WEIGHTS = np.array([pow(2, 17 - i, 11) for i in range(17)], dtype=np.int64)
+_GB11643_CHECK = np.frombuffer(b"10X98765432", dtype=np.uint8)
+
+REASON_CHECKSUM = "invalid national_id checksum"
+REASON_FORMAT = (
+    "invalid national_id format (18 characters expected: 17 digits and a check digit or X)"
+)
+
+
+def _arrow(values: pd.Series) -> pa.Array:
+    return pa.array(values.astype("string"), type=pa.string(), from_pandas=True)
+
+
+def _series(arr: pa.Array, index: pd.Index) -> pd.Series:
+    return pd.Series(arr.to_pandas(), index=index, dtype="string")
+
+
+def common(arr: pa.Array) -> pa.Array:
+    """NFKC (full-width → half-width), whitespace runs collapsed to one space, trimmed."""
+    arr = pc.utf8_normalize(arr, form="NFKC")
+    arr = pc.replace_substring_regex(arr, pattern=r"\s+", replacement=" ")
+    return pc.utf8_trim_whitespace(arr)
+
+
+def phone(arr: pa.Array, country_code: str = "") -> pa.Array:
+    """Digits and a leading ``+``; ``00`` → ``+``; national numbers get ``+<country_code>``."""
+    plus = pc.fill_null(pc.starts_with(arr, "+"), False)
+    digits = pc.replace_substring_regex(arr, pattern=r"[^0-9]", replacement="")
+    arr = pc.if_else(plus, pc.binary_join_element_wise("+", digits, ""), digits)
+    arr = pc.replace_substring_regex(arr, pattern=r"^00", replacement="+")
+    if country_code:
+        national = pc.invert(pc.fill_null(pc.starts_with(arr, "+"), False))
+        trunk = pc.replace_substring_regex(arr, pattern=r"^0", replacement="")
+        prefixed = pc.binary_join_element_wise("+" + country_code, trunk, "")
+        arr = pc.if_else(national, prefixed, arr)
+    return arr
+
+
+def national_id(arr: pa.Array) -> pa.Array:
+    """Spaces removed, letters upper-cased (after :func:`common`)."""
+    return pc.utf8_upper(pc.replace_substring(arr, " ", ""))
+
+
+def email(arr: pa.Array) -> pa.Array:
+    """Lower-cased (after :func:`common`)."""
+    return pc.utf8_lower(arr)
+
+
+def national_id_check(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Masks (bad format, bad checksum) of GB 11643-1999 for upper-cased, space-free values.
+
+    The check character of ``d_1 … d_17`` is ``"10X98765432"[sum(d_i * 2^(18-i) mod 11) mod
+    11]`` (ISO 7064 MOD 11-2). Nulls are neither.
+
+    References
+    ----------
+    GB 11643-1999, Citizen identification number (公民身份号码), clause 7.
+    """
+    n = len(arr)
+    valid = pc.fill_null(pc.match_substring_regex(arr, r"^[0-9]{17}[0-9X]$"), True)
+    bad_format = ~np.asarray(valid.to_numpy(zero_copy_only=False), dtype=bool)
+    bad_sum = np.zeros(n, dtype=bool)
+    is_null = np.asarray(arr.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    ok = np.flatnonzero(~bad_format & ~is_null)
+    if len(ok):
+        # Every checked value is 18 ASCII bytes: read them as one (n, 18) byte grid.
+        chosen = pc.take(arr, pa.array(ok))
+        offsets = np.frombuffer(chosen.buffers()[1], dtype=np.int32)[: len(ok) + 1]
+        data = np.frombuffer(chosen.buffers()[2], dtype=np.uint8)
+        grid = data[offsets[0] : offsets[-1]].reshape(len(ok), 18)
+        total = (grid[:, :17].astype(np.int64) - ord("0")) @ _GB11643_WEIGHTS
+        bad_sum[ok] = _GB11643_CHECK[total % 11] != grid[:, 17]
+    return bad_format, bad_sum
+
+
+def normalise_identifiers(
+    kind: pd.Series, value: pd.Series, *, phone_country_code: str, national_id_format: str
+) -> tuple[pd.Series, pd.Series]:
+    """Normalised identifier values and a reject reason per row (null where valid).
+
+    Parameters
+    ----------
+    kind : pandas.Series
+        Identifier kinds (compared lower-case).
+    value : pandas.Series
+        Raw values; nulls stay null.
+    phone_country_code : str
+        Digits of the country code given to phones written without one ("" = none).
+    national_id_format : {"any", "cn"}
+        ``"cn"`` checks ``national_id`` values as mainland ID numbers (GB 11643-1999).
+
+    Returns
+    -------
+    (pandas.Series, pandas.Series)
+        The values (``string``) and the reasons (``string``, null for valid rows).
+    """
+    index = value.index
+    reason = pd.Series(pd.NA, index=index, dtype="string")
+    if len(value) == 0:
+        return value.astype("string"), reason
+    arr = common(_arrow(value))
+    kinds = _arrow(kind.str.lower())
+    out = arr
+    for name, rule in (
+        ("phone", lambda a: phone(a, phone_country_code)),
+        ("national_id", national_id),
+        ("email", email),
+    ):
+        sel = pc.fill_null(pc.equal(kinds, name), False)
+        if pc.any(sel).as_py():
+            out = pc.if_else(sel, rule(arr), out)
+    out = pc.if_else(pc.equal(out, ""), pa.scalar(None, pa.string()), out)
+    if national_id_format == "cn":
+        is_nid = np.asarray(
+            pc.fill_null(pc.equal(kinds, "national_id"), False).to_numpy(zero_copy_only=False),
+            dtype=bool,
+        )
+        bad_format, bad_sum = national_id_check(out)
+        reason = reason.mask(is_nid & bad_format & value.notna().to_numpy(), REASON_FORMAT)
+        reason = reason.mask(is_nid & bad_sum, REASON_CHECKSUM)
+    return _series(out, index), reason
+
+
+def check_normalise_options(source: str, where: str, opts: dict) -> None:
+    """Validate ``phone_country_code`` and ``national_id_format`` of a mapping section."""
+    code = opts["phone_country_code"]
+    if not isinstance(code, str) or not (code == "" or code.isdigit()) or len(code) > 4:
+        raise MappingError(
+            f"{source}: {where}.phone_country_code must be the digits of a country code "
+            '(e.g. "86") or ""'
+        )
+    if opts["national_id_format"] not in NATIONAL_ID_FORMATS:
+        raise MappingError(
+            f"{source}: {where}.national_id_format must be one of "
+            f"{', '.join(NATIONAL_ID_FORMATS)} ('cn': mainland ID numbers, GB 11643 checksum)"
+        )
