@@ -25,6 +25,7 @@ from graphprofile import __version__
 from graphprofile.errors import ConfigError, OutputError
 from graphprofile.frames import CanonicalGraph, Frames
 from graphprofile.graph import build_graph, write_snapshot
+from graphprofile.i18n.vocabulary import tag_vocabulary
 from graphprofile.ingest import load_frames
 from graphprofile.sinks.tables import FORMATS, write_json, write_table
 
@@ -64,6 +65,7 @@ class RunConfig:
     from_store: bool = False  # read the graph from ``store`` instead of ``data_dir``
     write_back: bool = True  # with ``store``: write the results back as tags
     settings: Any = None  # graphprofile.analysis.AnalysisSettings; None: defaults
+    lang: str = "en"  # language of the report (graphprofile.i18n.LANGS); not a result
 
     def parameters(self) -> dict[str, Any]:
         return {
@@ -195,6 +197,10 @@ def _export_step(state: JobState) -> None:
         if df is not None:
             path = write_table(df, out, name, state.config.fmt)
             state.outputs[name] = str(path.relative_to(out))
+    if getattr(result, "tags", None) is not None:
+        vocabulary = tag_vocabulary(result.tags["tag"].unique())
+        path = write_table(vocabulary, out, "tag_vocabulary", state.config.fmt)
+        state.outputs["tag_vocabulary"] = str(path.relative_to(out))
 
 
 #: Extra stages (report, graph write-back) register here: name → callable(state, reporter).

@@ -19,6 +19,13 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
     || echo "warning: could not install chromium; the browser test will say why it skipped"
 fi
 
+# A font with Chinese glyphs for the report's charts in --lang zh (Debian package; the charts
+# fall back to English labels without one, and the zh chart tests need it).
+if ! fc-list 2>/dev/null | grep -qiE 'wqy|Noto Sans CJK' && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null) \
+    || echo "warning: could not install fonts-wqy-microhei; the Chinese chart tests will say why they skipped"
+fi
+
 .venv/bin/python -m ruff check .
 .venv/bin/python -m ruff format --check .
 .venv/bin/python -m pytest "$@"

@@ -40,3 +40,11 @@ StoreOpt = Annotated[
         "falkordb://host:port/graph. Credentials come from NEO4J_USER/NEO4J_PASSWORD.",
     ),
 ]
+LangOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--lang",
+        help="Language of what people read (summary, report, explain, Bloom): en or zh; "
+        "default: GRAPHPROFILE_LANG, else en.",
+    ),
+]

@@ -15,6 +15,7 @@ from rich.table import Table
 from graphprofile.cli.common import (
     DataDirArg,
     JsonOpt,
+    LangOpt,
     MappingOpt,
     OutDirOpt,
     QuietOpt,
@@ -24,6 +25,7 @@ from graphprofile.cli.common import (
     console,
     err_console,
 )
+from graphprofile.i18n import ENGLISH, Messages, messages
 from graphprofile.pipeline import RunConfig, run_job
 
 
@@ -47,39 +49,48 @@ class RichReporter:
             err_console.print(f"  [dim]{escape(text)}[/dim]", highlight=False)
 
 
-def render_summary(summary: dict[str, Any]) -> None:
-    """Print the per-table reconciliation, graph counts and stage times."""
-    tables = Table(title="Rows per table (read = accepted + rejected)")
-    for col in ("table", "read", "accepted", "rejected", "duplicates merged"):
-        tables.add_column(col, justify="right" if col != "table" else "left")
+def render_summary(summary: dict[str, Any], msgs: Messages = ENGLISH) -> None:
+    """Print the per-table reconciliation, graph counts and stage times (in ``msgs``' language).
+
+    The ``merged`` column (statement lines merged with their mirror) appears when a table
+    has such lines.
+    """
+    t = msgs
+    keys = ["read", "accepted", "rejected", "duplicates_merged"]
+    if any(s.get("merged") for s in summary["tables"].values()):
+        keys.append("merged")
+    tables = Table(
+        title=t("summary.rows_title_merged" if "merged" in keys else "summary.rows_title")
+    )
+    tables.add_column(t("summary.table"), justify="left")
+    for key in keys:
+        tables.add_column(t(f"summary.{key}"), justify="right")
     for name, s in summary["tables"].items():
-        tables.add_row(
-            name, *(f"{s[k]:,}" for k in ("read", "accepted", "rejected", "duplicates_merged"))
-        )
+        tables.add_row(name, *(f"{s[k]:,}" for k in keys))
     console.print(tables)
-    graph = Table(title="Canonical graph")
-    graph.add_column("element")
-    graph.add_column("count", justify="right")
+    graph = Table(title=t("summary.graph_title"))
+    graph.add_column(t("summary.element"))
+    graph.add_column(t("summary.count"), justify="right")
     for kind in ("nodes", "edges"):
         for name, n in summary["graph"][kind].items():
-            graph.add_row(f"{kind[:-1]} {name}", f"{n:,}")
+            graph.add_row(t(f"summary.{kind[:-1]}", name=name), f"{n:,}")
     console.print(graph)
-    stages = Table(title="Stages")
-    stages.add_column("stage")
-    stages.add_column("seconds", justify="right")
-    stages.add_column("peak RSS MB", justify="right")
+    stages = Table(title=t("summary.stages_title"))
+    stages.add_column(t("summary.stage"))
+    stages.add_column(t("summary.seconds"), justify="right")
+    stages.add_column(t("summary.peak_rss"), justify="right")
     for name, s in summary["stages"].items():
         stages.add_row(name, f"{s['seconds']:.2f}", f"{s['peak_rss_mb']:.0f}")
     console.print(stages)
     out = summary["parameters"]["out_dir"]
-    console.print(f"Run {summary['run_id']} complete; outputs in [bold]{out}[/bold]")
+    console.print(t("summary.complete", run_id=summary["run_id"], out=out))
 
 
-def _finish(summary: dict[str, Any], quiet: bool, as_json: bool) -> None:
+def _finish(summary: dict[str, Any], quiet: bool, as_json: bool, msgs: Messages = ENGLISH) -> None:
     if as_json:
         print(json.dumps(summary, indent=2, default=str))
     elif not quiet:
-        render_summary(summary)
+        render_summary(summary, msgs)
 
 
 FormatOpt = Annotated[
@@ -102,11 +113,13 @@ def run(
     store: StoreOpt = None,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
+    lang: LangOpt = None,
 ) -> None:
     """Run the main job: load tables, build the graph, analyse it, write tags.
 
     Example: graphprofile run data/ --out out/ --seed 7
     """
+    msgs = messages(lang)
     config = RunConfig(
         data_dir=data_dir,
         out_dir=out,
@@ -115,9 +128,10 @@ def run(
         fmt=fmt,
         previous=previous,
         store=store,
+        lang=msgs.lang,
     )
     summary = run_job(config, RichReporter(quiet or as_json))
-    _finish(summary, quiet, as_json)
+    _finish(summary, quiet, as_json, msgs)
 
 
 @app.command()

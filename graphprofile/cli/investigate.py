@@ -8,7 +8,16 @@ from typing import Annotated
 
 import typer
 
-from graphprofile.cli.common import JsonOpt, OutDirArg, QuietOpt, StoreOpt, app, console
+from graphprofile.cli.common import (
+    JsonOpt,
+    LangOpt,
+    OutDirArg,
+    QuietOpt,
+    StoreOpt,
+    app,
+    console,
+)
+from graphprofile.i18n import resolve_lang
 
 bloom_app = typer.Typer(help="Neo4j Bloom support.", no_args_is_help=True)
 app.add_typer(bloom_app, name="bloom")
@@ -20,15 +29,15 @@ PerspectiveOutOpt = Annotated[
 
 @bloom_app.command("perspective")
 def bloom_perspective(
-    out: PerspectiveOutOpt, store: StoreOpt = None, as_json: JsonOpt = False
+    out: PerspectiveOutOpt, store: StoreOpt = None, as_json: JsonOpt = False, lang: LangOpt = None
 ) -> None:
     """Write a Neo4j Bloom perspective for the graph graphprofile writes.
 
-    Example: graphprofile bloom perspective --out perspective.json
+    Example: graphprofile bloom perspective --out perspective.json --lang zh
     """
     from graphprofile.sinks.bloom import generate_perspective
 
-    result = generate_perspective(out, store_uri=store)
+    result = generate_perspective(out, store_uri=store, lang=resolve_lang(lang))
     if as_json:
         print(json.dumps(result, indent=2))
         return

@@ -30,6 +30,7 @@ import pandas as pd
 
 from graphprofile.errors import OutputError
 from graphprofile.frames import TABLES
+from graphprofile.i18n import Messages, messages
 from graphprofile.sinks.bloom_phrases import (
     Phrase,
     phrase_cypher,
@@ -151,10 +152,12 @@ CATEGORIES: tuple[CategorySpec, ...] = (
 )
 
 
-def _category(i: int, spec: CategorySpec, props: dict[str, str], rules: dict) -> dict[str, Any]:
+def _category(
+    i: int, spec: CategorySpec, props: dict[str, str], rules: dict, msgs: Messages
+) -> dict[str, Any]:
     return {
         "id": i,
-        "name": spec.label,
+        "name": msgs(f"bloom.category.{spec.label}"),
         "color": spec.color,
         "size": spec.size,
         "icon": spec.icon,
@@ -172,12 +175,15 @@ def _category(i: int, spec: CategorySpec, props: dict[str, str], rules: dict) ->
     }
 
 
-def _template(stamp: int, phrase: Phrase) -> dict[str, Any]:
+def _template(stamp: int, phrase: Phrase, msgs: Messages) -> dict[str, Any]:
+    # English is the phrase declared in the Cypher file; other languages translate it with
+    # the same $parameters (tests/unit/test_i18n.py checks).
+    text = phrase.text if msgs.is_default else msgs(f"bloom.phrase.{phrase.file}")
     return {
-        "name": phrase.text,
+        "name": text,
         "id": f"tmpl:{uuid.uuid5(_NS, phrase.file)}",
         "createdAt": stamp,
-        "text": phrase.text,
+        "text": text,
         "cypher": phrase_cypher(phrase),
         "isUpdateQuery": False,
         "hasCypherErrors": False,
@@ -202,6 +208,7 @@ def build_perspective(
     schema: dict[str, dict[str, str]] | None = None,
     pagerank_range: tuple[float, float] = PAGERANK_PCT_RANGE,
     created_at: pd.Timestamp | None = None,
+    lang: str | None = None,
 ) -> dict[str, Any]:
     """Build the Bloom perspective document.
 
@@ -216,6 +223,9 @@ def build_perspective(
         Range of ``gp_pagerank_pct`` mapped to node size.
     created_at : pandas.Timestamp, optional
         Creation time recorded in the file (default: now).
+    lang : str, optional
+        Language of category names and search phrases (``en``, ``zh``; default
+        ``GRAPHPROFILE_LANG`` or English). Labels, properties and Cypher do not change.
 
     Returns
     -------
@@ -228,10 +238,11 @@ def build_perspective(
         A search-phrase Cypher file is missing or disagrees with its phrase.
     """
     schema = written_schema() if schema is None else schema
+    msgs = messages(lang)
     stamp = int((created_at or pd.Timestamp.now(tz="UTC")).timestamp() * 1000)
     rules = style_rules(pagerank_range)
     categories = [
-        _category(i, spec, schema.get(spec.label, {}), rules)
+        _category(i, spec, schema.get(spec.label, {}), rules, msgs)
         for i, spec in enumerate(CATEGORIES, start=1)
     ]
     for cat in categories:
@@ -268,7 +279,7 @@ def build_perspective(
         },
         "relationshipTypes": rel_types,
         "palette": {"colors": PALETTE, "currentIndex": len(categories) % len(PALETTE)},
-        "templates": [_template(stamp + i, p) for i, p in enumerate(phrases())],
+        "templates": [_template(stamp + i, p, msgs) for i, p in enumerate(phrases())],
         "sceneActions": [],
         "hiddenRelationshipTypes": [],
         "hiddenCategories": [],
@@ -342,7 +353,9 @@ def write_perspective(path: Path, perspective: dict[str, Any]) -> Path:
     return path
 
 
-def generate_perspective(out: Path, *, store_uri: str | None = None) -> dict[str, Any]:
+def generate_perspective(
+    out: Path, *, store_uri: str | None = None, lang: str | None = None
+) -> dict[str, Any]:
     """Generate the perspective file, optionally tailored to a database's contents.
 
     Parameters
@@ -352,6 +365,8 @@ def generate_perspective(out: Path, *, store_uri: str | None = None) -> dict[str
     store_uri : str, optional
         A store URI; when given, extra customer properties and the PageRank range are
         read from the database.
+    lang : str, optional
+        Language of category names and search phrases (see :func:`build_perspective`).
 
     Returns
     -------
@@ -364,7 +379,7 @@ def generate_perspective(out: Path, *, store_uri: str | None = None) -> dict[str
 
         with open_store(store_uri) as store:
             schema, pr_range = schema_from_store(store)
-    perspective = build_perspective(schema=schema, pagerank_range=pr_range)
+    perspective = build_perspective(schema=schema, pagerank_range=pr_range, lang=lang)
     write_perspective(out, perspective)
     return {
         "path": str(out),
