@@ -46,7 +46,9 @@ REASON_FORMAT = (
 
 
 def _arrow(values: pd.Series) -> pa.Array:
-    return pa.array(values.astype("string"), type=pa.string(), from_pandas=True)
+    """A text column as one contiguous Arrow string array (pandas may hold several chunks)."""
+    arr = pa.array(values.astype("string"), type=pa.string(), from_pandas=True)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
 def _series(arr: pa.Array, index: pd.Index) -> pd.Series:
@@ -55,15 +57,14 @@ def _series(arr: pa.Array, index: pd.Index) -> pd.Series:
 
 def common(arr: pa.Array) -> pa.Array:
     """NFKC (full-width → half-width), whitespace runs collapsed to one space, trimmed."""
-    arr = pc.utf8_normalize(arr, form="NFKC")
-    arr = pc.replace_substring_regex(arr, pattern=r"\s+", replacement=" ")
-    return pc.utf8_trim_whitespace(arr)
+    arr = pc.utf8_trim_whitespace(pc.utf8_normalize(arr, form="NFKC"))
+    return pc.binary_join(pc.utf8_split_whitespace(arr), " ")
 
 
 def phone(arr: pa.Array, country_code: str = "") -> pa.Array:
     """Digits and a leading ``+``; ``00`` → ``+``; national numbers get ``+<country_code>``."""
     plus = pc.fill_null(pc.starts_with(arr, "+"), False)
-    digits = pc.replace_substring_regex(arr, pattern=r"[^0-9]", replacement="")
+    digits = pc.replace_substring_regex(arr, pattern=r"[^0-9]+", replacement="")
     arr = pc.if_else(plus, pc.binary_join_element_wise("+", digits, ""), digits)
     arr = pc.replace_substring_regex(arr, pattern=r"^00", replacement="+")
     if country_code:
@@ -103,6 +104,8 @@ def national_id_check(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     if len(ok):
         # Every checked value is 18 ASCII bytes: read them as one (n, 18) byte grid.
         chosen = pc.take(arr, pa.array(ok))
+        if isinstance(chosen, pa.ChunkedArray):
+            chosen = chosen.combine_chunks()
         offsets = np.frombuffer(chosen.buffers()[1], dtype=np.int32)[: len(ok) + 1]
         data = np.frombuffer(chosen.buffers()[2], dtype=np.uint8)
         grid = data[offsets[0] : offsets[-1]].reshape(len(ok), 18)
@@ -137,22 +140,29 @@ def normalise_identifiers(
     if len(value) == 0:
         return value.astype("string"), reason
     arr = common(_arrow(value))
-    kinds = _arrow(kind.str.lower())
-    out = arr
-    for name, rule in (
-        ("phone", lambda a: phone(a, phone_country_code)),
-        ("national_id", national_id),
-        ("email", email),
-    ):
-        sel = pc.fill_null(pc.equal(kinds, name), False)
-        if pc.any(sel).as_py():
-            out = pc.if_else(sel, rule(arr), out)
+    kinds = np.asarray(kind.str.lower().fillna("").to_numpy(dtype=object))
+    # Each kind's rule runs on that kind's values only; the parts are put back in order.
+    positions, parts = [], []
+    rules = {
+        "phone": lambda a: phone(a, phone_country_code),
+        "national_id": national_id,
+        "email": email,
+    }
+    ruled = np.zeros(len(arr), dtype=bool)
+    for name, rule in rules.items():
+        sel = np.flatnonzero(kinds == name)
+        if len(sel):
+            positions.append(sel)
+            parts.append(rule(pc.take(arr, pa.array(sel))))
+            ruled[sel] = True
+    rest = np.flatnonzero(~ruled)
+    positions.append(rest)
+    parts.append(pc.take(arr, pa.array(rest)))
+    order = np.argsort(np.concatenate(positions), kind="stable")
+    out = pc.take(pa.concat_arrays(parts), pa.array(order))
     out = pc.if_else(pc.equal(out, ""), pa.scalar(None, pa.string()), out)
     if national_id_format == "cn":
-        is_nid = np.asarray(
-            pc.fill_null(pc.equal(kinds, "national_id"), False).to_numpy(zero_copy_only=False),
-            dtype=bool,
-        )
+        is_nid = kinds == "national_id"
         bad_format, bad_sum = national_id_check(out)
         reason = reason.mask(is_nid & bad_format & value.notna().to_numpy(), REASON_FORMAT)
         reason = reason.mask(is_nid & bad_sum, REASON_CHECKSUM)

@@ -41,6 +41,8 @@ def explode(frame: pd.DataFrame, column: str, separator: str) -> pd.DataFrame:
     what is missing), so no source row disappears here.
     """
     arr = pa.array(frame[column].astype("string"), type=pa.string(), from_pandas=True)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
     parts = pc.split_pattern(arr, pattern=separator)
     flat = pc.utf8_trim_whitespace(pc.list_flatten(parts))
     parent = np.asarray(pc.list_parent_indices(parts).to_numpy(zero_copy_only=False))
