@@ -65,6 +65,8 @@ class RunConfig:
     report: bool = True
     from_store: bool = False  # read the graph from ``store`` instead of ``data_dir``
     write_back: bool = True  # with ``store``: write the results back as tags
+    engine: str = "embedded"  # with ``from_store``: "gds" analyses inside Neo4j (GDS)
+    gds_concurrency: int = 4  # GDS threads (1..4) for --engine gds
     settings: Any = None  # graphprofile.analysis.AnalysisSettings; None: defaults
     lang: str = "en"  # language of the report (graphprofile.i18n.LANGS); not a result
 
@@ -72,6 +74,7 @@ class RunConfig:
         return {
             "data_dir": None if self.from_store else str(self.data_dir),
             "source": "store" if self.from_store else "files",
+            "engine": self.engine,
             "out_dir": str(self.out_dir),
             "mapping": str(self.mapping) if self.mapping else "default",
             "seed": self.seed,
@@ -174,6 +177,9 @@ def _analysis_step(state: JobState, reporter: Reporter) -> None:
     except ImportError:  # pragma: no cover - the analysis package ships with graphprofile
         state.notices.append("analysis jobs not available in this installation")
         return
+    if state.config.engine == "gds":
+        state.analysis = _analyse_in_store(state, reporter)
+        return
     assert state.graph is not None
     state.analysis = analyse(
         state.graph,
@@ -273,9 +279,11 @@ def run_job(config: RunConfig, reporter: Reporter | None = None) -> dict[str, An
     out = Path(config.out_dir)
     _prepare_out_dir(out)
 
+    _check_engine(config)
     if config.from_store:
-        with state.timed("read graph from store", reporter):
-            state.graph = _read_store_graph(config)
+        if config.engine == "embedded":  # gds: the graph stays in the database
+            with state.timed("read graph from store", reporter):
+                state.graph = _read_store_graph(config)
     else:
         with state.timed("read+validate", reporter):
             state.frames = load_frames(config.data_dir, config.mapping, now=started)
@@ -285,7 +293,8 @@ def run_job(config: RunConfig, reporter: Reporter | None = None) -> dict[str, An
         with state.timed("canonical graph", reporter):
             state.graph = build_graph(state.frames)
     with state.timed("snapshot", reporter):
-        state.outputs.update(write_snapshot(state.graph, out))
+        if state.graph is not None:  # --engine gds: the graph stays in the database
+            state.outputs.update(write_snapshot(state.graph, out))
         if state.frames is not None:
             state.outputs.update(_write_rejects(state.frames, out))
     with state.timed("analysis", reporter):
@@ -303,6 +312,34 @@ def run_job(config: RunConfig, reporter: Reporter | None = None) -> dict[str, An
     return summary
 
 
+def _check_engine(config: RunConfig) -> None:
+    if config.engine not in ("embedded", "gds"):
+        raise ConfigError(f"unknown engine {config.engine!r}; use 'embedded' or 'gds'")
+    if config.engine == "gds" and not (config.from_store and config.store):
+        raise ConfigError(
+            "--engine gds analyses a graph inside Neo4j: use graphprofile analyze --store "
+            "neo4j://host:7687 --engine gds"
+        )
+
+
+def _analyse_in_store(state: JobState, reporter: Reporter) -> Any:
+    from graphprofile.analysis.gds_engine import analyse_gds
+    from graphprofile.store import open_store
+
+    assert state.config.store is not None
+    with open_store(state.config.store) as store:
+        return analyse_gds(
+            store,
+            settings=state.config.settings,
+            previous=state.config.previous,
+            run_id=state.run_id,
+            computed_at=state.started_at,
+            seed=state.config.seed,
+            progress=reporter.notice,
+            concurrency=state.config.gds_concurrency,
+        )
+
+
 def _read_store_graph(config: RunConfig) -> CanonicalGraph:
     from graphprofile.store import open_store, read_graph
 
@@ -315,7 +352,6 @@ def _read_store_graph(config: RunConfig) -> CanonicalGraph:
 def summarise(state: JobState) -> dict[str, Any]:
     """The ``run.json`` document for a finished job."""
     frames, graph = state.frames, state.graph
-    assert graph is not None
     finished = pd.Timestamp.now(tz="UTC")
     stats = frames.stats if frames is not None else {}
     tables = {t: s.as_dict() for t, s in sorted(stats.items())}
@@ -334,7 +370,8 @@ def summarise(state: JobState) -> dict[str, Any]:
             "rejected": sum(s["rejected"] for s in tables.values()),
             "merged": sum(s["merged"] for s in tables.values()),
         },
-        "graph": graph.counts(),
+        # --engine gds reads no graph: the counts come from the database
+        "graph": graph.counts() if graph is not None else state.analysis.meta["graph"],
         "stages": state.stages,
         "peak_rss_mb": _peak_rss_mb(),
         "notices": state.notices,

@@ -147,12 +147,23 @@ def analyze(
     write_back: Annotated[
         bool, typer.Option("--write-back/--no-write-back", help="Write the tags back.")
     ] = True,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="embedded: read the graph and analyse it here; gds: analyse it inside "
+            "Neo4j with Graph Data Science (same tables and tags).",
+        ),
+    ] = "embedded",
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", help="GDS threads with --engine gds (1-4).")
+    ] = 4,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run the analysis on a graph read from a database that other systems maintain.
 
-    Example: graphprofile analyze --store neo4j://localhost:7687 --out out/
+    Example: graphprofile analyze --store neo4j://localhost:7687 --engine gds --out out/
     """
     config = RunConfig(
         data_dir=Path("."),
@@ -163,6 +174,8 @@ def analyze(
         store=store,
         from_store=True,
         write_back=write_back,
+        engine=engine,
+        gds_concurrency=concurrency,
     )
     summary = run_job(config, RichReporter(quiet or as_json))
     _finish(summary, quiet, as_json)

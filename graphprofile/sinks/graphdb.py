@@ -41,10 +41,10 @@ def write_to_store(state: JobState, reporter: Reporter) -> None:
         return
     from graphprofile.store import apply_schema, load_graph, open_store, write_back
 
-    assert state.graph is not None
     summary: dict[str, Any] = {}
     with open_store(uri) as store:
         if not state.config.from_store:
+            assert state.graph is not None
             apply_schema(store)
             reporter.notice("loading the canonical graph into the store")
             loaded = load_graph(store, state.graph)
