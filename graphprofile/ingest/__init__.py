@@ -124,9 +124,12 @@ class _Loader:
                 f"{path}: needs a to_account or a to_counterparty column (mapping entries "
                 "tables.transactions.columns.to_account / .to_counterparty)"
             )
-        ignored = [
-            c for c in raw.ignored_columns if c not in wide.read_by_others(self.mapping, table)
-        ]
+        # columns that identifiers or devices read from this file (from_table) belong to them:
+        # neither ignored nor kept as customer attributes
+        used = wide.read_by_others(self.mapping, table)
+        own = {*TABLES[table], *tm.attributes}
+        raw.frame = raw.frame.drop(columns=[c for c in used if c in raw.frame and c not in own])
+        ignored = [c for c in raw.ignored_columns if c not in used]
         if ignored:
             self.notices.append(f"{path.name}: unmapped column(s) ignored: {', '.join(ignored)}")
         self.files[table] = str(path)

@@ -156,8 +156,9 @@ def test_identifiers_from_wide_columns(tmp_path: Path) -> None:
     # two spellings of one phone are one identifier (normalised before the keyed hash)
     phones = ids[ids["kind"] == "phone"].set_index("customer_id")["value"]
     assert phones.loc["c2"] in set(phones.loc[["c1"]])
-    # the identifier columns are read, not reported as ignored
+    # the identifier columns are read, not reported as ignored nor kept as attributes
     assert not any("idno" in n for n in frames.notices)
+    assert not {"idno", "mobile", "mail"} & set(frames.customers.columns)
 
 
 def test_identifier_rejects_point_at_source_rows(tmp_path: Path) -> None:
