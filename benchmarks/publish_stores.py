@@ -11,12 +11,18 @@ new finished run in a temporary directory (run.json copied, status complete). Wi
 fixtures do (tests/integration/servers.py). For each store it times a first publish into
 empty tables/keys, then a second, idempotent publish of the same run, then a publish of a
 second run (same rows, a new run id: every row rewritten, history closed/opened).
+
+Besides wall seconds it records the CPU seconds of this process and of the server's
+processes, and customers per CPU second: on a shared machine (the load average is
+recorded too) the wall time mostly measures the other tenants.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
 import tempfile
 import time
@@ -57,10 +63,44 @@ def replicate(run_dir: Path, out_dir: Path, customers: int, run_id: str | None =
     return out_dir
 
 
-def _time(run_dir: Path, uri: str, label: str) -> dict:
+def _cpu_seconds(pids: set[int]) -> float:
+    """CPU seconds (user + system) used so far by ``pids`` and their children."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry) in pids or int(fields[1]) in pids:  # fields[1]: parent pid
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def _server_pids(server: object) -> set[int]:
+    pid_file = getattr(server, "data", Path("/nonexistent")) / "postmaster.pid"
+    if pid_file.is_file():
+        return {int(pid_file.read_text().split()[0])}
+    proc = getattr(server, "proc", None)
+    return {proc.pid} if proc is not None else set()
+
+
+def _time(run_dir: Path, uri: str, label: str, server: object) -> dict:
+    pids = _server_pids(server)
+    steps: dict[str, float] = {}
     start = time.perf_counter()
-    result = publish(run_dir, uri)
+    cpu_client, cpu_server = time.process_time(), _cpu_seconds(pids)
+
+    def step(name: str) -> None:
+        if not name.startswith("batch"):
+            steps[name] = round(time.perf_counter() - start, 2)
+
+    result = publish(run_dir, uri, on_step=step)
     seconds = time.perf_counter() - start
+    cpu_client = time.process_time() - cpu_client
+    cpu_server = _cpu_seconds(pids) - cpu_server
     n = result["customers"]
     row = {
         "publish": label,
@@ -70,6 +110,11 @@ def _time(run_dir: Path, uri: str, label: str) -> dict:
         "seconds_store": result["seconds"],
         "per_s_total": round(n / seconds),
         "per_s_store": round(n / result["seconds"]),
+        "cpu_client_s": round(cpu_client, 2),
+        "cpu_server_s": round(cpu_server, 2),
+        "per_cpu_s": round(n / (cpu_client + cpu_server)),
+        "load_average_1m": os.getloadavg()[0],
+        "steps_wall_s": steps,
     }
     print(json.dumps(row), flush=True)
     return row
@@ -84,6 +129,8 @@ def main() -> None:
     parser.add_argument("--stores", default="postgresql,redis")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    # a terminated benchmark still stops the servers it started (the finally below)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     sys.path.insert(0, str(ROOT / "tests" / "integration"))
     from servers import PostgresServer, RedisServer  # the test fixtures' server classes
@@ -99,6 +146,7 @@ def main() -> None:
         try:
             for store in args.stores.split(","):
                 uri = args.pg_uri if store == "postgresql" else args.redis_uri
+                server = None
                 if not uri:
                     server = (PostgresServer if store == "postgresql" else RedisServer)(
                         tmp_path / store
@@ -108,9 +156,9 @@ def main() -> None:
                     uri = server.uri
                     server.export_password()
                 results[store] = [
-                    _time(first, uri, "first (empty store)"),
-                    _time(first, uri, "same run again (idempotent)"),
-                    _time(second, uri, "next run (every row rewritten)"),
+                    _time(first, uri, "first (empty store)", server),
+                    _time(first, uri, "same run again (idempotent)", server),
+                    _time(second, uri, "next run (every row rewritten)", server),
                 ]
         finally:
             for server in servers:

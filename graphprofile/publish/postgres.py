@@ -385,7 +385,8 @@ class PostgresTarget:
         at, rid = run.computed_at.to_pydatetime(), run.run_id
         cur.execute("ANALYZE gp_stage_tags")
         cur.execute(
-            "UPDATE gp_tag_history h SET valid_to = %s, closed_by_run_id = %s "
+            "UPDATE gp_tag_history h SET valid_to = greatest(h.valid_from, %s), "
+            "closed_by_run_id = %s "
             "WHERE h.valid_to IS NULL AND NOT EXISTS (SELECT 1 FROM gp_stage_tags s "
             "WHERE s.customer_id = h.customer_id AND s.tag = h.tag AND s.value = h.value)",
             (at, rid),

@@ -142,6 +142,11 @@ def test_older_run_is_refused_unless_forced(
     assert main(["publish", str(week1), "--to", pg_uri, "--force", "--quiet"]) == 0
     current = _frame(pg_uri, "SELECT run_id FROM gp_runs WHERE is_current")["run_id"][0]
     assert current == json.loads((week1 / "run.json").read_text())["run_id"]
+    # going back in time never makes a history period end before it starts
+    bad = _frame(pg_uri, "SELECT count(*) AS n FROM gp_tag_history WHERE valid_to < valid_from")
+    assert bad["n"][0] == 0
+    week1_tags = pd.read_parquet(week1 / "tags.parquet")
+    assert _tags_key(_frame(pg_uri, "SELECT * FROM gp_tags")) == _tags_key(week1_tags)
 
 
 def test_new_feature_columns_are_added_and_missing_ones_nulled(
