@@ -64,7 +64,11 @@ def replicate(run_dir: Path, out_dir: Path, customers: int, run_id: str | None =
 
 
 def _cpu_seconds(pids: set[int]) -> float:
-    """CPU seconds (user + system) used so far by ``pids`` and their children."""
+    """CPU seconds (user + system) used so far by ``pids`` and their children.
+
+    Live children are read directly; children that have exited (a PostgreSQL backend once
+    its connection closes) are in their parent's cumulative ``cutime``/``cstime``.
+    """
     tick = os.sysconf("SC_CLK_TCK")
     total = 0
     for entry in os.listdir("/proc"):
@@ -74,7 +78,9 @@ def _cpu_seconds(pids: set[int]) -> float:
             fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(entry) in pids or int(fields[1]) in pids:  # fields[1]: parent pid
+        if int(entry) in pids:  # utime, stime, then children reaped: cutime, cstime
+            total += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
+        elif int(fields[1]) in pids:  # fields[1]: parent pid
             total += int(fields[11]) + int(fields[12])
     return total / tick
 
@@ -99,6 +105,7 @@ def _time(run_dir: Path, uri: str, label: str, server: object) -> dict:
 
     result = publish(run_dir, uri, on_step=step)
     seconds = time.perf_counter() - start
+    time.sleep(0.5)  # let the server reap the publish's backend (its CPU moves to cutime)
     cpu_client = time.process_time() - cpu_client
     cpu_server = _cpu_seconds(pids) - cpu_server
     n = result["customers"]

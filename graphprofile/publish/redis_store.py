@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -42,6 +44,8 @@ CURRENT_KEY = "gp:current"
 RUNS_KEY = "gp:runs"
 #: Customers per pipeline round trip.
 PIPELINE_BATCH = 10_000
+#: Extra seconds the meta key of an expired run outlives its customer keys.
+META_GRACE_SECONDS = 60
 #: Seconds an expired run's keys live on (readers holding its id can finish).
 DEFAULT_EXPIRE_SECONDS = 600
 
@@ -312,8 +316,9 @@ class RedisTarget:
                     f"run {rid} (computed {run.computed_at.isoformat()}) is older than the "
                     f"published run {current}; use --force to publish it anyway"
                 )
-        if current != rid:
-            # leftovers of an interrupted attempt or of an expired copy of this run
+        if current != rid and r.exists(meta_key(rid)):
+            # leftovers of an interrupted attempt or of an expired copy of this run (every
+            # attempt writes its meta key first)
             self._delete_run_keys(rid)
         r.hset(
             meta_key(rid),
@@ -343,7 +348,7 @@ class RedisTarget:
         conn = pool.get_connection()
         written = 0
         try:
-            for number, (payload, n) in enumerate(hset_payloads(run, PIPELINE_BATCH), 1):
+            for number, (payload, n) in enumerate(_ahead(hset_payloads(run, PIPELINE_BATCH)), 1):
                 conn.send_packed_command([payload], check_health=False)
                 for _ in range(n):
                     conn.read_response()  # raises on an error reply
@@ -381,8 +386,51 @@ class RedisTarget:
                 for key in batch:
                     pipe.expire(key, expire_seconds)
                 pipe.execute()
+            # the meta key outlives the run's other keys: a later publish of this run id
+            # sees it and clears every leftover key first (no TTL survives into a new copy)
+            self._client.expire(meta_key(rid), expire_seconds + META_GRACE_SECONDS)
             self._client.zrem(RUNS_KEY, rid)
         return expired
+
+
+def _ahead(items: Iterator[Any], depth: int = 2) -> Iterator[Any]:
+    """Yield ``items`` produced by a background thread up to ``depth`` ahead.
+
+    Packing a batch (Arrow kernels, which release the GIL) then overlaps with sending the
+    previous one and reading its replies. An error in the producer is raised here.
+    """
+    done = object()
+    box: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        box.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            box.put(done)
+        except BaseException as exc:  # handed to the consumer, raised there
+            box.put(exc)
+
+    thread = threading.Thread(target=produce, name="gp-redis-pack", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = box.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=10)
 
 
 def _glob_escape(text: str) -> str:

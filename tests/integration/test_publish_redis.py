@@ -94,8 +94,15 @@ def test_old_runs_expire_beyond_keep_runs(redis_uri: str, profile_runs) -> None:
     assert r.get("gp:current") == new
     assert r.zrange("gp:runs", 0, -1) == [new]
     old_keys = list(r.scan_iter(match=f"gp:{old}:*", count=10_000))
-    assert old_keys and all(0 < r.ttl(k) <= 600 for k in old_keys)
+    assert old_keys and all(0 < r.ttl(k) <= 600 for k in old_keys if not k.endswith(":meta"))
+    assert 600 < r.ttl(f"gp:{old}:meta") <= 660
     assert all(r.ttl(k) == -1 for k in r.scan_iter(match=f"gp:{new}:*", count=10_000))
+
+    # publishing the expired run again makes a fresh copy: none of its keys keeps a TTL
+    publish(week1, redis_uri, keep_runs=2, force=True)
+    assert r.get("gp:current") == old
+    again = list(r.scan_iter(match=f"gp:{old}:*", count=10_000))
+    assert len(again) == len(old_keys) and all(r.ttl(k) == -1 for k in again)
 
 
 def test_older_run_refused_unless_forced(
