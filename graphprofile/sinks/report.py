@@ -255,7 +255,13 @@ MAX_LISTED_CHANGES = 50
 
 
 def _changes_section(out: RunOutputs) -> str | None:
-    """Tags gained, lost and changed since the previous run (``changes.*``)."""
+    """Tags gained, lost and changed since the previous run (``changes.*``).
+
+    Only a ``changes`` table that this run lists in ``run.json`` outputs is read: one left in
+    the directory by an earlier run with ``--previous`` is not this run's.
+    """
+    if not out.summary.get("outputs", {}).get("changes"):
+        return None
     changes = read_table(out.out_dir, "changes")
     if changes is None:
         return None

@@ -31,3 +31,17 @@ def test_changes_table_summary_and_report(profile_runs) -> None:
     top = gained.sort_values("new_score", ascending=False)["customer_id"].iloc[0]
     assert top in report
     assert not (week1 / "changes.parquet").exists()
+
+
+def test_a_rerun_without_previous_does_not_report_stale_changes(profile_runs, tmp_path) -> None:
+    import shutil
+
+    from graphprofile.sinks.report import write_report_for
+
+    _, week2 = profile_runs
+    out = tmp_path / "out"
+    shutil.copytree(week2, out)
+    summary = json.loads((out / "run.json").read_text())
+    del summary["outputs"]["changes"]  # as a later run without --previous writes it
+    (out / "run.json").write_text(json.dumps(summary))
+    assert "Tag changes since the previous run" not in write_report_for(out).read_text()
