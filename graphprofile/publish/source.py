@@ -95,8 +95,10 @@ def read_finished_run(run_dir: Path) -> FinishedRun:
         tables[name] = table
     if "customer_id" not in tables["features"].columns:
         raise InputError(f"features in {run_dir} has no customer_id column")
-    tables["features"]["customer_id"] = tables["features"]["customer_id"].astype(str)
-    tables["tags"]["customer_id"] = tables["tags"]["customer_id"].astype(str)
+    for table in tables.values():
+        table["customer_id"] = table["customer_id"].astype(str)
+        if "computed_at" in table.columns:  # text in CSV/JSONL runs
+            table["computed_at"] = pd.to_datetime(table["computed_at"], utc=True)
     return FinishedRun(run_dir, summary, tables["features"], tables["tags"])
 
 
