@@ -9,16 +9,19 @@ through the graph snapshot, and every tag with its reasons exactly as in ``tags`
 
 from __future__ import annotations
 
-import itertools
+import dataclasses
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
 import pandas as pd
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from graphprofile.analysis.projection import project
+from graphprofile.analysis.proximity import evidence_graph
+from graphprofile.analysis.proximity import fraud_paths as find_paths
+from graphprofile.analysis.settings import AnalysisSettings
 from graphprofile.errors import InputError
 from graphprofile.sinks.report_data import (
     RunOutputs,
@@ -27,9 +30,10 @@ from graphprofile.sinks.report_data import (
     is_missing,
     load_outputs,
     parse_reasons,
+    path_in_words,
     reasons_in_words,
 )
-from graphprofile.sinks.report_graph import clean_attr, customer_subgraph
+from graphprofile.sinks.report_graph import clean_attr
 
 INFLUENCE_COLUMNS = ("pagerank", "pagerank_pct", "degree", "betweenness", "core")
 
@@ -120,47 +124,53 @@ def _tags(out: RunOutputs, customer_id: str) -> list[dict[str, Any]]:
     return result
 
 
-def _step(graph: nx.DiGraph, u: str, v: str) -> str:
-    data = graph.get_edge_data(u, v) or graph.get_edge_data(v, u) or {}
-    return str(data.get("type", "?"))
+def analysis_settings(out: RunOutputs) -> AnalysisSettings:
+    """The analysis settings a run used (from ``run.json``; defaults for what it lacks)."""
+    recorded = out.analysis_meta.get("settings")
+    known = {f.name for f in dataclasses.fields(AnalysisSettings)}
+    given = {k: v for k, v in (recorded or {}).items() if k in known}
+    try:
+        return AnalysisSettings(**given)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{out.out_dir / 'run.json'}: unusable analysis settings: {exc}") from None
 
 
-def fraud_paths(out: RunOutputs, customer_id: str, *, hops: int = 4, limit: int = 3) -> list[dict]:
-    """Shortest paths from a customer to known-fraud customers within ``hops`` graph steps.
+def fraud_paths(
+    out: RunOutputs, customer_id: str, *, hops: int = 3, limit: int = 3
+) -> list[dict[str, Any]]:
+    """Shortest paths from a customer to known-fraud customers over links that carry evidence.
 
-    Each path lists its nodes (``customer:C1``, ``device:D1`` …) and the relationship
-    types between them; devices and identifiers used by many customers, and
-    counterparties, are not crossed.
+    The paths run on the same graph as the analysis's ``fraud_hops``
+    (:func:`graphprofile.analysis.proximity.evidence_graph` over the run's projection, with
+    the run's settings): public hubs, shared merchants and ordinary salary or bill payments
+    are never a step, and a path's ``hops`` equals the customer's ``fraud_hops``.
+
+    Returns
+    -------
+    list of dict
+        ``to``, ``hops`` (customer-to-customer steps), ``customers`` (the path), ``steps``
+        (what each link is) and ``in_words``.
     """
     if out.graph is None:
         return []
-    graph = customer_subgraph(out, customer_id, hops=hops)
-    # paying the same merchant is not a link between customers
-    linking = [v for v, d in graph.nodes(data=True) if d.get("label") != "counterparty"]
-    undirected = graph.subgraph(linking).to_undirected(as_view=True)
-    source = f"customer:{customer_id}"
-    targets = [
-        v
-        for v, d in graph.nodes(data=True)
-        if d.get("label") == "customer" and d.get("known_fraud") is True and v != source
-    ]
-    lengths = nx.single_source_shortest_path_length(undirected, source, cutoff=hops)
-    targets = sorted((t for t in targets if t in lengths), key=lambda t: (lengths[t], t))
-    paths = []
-    for target in targets[:limit]:
-        nodes = nx.shortest_path(undirected, source, target)
-        paths.append(
-            {
-                "to": target.split(":", 1)[1],
-                "hops": len(nodes) - 1,
-                "nodes": nodes,
-                "via": [_step(graph, a, b) for a, b in itertools.pairwise(nodes)],
-            }
-        )
+    proj = project(out.graph, settings=analysis_settings(out))
+    ids = proj.customers.to_numpy()
+    pos = proj.customers.get_indexer([customer_id])[0]
+    customers = out.graph.nodes["customer"]
+    if pos < 0 or "known_fraud" not in customers.columns:
+        return []
+    flag = customers.set_index(customers["customer_id"].astype(str))["known_fraud"]
+    known = flag.reindex(ids.astype(str)).fillna(False).astype(bool).to_numpy()
+    if not known.any():
+        return []
+    evidence = evidence_graph(proj, settings=analysis_settings(out))
+    paths = find_paths(evidence, known, ids, int(pos), hops=hops, limit=limit)
+    for p in paths:
+        p["in_words"] = path_in_words(p["steps"])
     return paths
 
 
-def explain(out_dir: Path, customer_id: str, *, top_members: int = 5, hops: int = 6) -> dict:
+def explain(out_dir: Path, customer_id: str, *, top_members: int = 5, hops: int = 3) -> dict:
     """Everything concluded about one customer.
 
     Parameters
@@ -171,9 +181,9 @@ def explain(out_dir: Path, customer_id: str, *, top_members: int = 5, hops: int 
         The customer's id (ids are kept as given; names are pseudonymised).
     top_members : int, default 5
         Community members listed by PageRank.
-    hops : int, default 6
-        How far (graph steps) to look for known-fraud customers (customer → account →
-        account → customer is 3 steps).
+    hops : int, default 3
+        How far (customer-to-customer hops over links that carry evidence: a shared device
+        or identifier, money beyond ordinary salary and bills) to look for known fraud.
 
     Returns
     -------
@@ -246,10 +256,8 @@ def render(doc: dict[str, Any], console: Console) -> None:
     paths = doc["paths_to_known_fraud"]
     console.print(f"\n[bold]Paths to known fraud[/bold] ({len(paths) or 'none found'})")
     for p in paths:
-        steps = [p["nodes"][0]]
-        for via, node in zip(p["via"], p["nodes"][1:], strict=True):
-            steps += [f"-{via}-", node]
-        console.print(f"  {p['hops']} hops to {e(p['to'])}: {e(' '.join(steps))}")
+        hops = f"{p['hops']} hop{'s' if p['hops'] != 1 else ''}"
+        console.print(f"  {hops} to {e(p['to'])}: {e(p['in_words'])}")
     table = Table(title="Tags and their reasons", show_lines=True)
     for col in ("tag", "value", "score", "reasons"):
         table.add_column(col)

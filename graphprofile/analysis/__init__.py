@@ -29,7 +29,7 @@ from graphprofile.analysis.communities import churn, leiden, leiden_multiplex, m
 from graphprofile.analysis.flows import flow_patterns
 from graphprofile.analysis.influence import influence
 from graphprofile.analysis.projection import LAYERS, project
-from graphprofile.analysis.proximity import fraud_proximity
+from graphprofile.analysis.proximity import evidence_graph, fraud_proximity, neighbour_reasons
 from graphprofile.analysis.rings import bank_context, identity_rings
 from graphprofile.analysis.risk import customer_risk
 from graphprofile.analysis.settings import AnalysisSettings
@@ -265,25 +265,19 @@ def analyse(
 
     say("proximity")
     known = context["known_fraud"]
-    hops = prox = None
-    neighbours: dict[int, list[str]] = {}
+    hops = None
+    neighbours: dict[int, dict[str, Any]] = {}
     fraud_hops = pd.array([pd.NA] * n, dtype="Int64")
     fraud_prox = np.full(n, np.nan)
+    evidence_meta: dict[str, Any] = {}
     if known.any() and n:
-        px = fraud_proximity(proj.relationship, known)
+        evidence = evidence_graph(proj, settings=s)
+        evidence_meta = evidence.meta
+        px = fraud_proximity(evidence.graph, known)
         fraud_hops = px["fraud_hops"].array
         fraud_prox = px["fraud_proximity"].to_numpy()
         hops = px["fraud_hops"].astype("Float64").fillna(np.nan).to_numpy(dtype="float64")
-        prox = fraud_prox
-        e = proj.rel_edges
-        a, b = e["src"].to_numpy(), e["dst"].to_numpy()
-        pairs = pd.DataFrame(
-            {
-                "cust": np.concatenate([a[known[b]], b[known[a]]]),
-                "known": np.concatenate([cust_ids[b[known[b]]], cust_ids[a[known[a]]]]),
-            }
-        ).sort_values(["cust", "known"])
-        neighbours = {int(c): g.head(5).tolist() for c, g in pairs.groupby("cust")["known"]}
+        neighbours = neighbour_reasons(evidence, px, known, cust_ids)
     else:
         skipped["fraud_proximity"] = "no customer is flagged known_fraud"
     lap("proximity")
@@ -313,7 +307,6 @@ def analyse(
         ring_reason_of=ring_reason_of,
         known=known,
         hops=hops,
-        proximity=prox,
         neighbours=neighbours,
         young=context["young_customer"],
         cash_out=context["cash_out"],
@@ -384,6 +377,7 @@ def analyse(
         "betweenness": btw_mode,
         "rings": ring_meta,
         "flows": flow_meta,
+        "fraud_evidence": evidence_meta,
         "skipped": [f"{name}: {why}" for name, why in skipped.items()],
         "seconds": seconds,
     }

@@ -27,9 +27,10 @@ sum to 1 (see :data:`RING_WEIGHTS` and ``docs/ANALYSIS.md``):
 
 **Customer risk** combines independent signals by noisy-OR,
 ``1 - prod(1 - s_i)``: the riskiest reported ring the customer belongs to (its ring risk),
-being known fraud (1.0), known-fraud neighbours (0.5 at one hop, 0.25 at two hops, else
-``0.2 * fraud_proximity``), and a weak background (0.15 when every account is young,
-0.1 when paying exchanges).
+being known fraud (1.0), known-fraud neighbours over links that carry evidence (0.5 at one
+hop, 0.25 at two hops; see :mod:`graphprofile.analysis.proximity`; farther away adds
+nothing, so no reason too weak to change a tag is listed), and a weak background (0.15
+when every account is young, 0.1 when paying exchanges).
 
 Reasons are JSON lists of objects with a ``type`` and the numbers behind it (see
 ``docs/ANALYSIS.md`` for every type).
@@ -153,8 +154,7 @@ def customer_risk(
     ring_reason_of: list[dict[str, Any] | None],
     known: np.ndarray,
     hops: np.ndarray | None,
-    proximity: np.ndarray | None,
-    neighbours: dict[int, list[str]],
+    neighbours: dict[int, dict[str, Any]],
     young: np.ndarray,
     cash_out: np.ndarray,
 ) -> tuple[np.ndarray, list[str]]:
@@ -170,11 +170,12 @@ def customer_risk(
         Reason object of that ring per customer (``None`` outside rings).
     known : numpy.ndarray of bool
         Known-fraud flag.
-    hops, proximity : numpy.ndarray or None
-        Hops to known fraud (NaN: unreachable) and ``fraud_proximity``; ``None`` when no
+    hops : numpy.ndarray or None
+        Hops to known fraud over evidence links (NaN: unreachable); ``None`` when no
         customer is known fraud.
     neighbours : dict
-        Known-fraud customer ids adjacent to a customer (position -> ids).
+        Position -> the nearest known-fraud customer and what each link on the way is
+        (:func:`graphprofile.analysis.proximity.neighbour_reasons`).
     young, cash_out : numpy.ndarray of bool
         Background flags.
 
@@ -184,8 +185,8 @@ def customer_risk(
         Risk and reasons (JSON text) per customer.
     """
     s_known = known.astype("float64")
-    if hops is not None and proximity is not None:
-        s_prox = np.where(hops == 1, 0.5, np.where(hops == 2, 0.25, 0.2 * proximity))
+    if hops is not None:
+        s_prox = np.where(hops == 1, 0.5, np.where(hops == 2, 0.25, 0.0))
         s_prox = np.where(known, 0.0, np.nan_to_num(s_prox))
     else:
         s_prox = np.zeros(n)
@@ -213,7 +214,7 @@ def customer_risk(
             if h[i] >= 0:
                 item["hops"] = int(h[i])
             if i in neighbours:
-                item["customers"] = neighbours[i]
+                item.update(neighbours[i])
             items.append(item)
         if young[i]:
             items.append({"type": "young_accounts", "weight": 0.15})

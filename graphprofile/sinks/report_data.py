@@ -200,12 +200,39 @@ def _known_type(r: dict[str, Any]) -> str | None:
         ring_kind = str(r.get("kind", "")).replace("_", "-")
         return f"member of {ring_kind} ring {r.get('ring_id', '?')}{weight}"
     if kind == "known_fraud_neighbour":
-        hops = f" at {r['hops']} hop(s)" if "hops" in r else ""
-        who = f": {fmt_value(r['customers'])}" if r.get("customers") else ""
-        return f"close to known fraud{hops}{weight}{who}"
+        hops = r.get("hops")
+        who = r.get("customer")
+        head = f"{_plural(hops, 'hop')} from known fraud" if hops else "near known fraud"
+        head += f" {who}" if who else ""
+        steps = path_in_words(r.get("steps") or [])
+        return f"{head}: {steps}" if steps else head
     if kind == "young_accounts":
         return f"all accounts are young{weight}"
     return None
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def link_in_words(link: dict[str, Any], other: str) -> str:
+    """One evidence link seen from its first customer: "sent 3 transfers totalling …"."""
+    if link.get("via") == "money":
+        n, amount = int(link.get("n_txns") or 0), float(link.get("amount") or 0.0)
+        if link.get("direction") == "received":
+            return f"received {_plural(n, 'transfer')} totalling {amount:,.2f} from {other}"
+        return f"sent {_plural(n, 'transfer')} totalling {amount:,.2f} to {other}"
+    return f"shares {link.get('via', 'identifier')} {link.get('id', '?')} with {other}"
+
+
+def path_in_words(steps: list[dict[str, Any]]) -> str:
+    """Steps of a path to known fraud (``from``, ``to``, ``links``) as one sentence."""
+    parts = []
+    for k, step in enumerate(steps):
+        links = [link_in_words(x, str(step.get("to"))) for x in step.get("links") or []]
+        words = " and ".join(links) or f"is linked to {step.get('to')}"
+        parts.append(words if k == 0 else f"{step.get('from')} {words}")
+    return "; ".join(parts)
 
 
 def reason_sentence(reason: Any) -> str:

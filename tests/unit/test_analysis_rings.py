@@ -65,7 +65,7 @@ def test_features_carry_rings_and_known_fraud_neighbours(result):
     assert f.loc["D2", "fraud_hops"] == 1
     reasons = json.loads(f.loc["D2", "risk_reasons"])
     neighbour = next(r for r in reasons if r["type"] == "known_fraud_neighbour")
-    assert neighbour["customers"] == ["D1"]
+    assert neighbour["customer"] == "D1" and neighbour["steps"][0]["to"] == "D1"
     assert f.loc["D2", "risk_score"] >= 0.7
     assert f.loc["B20", "risk_score"] < 0.4
     assert pd.isna(f.loc["B20", "ring_id"])

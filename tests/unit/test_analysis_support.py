@@ -15,7 +15,9 @@ def _ts(hours: float) -> pd.Timestamp:
     return T0 + pd.Timedelta(hours=hours)
 
 
-def small_bank(*, known: tuple[str, ...] = ("D1",)) -> CanonicalGraph:
+def small_bank(
+    *, known: tuple[str, ...] = ("D1",), payroll: tuple[str, ...] = ()
+) -> CanonicalGraph:
     """40 background customers plus a 3-cycle, a 12-sender fan-in and a 4-customer device ring.
 
     - background ``B00..B39``: a payment chain ``B_i -> B_{i+1}`` with unrelated amounts;
@@ -24,7 +26,8 @@ def small_bank(*, known: tuple[str, ...] = ("D1",)) -> CanonicalGraph:
     - cycle: ``X1 -> X2 -> X3 -> X1``, 1000.00, 980.00, 960.40, a few hours apart;
     - fan-in: ``S01..S12`` pay ``F`` within a day; ``F`` sends 95 % to exchange ``P-EX``;
     - device ring: ``D1..D4`` share ``dev-ring`` and a phone, accounts opened a month ago,
-      each cashes out to ``P-EX``.
+      each cashes out to ``P-EX``;
+    - ``payroll`` (optional): employer ``E`` pays a monthly salary to each of these customers.
     """
     customers, accounts, txns, devices, idents = [], [], [], [], []
 
@@ -69,6 +72,12 @@ def small_bank(*, known: tuple[str, ...] = ("D1",)) -> CanonicalGraph:
         devices.append(("dev-ring", cid, None, _ts(300 + k), None))
         idents.append((cid, "phone", "+44700900123"))
         pay(cid, None, 1500.0 + k, 320 + k, cp="P-EX")
+
+    if payroll:
+        customer("E")
+        for month in range(3):
+            for k, cid in enumerate(payroll):
+                pay("E", cid, 2100.0 + 10 * k, 24.0 * 30 * month + k)
 
     def frame(rows, columns, dtypes):
         df = pd.DataFrame(rows, columns=columns)

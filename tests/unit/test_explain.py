@@ -46,12 +46,14 @@ def test_community_and_influence_ranks(run_dir: Path) -> None:
 
 def test_paths_to_known_fraud(run_dir: Path) -> None:
     path = explain(run_dir, "C07")["paths_to_known_fraud"]
+    link = {"via": "money", "direction": "sent", "n_txns": 1, "amount": 250.0}
     assert path == [
         {
             "to": "C12",
-            "hops": 3,
-            "nodes": ["customer:C07", "account:A07", "account:A12", "customer:C12"],
-            "via": ["OWNS", "TRANSFER", "OWNS"],
+            "hops": 1,
+            "customers": ["C07", "C12"],
+            "steps": [{"from": "C07", "to": "C12", "links": [link]}],
+            "in_words": "sent 1 transfer totalling 250.00 to C12",
         }
     ]
     assert explain(run_dir, "C02")["paths_to_known_fraud"] == []

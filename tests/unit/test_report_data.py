@@ -327,8 +327,10 @@ def test_reasons_in_words() -> None:
         "money cycle A04 → A05 → A06 → A04: amounts 10,000.00 → 9,800.00 → 9,604.00, "
         "2024-03-01 09:00 to 2024-03-03 09:00"
     )
-    near = {"type": "known_fraud_neighbour", "weight": 0.5, "hops": 1, "customers": ["C9"]}
-    assert reasons_in_words([near]) == ["close to known fraud at 1 hop(s) (weight 0.5): C9"]
+    step = {"from": "C1", "to": "C9", "links": [{"via": "device", "id": "D7"}]}
+    near = {"type": "known_fraud_neighbour", "weight": 0.5, "hops": 1, "customer": "C9"}
+    near["steps"] = [step]
+    assert reasons_in_words([near]) == ["1 hop from known fraud C9: shares device D7 with C9"]
     # unknown types still read: their fields in words
     assert reasons_in_words([{"type": "fan_in_pattern", "collector": "A9", "n_senders": 12}]) == [
         "fan in pattern: collector A9; n senders 12"
