@@ -15,7 +15,7 @@ A mapping is a TOML or YAML file (see ``loaders/default.toml`` and
     false_values = ["false", "0", "no", "n", "f", ""]
 
     [tables.transactions]
-    file = "zahlungen.csv"       # file name, or a stem looked up as .parquet then .csv
+    file = "zahlungen.csv"       # file name, or a stem: <stem>.parquet or .csv (both: error)
     delimiter = ";"              # any option may be overridden per table
     [tables.transactions.columns]
     amount = "betrag"            # canonical column = source column

@@ -12,9 +12,14 @@ data row is row 2; a quoted value spanning lines is still one row). For Parquet,
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
+import functools
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -46,14 +51,25 @@ class RawTable:
 
 
 def find_file(data_dir: Path, tm: TableMapping) -> Path | None:
-    """The file a table maps to, or ``None`` when the data directory has none."""
+    """The file a table maps to, or ``None`` when the data directory has none.
+
+    Raises
+    ------
+    InputError
+        When the mapping names a stem and both ``<stem>.parquet`` and ``<stem>.csv`` exist
+        (one would be picked silently).
+    """
     candidates = [data_dir / tm.file]
     if Path(tm.file).suffix.lower() not in {".csv", ".parquet"}:
         candidates = [data_dir / f"{tm.file}.parquet", data_dir / f"{tm.file}.csv"]
-    for path in candidates:
-        if path.is_file():
-            return path
-    return None
+    found = [path for path in candidates if path.is_file()]
+    if len(found) > 1:
+        raise InputError(
+            f"{data_dir}: two files for table '{tm.table}': {found[0].name} and "
+            f"{found[1].name}; remove one, or name the one to read in the mapping "
+            f'(tables.{tm.table}.file = "{found[1].name}")'
+        )
+    return found[0] if found else None
 
 
 def _csv_header(path: Path, tm: TableMapping) -> list[str]:
@@ -67,12 +83,14 @@ def _csv_header(path: Path, tm: TableMapping) -> list[str]:
     if encoding.replace("-", "").replace("_", "").lower() == "utf8":
         encoding = "utf-8-sig"
     try:
-        with path.open(encoding=encoding, newline="") as fh:
+        # bad bytes further down are the reader's business (a ragged row is rejected, any
+        # other row is an encoding error): only the header line must decode here
+        with path.open(encoding=encoding, errors="replace", newline="") as fh:
             header = next(csv.reader(fh, delimiter=tm.option("delimiter")), None)
-    except UnicodeDecodeError:
-        raise _encoding_error(path, tm) from None
     except (OSError, csv.Error) as exc:
         raise _unreadable(path, exc) from None
+    if header and any("\ufffd" in h for h in header):
+        raise _encoding_error(path, tm)
     if not header or all(not h.strip() for h in header):
         raise InputError(f"{path}: the file is empty (expected a header row)")
     header = [h.strip() for h in header]
@@ -159,21 +177,75 @@ def _check_columns(path: Path, tm: TableMapping, header: list[str], required: se
         )
 
 
+_REPLACE_CODEC = "graphprofile_utf8_replace"
+
+
+def _replace_codec_search(name: str) -> codecs.CodecInfo | None:
+    if name != _REPLACE_CODEC:
+        return None
+    utf8 = codecs.lookup("utf-8")
+    return codecs.CodecInfo(
+        name=_REPLACE_CODEC,
+        encode=utf8.encode,
+        decode=functools.partial(utf8.decode, errors="replace"),
+        incrementalencoder=utf8.incrementalencoder,
+        incrementaldecoder=functools.partial(utf8.incrementaldecoder, errors="replace"),
+    )
+
+
+@functools.cache
+def _replacing_utf8() -> str:
+    """A codec name that decodes UTF-8 with U+FFFD for bad bytes (registered once, on use)."""
+    codecs.register(_replace_codec_search)
+    return _REPLACE_CODEC
+
+
+def _is_utf8(encoding: str) -> bool:
+    return codecs.lookup(encoding).name == "utf-8"
+
+
+@contextlib.contextmanager
+def _decode_errors_in_callbacks() -> Iterator[list[BaseException]]:
+    """Collect errors pyarrow raises while decoding an invalid row for its callback.
+
+    pyarrow decodes a ragged row's text before calling the invalid-row handler; bytes that
+    are not UTF-8 raise there, outside any ``try``, and Python reports them as "Exception
+    ignored". They are collected instead, and the file is read again with replacement.
+    """
+    caught: list[BaseException] = []
+    previous = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        if isinstance(unraisable.exc_value, UnicodeDecodeError):
+            caught.append(unraisable.exc_value)
+        else:
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        yield caught
+    finally:
+        sys.unraisablehook = previous
+
+
 def _read_csv(path: Path, tm: TableMapping, header: list[str], wanted: list[str]) -> RawTable:
     invalid: list[tuple[int | None, str]] = []
+    replaced = False
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
         why = f"row has {row.actual_columns} fields, header has {row.expected_columns}"
         if "\n" in row.text and row.text.count('"') % 2 == 1:
             why += "; a quote in it is never closed, so the lines after it were read into it"
+        if replaced and "\ufffd" in row.text:
+            why += f"; it is not valid {tm.option('encoding')} text either"
         invalid.append((row.number, why))
         return "skip"
 
-    def read(use_threads: bool) -> pa.Table:
+    def read(use_threads: bool, encoding: str) -> pa.Table:
         return pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(
-                encoding=tm.option("encoding"),
+                encoding=encoding,
                 use_threads=use_threads,
                 column_names=header,
                 skip_rows=1,
@@ -193,10 +265,23 @@ def _read_csv(path: Path, tm: TableMapping, header: list[str], wanted: list[str]
         )
 
     try:
-        table = read(True)
-        if invalid:
-            invalid.clear()
-            table = read(False)
+        with _decode_errors_in_callbacks() as undecodable:
+            try:
+                table = read(True, tm.option("encoding"))
+                if invalid:
+                    invalid.clear()
+                    table = read(False, tm.option("encoding"))
+            except pa.ArrowInvalid:
+                if not (undecodable and _is_utf8(tm.option("encoding"))):
+                    raise
+                # a ragged row holds bytes that are not UTF-8: read again with U+FFFD for
+                # them, so that the row is rejected with its reason; a well-formed row
+                # with such bytes is still an encoding error (below)
+                invalid.clear()
+                replaced = True
+                table = read(False, _replacing_utf8())
+                if any(pc.any(pc.match_substring(col, "\ufffd")).as_py() for col in table.columns):
+                    raise _encoding_error(path, tm) from None
     except pa.ArrowInvalid as exc:
         msg = str(exc)
         if "UTF8" in msg or "utf8" in msg.lower():
@@ -276,7 +361,7 @@ def read_table(path: Path, tm: TableMapping, required: set[str]) -> RawTable:
     rename = {src: canon for canon, src in tm.columns.items() if src in header}
     rename.update({src: prop for prop, src in tm.attributes.items()})
     extra = [h for h in header if h not in rename]
-    if tm.table == "customers" and not tm.explicit_columns and not tm.attributes:
+    if tm.table == "customers":  # any other customer column is kept as an attribute
         keep_extra = [h for h in extra if h and h not in rename.values()]
     else:
         keep_extra = []

@@ -186,6 +186,41 @@ CASES = [
         accepted={"transactions": 2},
     ),
     Case(
+        "ragged_row_in_another_encoding",  # a Latin-1 "José" in an otherwise UTF-8 file
+        {
+            "customers.csv": b"customer_id,name,segment\nc1,Ann,retail\nc2,Jos\xe9\n"
+            b"c3,Bob,retail\n",
+            "transactions.csv": HEAD + OK_ROW,
+        },
+        rejects={
+            "customers": [
+                (3, "(row)", "row has 2 fields, header has 3; it is not valid utf-8 text either")
+            ]
+        },
+        accepted={"customers": 2},
+    ),
+    Case(
+        "well_formed_row_in_another_encoding",
+        {
+            "customers.csv": b"customer_id,name,segment\nc1,Ann,retail\nc2,Jos\xe9,x\n",
+            "transactions.csv": HEAD + OK_ROW,
+        },
+        error="{data}/customers.csv: line 3 is not valid utf-8 text; set 'encoding' for this "
+        'table in the mapping (tables.customers.encoding, e.g. encoding = "latin-1")',
+    ),
+    Case(
+        "csv_and_parquet_for_one_table",
+        lambda: {
+            **txns(OK_ROW),
+            "transactions.parquet": pd.DataFrame(
+                {"from_account": ["a"], "to_account": ["b"], "amount": [5.0], "ts": ["2024-01-01"]}
+            ),
+        },
+        error="{data}: two files for table 'transactions': transactions.parquet and "
+        "transactions.csv; remove one, or name the one to read in the mapping "
+        '(tables.transactions.file = "transactions.csv")',
+    ),
+    Case(
         "ragged_long_row",
         txns(OK_ROW, "t1,a,b,5,2024-01-01,extra\n"),
         rejects={"transactions": [(3, "(row)", "row has 6 fields, header has 5")]},
