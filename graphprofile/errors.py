@@ -13,6 +13,10 @@ class InputError(GraphProfileError):
     """An input file is missing, unreadable or lacks a required column."""
 
 
+class RejectShareError(InputError):
+    """An input table had more rejected rows than its ``max_reject_share`` allows."""
+
+
 class MappingError(GraphProfileError):
     """A mapping file is invalid: unknown key, bad type hint, unsafe name."""
 

@@ -23,11 +23,14 @@ from typing import Any, Protocol
 import pandas as pd
 
 from graphprofile import __version__
-from graphprofile.errors import ConfigError, OutputError
+from graphprofile.errors import ConfigError, OutputError, RejectShareError
 from graphprofile.frames import CanonicalGraph, Frames
 from graphprofile.graph import build_graph, write_snapshot
 from graphprofile.i18n.vocabulary import tag_vocabulary
-from graphprofile.ingest import load_frames
+from graphprofile.ingest import load_frames, load_mapping
+from graphprofile.ingest.mapping import Mapping
+from graphprofile.ingest.reject_summary import describe, over_limit, reject_summary
+from graphprofile.results import results_summary
 from graphprofile.sinks.tables import FORMATS, read_table, write_json, write_table
 
 PACKAGES = ["pandas", "pyarrow", "numpy", "igraph", "leidenalg", "networkx", "neo4j", "falkordb"]
@@ -62,6 +65,7 @@ class RunConfig:
     fmt: str = "parquet"
     previous: Path | None = None
     store: str | None = None
+    max_reject_share: float | None = None  # None: each table's mapping option (0.05)
     report: bool = True
     from_store: bool = False  # read the graph from ``store`` instead of ``data_dir``
     write_back: bool = True  # with ``store``: write the results back as tags
@@ -81,6 +85,7 @@ class RunConfig:
             "format": self.fmt,
             "previous": str(self.previous) if self.previous else None,
             "store": _redact_uri(self.store),
+            "max_reject_share": self.max_reject_share,
         }
 
 
@@ -124,6 +129,9 @@ class JobState:
     notices: list[str] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
     store_summary: dict[str, Any] = field(default_factory=dict)
+    rejects: dict[str, Any] = field(default_factory=dict)
+    status: str = "complete"
+    error: str | None = None
 
     @contextlib.contextmanager
     def timed(self, name: str, reporter: Reporter) -> Iterator[None]:
@@ -286,10 +294,12 @@ def run_job(config: RunConfig, reporter: Reporter | None = None) -> dict[str, An
                 state.graph = _read_store_graph(config)
     else:
         with state.timed("read+validate", reporter):
-            state.frames = load_frames(config.data_dir, config.mapping, now=started)
+            mapping = load_mapping(config.mapping)
+            state.frames = load_frames(config.data_dir, mapping, now=started)
         for notice in state.frames.notices:
             state.notices.append(notice)
             reporter.notice(notice)
+        _check_reject_share(state, mapping, out)
         with state.timed("canonical graph", reporter):
             state.graph = build_graph(state.frames)
     with state.timed("snapshot", reporter):
@@ -340,6 +350,33 @@ def _analyse_in_store(state: JobState, reporter: Reporter) -> Any:
         )
 
 
+def _check_reject_share(state: JobState, mapping: Mapping, out: Path) -> None:
+    """Summarise the rejects; above a table's limit, write what there is and stop.
+
+    Raises
+    ------
+    RejectShareError
+        After writing ``rejects/`` and a ``run.json`` with ``"status": "failed"``.
+    """
+    assert state.frames is not None
+    state.rejects = reject_summary(state.frames)
+    override = state.config.max_reject_share
+    if override is not None and not 0 <= override <= 1:
+        raise ConfigError(f"--max-reject-share must be from 0 to 1, not {override:g}")
+    limits = {
+        table: override if override is not None else float(tm.option("max_reject_share"))
+        for table, tm in mapping.tables.items()
+    }
+    failed = over_limit(state.rejects, limits)
+    if not failed:
+        return
+    message = describe(failed)
+    state.outputs.update(_write_rejects(state.frames, out))
+    state.status, state.error = "failed", message
+    write_json(summarise(state), out / "run.json")
+    raise RejectShareError(message)
+
+
 def _read_store_graph(config: RunConfig) -> CanonicalGraph:
     from graphprofile.store import open_store, read_graph
 
@@ -357,7 +394,7 @@ def summarise(state: JobState) -> dict[str, Any]:
     tables = {t: s.as_dict() for t, s in sorted(stats.items())}
     summary: dict[str, Any] = {
         "run_id": state.run_id,
-        "status": "complete",
+        "status": state.status,
         "started_at": state.started_at.isoformat(),
         "finished_at": finished.isoformat(),
         "seconds": round((finished - state.started_at).total_seconds(), 3),
@@ -370,15 +407,25 @@ def summarise(state: JobState) -> dict[str, Any]:
             "rejected": sum(s["rejected"] for s in tables.values()),
             "merged": sum(s["merged"] for s in tables.values()),
         },
-        # --engine gds reads no graph: the counts come from the database
-        "graph": graph.counts() if graph is not None else state.analysis.meta["graph"],
+        "rejects": state.rejects,
+        # --engine gds reads no graph: the counts come from the database; a run stopped
+        # for its rejects has neither
+        "graph": graph.counts()
+        if graph is not None
+        else (state.analysis.meta.get("graph", {}) if state.analysis is not None else {}),
         "stages": state.stages,
         "peak_rss_mb": _peak_rss_mb(),
         "notices": state.notices,
         "outputs": state.outputs,
     }
+    if state.error:
+        summary["error"] = state.error
     if state.analysis is not None:
         summary["analysis"] = state.analysis.meta
+        a = state.analysis
+        summary["results"] = results_summary(a.features, a.rings, a.tags, a.meta)
+        if "report" in state.outputs:
+            summary["results"]["report"] = str(Path(state.config.out_dir) / state.outputs["report"])
     if state.store_summary:
         summary["store"] = state.store_summary
     return summary

@@ -145,7 +145,21 @@ def flow_evidence(
             if role not in ("collector", "source", "sink"):
                 obj[f"n_{role}s"] = int(roles.loc[ring, role])
         evidence[int(ring)] = [obj]
+    stats["first_s"], stats["last_s"] = _ring_span(members, tx)
     return evidence, stats
+
+
+def _ring_span(members: pd.DataFrame, tx: Txns) -> tuple[pd.Series, pd.Series]:
+    """First and last time (seconds after ``tx.t0``) of the transfers between each ring's
+    own accounts."""
+    m = members[["ring", "acc"]].drop_duplicates()
+    sel = np.flatnonzero(np.isin(tx.src, m["acc"].to_numpy()))
+    pairs = pd.DataFrame({"acc": tx.src[sel], "dst": tx.dst[sel], "t": tx.ts[sel]}).merge(
+        m, on="acc"
+    )
+    pairs = pairs.merge(m.rename(columns={"acc": "dst"}), on=["ring", "dst"])
+    span = pairs.groupby("ring")["t"].agg(["min", "max"])
+    return span["min"], span["max"]
 
 
 def assemble_rings(

@@ -82,8 +82,52 @@ def render_summary(summary: dict[str, Any], msgs: Messages = ENGLISH) -> None:
     for name, s in summary["stages"].items():
         stages.add_row(name, f"{s['seconds']:.2f}", f"{s['peak_rss_mb']:.0f}")
     console.print(stages)
+    render_results(summary, msgs)
+
+
+def render_results(summary: dict[str, Any], msgs: Messages = ENGLISH) -> None:
+    """What the run found and rejected, and where the report is (the ``results`` block)."""
+    e, say = escape, msgs
+    res = summary.get("results") or {}
+    console.print(f"[bold]{say('results.title')}[/bold]")
+    if "communities" in res:
+        console.print("  " + say("results.communities", **res["communities"]))
+    if "rings" in res:
+        if res.get("rings_total"):
+            by_kind = " — " + ", ".join(
+                f"{say.get(f'ring_kind.{k}', k)} {n:,}" for k, n in res["rings"].items()
+            )
+            console.print("  " + say("results.rings", total=res["rings_total"], by_kind=by_kind))
+        else:
+            console.print("  " + say("results.rings_none"))
+    if "risk_high" in res:
+        console.print(
+            "  " + say("results.risk", high=res["risk_high"], medium=res.get("risk_medium", 0))
+        )
+    if res.get("top_rings"):
+        console.print("  " + say("results.top_rings"))
+        for rank, ring in enumerate(res["top_rings"], start=1):
+            console.print("    " + e(say("results.top_ring", rank=rank, **ring)), highlight=False)
+    for item in res.get("skipped", []):
+        console.print("  [yellow]" + e(say("results.skipped", **item)) + "[/yellow]")
+    for table, info in (summary.get("rejects") or {}).items():
+        if not info.get("rejected"):
+            continue
+        console.print("  " + e(say("results.rejects", table=table, **info)), highlight=False)
+        for r in info.get("top_reasons", []):
+            ex = r["examples"][0]
+            line = say(
+                "results.reject_reason",
+                count=r["count"],
+                reason=r["reason"],
+                row=ex["row"],
+                example=ex["reason"],
+            )
+            console.print("    " + e(line), highlight=False)
+    if res.get("report"):
+        console.print("  " + e(say("results.report", path=res["report"])))
     out = summary["parameters"]["out_dir"]
-    console.print(t("summary.complete", run_id=summary["run_id"], out=out))
+    console.print(say("summary.complete", run_id=summary["run_id"], out=escape(out)))
 
 
 def _finish(summary: dict[str, Any], quiet: bool, as_json: bool, msgs: Messages = ENGLISH) -> None:
@@ -95,6 +139,16 @@ def _finish(summary: dict[str, Any], quiet: bool, as_json: bool, msgs: Messages 
 
 FormatOpt = Annotated[
     str, typer.Option("--format", "-f", help="Format of result tables: parquet, csv or jsonl.")
+]
+MaxRejectShareOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--max-reject-share",
+        min=0.0,
+        max=1.0,
+        help="Stop (exit 2) when a table rejects more than this share of its rows; "
+        "default: the mapping's max_reject_share (0.05).",
+    ),
 ]
 PreviousOpt = Annotated[
     Path | None,
@@ -114,6 +168,7 @@ def run(
     fmt: FormatOpt = "parquet",
     previous: PreviousOpt = None,
     store: StoreOpt = None,
+    max_reject_share: MaxRejectShareOpt = None,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
     lang: LangOpt = None,
@@ -132,6 +187,7 @@ def run(
         previous=previous,
         store=store,
         lang=msgs.lang,
+        max_reject_share=max_reject_share,
     )
     summary = run_job(config, RichReporter(quiet or as_json))
     _finish(summary, quiet, as_json, msgs)

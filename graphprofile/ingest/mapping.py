@@ -8,9 +8,11 @@ A mapping is a TOML or YAML file (see ``loaders/default.toml`` and
     delimiter = ","              # CSV only
     encoding = "utf-8"           # CSV only
     decimal = "."                # decimal separator of amounts in CSV
+    thousands = ""               # thousands separator of amounts: "", ",", ".", " " or "'"
     timestamp_format = "iso"     # iso | epoch_s | epoch_ms | strftime pattern
     timezone = "UTC"             # zone of timestamps that carry no offset
     max_amount = 1e12            # larger amounts are rejected as implausible
+    max_reject_share = 0.05      # a table rejecting more of its rows stops the run (exit 2)
     true_values = ["true", "1", "yes", "y", "t"]
     false_values = ["false", "0", "no", "n", "f", ""]
 
@@ -59,13 +61,17 @@ OPTION_DEFAULTS: dict[str, Any] = {
     "delimiter": ",",
     "encoding": "utf-8",
     "decimal": ".",
+    "thousands": "",
     "timestamp_format": "iso",
     "timezone": "UTC",
     "true_values": ["true", "1", "yes", "y", "t"],
     "false_values": ["false", "0", "no", "n", "f", ""],
     "max_amount": 1e12,
+    "max_reject_share": 0.05,
     **NORMALISE_DEFAULTS,
 }
+#: Thousands separators an amount may carry (``""``: none).
+THOUSANDS = ("", ",", ".", " ", "'")
 TABLE_KEYS = {"file", "columns", "attributes", *OPTION_DEFAULTS, *WIDE_KEYS, *STATEMENT_KEYS}
 TOP_KEYS = {"version", "name", "description", "options", "tables"}
 
@@ -143,6 +149,15 @@ def _options(where: str, raw: dict[str, Any], base: dict[str, Any], source: str)
         )
     if opts["decimal"] not in {".", ","}:
         raise MappingError(f"{source}: {where}.decimal must be '.' or ','")
+    if opts["thousands"] not in THOUSANDS:
+        raise MappingError(
+            f"{source}: {where}.thousands must be one of "
+            f"{', '.join(repr(t) for t in THOUSANDS)}, not {opts['thousands']!r}"
+        )
+    if opts["thousands"] == opts["decimal"]:
+        raise MappingError(
+            f"{source}: {where}.thousands and {where}.decimal are both {opts['decimal']!r}"
+        )
     for key in ("true_values", "false_values"):
         if not isinstance(opts[key], list) or not all(isinstance(v, str) for v in opts[key]):
             raise MappingError(f"{source}: {where}.{key} must be a list of strings")
@@ -157,6 +172,9 @@ def _options(where: str, raw: dict[str, Any], base: dict[str, Any], source: str)
     amount = opts["max_amount"]
     if isinstance(amount, bool) or not isinstance(amount, int | float) or not amount > 0:
         raise MappingError(f"{source}: {where}.max_amount must be a number above 0")
+    share = opts["max_reject_share"]
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
+        raise MappingError(f"{source}: {where}.max_reject_share must be a number from 0 to 1")
     for key in ("encoding", "timestamp_format", "timezone"):
         if not isinstance(opts[key], str) or not opts[key]:
             raise MappingError(f"{source}: {where}.{key} must be a non-empty string")

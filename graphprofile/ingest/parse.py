@@ -57,9 +57,14 @@ def parse_text(values: pd.Series, column: str, required: bool) -> tuple[pd.Serie
 
 
 def parse_amount(
-    values: pd.Series, column: str, *, decimal: str, max_amount: float
+    values: pd.Series, column: str, *, decimal: str, max_amount: float, thousands: str = ""
 ) -> tuple[pd.Series, pd.Series]:
-    """Amounts must be finite, > 0 and at most ``max_amount``."""
+    """Amounts must be finite, > 0 and at most ``max_amount``.
+
+    With a ``thousands`` separator, a text amount that contains it must group the digits
+    before the decimal separator in threes (``1,184.66``, ``12'000``); ``1,5`` is unparsable
+    rather than read as 15.
+    """
     reason = _null_reasons(values.index)
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         missing = values.isna().to_numpy(dtype=bool)
@@ -69,7 +74,18 @@ def parse_amount(
     else:
         text = as_text(values)
         missing = text.isna().to_numpy(dtype=bool)
-        cleaned = text.str.replace(" ", "", regex=False).str.replace("_", "", regex=False)
+        if thousands:
+            sep, dec = re.escape(thousands), re.escape(decimal)
+            has_sep = text.str.contains(thousands, regex=False).fillna(False).astype(bool)
+            pattern = rf"[+-]?\d{{1,3}}(?:{sep}\d{{3}})+(?:{dec}\d*)?"
+            well = text.str.fullmatch(pattern).fillna(False).astype(bool)
+            grouped = has_sep & ~well  # badly grouped: unparsable
+            text_for_number = text.str.replace(thousands, "", regex=False).mask(grouped, "x")
+        else:
+            text_for_number = text
+        cleaned = text_for_number.str.replace(" ", "", regex=False).str.replace(
+            "_", "", regex=False
+        )
         if decimal != ".":
             cleaned = cleaned.str.replace(".", "", regex=False).str.replace(
                 decimal, ".", regex=False

@@ -105,7 +105,11 @@ def parse_cells(
             parsed, reason = parse_text(values, column, required)
         elif kind == "amount":
             parsed, reason = parse_amount(
-                values, column, decimal=tm.option("decimal"), max_amount=tm.option("max_amount")
+                values,
+                column,
+                decimal=tm.option("decimal"),
+                thousands=tm.option("thousands"),
+                max_amount=tm.option("max_amount"),
             )
         elif kind == "ts":
             parsed, reason = parse_timestamp(

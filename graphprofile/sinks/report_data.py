@@ -168,8 +168,18 @@ _COMPONENTS = {
     "thin": "members transacting less than usual",
     "length": "a long cycle",
     "known_fraud": "a known-fraud member",
+    "size": "more than two customers sharing them",
+    "breadth": "many accounts taking part",
+    "magnitude": "amounts far larger than what the members usually pay",
+    "one_off": "accounts that paid each other only once",
 }
-_RING_KINDS = ("identity", "cycle", "fan_in", "fan_out", "scatter_gather")
+_PATTERNS = {
+    "identity": "customers sharing devices or identifiers",
+    "cycle": "money going round in a cycle",
+    "fan_in": "many accounts paying one collector",
+    "fan_out": "one account paying many that pass the money on",
+    "scatter_gather": "money split across accounts and gathered again",
+}
 
 
 def _arrow(values: list[Any], money: bool = False) -> str:
@@ -180,7 +190,7 @@ def _arrow(values: list[Any], money: bool = False) -> str:
 def _known_type(r: dict[str, Any]) -> str | None:
     """Sentences for the reason types documented in docs/ANALYSIS.md; None if unknown."""
     kind, w = r.get("type"), r.get("weight")
-    weight = f" (weight {fmt_value(w)})" if isinstance(w, int | float) else ""
+    weight = f" (+{float(w):.2f} risk)" if isinstance(w, int | float) and w else ""
     if kind == "shared_device":
         return f"{r.get('n_members', '?')} members share device {r.get('id', '?')}"
     if kind == "shared_identifier":
@@ -192,8 +202,26 @@ def _known_type(r: dict[str, Any]) -> str | None:
         when = f", {fmt_value(times[0])} to {fmt_value(times[-1])}" if times else ""
         amounts = _arrow(r.get("amounts") or [], money=True)
         return f"money cycle {_arrow(accounts)}: amounts {amounts}{when}"
-    if kind in _RING_KINDS:
-        return f"{str(kind).replace('_', '-')} pattern found{weight}"
+    if kind in _PATTERNS:
+        return f"pattern: {_PATTERNS[str(kind)]}{weight}"
+    if kind == "fan_in_pattern":
+        onward = f", which sent it on to {r['n_onwards']:,}" if r.get("n_onwards") else ""
+        return (
+            f"{r.get('n_senders', '?')} accounts paid collector {r.get('collector', '?')} "
+            f"within days{onward}"
+        )
+    if kind == "fan_out_pattern":
+        return (
+            f"{r.get('source', '?')} paid {r.get('n_receivers', '?')} accounts that passed "
+            "the money on"
+        )
+    if kind == "scatter_gather_pattern":
+        return (
+            f"money from {r.get('source', '?')} went through {r.get('n_intermediates', '?')} "
+            f"accounts and came together again at {r.get('sink', '?')}"
+        )
+    if kind == "known_fraud" and (w is None or w >= 1.0):  # the customer's own flag
+        return "flagged as known fraud"
     if kind in _COMPONENTS:
         return f"risk raised by {_COMPONENTS[str(kind)]}{weight}"
     if kind == "ring":
@@ -203,7 +231,7 @@ def _known_type(r: dict[str, Any]) -> str | None:
         hops = r.get("hops")
         who = r.get("customer")
         head = f"{_plural(hops, 'hop')} from known fraud" if hops else "near known fraud"
-        head += f" {who}" if who else ""
+        head += (f" {who}" if who else "") + weight
         steps = path_in_words(r.get("steps") or [])
         return f"{head}: {steps}" if steps else head
     if kind == "young_accounts":

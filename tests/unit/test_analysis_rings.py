@@ -43,6 +43,10 @@ def test_fan_in_found_with_collector_and_senders(result):
     pattern = next(r for r in json.loads(ring["reasons"]) if r["type"] == "fan_in_pattern")
     assert pattern["collector"] == "A-F"
     assert pattern["n_senders"] == 12
+    # first and last transfer between the ring's own accounts (S01 at 202 h, S12 at 224 h)
+    t0 = pd.Timestamp("2025-03-01", tz="UTC")
+    assert ring["first_ts"] == t0 + pd.Timedelta(hours=202)
+    assert ring["last_ts"] == t0 + pd.Timedelta(hours=224)
 
 
 def test_device_ring_found_and_household_and_hub_are_not(result):

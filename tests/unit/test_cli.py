@@ -77,3 +77,31 @@ def test_run_json_summary_reconciles(tmp_path: Path, capsys) -> None:
     assert summary["graph"]["nodes"]["customer"] == 4
     assert summary["graph"]["edges"]["TRANSFER"] == 3
     assert summary["status"] == "complete"
+
+
+def test_console_summary_shows_results_rejects_and_skipped(tmp_path: Path, capsys) -> None:
+    data = Path(__file__).resolve().parents[1] / "data" / "foreign"
+    mapping = Path(__file__).resolve().parents[2] / "loaders" / "example_foreign.toml"
+    assert main(["run", str(data), "--mapping", str(mapping), "--out", str(tmp_path)]) == 0
+    text = " ".join(capsys.readouterr().out.split())  # rich wraps long lines
+    summary = json.loads((tmp_path / "run.json").read_text())
+    res = summary["results"]
+    com = res["communities"]
+    assert f"Communities: {com['count']} ({com['singletons']} singletons" in text
+    assert "Rings: none found" in text and res["rings_total"] == 0
+    assert f"Customers tagged risk:high: {res['risk_high']}" in text
+    assert "Rejected rows of transactions: 3 of 7 (42.9%)" in text
+    assert "1 × unparsable amount (e.g. row 7: unparsable amount 'null')" in text
+    assert f"Report: {tmp_path / 'report.html'}" in text
+
+
+def test_skipped_analyses_are_on_the_console(tmp_path: Path, capsys) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "transactions.csv").write_text(
+        "txn_id,from_account,to_account,amount,ts\nt1,a,b,5,2024-01-01\nt2,b,c,7,2024-01-02\n"
+    )
+    assert main(["run", str(data), "--out", str(tmp_path / "out")]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Skipped: identity rings (no devices or identifiers table)" in text
+    assert "Skipped: fraud proximity (no customer is flagged known_fraud)" in text

@@ -103,7 +103,9 @@ def job(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GRAPHPROFILE_PII_KEY", KEY)
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-            rc = main(["run", str(data), "--out", str(out), "--json"])
+            # planted bad rows are a large share of this tiny input: accept them
+            argv = ["run", str(data), "--out", str(out), "--json", "--max-reject-share", "1"]
+            rc = main(argv)
     assert rc == 0, stderr.getvalue()
     assert json.loads(stdout.getvalue())["status"] == "complete"
     return out, stdout.getvalue() + stderr.getvalue()

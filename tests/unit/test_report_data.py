@@ -317,10 +317,10 @@ def test_lists_come_back_from_parquet_and_json_text() -> None:
 def test_reasons_in_words() -> None:
     words = reasons_in_words(json.dumps(RING1_REASONS))
     assert words[:4] == [
-        "identity pattern found (weight 1)",
+        "pattern: customers sharing devices or identifiers (+1.00 risk)",
         "3 members share device D1",
         "2 members share email email:h1",
-        "risk raised by young accounts (weight 0.3)",
+        "risk raised by young accounts (+0.30 risk)",
     ]
     assert words[4] == f"3 customers opened accounts within 2 days {XSS}"
     assert reasons_in_words(json.dumps(RING2_REASONS))[1] == (
@@ -330,10 +330,31 @@ def test_reasons_in_words() -> None:
     step = {"from": "C1", "to": "C9", "links": [{"via": "device", "id": "D7"}]}
     near = {"type": "known_fraud_neighbour", "weight": 0.5, "hops": 1, "customer": "C9"}
     near["steps"] = [step]
-    assert reasons_in_words([near]) == ["1 hop from known fraud C9: shares device D7 with C9"]
+    assert reasons_in_words([near]) == [
+        "1 hop from known fraud C9 (+0.50 risk): shares device D7 with C9"
+    ]
+    # every reason type the analysis writes reads as words, never "size: weight 0.15"
+    analysis_reasons = [
+        {"type": "fan_in_pattern", "collector": "A9", "n_senders": 12, "n_onwards": 2},
+        {"type": "fan_out_pattern", "source": "A1", "n_receivers": 7},
+        {"type": "scatter_gather_pattern", "source": "A1", "sink": "A5", "n_intermediates": 4},
+        *({"type": t, "weight": 0.15} for t in ("size", "breadth", "magnitude", "one_off")),
+        *({"type": t, "weight": 0.1} for t in ("length", "thin", "cash_out", "known_fraud")),
+        {"type": "known_fraud", "weight": 1.0},
+        {"type": "ring", "ring_id": "R1", "kind": "fan_in", "weight": 0.8},
+    ]
+    words = reasons_in_words(analysis_reasons)
+    assert words[:3] == [
+        "12 accounts paid collector A9 within days, which sent it on to 2",
+        "A1 paid 7 accounts that passed the money on",
+        "money from A1 went through 4 accounts and came together again at A5",
+    ]
+    assert words[3] == "risk raised by more than two customers sharing them (+0.15 risk)"
+    assert words[-2:] == ["flagged as known fraud", "member of fan-in ring R1 (+0.80 risk)"]
+    assert not any("weight" in w or ":" in w.split(" (")[0][-3:] for w in words)
     # unknown types still read: their fields in words
-    assert reasons_in_words([{"type": "fan_in_pattern", "collector": "A9", "n_senders": 12}]) == [
-        "fan in pattern: collector A9; n senders 12"
+    assert reasons_in_words([{"type": "odd_pattern", "collector": "A9", "n_senders": 12}]) == [
+        "odd pattern: collector A9; n senders 12"
     ]
     assert reasons_in_words(None) == [] and reasons_in_words("plain words") == ["plain words"]
     assert reasons_in_words({"shared_devices": 2}) == ["shared devices: 2"]
