@@ -132,6 +132,9 @@ class JobState:
     rejects: dict[str, Any] = field(default_factory=dict)
     status: str = "complete"
     error: str | None = None
+    #: When the results were complete; set by the report stage so that the report and
+    #: ``run.json`` show the same run time (the report's own time is in ``stages``).
+    finished_at: pd.Timestamp | None = None
 
     @contextlib.contextmanager
     def timed(self, name: str, reporter: Reporter) -> Iterator[None]:
@@ -389,7 +392,7 @@ def _read_store_graph(config: RunConfig) -> CanonicalGraph:
 def summarise(state: JobState) -> dict[str, Any]:
     """The ``run.json`` document for a finished job."""
     frames, graph = state.frames, state.graph
-    finished = pd.Timestamp.now(tz="UTC")
+    finished = state.finished_at or pd.Timestamp.now(tz="UTC")
     stats = frames.stats if frames is not None else {}
     tables = {t: s.as_dict() for t, s in sorted(stats.items())}
     summary: dict[str, Any] = {

@@ -19,10 +19,19 @@ from typing import Any
 import pandas as pd
 
 from graphprofile.errors import OutputError
+from graphprofile.i18n import ENGLISH as say  # the report's own language switch: #17
 from graphprofile.sinks import report_charts as charts
 from graphprofile.sinks import report_html as h
-from graphprofile.sinks.report_data import RunOutputs, as_list, load_outputs, reasons_in_words
+from graphprofile.sinks import report_views as views
+from graphprofile.sinks.report_data import (
+    RunOutputs,
+    as_list,
+    is_missing,
+    load_outputs,
+    reasons_in_words,
+)
 from graphprofile.sinks.report_graph import ring_subgraph
+from graphprofile.sinks.report_views import ROLE_ORDER
 from graphprofile.sinks.tables import read_table
 
 REPORT_NAME = "report.html"
@@ -129,33 +138,68 @@ def top_rings(rings: pd.DataFrame | None, n: int) -> pd.DataFrame:
     return frame.head(n).drop(columns=["_risk", "_size"])
 
 
-def _member_rows(out: RunOutputs, customers: list[str]) -> list[tuple[Any, ...]]:
+def _member_rows(
+    out: RunOutputs, customers: list[str], roles: dict[str, str], known: dict[str, bool]
+) -> list[tuple[Any, ...]]:
     f = out.features
-    if f is None:
-        return [(c, None, None, None) for c in customers]
-    sel = f[f["customer_id"].astype(str).isin(customers)]
-    cols = [c for c in ("risk_score", "pagerank_pct", "community_id") if c in sel.columns]
     rows = []
-    for row in sel.sort_values(cols[:1] or ["customer_id"], ascending=False).to_dict("records"):
+    sel = (
+        f[f["customer_id"].astype(str).isin(customers)].set_index("customer_id")
+        if f is not None and "customer_id" in f.columns
+        else pd.DataFrame()
+    )
+    for c in customers:
+        row = sel.loc[c] if c in sel.index else {}
         rows.append(
             (
-                row["customer_id"],
-                *(row.get(c) for c in ("risk_score", "pagerank_pct", "community_id")),
+                c,
+                roles.get(c, "member"),
+                "yes" if known.get(c) else "no",
+                *(row.get(col) if len(row) else None for col in ("risk_score", "pagerank_pct")),
+                row.get("community_id") if len(row) else None,
             )
         )
-    return rows
+    return sorted(rows, key=lambda r: (ROLE_ORDER.get(r[1], 9), -(r[3] or 0.0), r[0]))
 
 
 def _ring_block(out: RunOutputs, ring: dict[str, Any], rank: int) -> str:
     rid = str(ring["ring_id"])
     graph = ring_subgraph(out, rid) if out.graph is not None else None
+    first, last = ring.get("first_ts"), ring.get("last_ts")
+    when = ""
+    if not is_missing(first) and not is_missing(last):
+        when = f'<span class="badge">{h.esc(first)} → {h.esc(last)}</span>'
     badges = (
         f'<span class="badge">{h.esc(ring.get("kind"))}</span>'
         f'<span class="badge">{h.esc(ring.get("size"))} members</span>'
-        f'<span class="badge risk">risk {h.esc(ring.get("risk"))}</span>'
+        f'<span class="badge risk">risk {h.esc(ring.get("risk"))}</span>{when}'
     )
     body = f'<div class="ring" id="ring-{rank}"><h3>{rank}. Ring {h.esc(rid)}</h3>{badges}'
+    customers = [str(c) for c in ring.get("customers", []) or []]
+    roles: dict[str, str] = {}
+    known: dict[str, bool] = {}
     if graph is not None:
+        elements = views.ring_elements(ring, graph)
+        for node in elements["nodes"]:
+            d = node["data"]
+            if d.get("customer") and d.get("role"):
+                best = roles.get(d["customer"])
+                if best is None or ROLE_ORDER[d["role"]] < ROLE_ORDER[best]:
+                    roles[d["customer"]] = d["role"]
+        known = {
+            str(d["key"]): d.get("known_fraud") is True
+            for _, d in graph.nodes(data=True)
+            if d["label"] == "customer"
+        }
+        data = views.as_script_json(
+            {"elements": elements, "customers": views.customer_details(out, customers)}
+        )
+        body += h.interactive(
+            f"cy-ring-{rank}",
+            data,
+            hint=say("report.ring.details_hint"),
+            caption=say("report.ring.interactive"),
+        )
         title = f"Ring {rid} ({ring.get('kind', 'ring')})"
         uri = charts.data_uri(charts.ring_picture(graph, title=title))
         shared = sum(1 for _, d in graph.nodes(data=True) if d["label"] in ("device", "identifier"))
@@ -170,15 +214,15 @@ def _ring_block(out: RunOutputs, ring: dict[str, Any], rank: int) -> str:
             kind="ring",
             ident=f"ring-img-{rank}",
             caption=caption,
+            css="print-only",
         )
     else:
         body += h.note("No graph snapshot in this output directory: picture not drawn.")
     body += "<h3>Why it was flagged</h3>" + h.bullet_list(reasons_in_words(ring.get("reasons")))
-    customers = [str(c) for c in ring.get("customers", []) or []]
-    body += h.table(
-        ["member", "risk", "PageRank pct", "community"],
-        _member_rows(out, customers),
-        numeric=[1, 2],
+    body += f"<h3>{h.esc(say('report.ring.members'))}</h3>" + h.table(
+        ["member", "role", "known fraud", "risk", "PageRank pct", "community"],
+        _member_rows(out, customers, roles, known),
+        numeric=[3, 4],
     )
     return body + "</div>"
 
@@ -192,10 +236,73 @@ def _rings_section(out: RunOutputs, n: int) -> str:
         ring["customers"] = as_list(ring.get("customers"))
         blocks.append(_ring_block(out, ring, rank))
     total = len(out.rings) if out.rings is not None else 0
-    intro = h.note(f"The {len(chosen)} riskiest of {total:,} rings. Red arrows are money flows "
-                   "with total amount and first→last date; dashed lines link members to the "
-                   "devices and identifiers they share.")  # fmt: skip
+    intro = h.note(say("report.ring.intro", shown=len(chosen), total=total))
     return h.section("rings", "Top rings", intro + "".join(blocks))
+
+
+#: High-risk customers listed in the report (riskiest first).
+MAX_HIGH_RISK_ROWS = 2000
+
+
+def _high_risk_section(out: RunOutputs) -> str:
+    tags = out.tags
+    title = say("report.high_risk.title")
+    if tags is None or "tag" not in tags.columns:
+        return h.section("high-risk", title, h.note(say("report.high_risk.none")))
+    high = tags[tags["tag"] == "risk:high"]
+    if high.empty:
+        return h.section("high-risk", title, h.note(say("report.high_risk.none")))
+    f = out.features
+    extra = (
+        f.set_index(f["customer_id"].astype(str))
+        if f is not None and "customer_id" in f.columns
+        else pd.DataFrame()
+    )
+    rows = []
+    for t in (
+        high.sort_values(["score", "customer_id"], ascending=[False, True])
+        .head(MAX_HIGH_RISK_ROWS)
+        .to_dict("records")
+    ):
+        c = str(t["customer_id"])
+        ring = extra.loc[c].get("ring_id") if c in extra.index else None
+        kf = extra.loc[c].get("known_fraud") if c in extra.index else None
+        rows.append(
+            (
+                c,
+                t.get("score"),
+                "yes" if kf is True or kf == 1 else "no",
+                None if is_missing(ring) else ring,
+                "; ".join(reasons_in_words(t.get("reasons"))),
+            )
+        )
+    body = h.note(say("report.high_risk.intro", count=len(high)))
+    if len(high) > MAX_HIGH_RISK_ROWS:
+        body += h.note(say("report.high_risk.capped", n=MAX_HIGH_RISK_ROWS))
+    body += h.table(
+        ["customer", "risk", "known fraud", "ring", "reasons"],
+        rows,
+        numeric=[1],
+        sortable=True,
+        ident="high-risk-table",
+    )
+    return h.section("high-risk", title, body)
+
+
+def _rejects_section(out: RunOutputs) -> str | None:
+    rejects = out.summary.get("rejects")
+    if not isinstance(rejects, dict) or not rejects:
+        return None
+    rows = []
+    for table, info in rejects.items():
+        for r in info.get("top_reasons", []):
+            ex = r["examples"][0] if r.get("examples") else {}
+            rows.append((table, r.get("reason"), r.get("count"), ex.get("row"), ex.get("reason")))
+    if not rows:
+        body = h.note(say("report.rejects.none"))
+    else:
+        body = h.table(["table", "reason", "rows", "e.g. row", "as recorded"], rows, numeric=[2, 3])
+    return h.section("rejects", say("report.rejects.title"), body)
 
 
 def _influencers_section(out: RunOutputs, n_communities: int = 10, per: int = 5) -> str:
@@ -317,8 +424,11 @@ def build_report(out: RunOutputs, *, top_rings: int = 10) -> str:
         A complete HTML document without external resources.
     """
     run_id = out.summary.get("run_id", "unknown run")
-    sections = [_summary_section(out), _quality_section(out), _charts_section(out)]
-    sections.append(_rings_section(out, top_rings))
+    sections = [_summary_section(out), _quality_section(out)]
+    rejects = _rejects_section(out)
+    if rejects:
+        sections.append(rejects)
+    sections += [_charts_section(out), _rings_section(out, top_rings), _high_risk_section(out)]
     sections.append(_influencers_section(out))
     churn = _churn_section(out)
     if churn:
@@ -328,7 +438,10 @@ def build_report(out: RunOutputs, *, top_rings: int = 10) -> str:
         sections.append(changes)
     generated = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
     return h.page(
-        f"graphprofile report · {run_id}", f"Generated {generated} from {out.out_dir}", sections
+        f"graphprofile report · {run_id}",
+        f"Generated {generated} from {out.out_dir}",
+        sections,
+        library=views.cytoscape_js(),
     )
 
 
@@ -364,6 +477,7 @@ def report_stage(state: Any, reporter: Any) -> None:
     if not getattr(state.config, "report", True):
         return
     state.outputs["report"] = REPORT_NAME
+    state.finished_at = pd.Timestamp.now(tz="UTC")  # run.json shows the same run time
     result = state.analysis
     out = RunOutputs(
         out_dir=Path(state.config.out_dir),

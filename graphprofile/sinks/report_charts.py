@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from graphprofile.sinks.report_data import fmt_value
 
@@ -53,9 +54,17 @@ def _finite(values: pd.Series) -> np.ndarray:
 
 
 def _log_counts(ax: Any, n: int) -> None:
-    """Log count axis once there are enough values for counts to span decades."""
+    """Log count axis once there are enough values for counts to span decades; otherwise a
+    linear axis with whole-number ticks (counts are integers)."""
     if n > 200:
         ax.set_yscale("log")
+    else:
+        integer_counts(ax)
+
+
+def integer_counts(ax: Any) -> None:
+    """Whole-number ticks on the count (y) axis."""
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def community_sizes_chart(sizes: pd.Series) -> bytes:
@@ -110,15 +119,21 @@ def risk_chart(risk: pd.Series, high: float | None = None) -> bytes:
 
 def ring_kinds_chart(kinds: pd.Series) -> bytes:
     """Bar chart of rings per kind."""
+    return png_bytes(ring_kinds_figure(kinds))
+
+
+def ring_kinds_figure(kinds: pd.Series) -> Figure:
+    """The figure of :func:`ring_kinds_chart` (whole-number count axis)."""
     fig, ax = _figure()
     counts = kinds.astype("string").fillna("unknown").value_counts().sort_index()
     ax.bar(counts.index.tolist(), counts.to_numpy(), color="#c92a2a")
     for i, n in enumerate(counts.to_numpy()):
         ax.annotate(f"{int(n):,}", (i, n), ha="center", va="bottom", fontsize=9)
+    integer_counts(ax)
     ax.set_ylabel("rings")
     ax.set_title(f"Rings by kind ({int(counts.sum()):,} rings)")
     ax.tick_params(axis="x", labelrotation=15)
-    return png_bytes(fig)
+    return fig
 
 
 def _short(text: str, n: int = 14) -> str:

@@ -1,5 +1,6 @@
 """The report opens in a real browser (headless Chromium): no console errors, every chart
-and ring picture decodes, and a screenshot is taken.
+and ring picture decodes, a ring node clicked shows its customer's tags and reasons, and
+screenshots are taken.
 
 Two independent checks of console errors: Chromium's own console log on stderr
 (``--enable-logging=stderr``) for the report as written, and a probe copy of the report
@@ -110,6 +111,46 @@ def probe(browser: str, report: Path, work: Path) -> dict[str, Any]:
     return json.loads(html.unescape(found.group(1)))
 
 
+CLICK = """<script>
+function __click() {
+  var box = document.getElementById('cy-ring-1');
+  var out = {graph: !!(box && box.__cy)};
+  if (out.graph) {
+    var cy = box.__cy;
+    var node = cy.nodes('[customer]').sort(function (a, b) {
+      return a.id() < b.id() ? -1 : 1; })[0];
+    var rect = box.getBoundingClientRect();
+    var p = node.renderedPosition();
+    var x = rect.left + p.x, y = rect.top + p.y;
+    var target = document.elementFromPoint(x, y);
+    out.target = target ? target.tagName : null;
+    out.customer = node.data('customer');
+    ['mousedown', 'mouseup'].forEach(function (type) {
+      target.dispatchEvent(new MouseEvent(type, {bubbles: true, cancelable: true, view: window,
+        clientX: x, clientY: y, button: 0, buttons: type === 'mousedown' ? 1 : 0}));
+    });
+    out.nodes = cy.nodes().length;
+    out.edges = cy.edges().length;
+  }
+  setTimeout(function () {
+    out.details = document.getElementById('cy-ring-1-details').textContent;
+    var pre = document.createElement('pre');
+    pre.id = '__click';
+    pre.textContent = JSON.stringify(out);
+    document.body.appendChild(pre);
+  }, 300);
+}
+window.addEventListener('load', function () {
+  // into view (a no-op when it is); cytoscape caches its place until the scroll event
+  document.getElementById('cy-ring-1').scrollIntoView({block: 'nearest'});
+  setTimeout(__click, 300);
+});
+</script>"""
+#: The screenshot shows the top rings at the top of the page (a headless screenshot does
+#: not follow a scroll).
+RINGS_FIRST = "<style>header, main > section:not(#rings) { display: none; }</style>"
+
+
 def console_messages(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if ":CONSOLE" in line]
 
@@ -180,3 +221,59 @@ def test_screenshot(chromium: str, report: Path, tmp_path: Path) -> None:
     if keep:
         Path(keep).mkdir(parents=True, exist_ok=True)
         shutil.copy(shot, Path(keep) / "report.png")
+
+
+def test_clicking_a_ring_node_shows_its_details(
+    chromium: str, report: Path, tmp_path: Path
+) -> None:
+    """A real mouse click (DOM events at the node's place, through cytoscape's hit test)."""
+    page = tmp_path / "click.html"
+    text = report.read_text(encoding="utf-8")
+    page.write_text(text.replace("</body>", CLICK + "</body>", 1), encoding="utf-8")
+    shown = tmp_path / "click-rings-first.html"
+    shown.write_text(
+        text.replace("</head>", RINGS_FIRST + "</head>", 1).replace(
+            "</body>", CLICK + "</body>", 1
+        ),
+        encoding="utf-8",
+    )
+    done = run_chromium(
+        chromium,
+        tmp_path / "profile-click",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--virtual-time-budget=10000",
+        "--dump-dom",
+        page.as_uri(),
+    )
+    found = re.search(r'<pre id="__click">(.*?)</pre>', done.stdout, re.S)
+    assert found, done.stderr[-2000:]
+    result = json.loads(html.unescape(found.group(1)))
+    assert result["graph"] and result["target"] == "CANVAS", result
+    assert result["nodes"] >= 3 and result["edges"] >= 2
+    customer = result["customer"]
+    assert result["details"].startswith(f"Customer {customer}"), result
+    assert "known fraud: " in result["details"] and "ring_member" in result["details"]
+    assert console_messages(done.stderr) == []
+    shot = tmp_path / "clicked.png"
+    done = run_chromium(
+        chromium,
+        tmp_path / "profile-click-shot",
+        f"--screenshot={shot}",
+        "--window-size=1280,900",
+        "--hide-scrollbars",
+        "--virtual-time-budget=10000",
+        shown.as_uri(),
+    )
+    assert done.returncode == 0 and shot.is_file(), done.stderr[-2000:]
+    assert imread(shot).std() > 0.05
+    keep = os.environ.get("GRAPHPROFILE_SCREENSHOT_DIR")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, Path(keep) / "report-ring-clicked.png")
+
+
+def test_print_keeps_a_static_picture_of_each_ring(report: Path) -> None:
+    text = report.read_text(encoding="utf-8")
+    assert text.count('<figure class="print-only"><img') == text.count('class="cy"') == 2
+    assert "@media print" in text

@@ -28,3 +28,11 @@ def test_every_subpackage_and_resource_dir_is_packaged() -> None:
     assert (
         any((ROOT / "cypher").rglob("*.cypher")) and (ROOT / "loaders" / "default.toml").is_file()
     )
+
+
+def test_vendored_javascript_is_packaged_with_its_licence() -> None:
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert setuptools["package-data"]["graphprofile.sinks"] == ["vendor/*.js", "vendor/*.LICENSE"]
+    vendor = ROOT / "graphprofile" / "sinks" / "vendor"
+    assert (vendor / "cytoscape.min.js").stat().st_size > 100_000
+    assert "Permission is hereby granted" in (vendor / "cytoscape.LICENSE").read_text()

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import base64
 import io
+import json
+import math
 import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import networkx as nx
+import pandas as pd
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.image import imread
 from test_report_data import XSS, make_run
 
 from graphprofile.cli import main
-from graphprofile.pipeline import EXTRA_STAGES
+from graphprofile.pipeline import EXTRA_STAGES, RunConfig, run_job
 from graphprofile.sinks.report import build_report, top_rings, write_report_for
+from graphprofile.sinks.report_charts import ring_kinds_figure
 from graphprofile.sinks.report_data import load_outputs
+from graphprofile.sinks.report_views import cytoscape_js, layout
 
 
 class Images(HTMLParser):
@@ -50,8 +57,11 @@ def test_report_is_self_contained_with_every_picture(report: tuple[Path, str]) -
     assert path.name == "report.html"
     parser = Images()
     parser.feed(text)
-    assert parser.external == [] and parser.scripts == 0
-    assert "http://" not in text and "https://" not in text
+    # inline only: cytoscape.js, the page script, and one JSON block per interactive ring
+    assert parser.external == [] and parser.scripts == 2 + 2
+    assert 'cf.version="3.35.0"' in text or 'cf.version="3.35.0"' in text
+    own = text.replace(cytoscape_js(), "")  # its licence comments name web sites
+    assert "http://" not in own and "https://" not in own
     charts = {"chart-communities", "chart-pagerank", "chart-risk", "chart-ring-kinds"}
     assert set(parser.images) == charts | {"ring-img-1", "ring-img-2"}
     for ident, img in parser.images.items():
@@ -123,3 +133,76 @@ def test_cli_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["report", str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"Error: output directory {tmp_path / 'missing'} does not exist")
+
+
+def test_interactive_rings_members_and_high_risk_list(report: tuple[Path, str]) -> None:
+    _, text = report
+    blocks = re.findall(
+        r'<script type="application/json" id="(cy-ring-\d)-data">(.*?)</script>', text
+    )
+    assert [b[0] for b in blocks] == ["cy-ring-1", "cy-ring-2"]
+    ring1 = json.loads(blocks[0][1])
+    kinds = sorted(n["data"]["kind"] for n in ring1["elements"]["nodes"])
+    assert kinds == ["customer", "customer", "customer", "device", "identifier"]
+    assert set(ring1["customers"]) == {"C01", "C02", "C03"}
+    c02 = ring1["customers"]["C02"]
+    assert c02["risk_score"] == "0.88" and c02["known_fraud"] is False
+    assert any(t["tag"] == "ring_member" and "3 members share device D1" in t["reasons"]
+               for t in c02["tags"])  # fmt: skip
+    # the cycle A04 → A05 → A06 is a loop: accounts equidistant from the centre
+    ring2 = json.loads(blocks[1][1])
+    pos = [(n["position"]["x"], n["position"]["y"]) for n in ring2["elements"]["nodes"]]
+    radii = {round(math.hypot(x, y)) for x, y in pos}
+    assert len(pos) == 3 and len(radii) == 1
+    transfer = [e["data"] for e in ring2["elements"]["edges"] if e["data"]["type"] == "TRANSFER"]
+    assert len(transfer) == 3 and "2024-03-01" in transfer[0]["title"]
+    plain = re.sub(r"<[^>]+>", " ", text)
+    assert re.search(r"member\s+role\s+known fraud\s+risk", plain)
+    assert re.search(r"C04\s+mule\s+no\s+0.8", plain)
+    # every risk:high customer, riskiest first, sortable, with reasons in words
+    table = text[text.index('id="high-risk-table"') :]
+    table = table[: table.index("</table>")]
+    order = re.findall(r"<tr><td>(C\d\d)</td>", table)
+    assert order == ["C12", "C01", "C02", "C03", "C04", "C05", "C06"]
+    assert 'class="sortable"' in text[text.index("High-risk customers") - 2000 :]
+    assert "flagged as known fraud" in table and 'data-sort="0.97"' in table
+
+
+def test_fan_and_scatter_gather_are_layers() -> None:
+    g = nx.DiGraph()
+    for acc in ("S1", "S2", "S3", "M1", "M2", "K"):
+        g.add_node(f"account:{acc}", label="account", key=acc)
+    for a, b in (("S1", "M1"), ("S1", "M2"), ("M1", "K"), ("M2", "K")):
+        g.add_edge(f"account:{a}", f"account:{b}", type="TRANSFER", total_amount=1.0)
+    reasons = [{"type": "scatter_gather_pattern", "source": "S1", "sink": "K"}]
+    pos = layout("scatter_gather", reasons, g.subgraph(["account:S1", "account:M1",
+                                                         "account:M2", "account:K"]))  # fmt: skip
+    ys = {n.split(":")[1]: y for n, (_, y) in pos.items()}
+    assert ys["S1"] < ys["M1"] == ys["M2"] < ys["K"]
+    xs = sorted(x for x, _ in pos.values() if x is not None)
+    assert len({(round(x), round(y)) for x, y in pos.values()}) == 4  # nothing on top of another
+    fan = layout("fan_in", [{"type": "fan_in_pattern", "collector": "K"}], g)
+    fy = {n.split(":")[1]: y for n, (_, y) in fan.items()}
+    assert fy["K"] > fy["S1"] == fy["S2"] == fy["M1"]
+    assert len(xs) == 4
+
+
+def test_count_axes_have_whole_numbers() -> None:
+    fig = ring_kinds_figure(pd.Series(["cycle", "cycle", "fan_in", "fan_in"]))
+    FigureCanvasAgg(fig).draw()
+    ticks = fig.axes[0].get_yticks()
+    assert all(float(t).is_integer() for t in ticks)
+
+
+def test_report_run_time_equals_run_json(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    config = RunConfig(
+        data_dir=root / "tests" / "data" / "foreign",
+        out_dir=tmp_path / "out",
+        mapping=root / "loaders" / "example_foreign.toml",
+    )
+    summary = run_job(config)
+    plain = re.sub(r"<[^>]+>", " ", (tmp_path / "out" / "report.html").read_text())
+    assert f"finished {summary['finished_at']}" in " ".join(plain.split())
+    assert f"seconds {summary['seconds']:.3g}" in " ".join(plain.split())
+    assert "report" in summary["stages"]
