@@ -115,14 +115,9 @@ def render_results(summary: dict[str, Any], msgs: Messages = ENGLISH) -> None:
             continue
         console.print("  " + e(say("results.rejects", table=table, **info)), highlight=False)
         for r in info.get("top_reasons", []):
-            ex = r["examples"][0]
-            line = say(
-                "results.reject_reason",
-                count=r["count"],
-                reason=r["reason"],
-                row=ex["row"],
-                example=ex["reason"],
-            )
+            # row numbers only: the offending values are data (any language, maybe personal)
+            rows = ", ".join(str(x["row"]) for x in r["examples"])
+            line = say("results.reject_reason", count=r["count"], reason=r["reason"], rows=rows)
             console.print("    " + e(line), highlight=False)
     if res.get("report"):
         console.print("  " + e(say("results.report", path=res["report"])))

@@ -91,7 +91,7 @@ def test_console_summary_shows_results_rejects_and_skipped(tmp_path: Path, capsy
     assert "Rings: none found" in text and res["rings_total"] == 0
     assert f"Customers tagged risk:high: {res['risk_high']}" in text
     assert "Rejected rows of transactions: 3 of 7 (42.9%)" in text
-    assert "1 × unparsable amount (e.g. row 7: unparsable amount 'null')" in text
+    assert "1 × unparsable amount (e.g. rows 7; the values are in rejects/ and run.json)" in text
     assert f"Report: {tmp_path / 'report.html'}" in text
 
 
