@@ -29,6 +29,7 @@ from graphprofile.sinks.report_data import (
     fmt_value,
     is_missing,
     load_outputs,
+    not_found,
     parse_reasons,
     path_in_words,
     reasons_in_words,
@@ -201,11 +202,11 @@ def explain(out_dir: Path, customer_id: str, *, top_members: int = 5, hops: int 
     features = out.features
     path = Path(out_dir) / "features.parquet"
     if features is None or "customer_id" not in features.columns:
-        raise InputError(f"{path} is missing; run `graphprofile run --out {out_dir}` first")
+        raise InputError(f"{path} is missing; run `graphprofile run DATA --out {out_dir}` first")
     customer_id = str(customer_id)
     row = _row(features, "customer_id", customer_id)
     if row is None:
-        raise InputError(f"customer {customer_id!r} is not in {path}")
+        raise InputError(not_found("customer", customer_id, path, features["customer_id"]))
     known = _row(out.graph.nodes["customer"], "customer_id", customer_id) if out.graph else None
     doc: dict[str, Any] = {
         "customer_id": customer_id,

@@ -8,12 +8,22 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+
+def _version(value: bool) -> None:
+    if value:
+        from graphprofile import __version__
+
+        typer.echo(f"graphprofile {__version__}")
+        raise typer.Exit()
+
+
 app = typer.Typer(
     name="graphprofile",
     help="Turn a bank's customer data into a relationship graph and graph-based profile tags.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain click help and errors: no boxes, no <bool> placeholders
 )
 console = Console()
 err_console = Console(stderr=True)
@@ -48,3 +58,19 @@ LangOpt = Annotated[
         "default: GRAPHPROFILE_LANG, else en.",
     ),
 ]
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Turn a bank's customer data into a relationship graph and graph-based profile tags."""
+
+
+CustomersOpt = Annotated[
+    int, typer.Option("--customers", "-n", help="Number of customers (at least 1,000).")
+]
+OutputFileOpt = Annotated[Path, typer.Option("--output", "-o", help="File to write.")]

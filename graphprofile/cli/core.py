@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from graphprofile.cli.common import (
+    CustomersOpt,
     DataDirArg,
     JsonOpt,
     LangOpt,
@@ -135,6 +136,9 @@ def _finish(summary: dict[str, Any], quiet: bool, as_json: bool, msgs: Messages 
 FormatOpt = Annotated[
     str, typer.Option("--format", "-f", help="Format of result tables: parquet, csv or jsonl.")
 ]
+ReportOpt = Annotated[
+    bool, typer.Option("--report/--no-report", help="Write OUT/report.html (default) or not.")
+]
 MaxRejectShareOpt = Annotated[
     float | None,
     typer.Option(
@@ -164,6 +168,7 @@ def run(
     previous: PreviousOpt = None,
     store: StoreOpt = None,
     max_reject_share: MaxRejectShareOpt = None,
+    report: ReportOpt = True,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
     lang: LangOpt = None,
@@ -183,6 +188,7 @@ def run(
         store=store,
         lang=msgs.lang,
         max_reject_share=max_reject_share,
+        report=report,
     )
     summary = run_job(config, RichReporter(quiet or as_json))
     _finish(summary, quiet, as_json, msgs)
@@ -234,7 +240,7 @@ def analyze(
 
 @app.command()
 def demo(
-    customers: Annotated[int, typer.Option("--customers", help="Customers to generate.")] = 5000,
+    customers: CustomersOpt = 5000,
     workdir: Annotated[
         Path, typer.Option("--workdir", help="Where the sample bank and results go.")
     ] = Path("gp-demo"),

@@ -8,16 +8,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from graphprofile.cli.common import QuietOpt, SeedOpt, app, console, err_console
+from graphprofile.cli.common import CustomersOpt, QuietOpt, SeedOpt, app, console, err_console
 from graphprofile.generate import generate_bank
 
 
 @app.command("generate")
 def generate(
     out_dir: Annotated[Path, typer.Argument(help="Data directory to write (created if missing).")],
-    customers: Annotated[
-        int, typer.Option("--customers", "-n", help="Number of customers (at least 1,000).")
-    ] = 10_000,
+    customers: CustomersOpt = 10_000,
     seed: SeedOpt = 42,
     fmt: Annotated[
         str, typer.Option("--format", help="Table file format: csv or parquet.")

@@ -12,6 +12,7 @@ from graphprofile.cli.common import (
     JsonOpt,
     LangOpt,
     OutDirArg,
+    OutputFileOpt,
     QuietOpt,
     StoreOpt,
     app,
@@ -23,21 +24,24 @@ bloom_app = typer.Typer(help="Neo4j Bloom support.", no_args_is_help=True)
 app.add_typer(bloom_app, name="bloom")
 
 PerspectiveOutOpt = Annotated[
-    Path, typer.Option("--out", "-o", help="Perspective file to write (JSON).")
+    Path, typer.Option("--output", "-o", help="Perspective file to write (JSON).")
 ]
 
 
 @bloom_app.command("perspective")
 def bloom_perspective(
-    out: PerspectiveOutOpt, store: StoreOpt = None, as_json: JsonOpt = False, lang: LangOpt = None
+    output: PerspectiveOutOpt,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+    lang: LangOpt = None,
 ) -> None:
     """Write a Neo4j Bloom perspective for the graph graphprofile writes.
 
-    Example: graphprofile bloom perspective --out perspective.json --lang zh
+    Example: graphprofile bloom perspective --output perspective.json --lang zh
     """
     from graphprofile.sinks.bloom import generate_perspective
 
-    result = generate_perspective(out, store_uri=store, lang=resolve_lang(lang))
+    result = generate_perspective(output, store_uri=store, lang=resolve_lang(lang))
     if as_json:
         print(json.dumps(result, indent=2))
         return
@@ -67,18 +71,18 @@ def report(
 
 @app.command()
 def explain(
+    out_dir: OutDirArg,
     customer_id: Annotated[str, typer.Argument(help="Customer id (as in features.customer_id).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory of a run.")],
     as_json: JsonOpt = False,
 ) -> None:
     """Everything graphprofile concluded about one customer, and why.
 
-    Example: graphprofile explain C000123 --out out/ --json
+    Example: graphprofile explain out/ C00000123 --json
     """
     from graphprofile.explain import explain as explain_customer
     from graphprofile.explain import render
 
-    doc = explain_customer(out, customer_id)
+    doc = explain_customer(out_dir, customer_id)
     if as_json:
         print(json.dumps(doc, indent=2, ensure_ascii=False))
     else:
@@ -88,7 +92,7 @@ def explain(
 @app.command("export-subgraph")
 def export_subgraph(
     out_dir: OutDirArg,
-    output: Annotated[Path, typer.Option("--output", help="File to write.")],
+    output: OutputFileOpt,
     ring: Annotated[str | None, typer.Option("--ring", help="A ring id.")] = None,
     community: Annotated[str | None, typer.Option("--community", help="A community id.")] = None,
     customer: Annotated[
@@ -100,7 +104,7 @@ def export_subgraph(
 ) -> None:
     """Write a ring, community or customer neighbourhood for Gephi/Cytoscape (GraphML/GEXF).
 
-    Example: graphprofile export-subgraph out/ --ring R-0001 --format graphml --output ring.graphml
+    Example: graphprofile export-subgraph out/ --ring R000001 --format graphml --output ring.graphml
     """
     from graphprofile.export_subgraph import export_subgraph as export
 

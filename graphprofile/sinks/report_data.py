@@ -5,8 +5,11 @@ Also turns machine-readable ``reasons`` (JSON) into sentences an investigator ca
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -287,6 +290,35 @@ def reasons_in_words(value: Any) -> list[str]:
         return [f"{k.replace('_', ' ')}: {fmt_value(v)}" for k, v in parsed.items()]
     items = parsed if isinstance(parsed, list) else [parsed]
     return [s for s in (reason_sentence(r) for r in items) if s]
+
+
+def closest_ids(wanted: str, known: Iterable[Any], *, n: int = 3) -> list[str]:
+    """Up to ``n`` known ids most like ``wanted`` (for "not found" errors).
+
+    Candidates are the ids next to ``wanted`` in sorted order and those with the same
+    number in them (``C000123`` finds ``C00000123``); :mod:`difflib` ranks them. Cheap on
+    millions of ids: it runs on the error path only.
+    """
+    ids = pd.Series(pd.unique(pd.Series(list(known), dtype="string").dropna())).sort_values()
+    if ids.empty:
+        return []
+    values = ids.to_numpy(dtype=object)
+    at = int(np.searchsorted(values, str(wanted)))
+    near = values[max(0, at - 25) : at + 25].tolist()
+    same_number: list[str] = []
+    digits = re.sub(r"\D", "", str(wanted)).lstrip("0")
+    if digits:
+        numbers = ids.str.replace(r"\D", "", regex=True).str.lstrip("0")
+        same_number = ids[(numbers == digits).to_numpy(dtype=bool)].head(n).tolist()
+    ranked = difflib.get_close_matches(str(wanted), near, n=n, cutoff=0.5) or near[:n]
+    return list(dict.fromkeys([*same_number, *ranked]))[:n]
+
+
+def not_found(what: str, wanted: str, where: Path | str, known: Iterable[Any]) -> str:
+    """``customer 'X' is not in FILE; closest ids: …`` (the message of a lookup error)."""
+    close = closest_ids(wanted, known)
+    hint = f"; closest ids: {', '.join(close)}" if close else ""
+    return f"{what} {wanted!r} is not in {where}{hint}"
 
 
 def ring_members(rings: pd.DataFrame | None, ring_id: str) -> tuple[list[str], list[str]]:

@@ -20,7 +20,7 @@ import pandas as pd
 
 from graphprofile.errors import InputError
 from graphprofile.frames import EDGE_ENDS, NODE_KEYS
-from graphprofile.sinks.report_data import RunOutputs, is_missing, ring_members
+from graphprofile.sinks.report_data import RunOutputs, is_missing, not_found, ring_members
 
 #: Devices/identifiers used by more customers than this are hubs: not expanded through.
 DEFAULT_HUB_LIMIT = 50
@@ -162,7 +162,8 @@ def ring_subgraph(outputs: RunOutputs, ring_id: str) -> nx.DiGraph:
         customers = f.loc[f["ring_id"].astype(str) == str(ring_id), "customer_id"].astype(str)
         customers = customers.tolist()
     if not customers:
-        raise InputError(f"ring {ring_id!r} is not in {outputs.out_dir / 'rings.parquet'}")
+        known = outputs.rings["ring_id"] if outputs.rings is not None else []
+        raise InputError(not_found("ring", ring_id, outputs.out_dir / "rings.parquet", known))
     g = outputs.graph
     assert g is not None
     shared = {}
@@ -196,9 +197,8 @@ def community_subgraph(outputs: RunOutputs, community_id: str) -> nx.DiGraph:
         raise InputError(f"{outputs.out_dir} has no features.community_id column")
     customers = f.loc[f["community_id"].astype(str) == str(community_id), "customer_id"]
     if customers.empty:
-        raise InputError(
-            f"community {community_id!r} is not in {outputs.out_dir / 'features.parquet'}"
-        )
+        where = outputs.out_dir / "features.parquet"
+        raise InputError(not_found("community", community_id, where, f["community_id"]))
     _need_graph(outputs)
     g = outputs.graph
     assert g is not None
@@ -269,7 +269,7 @@ def customer_subgraph(outputs: RunOutputs, customer_id: str, *, hops: int = 2) -
     assert outputs.graph is not None
     known = outputs.graph.nodes["customer"]["customer_id"].astype(str)
     if not (known == str(customer_id)).any():
-        raise InputError(f"customer {customer_id!r} is not in {outputs.out_dir / 'graph'}")
+        raise InputError(not_found("customer", customer_id, outputs.out_dir / "graph", known))
     found = neighbourhood(outputs, customer_id, hops=hops)
     graph = subgraph(
         outputs,

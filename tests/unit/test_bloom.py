@@ -265,7 +265,7 @@ def test_schema_from_store_adds_source_columns_and_pagerank_range() -> None:
 
 def test_cli_writes_the_perspective(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "p.json"
-    assert main(["bloom", "perspective", "--out", str(out), "--json"]) == 0
+    assert main(["bloom", "perspective", "--output", str(out), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["path"] == str(out) and summary["search_phrases"] == len(
         bloom_phrases.PHRASE_FILES
@@ -276,7 +276,7 @@ def test_cli_writes_the_perspective(tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_cli_unwritable_output_is_a_clear_error(tmp_path: Path, capsys) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    assert main(["bloom", "perspective", "--out", str(blocker / "p.json")]) == 2
+    assert main(["bloom", "perspective", "--output", str(blocker / "p.json")]) == 2
     assert capsys.readouterr().err.startswith(f"Error: cannot write {blocker / 'p.json'}")
 
 

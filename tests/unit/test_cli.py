@@ -105,3 +105,42 @@ def test_skipped_analyses_are_on_the_console(tmp_path: Path, capsys) -> None:
     text = " ".join(capsys.readouterr().out.split())
     assert "Skipped: identity rings (no devices or identifiers table)" in text
     assert "Skipped: fraud proximity (no customer is flagged known_fraud)" in text
+
+
+def test_version_and_one_error_style(capsys) -> None:
+    from graphprofile import __version__
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"graphprofile {__version__}"
+    assert main(["run"]) == 2  # a usage error: the same "Error: …" line, no box
+    err = capsys.readouterr().err
+    assert "Error: Missing argument" in err and "╭" not in err and "│" not in err
+
+
+@pytest.mark.parametrize("name", sorted(_commands()))
+def test_help_has_no_placeholders_or_boxes(name: str, capsys) -> None:
+    assert main([*name.split(), "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "<bool>" not in out and "╭" not in out
+
+
+def test_run_directory_and_output_files_are_the_same_kind_everywhere() -> None:
+    commands = _commands()
+    for name in ("explain", "report", "export-subgraph", "evaluate"):
+        first = commands[name].params[0]
+        assert first.param_type_name == "argument" and first.name == "out_dir", name
+    for name in ("export-subgraph", "bloom perspective"):
+        opts = {o for p in commands[name].params for o in getattr(p, "opts", [])}
+        assert "--output" in opts and "--out" not in opts, name
+    for name in ("generate", "demo"):
+        opts = {o for p in commands[name].params for o in getattr(p, "opts", [])}
+        assert {"-n", "--customers"} <= opts, name
+
+
+def test_run_without_report(tmp_path: Path) -> None:
+    data = Path(__file__).resolve().parents[1] / "data" / "foreign"
+    mapping = Path(__file__).resolve().parents[2] / "loaders" / "example_foreign.toml"
+    args = ["run", str(data), "--mapping", str(mapping), "--out", str(tmp_path), "-q"]
+    assert main([*args, "--no-report"]) == 0
+    assert not (tmp_path / "report.html").exists()
+    assert "report" not in json.loads((tmp_path / "run.json").read_text())["outputs"]

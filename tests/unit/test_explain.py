@@ -12,6 +12,7 @@ from test_report_data import RING1_REASONS, RUN_ID, make_run
 from graphprofile.cli import main
 from graphprofile.errors import InputError
 from graphprofile.explain import explain
+from graphprofile.sinks.report_data import closest_ids
 
 
 @pytest.fixture
@@ -68,10 +69,10 @@ def test_unknown_customer_is_a_clear_error(run_dir: Path) -> None:
 
 
 def test_cli_json_and_terminal(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["explain", "C02", "--out", str(run_dir), "--json"]) == 0
+    assert main(["explain", str(run_dir), "C02", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["customer_id"] == "C02" and doc["rings"][0]["ring_id"] == "R-0001"
-    assert main(["explain", "C02", "--out", str(run_dir)]) == 0
+    assert main(["explain", str(run_dir), "C02"]) == 0
     text = capsys.readouterr().out
     assert "Ring R-0001 (identity" in text
     assert "3 members share device D1" in text
@@ -80,6 +81,16 @@ def test_cli_json_and_terminal(run_dir: Path, capsys: pytest.CaptureFixture[str]
 
 
 def test_cli_unknown_customer_exit_2(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["explain", "X9", "--out", str(run_dir)]) == 2
+    assert main(["explain", str(run_dir), "C2"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == f"Error: customer 'X9' is not in {run_dir / 'features.parquet'}"
+    # the closest real ids, so a mistyped id is one copy-paste away
+    assert err == (
+        f"Error: customer 'C2' is not in {run_dir / 'features.parquet'}; closest ids: C02, C12"
+    )
+
+
+def test_closest_ids_find_the_same_number_in_a_million() -> None:
+    ids = [f"C{i:08d}" for i in range(1_000_000)]
+    assert closest_ids("C000123", ids)[0] == "C00000123"
+    assert closest_ids("C00000124x", ids)[0] == "C00000124"
+    assert closest_ids("nothing", []) == []
