@@ -25,7 +25,13 @@ from graphprofile.analysis.assemble import (
     identity_evidence,
     previous_ring_keys,
 )
-from graphprofile.analysis.communities import churn, leiden, leiden_multiplex, match_ids
+from graphprofile.analysis.communities import (
+    churn,
+    embeddedness,
+    leiden,
+    leiden_multiplex,
+    match_ids,
+)
 from graphprofile.analysis.flows import flow_patterns
 from graphprofile.analysis.influence import influence
 from graphprofile.analysis.projection import LAYERS, project
@@ -344,6 +350,7 @@ def analyse(
     features = features[FEATURE_COLUMNS]
 
     rm = ring_members.assign(customer_id=cust_ids[ring_members["cust"].to_numpy(dtype=np.int64)])
+    re_ = proj.rel_edges
     tags = build_tags(
         features,
         rm,
@@ -351,6 +358,9 @@ def analyse(
         customer_reasons=reasons,
         run_id=run_id,
         computed_at=computed_at,
+        embeddedness=embeddedness(
+            re_["src"].to_numpy(), re_["dst"].to_numpy(), re_["weight"].to_numpy(), community
+        ),
     )
     communities = _community_table(proj, community, features, risk_medium=s.risk_medium)
     lap("risk_and_tags")

@@ -1,24 +1,31 @@
 """Profile tags in long format, one row per (customer, tag, value).
 
-Vocabulary (``tag`` -- ``value`` -- ``score`` -- ``reasons``):
+Every tag means the same two things: ``value`` identifies or measures (an id, a hop count,
+a raw metric, never a placeholder) and ``score`` in [0, 1] is the strength of the evidence
+for the tag. Vocabulary (``tag`` -- ``value`` -- ``score`` -- ``reasons``):
 
-- ``community`` -- community id -- community size -- ``[]``
-- ``influencer:top{p}pct`` -- ``"overall"`` -- PageRank percentile -- ``[]``: the top ``p`` %
+- ``community`` -- community id -- embeddedness: the share of the customer's relationship
+  weight that stays inside the community -- ``[]``; not for singleton communities
+- ``influencer:top{p}pct`` -- PageRank -- PageRank percentile / 100 -- ``[]``: the top ``p`` %
   of customers by relationship PageRank, for each ``p`` of ``influence_percentiles``
-- ``community_influencer:top{p}pct`` -- community id -- PageRank -- ``[]``: the top ``p`` % of
-  their community (at least one member) in communities of ``min_community_for_tags`` or more
-- ``bridge:top1pct`` -- ``"overall"`` -- betweenness percentile -- ``[]``
-- ``money_hub:top1pct`` -- ``"overall"`` -- money-flow PageRank percentile -- ``[]``
+- ``community_influencer:top{p}pct`` -- community id -- percentile of the customer's PageRank
+  within the community / 100 -- ``[]``: the top ``p`` % of their community (at least one
+  member) in communities of ``min_community_for_tags`` or more
+- ``bridge:top1pct`` -- betweenness -- betweenness percentile / 100 -- ``[]``
+- ``money_hub:top1pct`` -- money-flow PageRank -- its percentile / 100 -- ``[]``
 - ``ring_member`` -- ring id -- ring risk -- the ring's reasons (one row per ring the
   customer is in)
 - ``ring_member:{kind}`` -- ring id -- ring risk -- ``[]`` (kind of ring, for filtering)
 - ``near_known_fraud`` -- hops (``"1"``/``"2"``) -- fraud proximity -- ``[]``
-- ``risk:high`` / ``risk:medium`` -- ``"customer"`` -- customer risk -- the customer's reasons
+- ``risk:high`` / ``risk:medium`` -- the type of the strongest reason (``ring``,
+  ``known_fraud``, ``known_fraud_neighbour`` …) -- customer risk -- the customer's reasons
 
 Every row carries ``run_id`` and ``computed_at`` (the feature-store event timestamp).
 """
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pandas as pd
@@ -32,6 +39,22 @@ def _fmt_pct(p: float) -> str:
     return f"{p:g}"
 
 
+def _raw(values: np.ndarray) -> np.ndarray:
+    """Raw metric values as tag ``value`` text (6 significant digits)."""
+    return np.array([f"{v:.6g}" for v in np.nan_to_num(values)], dtype=object)
+
+
+def strongest_reason(reasons: list[str], mask: np.ndarray) -> np.ndarray:
+    """The ``type`` of the heaviest reason of each customer in ``mask`` ("" elsewhere)."""
+    out = np.full(len(reasons), "", dtype=object)
+    for i in np.flatnonzero(mask).tolist():  # tagged customers only
+        items = [r for r in json.loads(reasons[i]) if isinstance(r, dict)]
+        if items:
+            top = max(items, key=lambda r: (float(r.get("weight") or 0.0), str(r.get("type"))))
+            out[i] = str(top.get("type", ""))
+    return out
+
+
 def build_tags(
     features: pd.DataFrame,
     ring_members: pd.DataFrame,
@@ -40,6 +63,7 @@ def build_tags(
     customer_reasons: list[str],
     run_id: str,
     computed_at: pd.Timestamp,
+    embeddedness: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Long-format tags from the features and ring memberships.
 
@@ -57,6 +81,9 @@ def build_tags(
         Run identifier.
     computed_at : pandas.Timestamp
         Event timestamp of the run.
+    embeddedness : numpy.ndarray, optional
+        Share of each customer's relationship weight inside its community (the
+        ``community`` tag's score); 1.0 when omitted.
 
     Returns
     -------
@@ -87,31 +114,29 @@ def build_tags(
 
     has_comm = ~pd.isna(features["community_id"]).to_numpy()
     comm_str = features["community_id"].astype("string").fillna("").to_numpy(dtype=object)
-    add(
-        has_comm,
-        "community",
-        comm_str,
-        features["community_size"].astype("float64").to_numpy(),
-    )
+    size = features["community_size"].astype("float64").fillna(0).to_numpy()
+    embedded = np.ones(len(cid)) if embeddedness is None else np.asarray(embeddedness, float)
+    add(has_comm & (size > 1), "community", comm_str, np.clip(embedded, 0.0, 1.0))
     pr_pct = features["pagerank_pct"].to_numpy(dtype="float64")
     pr = features["pagerank"].to_numpy(dtype="float64")
-    size = features["community_size"].astype("float64").fillna(0).to_numpy()
     rank_in = (
         features.assign(_pr=pr)
         .groupby("community_id")["_pr"]
         .rank(method="first", ascending=False)
         .to_numpy()
     )
+    pct_in = 1.0 - (rank_in - 1.0) / np.maximum(size, 1.0)
     for p in settings.influence_percentiles:
-        add(pr_pct > 100.0 - p, f"influencer:top{_fmt_pct(p)}pct", "overall", pr_pct)
+        add(pr_pct > 100.0 - p, f"influencer:top{_fmt_pct(p)}pct", _raw(pr), pr_pct / 100.0)
         k = np.maximum(1, np.floor(size * p / 100.0))
         in_comm = has_comm & (size >= settings.min_community_for_tags) & (rank_in <= k)
-        add(in_comm, f"community_influencer:top{_fmt_pct(p)}pct", comm_str, pr)
+        add(in_comm, f"community_influencer:top{_fmt_pct(p)}pct", comm_str, pct_in)
     btw = features["betweenness"].to_numpy(dtype="float64")
     btw_pct = pd.Series(btw).rank(method="max", pct=True).to_numpy() * 100
-    add((btw_pct > 99.0) & (btw > 0), "bridge:top1pct", "overall", btw_pct)
+    add((btw_pct > 99.0) & (btw > 0), "bridge:top1pct", _raw(btw), btw_pct / 100.0)
     mpr = features["money_pagerank_pct"].to_numpy(dtype="float64")
-    add(mpr > 99.0, "money_hub:top1pct", "overall", mpr)
+    money_pr = features["money_pagerank"].to_numpy(dtype="float64")
+    add(mpr > 99.0, "money_hub:top1pct", _raw(money_pr), mpr / 100.0)
 
     hops = features["fraud_hops"].astype("Float64").fillna(np.nan).to_numpy(dtype="float64")
     near = (hops == 1) | (hops == 2)
@@ -123,14 +148,11 @@ def build_tags(
     )
     risk = features["risk_score"].to_numpy(dtype="float64")
     reasons = np.asarray(customer_reasons, dtype=object)
-    add(risk >= settings.risk_high, "risk:high", "customer", risk, reasons)
-    add(
-        (risk >= settings.risk_medium) & (risk < settings.risk_high),
-        "risk:medium",
-        "customer",
-        risk,
-        reasons,
-    )
+    high = risk >= settings.risk_high
+    medium = (risk >= settings.risk_medium) & ~high
+    driver = strongest_reason(customer_reasons, high | medium)
+    add(high, "risk:high", driver, risk, reasons)
+    add(medium, "risk:medium", driver, risk, reasons)
     if len(ring_members):
         rm = ring_members
         parts.append(

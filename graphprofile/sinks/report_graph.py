@@ -3,8 +3,9 @@
 Node ids are ``"<label>:<id>"`` (``customer:C1``, ``account:A1``, ``device:D1``,
 ``identifier:email:…``, ``counterparty:P1``); every node has ``label`` and ``key``.
 Customers carry their ``features`` columns and their tags (``tags``: the tag names,
-``tag:<name>``: the tag's score or value). Edges carry ``type`` and the snapshot's edge
-properties (``TRANSFER``: ``n_txns``, ``total_amount``, ``first_ts``, ``last_ts``).
+``tag:<name>``: the tag's value, e.g. the community id; ``tag:<name>:score``: its score).
+Edges carry ``type`` and the snapshot's edge properties (``TRANSFER``: ``n_txns``,
+``total_amount``, ``first_ts``, ``last_ts``).
 Attributes never hold ``None``: missing values are left out (GraphML cannot store them).
 """
 
@@ -141,10 +142,11 @@ def _add_results(graph: nx.DiGraph, outputs: RunOutputs, customers: set[str]) ->
                 continue
             graph.nodes[nid]["tags"] = ",".join(sorted(group["tag"].astype(str).unique()))
             for row in group.to_dict("records"):
-                value = row.get("score")
-                value = row.get("value") if is_missing(value) else value
-                cleaned = clean_attr(value)
-                graph.nodes[nid][f"tag:{row['tag']}"] = True if cleaned is None else cleaned
+                value = clean_attr(row.get("value"))
+                graph.nodes[nid][f"tag:{row['tag']}"] = True if value is None else value
+                score = clean_attr(row.get("score"))
+                if score is not None:
+                    graph.nodes[nid][f"tag:{row['tag']}:score"] = score
 
 
 def ring_subgraph(outputs: RunOutputs, ring_id: str) -> nx.DiGraph:

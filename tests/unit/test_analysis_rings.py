@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from test_analysis_support import small_bank
 
-from graphprofile.analysis import analyse
+from graphprofile.analysis import AnalysisSettings, analyse
+from graphprofile.analysis.tags import build_tags
 
 NOW = pd.Timestamp("2025-06-01", tz="UTC")
 
@@ -97,3 +99,47 @@ def test_missing_inputs_are_skipped_not_errors():
     assert "fraud_proximity: no customer is flagged known_fraud" in skipped
     assert res.features["fraud_proximity"].isna().all()
     assert set(res.rings["kind"]) == {"cycle", "fan_in"}
+
+
+def test_tag_semantics_a_profile_store_can_rely_on(result):
+    tags = result.tags
+    # score is the strength of the evidence, in [0, 1], for every tag
+    assert tags["score"].between(0.0, 1.0).all(), tags.loc[~tags["score"].between(0, 1)]
+    # value is never a placeholder
+    assert not tags["value"].isin(["overall", "customer", ""]).any()
+    f = result.features.set_index("customer_id")
+    comm = tags[tags["tag"] == "community"].set_index("customer_id")
+    # no community tag for a singleton; the value is the community id, not its size
+    assert (comm["value"] == f.loc[comm.index, "community_id"].astype(str)).all()
+    alone = result.features.assign(
+        community_size=result.features["community_size"].where(
+            result.features["customer_id"] != "B20", 1
+        )
+    )
+    again = build_tags(
+        alone,
+        result.tags.iloc[0:0].assign(kind=[], risk=[]),
+        settings=AnalysisSettings(),
+        customer_reasons=alone["risk_reasons"].tolist(),
+        run_id="t1",
+        computed_at=NOW,
+    )
+    assert "B20" not in set(again.loc[again["tag"] == "community", "customer_id"])
+    assert "B21" in set(again.loc[again["tag"] == "community", "customer_id"])
+    infl = tags[tags["tag"].str.startswith("influencer:")]
+    assert len(infl) and (infl["score"] > 0.9).all()
+    high = tags[tags["tag"] == "risk:high"].set_index("customer_id")
+    assert high.loc["D1", "value"] == "known_fraud"  # D1 is known fraud: its strongest reason
+    assert high.loc["D2", "value"] == "ring"
+
+
+def test_embeddedness_known_answer():
+    from graphprofile.analysis.communities import embeddedness
+
+    # two triangles joined by one edge 2-3 of weight 1; the rest weigh 2
+    src = np.array([0, 0, 1, 3, 3, 4, 2])
+    dst = np.array([1, 2, 2, 4, 5, 5, 3])
+    w = np.array([2.0, 2, 2, 2, 2, 2, 1])
+    got = embeddedness(src, dst, w, np.array([0, 0, 0, 1, 1, 1, 2]))
+    assert got[:6].tolist() == [1.0, 1.0, 0.8, 0.8, 1.0, 1.0]
+    assert got[6] == 0.0  # an isolated vertex

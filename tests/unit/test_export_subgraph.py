@@ -42,7 +42,8 @@ def test_ring_round_trips_with_tags_as_attributes(run_dir: Path, tmp_path: Path,
     c2 = graph.nodes["customer:C02"]
     assert c2["node_type"] == "customer" and c2["label"] == "C02"
     assert c2["tags"] == "community,ring_member,risk:high"
-    assert float(c2["tag:risk:high"]) == pytest.approx(0.88)
+    assert float(c2["tag:risk:high:score"]) == pytest.approx(0.88)
+    assert str(c2["tag:community"]) == "1"  # the community id, never its size
     assert c2["ring_id"] == "R-0001" and float(c2["risk_score"]) == pytest.approx(0.88)
     assert c2["is_ring_member"] in (True, "true")
     assert graph.has_edge("account:A01", "account:A02")
