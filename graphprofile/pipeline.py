@@ -24,7 +24,7 @@ import pandas as pd
 
 from graphprofile import __version__
 from graphprofile.errors import ConfigError, OutputError, RejectShareError
-from graphprofile.frames import CanonicalGraph, Frames
+from graphprofile.frames import LOAD_ORDER, CanonicalGraph, Frames
 from graphprofile.graph import build_graph, write_snapshot
 from graphprofile.i18n.vocabulary import tag_vocabulary
 from graphprofile.ingest import load_frames, load_mapping
@@ -33,6 +33,8 @@ from graphprofile.ingest.reject_summary import describe, over_limit, reject_summ
 from graphprofile.results import results_summary
 from graphprofile.sinks.tables import FORMATS, read_table, write_json, write_table
 
+#: Jobs :func:`graphprofile.analysis.analyse` announces through its ``progress`` callback.
+ANALYSIS_JOBS = 6
 PACKAGES = ["pandas", "pyarrow", "numpy", "igraph", "leidenalg", "networkx", "neo4j", "falkordb"]
 
 
@@ -42,6 +44,21 @@ class Reporter(Protocol):
     def stage(self, name: str) -> contextlib.AbstractContextManager[None]: ...
 
     def notice(self, text: str) -> None: ...
+
+
+def counter(reporter: Reporter, total: int) -> Callable[[str], None]:
+    """A progress callback that reports ``n of total`` to ``reporter.advance`` (if it has
+    one) each time it is called with the name of the step starting."""
+    done = 0
+    advance = getattr(reporter, "advance", None)
+
+    def step(item: str) -> None:
+        nonlocal done
+        if advance is not None:
+            advance(done, total, item)
+        done += 1
+
+    return step
 
 
 class SilentReporter:
@@ -199,7 +216,7 @@ def _analysis_step(state: JobState, reporter: Reporter) -> None:
         run_id=state.run_id,
         computed_at=state.started_at,
         seed=state.config.seed,
-        progress=reporter.notice,
+        progress=counter(reporter, ANALYSIS_JOBS),
     )
     for notice in state.analysis.meta.get("skipped", []):
         state.notices.append(f"skipped: {notice}")
@@ -298,7 +315,9 @@ def run_job(config: RunConfig, reporter: Reporter | None = None) -> dict[str, An
     else:
         with state.timed("read+validate", reporter):
             mapping = load_mapping(config.mapping)
-            state.frames = load_frames(config.data_dir, mapping, now=started)
+            state.frames = load_frames(
+                config.data_dir, mapping, now=started, progress=counter(reporter, len(LOAD_ORDER))
+            )
         for notice in state.frames.notices:
             state.notices.append(notice)
             reporter.notice(notice)

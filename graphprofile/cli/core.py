@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from graphprofile.cli.common import (
@@ -31,23 +34,56 @@ from graphprofile.pipeline import RunConfig, run_job
 
 
 class RichReporter:
-    """Shows a spinner per stage and notices on stderr (stdout stays clean for --json)."""
+    """Progress on stderr (stdout stays clean for ``--json``): a bar per stage with counts
+    (tables read, analysis jobs done) where the stage reports them, and notices.
 
-    def __init__(self, quiet: bool) -> None:
+    ``--quiet`` hides the bars and notices; a stderr that is not a terminal (a log file, a
+    pipe, CI) hides the bars and keeps one line per finished stage and the notices.
+    """
+
+    def __init__(self, quiet: bool, console: Console | None = None) -> None:
+        self.console = console or err_console
         self.quiet = quiet
+        self.bars = not quiet and self.console.is_terminal
+        self._progress: Progress | None = None
+        self._task: Any = None
 
     @contextlib.contextmanager
     def stage(self, name: str) -> Iterator[None]:
         if self.quiet:
             yield
             return
-        with err_console.status(f"[bold]{name}[/bold] …"):
+        start = time.perf_counter()
+        if self.bars:
+            self._progress = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[item]}"),
+                TimeElapsedColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self._task = self._progress.add_task(name, total=None, item="")
+            with self._progress:
+                yield
+            self._progress = None
+        else:
             yield
-        err_console.print(f"[green]✓[/green] {name}")
+        seconds = time.perf_counter() - start
+        self.console.print(f"[green]✓[/green] {escape(name)} ({seconds:.1f} s)", highlight=False)
+
+    def advance(self, done: int, total: int, item: str = "") -> None:
+        """``done`` of ``total`` steps of the current stage (``item``: what is under way)."""
+        if self._progress is not None:
+            self._progress.update(
+                self._task, completed=done, total=max(total, done), item=escape(item)
+            )
+            self._progress.refresh()  # each step shows, however fast the stage
 
     def notice(self, text: str) -> None:
         if not self.quiet:
-            err_console.print(f"  [dim]{escape(text)}[/dim]", highlight=False)
+            self.console.print(f"  [dim]{escape(text)}[/dim]", highlight=False)
 
 
 def render_summary(summary: dict[str, Any], msgs: Messages = ENGLISH) -> None:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 import typer.main
+from rich.console import Console
 
 from graphprofile.cli import app, main
+from graphprofile.cli.core import RichReporter
+from graphprofile.pipeline import RunConfig, run_job
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
@@ -144,3 +149,34 @@ def test_run_without_report(tmp_path: Path) -> None:
     assert main([*args, "--no-report"]) == 0
     assert not (tmp_path / "report.html").exists()
     assert "report" not in json.loads((tmp_path / "run.json").read_text())["outputs"]
+
+
+def _run_with(console: Console, tmp_path: Path) -> str:
+    root = Path(__file__).resolve().parents[2]
+    config = RunConfig(
+        data_dir=root / "tests" / "data" / "foreign",
+        out_dir=tmp_path / "out",
+        mapping=root / "loaders" / "example_foreign.toml",
+        report=False,
+    )
+    run_job(config, RichReporter(False, console))
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", console.file.getvalue())
+
+
+def test_progress_bars_with_counts_on_a_terminal_only(tmp_path: Path) -> None:
+    shown = _run_with(Console(file=io.StringIO(), force_terminal=True, width=120), tmp_path)
+    assert {"0/6", "3/6", "5/6"} <= set(re.findall(r"\d/\d", shown))  # tables, analysis jobs
+    assert "━" in shown  # a bar, not a spinner
+    logged = _run_with(Console(file=io.StringIO(), force_terminal=False), tmp_path)
+    assert re.findall(r"\d/\d", logged) == [] and "━" not in logged
+    assert "✓ analysis (" in logged  # one line per finished stage
+    quiet = Console(file=io.StringIO(), force_terminal=True)
+    root = Path(__file__).resolve().parents[2]
+    config = RunConfig(
+        data_dir=root / "tests" / "data" / "foreign",
+        out_dir=tmp_path / "o2",
+        mapping=root / "loaders" / "example_foreign.toml",
+        report=False,
+    )
+    run_job(config, RichReporter(True, quiet))
+    assert quiet.file.getvalue() == ""  # --quiet: nothing at all

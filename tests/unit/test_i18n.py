@@ -166,7 +166,7 @@ def test_console_summary_in_chinese_and_english(
 def test_cli_rejects_unknown_language(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from graphprofile.cli import main
 
-    rc = main(["bloom", "perspective", "--out", str(tmp_path / "p.json"), "--lang", "fr"])
+    rc = main(["bloom", "perspective", "--output", str(tmp_path / "p.json"), "--lang", "fr"])
     assert rc == 2
     assert capsys.readouterr().err.strip() == (
         "Error: --lang 'fr' is not a supported language; use en or zh"
