@@ -1,18 +1,20 @@
 """Profile tags in long format, one row per (customer, tag, value).
 
-Every tag means the same two things: ``value`` identifies or measures (an id, a hop count,
-a raw metric, never a placeholder) and ``score`` in [0, 1] is the strength of the evidence
-for the tag. Vocabulary (``tag`` -- ``value`` -- ``score`` -- ``reasons``):
+Every tag means the same two things: ``value`` identifies (an id, a hop count, a reason
+type; never a placeholder, and stable from run to run so that a profile store's history
+keyed on ``(customer, tag, value)`` does not churn) and ``score`` in [0, 1] is the strength
+of the evidence for the tag. Raw metrics (PageRank, betweenness, community size) are in
+``features``. Vocabulary (``tag`` -- ``value`` -- ``score`` -- ``reasons``):
 
 - ``community`` -- community id -- embeddedness: the share of the customer's relationship
   weight that stays inside the community -- ``[]``; not for singleton communities
-- ``influencer:top{p}pct`` -- PageRank -- PageRank percentile / 100 -- ``[]``: the top ``p`` %
+- ``influencer:top{p}pct`` -- community id -- PageRank percentile / 100 -- ``[]``: the top ``p`` %
   of customers by relationship PageRank, for each ``p`` of ``influence_percentiles``
 - ``community_influencer:top{p}pct`` -- community id -- percentile of the customer's PageRank
   within the community / 100 -- ``[]``: the top ``p`` % of their community (at least one
   member) in communities of ``min_community_for_tags`` or more
-- ``bridge:top1pct`` -- betweenness -- betweenness percentile / 100 -- ``[]``
-- ``money_hub:top1pct`` -- money-flow PageRank -- its percentile / 100 -- ``[]``
+- ``bridge:top1pct`` -- community id -- betweenness percentile / 100 -- ``[]``
+- ``money_hub:top1pct`` -- community id -- money-flow PageRank percentile / 100 -- ``[]``
 - ``ring_member`` -- ring id -- ring risk -- the ring's reasons (one row per ring the
   customer is in)
 - ``ring_member:{kind}`` -- ring id -- ring risk -- ``[]`` (kind of ring, for filtering)
@@ -37,11 +39,6 @@ TAG_COLUMNS = ["customer_id", "tag", "value", "score", "reasons", "run_id", "com
 
 def _fmt_pct(p: float) -> str:
     return f"{p:g}"
-
-
-def _raw(values: np.ndarray) -> np.ndarray:
-    """Raw metric values as tag ``value`` text (6 significant digits)."""
-    return np.array([f"{v:.6g}" for v in np.nan_to_num(values)], dtype=object)
 
 
 def strongest_reason(reasons: list[str], mask: np.ndarray) -> np.ndarray:
@@ -127,16 +124,15 @@ def build_tags(
     )
     pct_in = 1.0 - (rank_in - 1.0) / np.maximum(size, 1.0)
     for p in settings.influence_percentiles:
-        add(pr_pct > 100.0 - p, f"influencer:top{_fmt_pct(p)}pct", _raw(pr), pr_pct / 100.0)
+        add(pr_pct > 100.0 - p, f"influencer:top{_fmt_pct(p)}pct", comm_str, pr_pct / 100.0)
         k = np.maximum(1, np.floor(size * p / 100.0))
         in_comm = has_comm & (size >= settings.min_community_for_tags) & (rank_in <= k)
         add(in_comm, f"community_influencer:top{_fmt_pct(p)}pct", comm_str, pct_in)
     btw = features["betweenness"].to_numpy(dtype="float64")
     btw_pct = pd.Series(btw).rank(method="max", pct=True).to_numpy() * 100
-    add((btw_pct > 99.0) & (btw > 0), "bridge:top1pct", _raw(btw), btw_pct / 100.0)
+    add((btw_pct > 99.0) & (btw > 0), "bridge:top1pct", comm_str, btw_pct / 100.0)
     mpr = features["money_pagerank_pct"].to_numpy(dtype="float64")
-    money_pr = features["money_pagerank"].to_numpy(dtype="float64")
-    add(mpr > 99.0, "money_hub:top1pct", _raw(money_pr), mpr / 100.0)
+    add(mpr > 99.0, "money_hub:top1pct", comm_str, mpr / 100.0)
 
     hops = features["fraud_hops"].astype("Float64").fillna(np.nan).to_numpy(dtype="float64")
     near = (hops == 1) | (hops == 2)
