@@ -305,6 +305,26 @@ def _rejects_section(out: RunOutputs) -> str | None:
     return h.section("rejects", say("report.rejects.title"), body)
 
 
+#: Largest communities drawn as interactive views in the influencers section.
+COMMUNITY_VIEWS = 3
+
+
+def _community_view(out: RunOutputs, cid: Any, rank: int) -> str:
+    elements = views.community_elements(out, cid)
+    if not elements["nodes"]:
+        return ""
+    customers = [n["data"]["customer"] for n in elements["nodes"]]
+    data = views.as_script_json(
+        {"elements": elements, "customers": views.customer_details(out, customers)}
+    )
+    return h.interactive(
+        f"cy-community-{rank}",
+        data,
+        hint=say("report.ring.details_hint"),
+        caption=say("report.community.interactive", n=len(customers)),
+    )
+
+
 def _influencers_section(out: RunOutputs, n_communities: int = 10, per: int = 5) -> str:
     f = out.features
     if f is None or not {"community_id", "pagerank"} <= set(f.columns):
@@ -315,7 +335,7 @@ def _influencers_section(out: RunOutputs, n_communities: int = 10, per: int = 5)
         )
     sizes = f["community_id"].value_counts().head(n_communities)
     body = []
-    for cid, size in sizes.items():
+    for rank, (cid, size) in enumerate(sizes.items(), start=1):
         members = f[f["community_id"] == cid].nlargest(per, "pagerank")
         rows = [
             (
@@ -328,6 +348,8 @@ def _influencers_section(out: RunOutputs, n_communities: int = 10, per: int = 5)
             for r in members.to_dict("records")
         ]
         body.append(f"<h3>Community {h.esc(cid)} · {h.esc(int(size))} customers</h3>")
+        if rank <= COMMUNITY_VIEWS and out.graph is not None:
+            body.append(_community_view(out, cid, rank))
         body.append(
             h.table(
                 ["customer", "PageRank", "PageRank pct", "degree", "risk"],

@@ -25,6 +25,7 @@ import networkx as nx
 import pandas as pd
 
 from graphprofile.sinks.report_data import RunOutputs, fmt_value, is_missing, reasons_in_words
+from graphprofile.sinks.report_graph import DEFAULT_HUB_LIMIT
 
 #: Horizontal distance between nodes of one layer, and between layers (pixels).
 SPACING = 140
@@ -242,3 +243,100 @@ def as_script_json(value: Any) -> str:
     written as ``\\u`` escapes, so no data can close the element or read as markup."""
     text = json.dumps(value, ensure_ascii=False, sort_keys=True)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+#: Members of a community drawn in its interactive view (the most influential first).
+COMMUNITY_MEMBERS = 30
+
+
+def community_elements(
+    outputs: RunOutputs, community_id: Any, *, members: int = COMMUNITY_MEMBERS
+) -> dict[str, list[dict]]:
+    """The core of a community for cytoscape.js: its ``members`` most influential customers
+    (PageRank) and what links them, laid out in rings by PageRank (the most influential in
+    the centre).
+
+    Two customers are linked by each device or identifier they share and by the money
+    between their accounts (one edge per pair and kind, the amount summed). Devices and
+    identifiers used by more than the report's hub limit are not links.
+    """
+    f = outputs.features
+    if f is None or outputs.graph is None or "community_id" not in f.columns:
+        return {"nodes": [], "edges": []}
+    mine = f[f["community_id"].astype(str) == str(community_id)]
+    top = mine.sort_values(["pagerank", "customer_id"], ascending=[False, True]).head(members)
+    ids = top["customer_id"].astype(str).tolist()
+    keep = set(ids)
+    g = outputs.graph
+    edges: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for rel, col in (("USES_DEVICE", "device_id"), ("HAS_IDENTIFIER", "identifier_id")):
+        table = g.edges[rel]
+        table = table[table["customer_id"].astype(str).isin(keep)]
+        for item, grp in table.groupby(col, sort=True):
+            who = sorted(set(grp["customer_id"].astype(str)))
+            if not 2 <= len(who) <= DEFAULT_HUB_LIMIT:
+                continue
+            for i, a in enumerate(who):
+                for b in who[i + 1 :]:
+                    e = edges.setdefault((a, b, rel), {"n": 0, "items": []})
+                    e["n"] += 1
+                    e["items"].append(str(item))
+    owner = g.edges["OWNS"].astype(str).set_index("account_id")["customer_id"]
+    tr = g.edges["TRANSFER"]
+    src = tr["from_account"].astype(str).map(owner)
+    dst = tr["to_account"].astype(str).map(owner)
+    sel = src.isin(keep) & dst.isin(keep) & (src != dst)
+    money = pd.DataFrame(
+        {"a": src[sel], "b": dst[sel], "amount": tr.loc[sel, "total_amount"].astype(float)}
+    )
+    for (a, b), amount in money.groupby(["a", "b"], sort=True)["amount"].sum().items():
+        edges[(str(a), str(b), "TRANSFER")] = {"n": 1, "amount": float(amount)}
+    pr = dict(zip(ids, top["pagerank"].astype(float), strict=True))
+    order = sorted(ids, key=lambda c: (-pr[c], c))
+    pos: dict[str, tuple[float, float]] = {}
+    ring, start = 0, 0
+    while start < len(order):  # 1 in the centre, then rings of 8, 14, 20 …
+        size = 1 if ring == 0 else 6 * ring + 2
+        chunk = order[start : start + size]
+        radius = ring * LAYER_GAP * 0.8
+        for k, c in enumerate(chunk):
+            angle = -math.pi / 2 + 2 * math.pi * k / max(len(chunk), 1) + ring * 0.3
+            pos[c] = (radius * math.cos(angle), radius * math.sin(angle))
+        start += size
+        ring += 1
+    known = {}
+    if "known_fraud" in g.nodes["customer"].columns:
+        nodes = g.nodes["customer"]
+        sel_nodes = nodes[nodes["customer_id"].astype(str).isin(keep)]
+        known = dict(zip(sel_nodes["customer_id"].astype(str), sel_nodes["known_fraud"],
+                         strict=True))  # fmt: skip
+    risk = (
+        dict(zip(ids, top["risk_score"].astype(float), strict=True))
+        if "risk_score" in top.columns
+        else {}
+    )
+    out_nodes = []
+    for c in order:
+        r = risk.get(c)
+        data = {
+            "id": f"customer:{c}",
+            "kind": "customer",
+            "label": c,
+            "customer": c,
+            "known_fraud": bool(known.get(c) is True),
+            "title": f"customer {c} · PageRank {pr[c]:.3g}"
+            + (f" · risk {r:.2f}" if r is not None else ""),
+        }
+        x, y = pos[c]
+        out_nodes.append({"data": data, "position": {"x": round(x, 1), "y": round(y, 1)}})
+    out_edges = []
+    for (a, b, rel), e in sorted(edges.items()):
+        data = {"id": f"e{len(out_edges)}", "source": f"customer:{a}", "target": f"customer:{b}"}
+        if rel == "TRANSFER":
+            data.update(type="TRANSFER", label=fmt_value(e["amount"]))
+            data["title"] = f"{a} paid {b} {fmt_value(e['amount'])} in all"
+        else:
+            what = "device" if rel == "USES_DEVICE" else "identifier"
+            data.update(type=rel, title=f"share {what} {', '.join(e['items'][:3])}")
+        out_edges.append({"data": data})
+    return {"nodes": out_nodes, "edges": out_edges}

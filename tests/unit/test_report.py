@@ -57,8 +57,9 @@ def test_report_is_self_contained_with_every_picture(report: tuple[Path, str]) -
     assert path.name == "report.html"
     parser = Images()
     parser.feed(text)
-    # inline only: cytoscape.js, the page script, and one JSON block per interactive ring
-    assert parser.external == [] and parser.scripts == 2 + 2
+    # inline only: cytoscape.js, the page script, one JSON block per interactive ring and
+    # per community view (2 rings, 2 communities)
+    assert parser.external == [] and parser.scripts == 2 + 2 + 2
     assert 'cf.version="3.35.0"' in text or 'cf.version="3.35.0"' in text
     own = text.replace(cytoscape_js(), "")  # its licence comments name web sites
     assert "http://" not in own and "https://" not in own
@@ -80,7 +81,7 @@ def test_data_is_escaped(report: tuple[Path, str]) -> None:
 
 def test_summary_quality_rings_influencers_and_churn(report: tuple[Path, str]) -> None:
     _, text = report
-    plain = re.sub(r"<[^>]+>", " ", text)
+    plain = re.sub(r"<[^>]+>", " ", re.sub(r"<script.*?</script>", " ", text, flags=re.S))
     assert "20240501T120000Z-abc123" in plain
     # per-table reconciliation from run.json
     assert re.search(r"transactions\s+20\s+17\s+3\s+1", plain)
@@ -206,3 +207,21 @@ def test_report_run_time_equals_run_json(tmp_path: Path) -> None:
     assert f"finished {summary['finished_at']}" in " ".join(plain.split())
     assert f"seconds {summary['seconds']:.3g}" in " ".join(plain.split())
     assert "report" in summary["stages"]
+
+
+def test_interactive_community_view(report: tuple[Path, str]) -> None:
+    _, text = report
+    pattern = r'<script type="application/json" id="cy-community-1-data">(.*?)</script>'
+    found = re.search(pattern, text)
+    assert found
+    view = json.loads(found.group(1))
+    nodes = {n["data"]["customer"]: n["position"] for n in view["elements"]["nodes"]}
+    assert set(nodes) == {"C01", "C02", "C03", "C04", "C05", "C06"}
+    assert nodes["C01"] == {"x": 0.0, "y": 0.0}  # the most influential in the centre
+    edges = {(e["data"]["source"], e["data"]["target"], e["data"]["type"])
+             for e in view["elements"]["edges"]}  # fmt: skip
+    assert ("customer:C01", "customer:C02", "USES_DEVICE") in edges  # D1
+    assert ("customer:C02", "customer:C03", "HAS_IDENTIFIER") in edges  # email:h1
+    assert ("customer:C01", "customer:C02", "TRANSFER") in edges  # A01 -> A02
+    assert ("customer:C04", "customer:C05", "TRANSFER") in edges  # the cycle
+    assert set(view["customers"]) == set(nodes)
