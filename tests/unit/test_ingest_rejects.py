@@ -139,7 +139,8 @@ def test_reject_keys_name_the_row(data: Path) -> None:
 def test_rejects_files_and_run_json_reconcile(data: Path, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("GRAPHPROFILE_PII_KEY", PII_KEY)
     out = tmp_path / "out"
-    assert main(["run", str(data), "--out", str(out), "--quiet"]) == 0
+    # a handful of rows, most of them bad on purpose: accept any share of rejects
+    assert main(["run", str(data), "--out", str(out), "--quiet", "--max-reject-share", "1"]) == 0
 
     summary = json.loads((out / "run.json").read_text())
     total = 0

@@ -48,7 +48,7 @@ def test_money_link_says_what_it_is(run) -> None:
     link = reason["steps"][0]["links"][0]
     assert link["via"] == "money" and link["direction"] == "sent" and link["n_txns"] == 1
     words = reasons_in_words([reason])[0]
-    assert words.startswith("1 hop from known fraud B05: sent 1 transfer totalling ")
+    assert words.startswith("1 hop from known fraud B05 (+0.50 risk): sent 1 transfer totalling ")
     assert words.endswith(" to B05")
     two = _neighbour(f, "B03")
     assert two["hops"] == 2 and [s["to"] for s in two["steps"]] == ["B04", "B05"]
