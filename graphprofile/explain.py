@@ -23,6 +23,8 @@ from graphprofile.analysis.proximity import evidence_graph
 from graphprofile.analysis.proximity import fraud_paths as find_paths
 from graphprofile.analysis.settings import AnalysisSettings
 from graphprofile.errors import InputError
+from graphprofile.i18n import ENGLISH, Messages, messages
+from graphprofile.i18n.vocabulary import describe_tag
 from graphprofile.sinks.report_data import (
     RunOutputs,
     as_list,
@@ -79,7 +81,9 @@ def _influence(features: pd.DataFrame, row: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in info.items() if v is not None}
 
 
-def _rings(out: RunOutputs, customer_id: str, row: dict[str, Any]) -> list[dict[str, Any]]:
+def _rings(
+    out: RunOutputs, customer_id: str, row: dict[str, Any], say: Messages = ENGLISH
+) -> list[dict[str, Any]]:
     found = []
     rings = out.rings
     if rings is not None and "customers" in rings.columns:
@@ -99,13 +103,13 @@ def _rings(out: RunOutputs, customer_id: str, row: dict[str, Any]) -> list[dict[
                 "risk": _scalar(ring.get("risk")),
                 "members": [str(c) for c in as_list(ring.get("customers"))],
                 "reasons": reasons,
-                "reasons_in_words": reasons_in_words(reasons),
+                "reasons_in_words": reasons_in_words(reasons, say),
             }
         )
     return result
 
 
-def _tags(out: RunOutputs, customer_id: str) -> list[dict[str, Any]]:
+def _tags(out: RunOutputs, customer_id: str, say: Messages = ENGLISH) -> list[dict[str, Any]]:
     tags = out.tags
     if tags is None or "customer_id" not in tags.columns:
         return []
@@ -119,7 +123,7 @@ def _tags(out: RunOutputs, customer_id: str) -> list[dict[str, Any]]:
                 "value": _scalar(tag.get("value")),
                 "score": _scalar(tag.get("score")),
                 "reasons": reasons,
-                "reasons_in_words": reasons_in_words(reasons),
+                "reasons_in_words": reasons_in_words(reasons, say),
             }
         )
     return result
@@ -137,7 +141,12 @@ def analysis_settings(out: RunOutputs) -> AnalysisSettings:
 
 
 def fraud_paths(
-    out: RunOutputs, customer_id: str, *, hops: int = 3, limit: int = 3
+    out: RunOutputs,
+    customer_id: str,
+    *,
+    hops: int = 3,
+    limit: int = 3,
+    say: Messages = ENGLISH,
 ) -> list[dict[str, Any]]:
     """Shortest paths from a customer to known-fraud customers over links that carry evidence.
 
@@ -167,11 +176,18 @@ def fraud_paths(
     evidence = evidence_graph(proj, settings=analysis_settings(out))
     paths = find_paths(evidence, known, ids, int(pos), hops=hops, limit=limit)
     for p in paths:
-        p["in_words"] = path_in_words(p["steps"])
+        p["in_words"] = path_in_words(p["steps"], say)
     return paths
 
 
-def explain(out_dir: Path, customer_id: str, *, top_members: int = 5, hops: int = 3) -> dict:
+def explain(
+    out_dir: Path,
+    customer_id: str,
+    *,
+    top_members: int = 5,
+    hops: int = 3,
+    lang: str | None = None,
+) -> dict:
     """Everything concluded about one customer.
 
     Parameters
@@ -185,6 +201,9 @@ def explain(out_dir: Path, customer_id: str, *, top_members: int = 5, hops: int 
     hops : int, default 3
         How far (customer-to-customer hops over links that carry evidence: a shared device
         or identifier, money beyond ordinary salary and bills) to look for known fraud.
+    lang : str, optional
+        Language of ``reasons_in_words`` and the paths' ``in_words`` (``en``, ``zh``; default
+        ``GRAPHPROFILE_LANG`` or English); everything else is data and stays as stored.
 
     Returns
     -------
@@ -198,6 +217,7 @@ def explain(out_dir: Path, customer_id: str, *, top_members: int = 5, hops: int 
     InputError
         The directory has no features, or the customer is not in them.
     """
+    say = messages(lang)
     out = load_outputs(out_dir)
     features = out.features
     path = Path(out_dir) / "features.parquet"
@@ -216,55 +236,72 @@ def explain(out_dir: Path, customer_id: str, *, top_members: int = 5, hops: int 
         "fraud_proximity": _scalar(row.get("fraud_proximity")),
         "community": None,
         "influence": _influence(features, row),
-        "rings": _rings(out, customer_id, row),
-        "paths_to_known_fraud": fraud_paths(out, customer_id, hops=hops),
-        "tags": _tags(out, customer_id),
+        "rings": _rings(out, customer_id, row, say),
+        "paths_to_known_fraud": fraud_paths(out, customer_id, hops=hops, say=say),
+        "tags": _tags(out, customer_id, say),
     }
     if "community_id" in features.columns and not is_missing(row.get("community_id")):
         doc["community"] = _community(out, features, row["community_id"], top_members)
     return doc
 
 
-def render(doc: dict[str, Any], console: Console) -> None:
-    """Print an :func:`explain` document for a person reading a terminal."""
+def render(doc: dict[str, Any], console: Console, say: Messages = ENGLISH) -> None:
+    """Print an :func:`explain` document for a person reading a terminal, in ``say``'s
+    language (make the document with the same ``lang`` so its sentences match)."""
     e = escape
-    console.print(f"[bold]Customer {e(doc['customer_id'])}[/bold]  (run {e(str(doc['run_id']))})")
-    risk = doc.get("risk_score")
+    console.print(say("explain.customer", customer_id=e(doc["customer_id"]),
+                      run_id=e(str(doc["run_id"]))))  # fmt: skip
+    risk, known = doc.get("risk_score"), doc.get("known_fraud", "—")
     console.print(
-        f"Risk score: {fmt_value(risk) if risk is not None else '—'}   known fraud: "
-        f"{fmt_value(doc.get('known_fraud', '—'))}"
+        say(
+            "explain.risk",
+            risk=fmt_value(risk) if risk is not None else "—",
+            known=fmt_value(known if known is not None else "None", say),
+        )
     )
     com = doc.get("community")
     if com:
         console.print(
-            f"\n[bold]Community {e(str(com['community_id']))}[/bold]: {com['size']} customers"
+            "\n"
+            + say("explain.community", community_id=e(str(com["community_id"])), size=com["size"])
         )
         leaders = ", ".join(m["customer_id"] for m in com.get("top_members_by_pagerank", []))
-        console.print(f"  top members by PageRank: {e(leaders) or '—'}")
+        console.print(say("explain.top_members", members=e(leaders) or "—"))
     inf = doc.get("influence") or {}
     if inf:
-        console.print("\n[bold]Influence[/bold]")
+        console.print("\n" + say("explain.influence"))
         for key, value in inf.items():
-            console.print(f"  {key.replace('_', ' ')}: {e(fmt_value(value))}")
-    console.print(f"\n[bold]Rings[/bold] ({len(doc['rings'])})")
+            name = say.get(f"explain.influence_keys.{key}", key.replace("_", " "))
+            console.print(f"  {name}: {e(fmt_value(value))}")
+    console.print("\n" + say("explain.rings", n=len(doc["rings"])))
     for ring in doc["rings"]:
+        kind = str(ring["kind"])
+        kind = kind if say.is_default else say.get(f"ring_kind.{kind}", kind) or kind
         console.print(
-            f"  Ring {e(ring['ring_id'])} ({e(str(ring['kind']))}, risk {ring['risk']}, "
-            f"members {e(', '.join(ring['members']))})"
+            say(
+                "explain.ring",
+                ring_id=e(ring["ring_id"]),
+                kind=e(kind),
+                risk=ring["risk"],
+                members=e(", ".join(ring["members"])),
+            )
         )
         for sentence in ring["reasons_in_words"]:
             console.print(f"    • {e(sentence)}")
     paths = doc["paths_to_known_fraud"]
-    console.print(f"\n[bold]Paths to known fraud[/bold] ({len(paths) or 'none found'})")
+    console.print("\n" + say("explain.paths", n=len(paths) or say("explain.none_found")))
     for p in paths:
-        hops = f"{p['hops']} hop{'s' if p['hops'] != 1 else ''}"
-        console.print(f"  {hops} to {e(p['to'])}: {e(p['in_words'])}")
-    table = Table(title="Tags and their reasons", show_lines=True)
+        hops = say(f"reason.count.hop_{'one' if p['hops'] == 1 else 'many'}", n=p["hops"])
+        console.print(say("explain.path", hops=hops, to=e(p["to"]), steps=e(p["in_words"])))
+    table = Table(title=say("explain.tags_title"), show_lines=True)
     for col in ("tag", "value", "score", "reasons"):
-        table.add_column(col)
+        table.add_column(say(f"explain.{col}"))
     for tag in doc["tags"]:
+        name = tag["tag"]
+        if not say.is_default:  # the stable key, and its name in the reader's language
+            name = f"{describe_tag(tag['tag'], say)[0]} ({tag['tag']})"
         table.add_row(
-            e(tag["tag"]),
+            e(name),
             e(str(tag["value"]) if tag["value"] is not None else "—"),
             e(
                 f"{tag['score']:.3g}"

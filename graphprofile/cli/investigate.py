@@ -18,7 +18,7 @@ from graphprofile.cli.common import (
     app,
     console,
 )
-from graphprofile.i18n import resolve_lang
+from graphprofile.i18n import messages, resolve_lang
 
 bloom_app = typer.Typer(help="Neo4j Bloom support.", no_args_is_help=True)
 app.add_typer(bloom_app, name="bloom")
@@ -57,6 +57,7 @@ def report(
     out_dir: OutDirArg,
     top: Annotated[int, typer.Option("--top", min=1, help="Rings drawn in the report.")] = 10,
     quiet: QuietOpt = False,
+    lang: LangOpt = None,
 ) -> None:
     """(Re)write OUT_DIR/report.html: an offline report with charts and ring pictures.
 
@@ -64,7 +65,7 @@ def report(
     """
     from graphprofile.sinks.report import write_report_for
 
-    path = write_report_for(out_dir, top_rings=top)
+    path = write_report_for(out_dir, top_rings=top, lang=resolve_lang(lang))
     if not quiet:
         console.print(f"Wrote {path}")
 
@@ -74,6 +75,7 @@ def explain(
     out_dir: OutDirArg,
     customer_id: Annotated[str, typer.Argument(help="Customer id (as in features.customer_id).")],
     as_json: JsonOpt = False,
+    lang: LangOpt = None,
 ) -> None:
     """Everything graphprofile concluded about one customer, and why.
 
@@ -82,11 +84,12 @@ def explain(
     from graphprofile.explain import explain as explain_customer
     from graphprofile.explain import render
 
-    doc = explain_customer(out_dir, customer_id)
+    say = messages(lang)
+    doc = explain_customer(out_dir, customer_id, lang=say.lang)
     if as_json:
         print(json.dumps(doc, indent=2, ensure_ascii=False))
     else:
-        render(doc, console)
+        render(doc, console, say)
 
 
 @app.command("export-subgraph")

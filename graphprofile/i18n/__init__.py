@@ -74,7 +74,7 @@ class Messages:
 
     lang: str
 
-    def __call__(self, key: str, **fields: Any) -> str:
+    def __call__(self, key: str, /, **fields: Any) -> str:
         """The message ``key`` with ``fields`` filled in (English if this language lacks it).
 
         Raises
@@ -87,7 +87,7 @@ class Messages:
             template = catalog(DEFAULT_LANG)[key]
         return template.format(**fields) if fields else template
 
-    def get(self, key: str, default: str | None = None) -> str | None:
+    def get(self, key: str, /, default: str | None = None) -> str | None:
         """The message ``key`` without fields, or ``default`` when no language has it."""
         found = catalog(self.lang).get(key) or catalog(DEFAULT_LANG).get(key)
         return found if found is not None else default

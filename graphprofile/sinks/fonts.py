@@ -8,7 +8,8 @@ it was built, so files are registered directly). ``scripts/test.sh`` installs De
 ``fonts-wqy-microhei``; ``fonts-noto-cjk`` works as well.
 
 Without any CJK font, :func:`chart_language` falls back to English chart labels (and the
-report says why), so a chart never shows missing-glyph boxes.
+report says how to install a font: ``report.charts.no_cjk_font``), so a chart never shows
+missing-glyph boxes.
 """
 
 from __future__ import annotations
@@ -57,11 +58,6 @@ FONT_DIRS = (
     "/Library/Fonts",
     "/System/Library/Fonts",
     "C:/Windows/Fonts",
-)
-INSTALL_HINT = (
-    "no font with Chinese glyphs was found for the charts, so their labels are in English; "
-    "install one (Debian/Ubuntu: apt-get install fonts-noto-cjk or fonts-wqy-microhei) or "
-    f"set {ENV_FONT} to a .ttf/.otf/.ttc file"
 )
 
 
@@ -122,4 +118,4 @@ def chart_fonts(lang: str) -> Iterator[None]:
         yield
 
 
-__all__ = ["ENV_FONT", "INSTALL_HINT", "chart_fonts", "chart_language", "cjk_family"]
+__all__ = ["ENV_FONT", "chart_fonts", "chart_language", "cjk_family"]

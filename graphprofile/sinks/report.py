@@ -19,13 +19,15 @@ from typing import Any
 import pandas as pd
 
 from graphprofile.errors import OutputError
-from graphprofile.i18n import ENGLISH as say  # the report's own language switch: #17
+from graphprofile.i18n import ENGLISH, Messages, messages
+from graphprofile.sinks import fonts
 from graphprofile.sinks import report_charts as charts
 from graphprofile.sinks import report_html as h
 from graphprofile.sinks import report_views as views
 from graphprofile.sinks.report_data import (
     RunOutputs,
     as_list,
+    fmt_value,
     is_missing,
     load_outputs,
     reasons_in_words,
@@ -37,51 +39,64 @@ from graphprofile.sinks.tables import read_table
 REPORT_NAME = "report.html"
 
 
-def _summary_section(out: RunOutputs) -> str:
+def _text(value: Any) -> str:
+    """A value as plain text for a message field (``—`` when missing)."""
+    return "—" if is_missing(value) else fmt_value(value)
+
+
+def _summary_section(out: RunOutputs, say: Messages) -> str:
     s = out.summary
     params = s.get("parameters", {})
     items = [
-        ("run id", s.get("run_id")),
+        ("run_id", s.get("run_id")),
         ("status", s.get("status")),
         ("started", s.get("started_at")),
         ("finished", s.get("finished_at")),
         ("seconds", s.get("seconds")),
         ("input", params.get("data_dir")),
         ("seed", params.get("seed")),
-        ("previous run", params.get("previous")),
+        ("previous", params.get("previous")),
         ("graphprofile", s.get("packages", {}).get("graphprofile")),
     ]
     graph = s.get("graph", {})
     counts = [
-        (f"{kind[:-1]} {name}", n)
+        (say(f"summary.{kind[:-1]}", name=name), n)
         for kind in ("nodes", "edges")
         for name, n in graph.get(kind, {}).items()
     ]
-    body = h.definition_list((k, v) for k, v in items if v is not None)
-    body += "<h3>Graph</h3>" + h.table(["element", "count"], counts, numeric=[1])
+    body = h.definition_list((say(f"report.summary.{k}"), v) for k, v in items if v is not None)
+    body += f"<h3>{h.esc(say('report.summary.graph'))}</h3>" + h.table(
+        [say("report.summary.element"), say("report.summary.count")],
+        counts,
+        numeric=[1],
+        empty=say("report.none"),
+    )
     notices = s.get("notices") or []
     if notices:
-        body += "<h3>Notices</h3>" + h.bullet_list(notices, css="notices")
-    return h.section("summary", "Run summary", body)
+        body += f"<h3>{h.esc(say('report.summary.notices'))}</h3>"
+        body += h.bullet_list(notices, css="notices", empty=say("report.no_reasons"))
+    return h.section("summary", say("report.summary.title"), body)
 
 
-def _quality_section(out: RunOutputs) -> str:
+def _quality_section(out: RunOutputs, say: Messages) -> str:
     tables = out.summary.get("tables", {})
-    rows = [
-        (name, t.get("read"), t.get("accepted"), t.get("rejected"), t.get("duplicates_merged"))
-        for name, t in tables.items()
-    ]
+    keys = ["read", "accepted", "rejected", "duplicates_merged"]
+    merged = any(t.get("merged") for t in tables.values())
+    if merged:  # statement lines merged with their mirror (statement-format transactions)
+        keys.append("merged")
+    rows = [(name, *(t.get(k) for k in keys)) for name, t in tables.items()]
     total = out.summary.get("rows", {})
     if rows:
-        rows.append(
-            ("all tables", total.get("read"), total.get("accepted"), total.get("rejected"), None)
-        )
+        totals = [total.get(k) if k != "duplicates_merged" else None for k in keys]
+        rows.append((say("report.quality.all_tables"), *totals))
     body = h.table(
-        ["table", "read", "accepted", "rejected", "duplicates merged"], rows, numeric=[1, 2, 3, 4]
+        [say("report.quality.table"), *(say(f"summary.{k}") for k in keys)],
+        rows,
+        numeric=range(1, len(keys) + 1),
+        empty=say("report.none"),
     )
-    body += h.note("read = accepted + rejected for every table; each rejected row is listed "
-                   "with its file, row and reason in rejects/<table>.csv.")  # fmt: skip
-    return h.section("quality", "Data quality", body)
+    body += h.note(say("report.quality.note_merged" if merged else "report.quality.note"))
+    return h.section("quality", say("report.quality.title"), body)
 
 
 def _risk_high(out: RunOutputs) -> float | None:
@@ -90,41 +105,51 @@ def _risk_high(out: RunOutputs) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-def _charts_section(out: RunOutputs) -> str:
+def _charts_section(out: RunOutputs, say: Messages) -> str:
     f, rings, comms = out.features, out.rings, out.communities
     figures, missing = [], []
+    # chart labels in the report's language when a font can draw it, else in English
+    draw = messages(fonts.chart_language(say.lang))
 
     def add(ident: str, title: str, make: Any, *args: Any) -> None:
-        figures.append(h.image(charts.data_uri(make(*args)), alt=title, kind="chart", ident=ident))
+        with fonts.chart_fonts(draw.lang):
+            png = make(*args, say=draw)
+        figures.append(h.image(charts.data_uri(png), alt=title, kind="chart", ident=ident))
 
     if comms is not None and "size" in comms.columns and len(comms):
-        add(
-            "chart-communities",
-            "Community size distribution",
-            charts.community_sizes_chart,
-            comms["size"],
-        )
+        sizes = comms["size"]
     elif f is not None and "community_id" in f.columns:
         sizes = f["community_id"].value_counts()
-        add("chart-communities", "Community size distribution", charts.community_sizes_chart, sizes)
     else:
-        missing.append("community sizes (no communities in this run)")
+        sizes = None
+        missing.append(say("report.charts.no_communities"))
+    if sizes is not None:
+        add(
+            "chart-communities",
+            say("report.charts.communities"),
+            charts.community_sizes_chart,
+            sizes,
+        )
     if f is not None and "pagerank" in f.columns:
-        add("chart-pagerank", "PageRank distribution", charts.pagerank_chart, f["pagerank"])
+        add("chart-pagerank", say("report.charts.pagerank"), charts.pagerank_chart, f["pagerank"])
     else:
-        missing.append("PageRank (no features.pagerank)")
+        missing.append(say("report.charts.no_pagerank"))
     if f is not None and "risk_score" in f.columns:
-        add("chart-risk", "Risk histogram", charts.risk_chart, f["risk_score"], _risk_high(out))
+        add("chart-risk", say("report.charts.risk"), charts.risk_chart, f["risk_score"],
+            _risk_high(out))  # fmt: skip
     else:
-        missing.append("risk (no features.risk_score)")
+        missing.append(say("report.charts.no_risk"))
     if rings is not None and "kind" in rings.columns and len(rings):
-        add("chart-ring-kinds", "Rings by kind", charts.ring_kinds_chart, rings["kind"])
+        add("chart-ring-kinds", say("report.charts.ring_kinds"), charts.ring_kinds_chart,
+            rings["kind"])  # fmt: skip
     else:
-        missing.append("ring kinds (no rings found)")
+        missing.append(say("report.charts.no_rings"))
     body = f'<div class="charts">{"".join(figures)}</div>'
     if missing:
-        body += h.note("Not shown: " + "; ".join(missing) + ".")
-    return h.section("charts", "Charts", body)
+        body += h.note(say("report.charts.not_shown", what="; ".join(missing)))
+    if say.lang != draw.lang:
+        body += h.note(say("report.charts.no_cjk_font", env=fonts.ENV_FONT))
+    return h.section("charts", say("report.charts.title"), body)
 
 
 def top_rings(rings: pd.DataFrame | None, n: int) -> pd.DataFrame:
@@ -139,7 +164,11 @@ def top_rings(rings: pd.DataFrame | None, n: int) -> pd.DataFrame:
 
 
 def _member_rows(
-    out: RunOutputs, customers: list[str], roles: dict[str, str], known: dict[str, bool]
+    out: RunOutputs,
+    customers: list[str],
+    roles: dict[str, str],
+    known: dict[str, bool],
+    say: Messages = ENGLISH,
 ) -> list[tuple[Any, ...]]:
     f = out.features
     rows = []
@@ -154,32 +183,37 @@ def _member_rows(
             (
                 c,
                 roles.get(c, "member"),
-                "yes" if known.get(c) else "no",
+                say("report.yes") if known.get(c) else say("report.no"),
                 *(row.get(col) if len(row) else None for col in ("risk_score", "pagerank_pct")),
                 row.get("community_id") if len(row) else None,
             )
         )
-    return sorted(rows, key=lambda r: (ROLE_ORDER.get(r[1], 9), -(r[3] or 0.0), r[0]))
+    rows.sort(key=lambda r: (ROLE_ORDER.get(r[1], 9), -(r[3] or 0.0), r[0]))
+    return [(r[0], say.get(f"report.role.{r[1]}", r[1]), *r[2:]) for r in rows]
 
 
-def _ring_block(out: RunOutputs, ring: dict[str, Any], rank: int) -> str:
+def _ring_block(out: RunOutputs, ring: dict[str, Any], rank: int, say: Messages) -> str:
     rid = str(ring["ring_id"])
     graph = ring_subgraph(out, rid) if out.graph is not None else None
     first, last = ring.get("first_ts"), ring.get("last_ts")
     when = ""
     if not is_missing(first) and not is_missing(last):
         when = f'<span class="badge">{h.esc(first)} → {h.esc(last)}</span>'
+    kind = str(ring.get("kind", "ring"))
+    kind_words = kind if say.is_default else say.get(f"ring_kind.{kind}", kind)
     badges = (
-        f'<span class="badge">{h.esc(ring.get("kind"))}</span>'
-        f'<span class="badge">{h.esc(ring.get("size"))} members</span>'
-        f'<span class="badge risk">risk {h.esc(ring.get("risk"))}</span>{when}'
+        f'<span class="badge">{h.esc(kind_words)}</span>'
+        f'<span class="badge">{h.esc(say("report.rings.members_badge", n=_text(ring.get("size"))))}'
+        f'</span><span class="badge risk">'
+        f"{h.esc(say('report.rings.risk_badge', risk=_text(ring.get('risk'))))}</span>{when}"
     )
-    body = f'<div class="ring" id="ring-{rank}"><h3>{rank}. Ring {h.esc(rid)}</h3>{badges}'
+    heading = say("report.rings.heading", rank=rank, ring_id=rid)
+    body = f'<div class="ring" id="ring-{rank}"><h3>{h.esc(heading)}</h3>{badges}'
     customers = [str(c) for c in ring.get("customers", []) or []]
     roles: dict[str, str] = {}
     known: dict[str, bool] = {}
     if graph is not None:
-        elements = views.ring_elements(ring, graph)
+        elements = views.ring_elements(ring, graph, say)
         for node in elements["nodes"]:
             d = node["data"]
             if d.get("customer") and d.get("role"):
@@ -192,7 +226,7 @@ def _ring_block(out: RunOutputs, ring: dict[str, Any], rank: int) -> str:
             if d["label"] == "customer"
         }
         data = views.as_script_json(
-            {"elements": elements, "customers": views.customer_details(out, customers)}
+            {"elements": elements, "customers": views.customer_details(out, customers, say)}
         )
         body += h.interactive(
             f"cy-ring-{rank}",
@@ -200,51 +234,61 @@ def _ring_block(out: RunOutputs, ring: dict[str, Any], rank: int) -> str:
             hint=say("report.ring.details_hint"),
             caption=say("report.ring.interactive"),
         )
-        title = f"Ring {rid} ({ring.get('kind', 'ring')})"
-        uri = charts.data_uri(charts.ring_picture(graph, title=title))
+        draw = messages(fonts.chart_language(say.lang))
+        picture_kind = kind if draw.is_default else draw.get(f"ring_kind.{kind}", kind)
+        title = draw("report.rings.picture_title", ring_id=rid, kind=picture_kind)
+        with fonts.chart_fonts(draw.lang):
+            uri = charts.data_uri(charts.ring_picture(graph, title=title, say=draw))
         shared = sum(1 for _, d in graph.nodes(data=True) if d["label"] in ("device", "identifier"))
         flows = sum(1 for *_, d in graph.edges(data=True) if d["type"] == "TRANSFER")
-        caption = (
-            f"{graph.number_of_nodes()} nodes: members, their accounts, {shared} shared "
-            f"devices/identifiers and {flows} money flows between members' accounts."
+        caption = say(
+            "report.rings.picture_caption",
+            nodes=graph.number_of_nodes(),
+            shared=shared,
+            flows=flows,
         )
         body += h.image(
             uri,
-            alt=f"Picture of ring {rid}",
+            alt=say("report.rings.picture_alt", ring_id=rid),
             kind="ring",
             ident=f"ring-img-{rank}",
             caption=caption,
             css="print-only",
         )
     else:
-        body += h.note("No graph snapshot in this output directory: picture not drawn.")
-    body += "<h3>Why it was flagged</h3>" + h.bullet_list(reasons_in_words(ring.get("reasons")))
+        body += h.note(say("report.rings.no_snapshot"))
+    body += f"<h3>{h.esc(say('report.rings.why'))}</h3>" + h.bullet_list(
+        reasons_in_words(ring.get("reasons"), say), empty=say("report.no_reasons")
+    )
+    columns = ("member", "role", "known_fraud", "risk", "pagerank_pct", "community")
     body += f"<h3>{h.esc(say('report.ring.members'))}</h3>" + h.table(
-        ["member", "role", "known fraud", "risk", "PageRank pct", "community"],
-        _member_rows(out, customers, roles, known),
+        [say(f"report.rings.{c}") for c in columns],
+        _member_rows(out, customers, roles, known, say),
         numeric=[3, 4],
+        empty=say("report.none"),
     )
     return body + "</div>"
 
 
-def _rings_section(out: RunOutputs, n: int) -> str:
+def _rings_section(out: RunOutputs, n: int, say: Messages) -> str:
     chosen = top_rings(out.rings, n)
+    title = say("report.rings.title")
     if chosen.empty:
-        return h.section("rings", "Top rings", h.note("No rings were found in this run."))
+        return h.section("rings", title, h.note(say("report.rings.none")))
     blocks = []
     for rank, ring in enumerate(chosen.to_dict("records"), start=1):
         ring["customers"] = as_list(ring.get("customers"))
-        blocks.append(_ring_block(out, ring, rank))
+        blocks.append(_ring_block(out, ring, rank, say))
     total = len(out.rings) if out.rings is not None else 0
     intro = h.note(say("report.ring.intro", shown=len(chosen), total=total))
-    return h.section("rings", "Top rings", intro + "".join(blocks))
+    return h.section("rings", title, intro + "".join(blocks))
 
 
 #: High-risk customers listed in the report (riskiest first).
 MAX_HIGH_RISK_ROWS = 2000
 
 
-def _high_risk_section(out: RunOutputs) -> str:
+def _high_risk_section(out: RunOutputs, say: Messages) -> str:
     tags = out.tags
     title = say("report.high_risk.title")
     if tags is None or "tag" not in tags.columns:
@@ -271,16 +315,19 @@ def _high_risk_section(out: RunOutputs) -> str:
             (
                 c,
                 t.get("score"),
-                "yes" if kf is True or kf == 1 else "no",
+                say("report.yes") if kf is True or kf == 1 else say("report.no"),
                 None if is_missing(ring) else ring,
-                "; ".join(reasons_in_words(t.get("reasons"))),
+                say("reason.steps_separator").join(reasons_in_words(t.get("reasons"), say)),
             )
         )
     body = h.note(say("report.high_risk.intro", count=len(high)))
     if len(high) > MAX_HIGH_RISK_ROWS:
         body += h.note(say("report.high_risk.capped", n=MAX_HIGH_RISK_ROWS))
     body += h.table(
-        ["customer", "risk", "known fraud", "ring", "reasons"],
+        [
+            say(f"report.high_risk_table.{c}")
+            for c in ("customer", "risk", "known_fraud", "ring", "reasons")
+        ],
         rows,
         numeric=[1],
         sortable=True,
@@ -289,7 +336,7 @@ def _high_risk_section(out: RunOutputs) -> str:
     return h.section("high-risk", title, body)
 
 
-def _rejects_section(out: RunOutputs) -> str | None:
+def _rejects_section(out: RunOutputs, say: Messages) -> str | None:
     rejects = out.summary.get("rejects")
     if not isinstance(rejects, dict) or not rejects:
         return None
@@ -301,7 +348,8 @@ def _rejects_section(out: RunOutputs) -> str | None:
     if not rows:
         body = h.note(say("report.rejects.none"))
     else:
-        body = h.table(["table", "reason", "rows", "e.g. row", "as recorded"], rows, numeric=[2, 3])
+        columns = ("table", "reason", "rows", "example_row", "as_recorded")
+        body = h.table([say(f"report.rejects_table.{c}") for c in columns], rows, numeric=[2, 3])
     return h.section("rejects", say("report.rejects.title"), body)
 
 
@@ -309,13 +357,13 @@ def _rejects_section(out: RunOutputs) -> str | None:
 COMMUNITY_VIEWS = 3
 
 
-def _community_view(out: RunOutputs, cid: Any, rank: int) -> str:
-    elements = views.community_elements(out, cid)
+def _community_view(out: RunOutputs, cid: Any, rank: int, say: Messages) -> str:
+    elements = views.community_elements(out, cid, say)
     if not elements["nodes"]:
         return ""
     customers = [n["data"]["customer"] for n in elements["nodes"]]
     data = views.as_script_json(
-        {"elements": elements, "customers": views.customer_details(out, customers)}
+        {"elements": elements, "customers": views.customer_details(out, customers, say)}
     )
     return h.interactive(
         f"cy-community-{rank}",
@@ -325,14 +373,13 @@ def _community_view(out: RunOutputs, cid: Any, rank: int) -> str:
     )
 
 
-def _influencers_section(out: RunOutputs, n_communities: int = 10, per: int = 5) -> str:
+def _influencers_section(
+    out: RunOutputs, say: Messages, n_communities: int = 10, per: int = 5
+) -> str:
     f = out.features
+    title = say("report.influencers.title")
     if f is None or not {"community_id", "pagerank"} <= set(f.columns):
-        return h.section(
-            "influencers",
-            "Top influencers per community",
-            h.note("No influence results in this run."),
-        )
+        return h.section("influencers", title, h.note(say("report.influencers.none")))
     sizes = f["community_id"].value_counts().head(n_communities)
     body = []
     for rank, (cid, size) in enumerate(sizes.items(), start=1):
@@ -347,23 +394,24 @@ def _influencers_section(out: RunOutputs, n_communities: int = 10, per: int = 5)
             )
             for r in members.to_dict("records")
         ]
-        body.append(f"<h3>Community {h.esc(cid)} · {h.esc(int(size))} customers</h3>")
+        heading = say("report.influencers.heading", community_id=_text(cid), size=_text(int(size)))
+        body.append(f"<h3>{h.esc(heading)}</h3>")
         if rank <= COMMUNITY_VIEWS and out.graph is not None:
-            body.append(_community_view(out, cid, rank))
+            body.append(_community_view(out, cid, rank, say))
+        columns = ("customer", "pagerank", "pagerank_pct", "degree", "risk")
         body.append(
             h.table(
-                ["customer", "PageRank", "PageRank pct", "degree", "risk"],
+                [say(f"report.influencers.{c}") for c in columns],
                 rows,
                 numeric=[1, 2, 3, 4],
+                empty=say("report.none"),
             )
         )
-    intro = h.note(
-        f"The {len(sizes)} largest communities and their {per} most influential members."
-    )
-    return h.section("influencers", "Top influencers per community", intro + "".join(body))
+    intro = h.note(say("report.influencers.intro", n=len(sizes), per=per))
+    return h.section("influencers", title, intro + "".join(body))
 
 
-def _churn_section(out: RunOutputs) -> str | None:
+def _churn_section(out: RunOutputs, say: Messages) -> str | None:
     churn = out.analysis_meta.get("churn")
     if not isinstance(churn, dict) or not churn:
         return None
@@ -375,7 +423,7 @@ def _churn_section(out: RunOutputs) -> str | None:
     body = h.table(
         ["", *[k.replace("_", " ") for k in keys]], rows, numeric=range(1, len(keys) + 1)
     )
-    return h.section("churn", "Churn since the previous run", body)
+    return h.section("churn", say("report.churn.title"), body)
 
 
 #: Tags whose changes the report lists one by one (the others are counted).
@@ -383,7 +431,7 @@ LISTED_CHANGES = ("risk:high", "risk:medium", "ring_member", "near_known_fraud")
 MAX_LISTED_CHANGES = 50
 
 
-def _changes_section(out: RunOutputs) -> str | None:
+def _changes_section(out: RunOutputs, say: Messages = ENGLISH) -> str | None:
     """Tags gained, lost and changed since the previous run (``changes.*``).
 
     Only a ``changes`` table that this run lists in ``run.json`` outputs is read: one left in
@@ -395,14 +443,17 @@ def _changes_section(out: RunOutputs) -> str | None:
     if changes is None:
         return None
     previous = changes["previous_run_id"].dropna()
-    intro = h.note(
-        f"{len(changes):,} tag changes since run "
-        f"{previous.iloc[0] if len(previous) else 'the previous run'} (changes.* in the output)."
-    )
+    since = previous.iloc[0] if len(previous) else say("report.changes.previous_run")
+    intro = h.note(say("report.changes.intro", n=f"{len(changes):,}", run=since))
     counts = changes.groupby(["tag", "change"]).size().unstack(fill_value=0)
     kinds = [k for k in ("gained", "lost", "changed") if k in counts.columns]
     rows = [(tag, *(int(counts.at[tag, k]) for k in kinds)) for tag in counts.index]
-    body = intro + h.table(["tag", *kinds], rows, numeric=range(1, len(kinds) + 1))
+    body = intro + h.table(
+        [say("report.changes.tag"), *(say(f"report.changes.{k}") for k in kinds)],
+        rows,
+        numeric=range(1, len(kinds) + 1),
+        empty=say("report.none"),
+    )
     listed = changes[changes["tag"].isin(LISTED_CHANGES)].copy()
     if len(listed):
         listed["_rank"] = listed["tag"].map({t: i for i, t in enumerate(LISTED_CHANGES)})
@@ -413,24 +464,27 @@ def _changes_section(out: RunOutputs) -> str | None:
             (
                 r["customer_id"],
                 r["tag"],
-                r["change"],
+                say.get(f"report.changes.{r['change']}", r["change"]),
                 r["old_value"],
                 r["new_value"],
                 r["new_score"] if r["change"] != "lost" else r["old_score"],
-                "; ".join(reasons_in_words(r["reasons"])),
+                say("reason.steps_separator").join(reasons_in_words(r["reasons"], say)),
             )
             for r in shown.to_dict("records")
         ]
-        body += f"<h3>Risk and ring changes ({len(shown)} of {len(listed)})</h3>"
+        heading = say("report.changes.listed", shown=len(shown), total=len(listed))
+        body += f"<h3>{h.esc(heading)}</h3>"
+        columns = ("customer", "tag", "change", "old_value", "new_value", "score", "why")
         body += h.table(
-            ["customer", "tag", "change", "old value", "new value", "score", "why"],
+            [say(f"report.changes.{c}") for c in columns],
             detail,
             numeric=[5],
+            empty=say("report.none"),
         )
-    return h.section("changes", "Tag changes since the previous run", body)
+    return h.section("changes", say("report.changes.title"), body)
 
 
-def build_report(out: RunOutputs, *, top_rings: int = 10) -> str:
+def build_report(out: RunOutputs, *, top_rings: int = 10, lang: str | None = None) -> str:
     """The report as an HTML string.
 
     Parameters
@@ -439,43 +493,56 @@ def build_report(out: RunOutputs, *, top_rings: int = 10) -> str:
         A run's outputs (from :func:`load_outputs` or from the running job).
     top_rings : int, default 10
         Rings drawn, riskiest first.
+    lang : str, optional
+        Language of headings, notes, reasons and chart labels (``en``, ``zh``; default
+        ``GRAPHPROFILE_LANG`` or English). Chart labels stay English, with a note saying how
+        to install one, when no font with Chinese glyphs is found
+        (:mod:`graphprofile.sinks.fonts`).
 
     Returns
     -------
     str
         A complete HTML document without external resources.
     """
+    say = messages(lang)
     run_id = out.summary.get("run_id", "unknown run")
-    sections = [_summary_section(out), _quality_section(out)]
-    rejects = _rejects_section(out)
+    sections = [_summary_section(out, say), _quality_section(out, say)]
+    rejects = _rejects_section(out, say)
     if rejects:
         sections.append(rejects)
-    sections += [_charts_section(out), _rings_section(out, top_rings), _high_risk_section(out)]
-    sections.append(_influencers_section(out))
-    churn = _churn_section(out)
+    sections += [
+        _charts_section(out, say),
+        _rings_section(out, top_rings, say),
+        _high_risk_section(out, say),
+        _influencers_section(out, say),
+    ]
+    churn = _churn_section(out, say)
     if churn:
         sections.append(churn)
-    changes = _changes_section(out)
+    changes = _changes_section(out, say)
     if changes:
         sections.append(changes)
     generated = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
     return h.page(
-        f"graphprofile report · {run_id}",
-        f"Generated {generated} from {out.out_dir}",
+        say("report.title", run_id=run_id),
+        say("report.generated", when=generated, out_dir=out.out_dir),
         sections,
         library=views.cytoscape_js(),
+        lang=say.lang,
+        texts={k: say(f"report.view.{k}") for k in h.SCRIPT_TEXTS}
+        | {"yes": say("report.yes"), "no": say("report.no")},
     )
 
 
-def write_report(out: RunOutputs, *, top_rings: int = 10) -> Path:
-    """Write ``OUT/report.html`` atomically and return its path.
+def write_report(out: RunOutputs, *, top_rings: int = 10, lang: str | None = None) -> Path:
+    """Write ``OUT/report.html`` atomically (in ``lang``, see :func:`build_report`).
 
     Raises
     ------
     OutputError
         When the file cannot be written.
     """
-    document = build_report(out, top_rings=top_rings)
+    document = build_report(out, top_rings=top_rings, lang=lang)
     path = Path(out.out_dir) / REPORT_NAME
     tmp = path.with_name(f".{path.name}.tmp")
     try:
@@ -487,9 +554,9 @@ def write_report(out: RunOutputs, *, top_rings: int = 10) -> Path:
     return path
 
 
-def write_report_for(out_dir: Path, *, top_rings: int = 10) -> Path:
+def write_report_for(out_dir: Path, *, top_rings: int = 10, lang: str | None = None) -> Path:
     """Read a finished run's outputs and (re)write its report (``graphprofile report``)."""
-    return write_report(load_outputs(out_dir), top_rings=top_rings)
+    return write_report(load_outputs(out_dir), top_rings=top_rings, lang=lang)
 
 
 def report_stage(state: Any, reporter: Any) -> None:
@@ -510,7 +577,7 @@ def report_stage(state: Any, reporter: Any) -> None:
         communities=getattr(result, "communities", None),
         graph=state.graph,
     )
-    write_report(out)
+    write_report(out, lang=getattr(state.config, "lang", None))
     reporter.notice(f"report: {Path(state.config.out_dir) / REPORT_NAME}")
 
 

@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
+from graphprofile.i18n import ENGLISH, Messages
 from graphprofile.sinks.report_data import fmt_value
 
 ACCENT = "#3b5bdb"
@@ -67,7 +68,7 @@ def integer_counts(ax: Any) -> None:
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
 
 
-def community_sizes_chart(sizes: pd.Series) -> bytes:
+def community_sizes_chart(sizes: pd.Series, say: Messages = ENGLISH) -> bytes:
     """Histogram of community sizes (log-spaced bins, log count axis)."""
     fig, ax = _figure()
     data = _finite(sizes)
@@ -78,13 +79,13 @@ def community_sizes_chart(sizes: pd.Series) -> bytes:
         ax.hist(data, bins=bins, color=ACCENT, edgecolor="white")
         ax.set_xscale("log")
         _log_counts(ax, len(data))
-    ax.set_xlabel("community size (customers)")
-    ax.set_ylabel("communities")
-    ax.set_title(f"Community sizes ({len(data):,} communities)")
+    ax.set_xlabel(say("chart.community_x"))
+    ax.set_ylabel(say("chart.community_y"))
+    ax.set_title(say("chart.community_title", n=f"{len(data):,}"))
     return png_bytes(fig)
 
 
-def pagerank_chart(pagerank: pd.Series) -> bytes:
+def pagerank_chart(pagerank: pd.Series, say: Messages = ENGLISH) -> bytes:
     """Distribution of customer PageRank (log-spaced bins)."""
     fig, ax = _figure()
     data = _finite(pagerank)
@@ -96,42 +97,45 @@ def pagerank_chart(pagerank: pd.Series) -> bytes:
         if high > low:
             ax.set_xscale("log")
         _log_counts(ax, len(data))
-    ax.set_xlabel("PageRank")
-    ax.set_ylabel("customers")
-    ax.set_title("PageRank distribution")
+    ax.set_xlabel(say("chart.pagerank_x"))
+    ax.set_ylabel(say("chart.customers"))
+    ax.set_title(say("chart.pagerank_title"))
     return png_bytes(fig)
 
 
-def risk_chart(risk: pd.Series, high: float | None = None) -> bytes:
+def risk_chart(risk: pd.Series, high: float | None = None, say: Messages = ENGLISH) -> bytes:
     """Histogram of customer risk scores in [0, 1], with the high-risk threshold."""
     fig, ax = _figure()
     data = _finite(risk)
     ax.hist(data, bins=np.linspace(0, 1, 21), color="#e8590c", edgecolor="white")
     _log_counts(ax, len(data))
     if high is not None:
-        ax.axvline(high, color="#c92a2a", linestyle="--", label=f"risk:high ≥ {high:g}")
+        ax.axvline(
+            high, color="#c92a2a", linestyle="--", label=say("chart.risk_line", value=f"{high:g}")
+        )
         ax.legend(loc="upper right")
-    ax.set_xlabel("customer risk score")
-    ax.set_ylabel("customers")
-    ax.set_title("Customer risk")
+    ax.set_xlabel(say("chart.risk_x"))
+    ax.set_ylabel(say("chart.customers"))
+    ax.set_title(say("chart.risk_title"))
     return png_bytes(fig)
 
 
-def ring_kinds_chart(kinds: pd.Series) -> bytes:
+def ring_kinds_chart(kinds: pd.Series, say: Messages = ENGLISH) -> bytes:
     """Bar chart of rings per kind."""
-    return png_bytes(ring_kinds_figure(kinds))
+    return png_bytes(ring_kinds_figure(kinds, say))
 
 
-def ring_kinds_figure(kinds: pd.Series) -> Figure:
+def ring_kinds_figure(kinds: pd.Series, say: Messages = ENGLISH) -> Figure:
     """The figure of :func:`ring_kinds_chart` (whole-number count axis)."""
     fig, ax = _figure()
     counts = kinds.astype("string").fillna("unknown").value_counts().sort_index()
-    ax.bar(counts.index.tolist(), counts.to_numpy(), color="#c92a2a")
+    names = [k if say.is_default else say.get(f"ring_kind.{k}", k) for k in counts.index]
+    ax.bar(names, counts.to_numpy(), color="#c92a2a")
     for i, n in enumerate(counts.to_numpy()):
         ax.annotate(f"{int(n):,}", (i, n), ha="center", va="bottom", fontsize=9)
     integer_counts(ax)
-    ax.set_ylabel("rings")
-    ax.set_title(f"Rings by kind ({int(counts.sum()):,} rings)")
+    ax.set_ylabel(say("chart.rings_y"))
+    ax.set_title(say("chart.rings_title", n=f"{int(counts.sum()):,}"))
     ax.tick_params(axis="x", labelrotation=15)
     return fig
 
@@ -156,7 +160,9 @@ def flow_label(data: dict[str, Any]) -> str:
     return f"{n}× {amount} · {when}" if n > 1 else f"{amount} · {when}"
 
 
-def ring_picture(graph: nx.DiGraph, *, title: str, seed: int = 42) -> bytes:
+def ring_picture(
+    graph: nx.DiGraph, *, title: str, seed: int = 42, say: Messages = ENGLISH
+) -> bytes:
     """A drawing of a ring subgraph: members, accounts, shared devices/identifiers, flows.
 
     Parameters
@@ -167,6 +173,8 @@ def ring_picture(graph: nx.DiGraph, *, title: str, seed: int = 42) -> bytes:
         Shown above the picture.
     seed : int, default 42
         Seed of the spring layout (same ring, same picture).
+    say : Messages, default English
+        Language of the legend (draw under :func:`graphprofile.sinks.fonts.chart_fonts`).
     """
     n = graph.number_of_nodes()
     side = float(min(11.0, 6.0 + 0.12 * n))
@@ -213,14 +221,15 @@ def ring_picture(graph: nx.DiGraph, *, title: str, seed: int = 42) -> bytes:
         )  # fmt: skip
         handles.append(
             Line2D([], [], color=color, marker=marker, linestyle="", markersize=8,
-                   label=f"{label} ({len(nodes)})")
+                   label=say("chart.legend_node", label=say.get(f"node_label.{label}", label),
+                             n=len(nodes)))
         )  # fmt: skip
     nx.draw_networkx_labels(
         graph, pos, labels={v: _node_text(graph, v) for v in graph}, ax=ax, font_size=7,
         verticalalignment="top",
     )  # fmt: skip
     if flows:
-        handles.append(Line2D([], [], color="#c92a2a", lw=2, label="money flow (amount · dates)"))
+        handles.append(Line2D([], [], color="#c92a2a", lw=2, label=say("chart.legend_flow")))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     ax.margins(0.08)
     return png_bytes(fig)

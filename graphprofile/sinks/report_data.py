@@ -20,6 +20,7 @@ import pandas as pd
 from graphprofile.errors import InputError
 from graphprofile.frames import CanonicalGraph
 from graphprofile.graph import read_snapshot
+from graphprofile.i18n import ENGLISH, Messages
 from graphprofile.sinks.tables import read_table
 
 TABLE_NAMES = ("features", "tags", "rings", "communities")
@@ -140,10 +141,10 @@ def parse_reasons(value: Any) -> Any:
 _TEXT_KEYS = ("text", "description", "message", "why", "reason", "summary")
 
 
-def fmt_value(value: Any) -> str:
+def fmt_value(value: Any, say: Messages = ENGLISH) -> str:
     """A value as short readable text (amounts with thousands separators, dates short)."""
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return say("yes_no.yes") if value else say("yes_no.no")
     if isinstance(value, int | np.integer):
         return f"{int(value):,}"
     if isinstance(value, float | np.floating):
@@ -154,35 +155,22 @@ def fmt_value(value: Any) -> str:
     if isinstance(value, pd.Timestamp):
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, list | tuple):
-        items = [fmt_value(v) for v in value[:8]]
+        items = [fmt_value(v, say) for v in value[:8]]
         more = f" … (+{len(value) - 8})" if len(value) > 8 else ""
         return ", ".join(items) + more
     if isinstance(value, dict):
-        return "; ".join(f"{k.replace('_', ' ')} {fmt_value(v)}" for k, v in value.items())
+        return "; ".join(f"{k.replace('_', ' ')} {fmt_value(v, say)}" for k, v in value.items())
     text = str(value)
     if len(text) >= 19 and text[4:5] == "-" and text[10:11] == "T":  # ISO timestamp
         return text[:16].replace("T", " ")
     return text
 
 
-_COMPONENTS = {
-    "young": "young accounts",
-    "cash_out": "payments to exchange-like counterparties",
-    "thin": "members transacting less than usual",
-    "length": "a long cycle",
-    "known_fraud": "a known-fraud member",
-    "size": "more than two customers sharing them",
-    "breadth": "many accounts taking part",
-    "magnitude": "amounts far larger than what the members usually pay",
-    "one_off": "accounts that paid each other only once",
-}
-_PATTERNS = {
-    "identity": "customers sharing devices or identifiers",
-    "cycle": "money going round in a cycle",
-    "fan_in": "many accounts paying one collector",
-    "fan_out": "one account paying many that pass the money on",
-    "scatter_gather": "money split across accounts and gathered again",
-}
+#: Reason types whose sentence is "risk raised by …" (``reason.components.*``).
+_COMPONENTS = ("young", "cash_out", "thin", "length", "known_fraud", "size", "breadth",
+               "magnitude", "one_off")  # fmt: skip
+#: Ring kinds whose pattern reason is "pattern: …" (``reason.patterns.*``).
+_PATTERNS = ("identity", "cycle", "fan_in", "fan_out", "scatter_gather")
 
 
 def _arrow(values: list[Any], money: bool = False) -> str:
@@ -190,106 +178,119 @@ def _arrow(values: list[Any], money: bool = False) -> str:
     return " → ".join(shown[:10]) + (" → …" if len(values) > 10 else "")
 
 
-def _known_type(r: dict[str, Any]) -> str | None:
+def _count(say: Messages, word: str, n: Any) -> str:
+    """``n`` with its noun (``reason.count.<word>_one`` / ``_many``)."""
+    if not isinstance(n, int | np.integer):
+        return say(f"reason.count.{word}_many", n=n)
+    return say(f"reason.count.{word}_{'one' if n == 1 else 'many'}", n=f"{int(n):,}")
+
+
+def _item(say: Messages, kind: Any) -> str:
+    """A device or identifier kind (``device``, ``phone`` …) in words."""
+    return say.get(f"item_kind.{kind}", str(kind)) or str(kind)
+
+
+def _known_type(r: dict[str, Any], say: Messages) -> str | None:
     """Sentences for the reason types documented in docs/ANALYSIS.md; None if unknown."""
     kind, w = r.get("type"), r.get("weight")
-    weight = f" (+{float(w):.2f} risk)" if isinstance(w, int | float) and w else ""
+    weight = (
+        say("reason.weight", weight=f"{float(w):.2f}") if isinstance(w, int | float) and w else ""
+    )
     if kind == "shared_device":
-        return f"{r.get('n_members', '?')} members share device {r.get('id', '?')}"
+        return say("reason.shared_device", n=r.get("n_members", "?"), id=r.get("id", "?"))
     if kind == "shared_identifier":
-        what = r.get("kind") or "identifier"
-        return f"{r.get('n_members', '?')} members share {what} {r.get('id', '?')}"
+        what = _item(say, r["kind"]) if r.get("kind") else say("reason.identifier")
+        return say("reason.shared_identifier", n=r.get("n_members", "?"), what=what,
+                   id=r.get("id", "?"))  # fmt: skip
     if kind == "cycle_path" and isinstance(r.get("accounts"), list):
         accounts = [*r["accounts"], r["accounts"][0]] if r["accounts"] else []
         times = r.get("times") or []
-        when = f", {fmt_value(times[0])} to {fmt_value(times[-1])}" if times else ""
+        when = (
+            say("reason.cycle_when", first=fmt_value(times[0]), last=fmt_value(times[-1]))
+            if times
+            else ""
+        )
         amounts = _arrow(r.get("amounts") or [], money=True)
-        return f"money cycle {_arrow(accounts)}: amounts {amounts}{when}"
+        return say("reason.cycle_path", accounts=_arrow(accounts), amounts=amounts, when=when)
     if kind in _PATTERNS:
-        return f"pattern: {_PATTERNS[str(kind)]}{weight}"
+        return say("reason.pattern", what=say(f"reason.patterns.{kind}"), weight=weight)
     if kind == "fan_in_pattern":
-        onward = f", which sent it on to {r['n_onwards']:,}" if r.get("n_onwards") else ""
-        return (
-            f"{r.get('n_senders', '?')} accounts paid collector {r.get('collector', '?')} "
-            f"within days{onward}"
-        )
+        onward = say("reason.fan_in_onward", n=f"{r['n_onwards']:,}") if r.get("n_onwards") else ""
+        return say("reason.fan_in_pattern", n=r.get("n_senders", "?"),
+                   collector=r.get("collector", "?"), onward=onward)  # fmt: skip
     if kind == "fan_out_pattern":
-        return (
-            f"{r.get('source', '?')} paid {r.get('n_receivers', '?')} accounts that passed "
-            "the money on"
-        )
+        return say("reason.fan_out_pattern", source=r.get("source", "?"),
+                   n=r.get("n_receivers", "?"))  # fmt: skip
     if kind == "scatter_gather_pattern":
-        return (
-            f"money from {r.get('source', '?')} went through {r.get('n_intermediates', '?')} "
-            f"accounts and came together again at {r.get('sink', '?')}"
-        )
+        return say("reason.scatter_gather_pattern", source=r.get("source", "?"),
+                   n=r.get("n_intermediates", "?"), sink=r.get("sink", "?"))  # fmt: skip
     if kind == "known_fraud" and (w is None or w >= 1.0):  # the customer's own flag
-        return "flagged as known fraud"
+        return say("reason.own_known_fraud")
     if kind in _COMPONENTS:
-        return f"risk raised by {_COMPONENTS[str(kind)]}{weight}"
+        return say("reason.component", what=say(f"reason.components.{kind}"), weight=weight)
     if kind == "ring":
-        ring_kind = str(r.get("kind", "")).replace("_", "-")
-        return f"member of {ring_kind} ring {r.get('ring_id', '?')}{weight}"
+        ring_kind = say.get(f"ring_kind.{r.get('kind')}", str(r.get("kind", "")).replace("_", "-"))
+        return say("reason.ring", kind=ring_kind, ring_id=r.get("ring_id", "?"), weight=weight)
     if kind == "known_fraud_neighbour":
-        hops = r.get("hops")
-        who = r.get("customer")
-        head = f"{_plural(hops, 'hop')} from known fraud" if hops else "near known fraud"
-        head += (f" {who}" if who else "") + weight
-        steps = path_in_words(r.get("steps") or [])
-        return f"{head}: {steps}" if steps else head
+        hops, who = r.get("hops"), r.get("customer")
+        head = (
+            say("reason.near_hops", hops=_count(say, "hop", hops)) if hops else say("reason.near")
+        )
+        head += (say("reason.near_who", who=who) if who else "") + weight
+        steps = path_in_words(r.get("steps") or [], say)
+        return say("reason.near_steps", head=head, steps=steps) if steps else head
     if kind == "young_accounts":
-        return f"all accounts are young{weight}"
+        return say("reason.young_accounts", weight=weight)
     return None
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" + ("" if n == 1 else "s")
-
-
-def link_in_words(link: dict[str, Any], other: str) -> str:
+def link_in_words(link: dict[str, Any], other: str, say: Messages = ENGLISH) -> str:
     """One evidence link seen from its first customer: "sent 3 transfers totalling …"."""
     if link.get("via") == "money":
         n, amount = int(link.get("n_txns") or 0), float(link.get("amount") or 0.0)
-        if link.get("direction") == "received":
-            return f"received {_plural(n, 'transfer')} totalling {amount:,.2f} from {other}"
-        return f"sent {_plural(n, 'transfer')} totalling {amount:,.2f} to {other}"
-    return f"shares {link.get('via', 'identifier')} {link.get('id', '?')} with {other}"
+        key = "reason.link_received" if link.get("direction") == "received" else "reason.link_sent"
+        return say(key, transfers=_count(say, "transfer", n), amount=f"{amount:,.2f}", other=other)
+    via = _item(say, link.get("via", "identifier"))
+    return say("reason.link_shared", via=via, id=link.get("id", "?"), other=other)
 
 
-def path_in_words(steps: list[dict[str, Any]]) -> str:
+def path_in_words(steps: list[dict[str, Any]], say: Messages = ENGLISH) -> str:
     """Steps of a path to known fraud (``from``, ``to``, ``links``) as one sentence."""
     parts = []
     for k, step in enumerate(steps):
-        links = [link_in_words(x, str(step.get("to"))) for x in step.get("links") or []]
-        words = " and ".join(links) or f"is linked to {step.get('to')}"
-        parts.append(words if k == 0 else f"{step.get('from')} {words}")
-    return "; ".join(parts)
+        links = [link_in_words(x, str(step.get("to")), say) for x in step.get("links") or []]
+        words = say("reason.and").join(links) or say("reason.linked", other=step.get("to"))
+        parts.append(
+            words if k == 0 else say("reason.then_step", who=step.get("from"), words=words)
+        )
+    return say("reason.steps_separator").join(parts)
 
 
-def reason_sentence(reason: Any) -> str:
+def reason_sentence(reason: Any, say: Messages = ENGLISH) -> str:
     """One reason as a sentence: its own text field, a known type's template, or its fields."""
     if isinstance(reason, dict):
         for key in _TEXT_KEYS:
             if isinstance(reason.get(key), str) and reason[key].strip():
                 return reason[key].strip()
-        known = _known_type(reason)
+        known = _known_type(reason, say)
         if known:
             return known
         kind = reason.get("kind") or reason.get("type") or reason.get("rule")
         rest = {k: v for k, v in reason.items() if k not in ("kind", "type", "rule")}
-        body = fmt_value(rest) if rest else ""
+        body = fmt_value(rest, say) if rest else ""
         head = str(kind).replace("_", " ") if kind else ""
         return f"{head}: {body}" if head and body else (head or body)
-    return fmt_value(reason)
+    return fmt_value(reason, say)
 
 
-def reasons_in_words(value: Any) -> list[str]:
-    """Every reason of a ``reasons`` value (JSON text, list or dict) as a sentence."""
+def reasons_in_words(value: Any, say: Messages = ENGLISH) -> list[str]:
+    """Every reason of a ``reasons`` value (JSON text, list or dict) as a sentence, in the
+    language of ``say`` (English by default)."""
     parsed = parse_reasons(value)
     if isinstance(parsed, dict) and not any(k in parsed for k in (*_TEXT_KEYS, "kind", "type")):
-        return [f"{k.replace('_', ' ')}: {fmt_value(v)}" for k, v in parsed.items()]
+        return [f"{k.replace('_', ' ')}: {fmt_value(v, say)}" for k, v in parsed.items()]
     items = parsed if isinstance(parsed, list) else [parsed]
-    return [s for s in (reason_sentence(r) for r in items) if s]
+    return [s for s in (reason_sentence(r, say) for r in items) if s]
 
 
 def closest_ids(wanted: str, known: Iterable[Any], *, n: int = 3) -> list[str]:

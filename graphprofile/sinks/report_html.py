@@ -9,10 +9,20 @@ package), images are ``data:`` URIs. Data for the interactive views travels as J
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from graphprofile.i18n import ENGLISH
 from graphprofile.sinks.report_data import fmt_value, is_missing
+
+#: Words of the page script (``report.view.<key>``, each with one ``{value}`` field except
+#: ``no_details``), passed to it as JSON so the report's language reaches the details panel.
+SCRIPT_TEXTS = ("no_details", "customer_heading", "risk", "known_fraud", "community", "score")
+SCRIPT_DEFAULTS = {k: ENGLISH(f"report.view.{k}") for k in SCRIPT_TEXTS} | {
+    "yes": ENGLISH("report.yes"),
+    "no": ENGLISH("report.no"),
+}
 
 CSS = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
@@ -64,18 +74,20 @@ SCRIPT = r"""
     if (cls) { el.className = cls; }
     return el;
   }
+  var words = JSON.parse(document.getElementById('gp-texts').textContent);
+  function say(key, value) { return words[key].split('{value}').join(value); }
   function showDetails(panel, info) {
     panel.textContent = '';
-    if (!info) { panel.appendChild(text('p', 'No details for this node.', 'muted')); return; }
-    panel.appendChild(text('h4', 'Customer ' + info.customer_id));
+    if (!info) { panel.appendChild(text('p', words.no_details, 'muted')); return; }
+    panel.appendChild(text('h4', say('customer_heading', info.customer_id)));
     var facts = [];
-    if (info.risk_score !== undefined) { facts.push('risk ' + info.risk_score); }
-    facts.push('known fraud: ' + (info.known_fraud ? 'yes' : 'no'));
-    if (info.community_id !== undefined) { facts.push('community ' + info.community_id); }
+    if (info.risk_score !== undefined) { facts.push(say('risk', info.risk_score)); }
+    facts.push(say('known_fraud', info.known_fraud ? words.yes : words.no));
+    if (info.community_id !== undefined) { facts.push(say('community', info.community_id)); }
     panel.appendChild(text('p', facts.join(' · ')));
     (info.tags || []).forEach(function (t) {
       var head = t.tag + (t.value ? ' = ' + t.value : '');
-      head += t.score ? ' (score ' + t.score + ')' : '';
+      head += t.score ? say('score', t.score) : '';
       panel.appendChild(text('div', head, 'tag'));
       if (t.reasons && t.reasons.length) {
         var ul = document.createElement('ul');
@@ -156,9 +168,10 @@ def table(
     numeric: Iterable[int] = (),
     sortable: bool = False,
     ident: str = "",
+    empty: str = "None.",
 ) -> str:
     """An HTML table; columns whose index is in ``numeric`` are right-aligned (and sort by
-    their number when ``sortable``)."""
+    their number when ``sortable``); ``empty`` is shown instead when there are no rows."""
     num = set(numeric)
     head = "".join(
         f'<th class="num">{esc(h)}</th>' if i in num else f"<th>{esc(h)}</th>"
@@ -172,7 +185,7 @@ def table(
         )
         body.append(f"<tr>{cells}</tr>")
     if not body:
-        return '<p class="muted">None.</p>'
+        return f'<p class="muted">{esc(empty)}</p>'
     attrs = (' class="sortable"' if sortable else "") + (f' id="{esc(ident)}"' if ident else "")
     return f"<table{attrs}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
@@ -221,10 +234,12 @@ def image(uri: str, *, alt: str, kind: str, ident: str, caption: str = "", css: 
     )
 
 
-def bullet_list(items: Iterable[str], css: str = "reasons") -> str:
-    """A list of escaped sentences."""
+def bullet_list(
+    items: Iterable[str], css: str = "reasons", empty: str = "No reasons recorded."
+) -> str:
+    """A list of escaped sentences (``empty`` when there are none)."""
     lis = "".join(f"<li>{esc(item)}</li>" for item in items)
-    return f'<ul class="{css}">{lis}</ul>' if lis else '<p class="muted">No reasons recorded.</p>'
+    return f'<ul class="{css}">{lis}</ul>' if lis else f'<p class="muted">{esc(empty)}</p>'
 
 
 def section(ident: str, title: str, body: str) -> str:
@@ -237,11 +252,35 @@ def note(text: str) -> str:
     return f'<p class="muted">{esc(text)}</p>'
 
 
-def page(title: str, subtitle: str, sections: Sequence[str], *, library: str = "") -> str:
-    """The whole document; ``library`` (cytoscape.js) and the page script come last."""
-    scripts = f"<script>{library}</script><script>{SCRIPT}</script>" if library else ""
+def page(
+    title: str,
+    subtitle: str,
+    sections: Sequence[str],
+    *,
+    library: str = "",
+    lang: str = "en",
+    texts: dict[str, str] | None = None,
+) -> str:
+    """The whole document; ``library`` (cytoscape.js) and the page script come last.
+
+    ``texts`` are the page script's words (keys :data:`SCRIPT_TEXTS` plus ``yes``/``no``),
+    English by default; ``lang`` is the document's language (``<html lang>``).
+    """
+    words = (
+        json.dumps({**SCRIPT_DEFAULTS, **(texts or {})}, ensure_ascii=False, sort_keys=True)
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+    )
+    scripts = (
+        f'<script type="application/json" id="gp-texts">{words}</script>'
+        f"<script>{library}</script><script>{SCRIPT}</script>"
+        if library
+        else ""
+    )
+    html_lang = "zh-CN" if lang == "zh" else esc(lang)
     return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<!DOCTYPE html>\n<html lang="{html_lang}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{esc(title)}</title><style>{CSS}</style></head><body>"
         f"<header><h1>{esc(title)}</h1><p>{esc(subtitle)}</p></header>"

@@ -24,6 +24,7 @@ from typing import Any
 import networkx as nx
 import pandas as pd
 
+from graphprofile.i18n import ENGLISH, Messages
 from graphprofile.sinks.report_data import RunOutputs, fmt_value, is_missing, reasons_in_words
 from graphprofile.sinks.report_graph import DEFAULT_HUB_LIMIT
 
@@ -140,21 +141,24 @@ def layout(kind: str, reasons: Any, graph: nx.DiGraph) -> dict[str, tuple[float,
     return pos
 
 
-def _edge_title(d: dict[str, Any]) -> str:
+def _edge_title(d: dict[str, Any], say: Messages = ENGLISH) -> str:
     if d.get("type") == "TRANSFER":
         n = int(d.get("n_txns", 1) or 1)
         first, last = fmt_value(d.get("first_ts", "")), fmt_value(d.get("last_ts", ""))
         when = first if first == last else f"{first} → {last}"
-        count = f"{n} transfers, " if n > 1 else ""
+        count = say("report.view.transfers", n=n) if n > 1 else ""
         return f"{count}{fmt_value(float(d.get('total_amount', 0.0)))} · {when}"
     return str(d.get("type", "")).replace("_", " ").lower()
 
 
-def ring_elements(ring: dict[str, Any], graph: nx.DiGraph) -> dict[str, list[dict]]:
+def ring_elements(
+    ring: dict[str, Any], graph: nx.DiGraph, say: Messages = ENGLISH
+) -> dict[str, list[dict]]:
     """Elements (nodes with preset positions, edges) of one ring for cytoscape.js.
 
-    Every node has ``kind``, ``label``, ``title`` (shown on hover) and, for accounts and
-    customers, ``customer`` (whose details a click shows) and ``role``.
+    Every node has ``kind``, ``label``, ``title`` (shown on hover, in the language of
+    ``say``) and, for accounts and customers, ``customer`` (whose details a click shows) and
+    ``role`` (an English key).
     """
     kind = str(ring.get("kind", ""))
     accounts = sorted(str(d["key"]) for _, d in graph.nodes(data=True) if d["label"] == "account")
@@ -174,15 +178,21 @@ def ring_elements(ring: dict[str, Any], graph: nx.DiGraph) -> dict[str, list[dic
         if label == "account":
             cust = owner.get(key, "")
             data.update(customer=cust, role=acc_roles.get(key, ""), label=f"{key}\n{cust}")
-            data["title"] = f"account {key} of customer {cust or '?'} · {data['role']}"
+            data["title"] = say("report.view.account", key=key, customer=cust or "?",
+                                role=_role(say, data["role"]))  # fmt: skip
             data["known_fraud"] = bool(_known(graph, cust))
         elif label == "customer":
             data.update(customer=key, role=cust_roles.get(key, OTHER_ROLE.get(kind, "member")))
             data["known_fraud"] = bool(_known(graph, key))
-            data["title"] = f"customer {key} · {data['role']}"
+            data["title"] = say("report.view.customer", key=key, role=_role(say, data["role"]))
         else:
-            data["label"] = f"{d.get('kind', label)}" if label == "identifier" else key
-            data["title"] = f"{label} {key}: used by {d.get('n_customers', '?')} customers"
+            item = str(d.get("kind", label))
+            if not say.is_default:
+                item = say.get(f"item_kind.{item}", item) or item
+            data["label"] = item if label == "identifier" else key
+            what = say.get(f"node_label.{label}", label)
+            data["title"] = say("report.view.item", label=what, key=key,
+                                n=d.get("n_customers", "?"))  # fmt: skip
         x, y = pos[n]
         nodes.append({"data": data, "position": {"x": round(x, 1), "y": round(y, 1)}})
     edges = []
@@ -191,7 +201,7 @@ def ring_elements(ring: dict[str, Any], graph: nx.DiGraph) -> dict[str, list[dic
         if u not in drawn or v not in drawn:
             continue
         data = {"id": f"e{len(edges)}", "source": u, "target": v, "type": d.get("type", "")}
-        data["title"] = _edge_title(d)
+        data["title"] = _edge_title(d, say)
         if d.get("type") == "TRANSFER":
             data["label"] = fmt_value(float(d.get("total_amount", 0.0)))
         edges.append({"data": data})
@@ -202,7 +212,17 @@ def _known(graph: nx.DiGraph, customer: str) -> bool:
     return graph.nodes.get(f"customer:{customer}", {}).get("known_fraud") is True
 
 
-def customer_details(outputs: RunOutputs, customers: list[str]) -> dict[str, dict[str, Any]]:
+def _item_word(say: Messages, kind: str) -> str:
+    return say.get(f"item_kind.{kind}", kind) or kind
+
+
+def _role(say: Messages, role: str) -> str:
+    return say.get(f"report.role.{role}", role) or role
+
+
+def customer_details(
+    outputs: RunOutputs, customers: list[str], say: Messages = ENGLISH
+) -> dict[str, dict[str, Any]]:
     """Per customer: risk, known-fraud flag, community and each tag with its reasons in words."""
     out: dict[str, dict[str, Any]] = {}
     f, tags = outputs.features, outputs.tags
@@ -231,7 +251,7 @@ def customer_details(outputs: RunOutputs, customers: list[str]) -> dict[str, dic
                         "tag": str(t["tag"]),
                         "value": "" if is_missing(t.get("value")) else str(t["value"]),
                         "score": None if is_missing(t.get("score")) else fmt_value(t["score"]),
-                        "reasons": reasons_in_words(t.get("reasons")),
+                        "reasons": reasons_in_words(t.get("reasons"), say),
                     }
                 )
         out[c] = info
@@ -250,7 +270,11 @@ COMMUNITY_MEMBERS = 30
 
 
 def community_elements(
-    outputs: RunOutputs, community_id: Any, *, members: int = COMMUNITY_MEMBERS
+    outputs: RunOutputs,
+    community_id: Any,
+    say: Messages = ENGLISH,
+    *,
+    members: int = COMMUNITY_MEMBERS,
 ) -> dict[str, list[dict]]:
     """The core of a community for cytoscape.js: its ``members`` most influential customers
     (PageRank) and what links them, laid out in rings by PageRank (the most influential in
@@ -324,8 +348,8 @@ def community_elements(
             "label": c,
             "customer": c,
             "known_fraud": bool(known.get(c) is True),
-            "title": f"customer {c} · PageRank {pr[c]:.3g}"
-            + (f" · risk {r:.2f}" if r is not None else ""),
+            "title": say("report.view.community_customer", key=c, pagerank=f"{pr[c]:.3g}")
+            + (say("report.view.community_risk", risk=f"{r:.2f}") if r is not None else ""),
         }
         x, y = pos[c]
         out_nodes.append({"data": data, "position": {"x": round(x, 1), "y": round(y, 1)}})
@@ -334,9 +358,10 @@ def community_elements(
         data = {"id": f"e{len(out_edges)}", "source": f"customer:{a}", "target": f"customer:{b}"}
         if rel == "TRANSFER":
             data.update(type="TRANSFER", label=fmt_value(e["amount"]))
-            data["title"] = f"{a} paid {b} {fmt_value(e['amount'])} in all"
+            data["title"] = say("report.view.paid", a=a, b=b, amount=fmt_value(e["amount"]))
         else:
-            what = "device" if rel == "USES_DEVICE" else "identifier"
-            data.update(type=rel, title=f"share {what} {', '.join(e['items'][:3])}")
+            what = _item_word(say, "device" if rel == "USES_DEVICE" else "identifier")
+            items = ", ".join(e["items"][:3])
+            data.update(type=rel, title=say("report.view.share", what=what, items=items))
         out_edges.append({"data": data})
     return {"nodes": out_nodes, "edges": out_edges}

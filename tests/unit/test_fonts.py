@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
+from pathlib import Path
+
 import matplotlib
 import pytest
 
@@ -26,6 +29,20 @@ def test_with_a_cjk_font_chinese_labels_use_it(monkeypatch: pytest.MonkeyPatch) 
         assert "Some CJK Sans" not in matplotlib.rcParams["font.family"]
 
 
-def test_install_hint_names_the_packages_and_the_variable() -> None:
-    assert "fonts-noto-cjk" in fonts.INSTALL_HINT
-    assert fonts.ENV_FONT in fonts.INSTALL_HINT
+def test_report_without_a_cjk_font_has_english_chart_labels_and_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from test_report_data import make_run
+
+    from graphprofile.sinks.report import build_report
+    from graphprofile.sinks.report_data import load_outputs
+
+    monkeypatch.setattr(fonts, "cjk_family", lambda: None)
+    out = load_outputs(make_run(tmp_path / "out"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a Chinese label in DejaVu Sans would warn
+        text = build_report(out, lang="zh")
+    assert "<h2>图表</h2>" in text  # the page itself is Chinese
+    assert "apt-get install fonts-noto-cjk" in text and fonts.ENV_FONT in text
+    english = build_report(out)
+    assert "apt-get install fonts-noto-cjk" not in english

@@ -57,9 +57,9 @@ def test_report_is_self_contained_with_every_picture(report: tuple[Path, str]) -
     assert path.name == "report.html"
     parser = Images()
     parser.feed(text)
-    # inline only: cytoscape.js, the page script, one JSON block per interactive ring and
-    # per community view (2 rings, 2 communities)
-    assert parser.external == [] and parser.scripts == 2 + 2 + 2
+    # inline only: cytoscape.js, the page script, its words (JSON, in the report's language),
+    # one JSON block per interactive ring and per community view (2 rings, 2 communities)
+    assert parser.external == [] and parser.scripts == 3 + 2 + 2
     assert 'cf.version="3.35.0"' in text or 'cf.version="3.35.0"' in text
     own = text.replace(cytoscape_js(), "")  # its licence comments name web sites
     assert "http://" not in own and "https://" not in own
