@@ -419,10 +419,12 @@ def _churn_section(out: RunOutputs, say: Messages) -> str | None:
     if not any(g.get("previous", True) for g in groups.values()):
         return None
     keys = sorted({k for g in groups.values() for k in g if k != "previous"})
-    rows = [(name, *(g.get(k) for k in keys)) for name, g in groups.items()]
-    body = h.table(
-        ["", *[k.replace("_", " ") for k in keys]], rows, numeric=range(1, len(keys) + 1)
-    )
+    rows = [
+        (say.get(f"report.churn.{name}", name), *(g.get(k) for k in keys))
+        for name, g in groups.items()
+    ]
+    headers = ["", *(say.get(f"report.churn.{k}", k.replace("_", " ")) for k in keys)]
+    body = h.table(headers, rows, numeric=range(1, len(keys) + 1), empty=say("report.none"))
     return h.section("churn", say("report.churn.title"), body)
 
 
