@@ -19,6 +19,7 @@ import psycopg
 import pytest
 from servers import PostgresServer
 
+from graphprofile.changes import tag_changes
 from graphprofile.cli import main
 from graphprofile.errors import PublishError
 from graphprofile.publish import publish
@@ -127,6 +128,30 @@ def test_history_answers_new_high_risk_this_week(pg_uri: str, profile_runs) -> N
     lost = changes[changes["change"] != "gained"]
     assert result["history_closed"] >= len(lost[lost["change"] == "lost"])
     assert result["tags_deleted"] == result["history_closed"]
+
+
+def test_new_high_risk_query_skips_a_changed_value(
+    pg_uri: str, profile_runs, tmp_path: Path
+) -> None:
+    """A customer high-risk in both runs whose risk:high value changed is not 'new'."""
+    week1, week2 = profile_runs
+    tags1 = pd.read_parquet(week1 / "tags.parquet")
+    high1 = set(tags1.loc[tags1["tag"] == "risk:high", "customer_id"])
+    changed = tmp_path / "week2"
+    shutil.copytree(week2, changed)
+    tags2 = pd.read_parquet(changed / "tags.parquet")
+    both = sorted(high1 & set(tags2.loc[tags2["tag"] == "risk:high", "customer_id"]))
+    assert both, "the fixture must have customers high-risk in both weeks"
+    moved = (tags2["customer_id"] == both[0]) & (tags2["tag"] == "risk:high")
+    tags2.loc[moved, "value"] = "another_reason"
+    tags2.to_parquet(changed / "tags.parquet", index=False)
+    publish(week1, pg_uri)
+    publish(changed, pg_uri)
+    expected = tag_changes(tags1, tags2)
+    gained = expected[(expected["tag"] == "risk:high") & (expected["change"] == "gained")]
+    answer = _frame(pg_uri, _documented_query("new-high-risk"))
+    assert set(answer["customer_id"]) == set(gained["customer_id"])
+    assert both[0] not in set(answer["customer_id"])
 
 
 def test_older_run_is_refused_unless_forced(
