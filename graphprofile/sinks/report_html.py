@@ -61,7 +61,7 @@ ul.reasons li { margin: 2px 0; }
 .hover { color: #495057; font-size: 12px; min-height: 1.4em; }
 .print-only { display: none; }
 table.sortable th { cursor: pointer; }
-table.sortable th:after { content: " \2195"; color: #adb5bd; }
+table.sortable th:after { content: " \\2195"; color: #adb5bd; }
 @media print { .view, .hover { display: none; } .print-only { display: block; } }
 """
 

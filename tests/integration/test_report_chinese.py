@@ -28,6 +28,7 @@ from graphprofile.i18n import Messages
 from graphprofile.pipeline import RunConfig, run_job
 from graphprofile.sinks import fonts
 from graphprofile.sinks.report_charts import risk_chart
+from graphprofile.sinks.report_views import cytoscape_js
 
 ROOT = Path(__file__).resolve().parents[2]
 HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -113,11 +114,22 @@ def _fontconfig_covers(chars: set[str]) -> bool:
 def test_every_chinese_character_has_a_font(out: Path, cjk: str) -> None:
     if shutil.which("fc-list") is None:
         missing("fc-list (fontconfig) not found: cannot check glyph coverage")
-    text = html.unescape((out / "report.html").read_text(encoding="utf-8"))
+    raw = (out / "report.html").read_text(encoding="utf-8")
+    page = raw.replace(cytoscape_js(), "")  # the library's own code, never shown
+    text = html.unescape(page)
     chars = set(HAN.findall(text))
     assert len(chars) > 100
     assert _fontconfig_covers(chars)
     assert not _fontconfig_covers(chars | {"\U0010fffd"})  # the check can fail
+    # no control character (drawn as a box) anywhere, CSS included; other symbols
+    # (arrows, dashes, the sort marker written as a CSS escape) have a font too
+    assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", page)
+    escapes = {chr(int(h, 16)) for h in re.findall(r'content: "[^"]*\\([0-9a-fA-F]{4})', page)}
+    symbols = {c for c in text if ord(c) > 127 and not HAN.match(c)} | escapes
+    symbols -= {"\u3000", "\ufeff"}
+    assert "\u2195" in symbols
+    for symbol in sorted(symbols):
+        assert _fontconfig_covers({symbol}), f"no font has {symbol!r} (U+{ord(symbol):04X})"
 
 
 def test_chinese_report_in_chromium(chromium: str, out: Path, tmp_path: Path) -> None:
