@@ -7,6 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from graphprofile.analysis.gds_engine import analyse_gds
+from graphprofile.analysis.settings import AnalysisSettings
 from graphprofile.cli import main
 from graphprofile.errors import ConfigError, StoreError
 from graphprofile.pipeline import RunConfig, run_job
@@ -72,3 +74,22 @@ def test_transaction_pages_flatten_and_sort_as_read_graph_does() -> None:
     assert txns["amount"].tolist() == [7.5, 6.0, 5.0]
     assert str(txns["ts"].dt.tz) == "UTC"
     assert _transactions([]).empty
+
+
+@pytest.mark.parametrize(
+    ("settings", "why"),
+    [
+        (AnalysisSettings(objective="cpm"), "optimises modularity on one graph"),
+        (AnalysisSettings(multiplex=True), "optimises modularity on one graph"),
+    ],
+)
+def test_settings_gds_cannot_honour_are_refused_before_any_query(
+    settings: AnalysisSettings, why: str
+) -> None:
+    with pytest.raises(ConfigError, match=why):
+        analyse_gds(
+            object(),  # type: ignore[arg-type]  # never reached: refused first
+            settings=settings,
+            run_id="x",
+            computed_at=pd.Timestamp("2026-01-01", tz="UTC"),
+        )
