@@ -35,13 +35,14 @@ def main() -> None:
     parser.add_argument("--uri", required=True)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--skip-load", action="store_true")
+    parser.add_argument("--engines", default="embedded,gds", help="comma-separated")
     args = parser.parse_args()
     results: dict[str, dict[str, float | int | str]] = {}
     if not args.skip_load:
         seconds = _cli("load", str(args.data_dir), "--store", args.uri, "--quiet")
         results["load"] = {"seconds": round(seconds, 1)}
     with tempfile.TemporaryDirectory(prefix="gp-gds-bench-") as tmp:
-        for engine in ("embedded", "gds"):
+        for engine in args.engines.split(","):
             out = Path(tmp) / engine
             seconds = _cli(
                 "analyze", "--store", args.uri, "--engine", engine, "--out", str(out),
@@ -53,6 +54,8 @@ def main() -> None:
                 "analysis_seconds": run["stages"]["analysis"]["seconds"],
                 "client_peak_rss_mb": run["peak_rss_mb"],
                 "customers": run["analysis"]["customers"],
+                "stages": {k: v["seconds"] for k, v in run["stages"].items()},
+                "jobs": run["analysis"]["seconds"],
             }
             mem = run["analysis"].get("gds", {}).get("memory", {})
             if mem:
@@ -61,6 +64,9 @@ def main() -> None:
                 row["gds_estimate"] = mem["estimate"]
             results[engine] = row
             print(engine, row, flush=True)
+    if "embedded" not in results or "gds" not in results:
+        print(json.dumps(results, indent=2))
+        return
     emb, gds = results["embedded"], results["gds"]
     results["ratio"] = {
         "client_peak_rss_gds_over_embedded": round(
