@@ -6,11 +6,9 @@
 //   over common counterparties paid by n customers; items shared by more than $k
 //   customers of their layer are public hubs and link no one.
 // weight = sum of the layers times $w; every customer is a node, isolated or not.
-// $seed_type relationships join the $anchor node to every known-fraud customer, for the
-// hop search only (every other algorithm filters on $rel_type and $customer_labels).
 CALL () {
   MATCH (c:Customer)
-  RETURN c AS a, null AS b, false AS seed, 0.0 AS money, 0.0 AS devices,
+  RETURN c AS a, null AS b, 0.0 AS money, 0.0 AS devices,
     0.0 AS identifiers, 0.0 AS counterparties
   UNION ALL
   MATCH (c1:Customer)-[:OWNS]->(:Account)-[:TRANSFER]-(:Account)<-[:OWNS]-(c2:Customer)
@@ -18,7 +16,7 @@ CALL () {
   WITH DISTINCT c1, c2
   WITH c1, c2, coalesce($contacts[c1.customer_id], 1) AS d1,
     coalesce($contacts[c2.customer_id], 1) AS d2
-  RETURN c1 AS a, c2 AS b, false AS seed,
+  RETURN c1 AS a, c2 AS b,
     2.0 / log(2.0 + CASE WHEN d1 > d2 THEN d1 ELSE d2 END) AS money, 0.0 AS devices,
     0.0 AS identifiers, 0.0 AS counterparties
   UNION ALL
@@ -29,7 +27,7 @@ CALL () {
   UNWIND cs AS c2
   WITH c1, c2
   WHERE c1.customer_id < c2.customer_id
-  RETURN c1 AS a, c2 AS b, false AS seed, 0.0 AS money, 1.0 AS devices,
+  RETURN c1 AS a, c2 AS b, 0.0 AS money, 1.0 AS devices,
     0.0 AS identifiers, 0.0 AS counterparties
   UNION ALL
   MATCH (c:Customer)-[:HAS_IDENTIFIER]->(i:Identifier)
@@ -39,7 +37,7 @@ CALL () {
   UNWIND cs AS c2
   WITH c1, c2
   WHERE c1.customer_id < c2.customer_id
-  RETURN c1 AS a, c2 AS b, false AS seed, 0.0 AS money, 0.0 AS devices,
+  RETURN c1 AS a, c2 AS b, 0.0 AS money, 0.0 AS devices,
     1.0 AS identifiers, 0.0 AS counterparties
   UNION ALL
   MATCH (c:Customer)-[:OWNS]->(:Account)-[:PAYS]->(i:Counterparty)
@@ -50,26 +48,19 @@ CALL () {
   UNWIND cs AS c2
   WITH c1, c2, size(cs) AS n
   WHERE c1.customer_id < c2.customer_id
-  RETURN c1 AS a, c2 AS b, false AS seed, 0.0 AS money, 0.0 AS devices,
+  RETURN c1 AS a, c2 AS b, 0.0 AS money, 0.0 AS devices,
     0.0 AS identifiers, 1.0 / (n - 1) AS counterparties
-  UNION ALL
-  MATCH (x)
-  WHERE elementId(x) = $anchor
-  MATCH (k:Customer)
-  WHERE k.known_fraud = true
-  RETURN x AS a, k AS b, true AS seed, 0.0 AS money, 0.0 AS devices,
-    0.0 AS identifiers, 0.0 AS counterparties
 }
-WITH a, b, seed, sum(money) AS money, sum(devices) AS devices,
+WITH a, b, sum(money) AS money, sum(devices) AS devices,
   sum(identifiers) AS identifiers, sum(counterparties) AS counterparties
-WITH a, b, seed,
+WITH a, b,
   $w.money * money + $w.devices * devices + $w.identifiers * identifiers +
   $w.counterparties * counterparties AS weight
-WHERE b IS NULL OR seed OR weight > 0
+WHERE b IS NULL OR weight > 0
 WITH gds.graph.project($graph, a, b, {
-  sourceNodeLabels: CASE WHEN seed THEN $anchor_labels ELSE $customer_labels END,
+  sourceNodeLabels: $customer_labels,
   targetNodeLabels: $customer_labels,
-  relationshipType: CASE WHEN seed THEN $seed_type ELSE $rel_type END,
-  relationshipProperties: {weight: CASE WHEN seed THEN 1.0 ELSE weight END}
+  relationshipType: $rel_type,
+  relationshipProperties: {weight: weight}
 }, {undirectedRelationshipTypes: [$rel_type], readConcurrency: $concurrency}) AS g
 RETURN g.graphName AS graph, g.nodeCount AS nodes, g.relationshipCount AS relationships

@@ -19,13 +19,13 @@ Produces the same ``features``, ``tags``, ``rings`` and ``communities`` tables a
   budget, seeded, scaled by ``n / samples``) and ``gds.kcore``; money PageRank on the
   account graph summed into owners.
 - **Identity rings**: ``gds.wcc`` on the customer / shared-item projection.
-- **Proximity**: hops by one ``gds.allShortestPaths.dijkstra`` from an anchor joined to
-  every known-fraud customer; ``gds.pageRank`` personalised on them.
+- **Proximity** to known fraud: the embedded job on its own evidence graph, from the
+  shared item links (streamed: items of 2..K customers) and the accounts' money edges.
 - **Money-flow patterns, ring features, risk and tags** run on the client with the
   embedded engine's own functions, over accounts and transactions read in pages
   (:mod:`graphprofile.store.gds_read`): GDS has no time-ordered pattern search. The
   relationship graph itself never leaves the database; only the edges among ring
-  members (for ring density) and around known fraud (for reasons) are streamed.
+  members (for ring density) are streamed.
 
 Every projection is dropped at the end, also on failure; leftovers of interrupted runs
 (``gp_`` prefix) are dropped at the start. Differences from the embedded engine are listed
@@ -58,6 +58,7 @@ from graphprofile.analysis.flows import flow_patterns
 from graphprofile.analysis.gds_jobs import (
     communities_table,
     edges_among,
+    embeddedness,
     features_and_tags,
     identity_rings,
     influence,
@@ -70,14 +71,12 @@ from graphprofile.analysis.settings import AnalysisSettings
 from graphprofile.errors import ConfigError
 from graphprofile.store.base import Store
 from graphprofile.store.gds import (
-    ANCHOR,
     COMMUNITY,
     CUSTOMER,
     ITEM_KIND,
     LAYER_CODES,
     MONEY,
     REL,
-    SEED,
     SHARES,
     WEIGHT,
     GdsGateway,
@@ -229,7 +228,6 @@ def _project(gw: GdsGateway, s: AnalysisSettings, k: dict[str, int]) -> dict[str
         nodes=int(size["customers"]) + 1, relationships=2 * int(size["pairs"] or 0)
     )
     contacts = gw.query("money_contacts")
-    anchor = gw.query("anchor")
     meta: dict[str, Any] = {"memory": memory, "hubs": hubs}
     meta["relationship"] = gw.project(
         "rel",
@@ -246,14 +244,10 @@ def _project(gw: GdsGateway, s: AnalysisSettings, k: dict[str, int]) -> dict[str
             )
             if len(contacts)
             else {},
-            "anchor": anchor["anchor"].iloc[0] if len(anchor) else None,
             "customer_labels": [CUSTOMER],
-            "anchor_labels": [ANCHOR],
             "rel_type": REL,
-            "seed_type": SEED,
         },
     )
-    meta["anchor"] = anchor["anchor"].iloc[0] if len(anchor) else None
     meta["money"] = gw.project("money", "project_money", {"rel_type": MONEY})
     meta["identity"] = gw.project(
         "identity", "project_identity", {"k": k, "customer_labels": [CUSTOMER], "rel_type": SHARES}
@@ -393,16 +387,27 @@ def _analyse(
     )
     clock.lap("ring_risk")
 
-    say("proximity (gds.allShortestPaths.dijkstra, personalised gds.pageRank)")
+    say("proximity (evidence graph)")
     known = context["known_fraud"]
-    prox = proximity(gw, proj, known, rel_on, meta_p["anchor"]) if known.any() and n else None
+    prox = proximity(gw, proj, known, s, k) if known.any() and n else None
     if prox is None:
         skipped["fraud_proximity"] = "no customer is flagged known_fraud"
     clock.lap("proximity")
 
     say("risk and tags")
     features, tags, reasons = features_and_tags(
-        s, proj, community, comm_size, infl, rings, ring_members, prox, context, run_id, computed_at
+        s,
+        proj,
+        community,
+        comm_size,
+        infl,
+        rings,
+        ring_members,
+        prox,
+        context,
+        run_id,
+        computed_at,
+        embeddedness(gw, proj, infl["strength"].to_numpy(dtype="float64")),
     )
     heap = gw.heap()  # every projection still held: the run's peak on the server
     internal = gw.query(
@@ -436,6 +441,7 @@ def _analyse(
         "betweenness": btw_mode,
         "rings": ring_meta,
         "flows": flow_meta,
+        "fraud_evidence": prox["meta"] if prox else {},
         "skipped": [f"{name}: {why}" for name, why in skipped.items()],
         "seconds": clock.seconds,
         "gds": {"projections": {key: meta_p[key] for key in ("relationship", "money", "identity")}},

@@ -16,10 +16,11 @@ from graphprofile.analysis import FEATURE_COLUMNS
 from graphprofile.analysis import _community_table as community_table
 from graphprofile.analysis._util import codes, percentile_rank
 from graphprofile.analysis.projection import LAYERS, Projection
+from graphprofile.analysis.proximity import evidence_graph, fraud_proximity, neighbour_reasons
 from graphprofile.analysis.risk import customer_risk
 from graphprofile.analysis.settings import AnalysisSettings
 from graphprofile.analysis.tags import build_tags
-from graphprofile.store.gds import ITEM_KIND, LAYER_CODES, REL, SEED, WEIGHT, GdsGateway
+from graphprofile.store.gds import COMMUNITY, ITEM_KIND, LAYER_CODES, REL, WEIGHT, GdsGateway
 
 #: PageRank iterations and tolerance: run to convergence so GDS agrees with PRPACK.
 PR_ITERATIONS, PR_TOLERANCE = 100, 1e-10
@@ -154,63 +155,41 @@ def edges_among(gw: GdsGateway, proj: Projection, custs: np.ndarray) -> pd.DataF
 
 
 def proximity(
-    gw: GdsGateway,
-    proj: Projection,
-    known: np.ndarray,
-    rel_on: dict[str, Any],
-    anchor: str | None,
+    gw: GdsGateway, proj: Projection, known: np.ndarray, s: AnalysisSettings, k: dict[str, int]
 ) -> dict[str, Any]:
-    """Hops, fraud_proximity and known-fraud neighbours, as the embedded proximity job."""
-    customers = proj.customers
-    n = len(customers)
-    hops = np.full(n, np.nan)
-    anchor_hops = gw.query(
-        "fraud_hops",
+    """Hops, fraud_proximity and neighbour reasons, by the embedded proximity job.
+
+    The known-fraud evidence graph (shared non-hub devices and identifiers, money links
+    except payroll and billers) is built on the client from the accounts' money edges and
+    the shared item links streamed here (items shared by 2..K customers only).
+    """
+    found = gw.query("shared_links", {"k": k})
+    layer = found["layer"].astype(int).map(LAYER_CODES).to_numpy() if len(found) else []
+    links = pd.DataFrame(
         {
-            "graph": gw.name("rel"),
-            "anchor": anchor,
-            "types": [REL, SEED],
-            "concurrency": 1,
-        },
+            "cust": codes(found["customer_id"].astype(str), proj.customers)
+            if len(found)
+            else np.zeros(0, np.int64),
+            "item_id": found["item_id"].astype(str).to_numpy() if len(found) else [],
+            "layer": layer,
+            "kind": [
+                ITEM_KIND.get(lay) or str(kind)
+                for lay, kind in zip(layer, found.get("kind", []), strict=True)
+            ],
+        }
     )
-    if len(anchor_hops):
-        pos = codes(anchor_hops["customer_id"].astype(str), customers)
-        ok = pos >= 0
-        hops[pos[ok]] = pd.to_numeric(anchor_hops["value"]).to_numpy(dtype="float64")[ok]
-    hops[known] = 0.0
-    ppr = values(
-        gw.query(
-            "fraud_ppr",
-            {
-                "graph": gw.name("rel"),
-                "labels": rel_on["nodeLabels"],
-                "types": rel_on["relationshipTypes"],
-                "weight": WEIGHT,
-                "damping": 0.85,
-                "max_iterations": PR_ITERATIONS,
-                "tolerance": PR_TOLERANCE,
-                "concurrency": 1,
-            },
-        ),
-        customers,
-    )
-    others = ppr[~known]
-    top = float(others.max()) if len(others) and others.max() > 0 else 1.0
-    prox = np.clip(ppr / top, 0.0, 1.0)
-    near = gw.query("known_neighbours", {"graph": gw.name("rel"), "types": [REL]})
-    neighbours: dict[int, list[str]] = {}
-    if len(near):
-        pairs = pd.DataFrame(
-            {
-                "cust": codes(near["customer_id"].astype(str), customers),
-                "known": near["known"].astype(str).to_numpy(),
-            }
-        )
-        pairs = pairs[pairs["cust"] >= 0].sort_values(["cust", "known"])
-        neighbours = {int(c): g.head(5).tolist() for c, g in pairs.groupby("cust")["known"]}
-    fraud_hops = pd.array(np.where(np.isfinite(hops), hops, 0).astype("int64"), dtype="Int64")
-    fraud_hops[~np.isfinite(hops)] = pd.NA
-    return {"hops": hops, "prox": prox, "fraud_hops": fraud_hops, "neighbours": neighbours}
+    links["item"] = pd.factorize(links["layer"].astype(str) + "|" + links["item_id"])[0]
+    proj.links = links[links["cust"] >= 0].reset_index(drop=True)
+    evidence = evidence_graph(proj, settings=s)
+    px = fraud_proximity(evidence.graph, known)
+    cust_ids = proj.customers.to_numpy()
+    return {
+        "hops": px["fraud_hops"].astype("Float64").fillna(np.nan).to_numpy(dtype="float64"),
+        "prox": px["fraud_proximity"].to_numpy(),
+        "fraud_hops": px["fraud_hops"].array,
+        "neighbours": neighbour_reasons(evidence, px, known, cust_ids),
+        "meta": evidence.meta,
+    }
 
 
 def features_and_tags(
@@ -225,8 +204,13 @@ def features_and_tags(
     context: dict[str, Any],
     run_id: str,
     computed_at: pd.Timestamp,
+    embedded: np.ndarray,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    """Customer risk, the features table and the tags, exactly as the embedded engine."""
+    """Customer risk, the features table and the tags, exactly as the embedded engine.
+
+    ``embedded`` is each customer's share of edge weight inside its community (the
+    ``community`` tag's score, :func:`graphprofile.analysis.communities.embeddedness`).
+    """
     n = len(proj.customers)
     cust_ids = proj.customers.to_numpy()
     known = context["known_fraud"]
@@ -253,7 +237,6 @@ def features_and_tags(
         ring_reason_of=ring_reason_of,
         known=known,
         hops=prox["hops"] if prox else None,
-        proximity=prox["prox"] if prox else None,
         neighbours=prox["neighbours"] if prox else {},
         young=context["young_customer"],
         cash_out=context["cash_out"],
@@ -291,7 +274,13 @@ def features_and_tags(
     features = features[FEATURE_COLUMNS]
     rm = ring_members.assign(customer_id=cust_ids[ring_members["cust"].to_numpy(dtype=np.int64)])
     tags = build_tags(
-        features, rm, settings=s, customer_reasons=reasons, run_id=run_id, computed_at=computed_at
+        features,
+        rm,
+        settings=s,
+        customer_reasons=reasons,
+        run_id=run_id,
+        computed_at=computed_at,
+        embeddedness=embedded,
     )
     return features, tags, reasons
 
@@ -321,3 +310,15 @@ def communities_table(
     with np.errstate(invalid="ignore", divide="ignore"):
         table["density"] = np.where(pairs > 0, edges.to_numpy() / pairs, 0.0)
     return table
+
+
+def embeddedness(gw: GdsGateway, proj: Projection, strength: np.ndarray) -> np.ndarray:
+    """Share of each customer's edge weight inside its community, computed in GDS."""
+    kept = values(
+        gw.query(
+            "community_weight",
+            {"graph": gw.name("rel"), "property": WEIGHT, "types": [REL], "community": COMMUNITY},
+        ),
+        proj.customers,
+    )
+    return np.divide(kept, strength, out=np.zeros(len(kept)), where=strength > 0)
