@@ -283,6 +283,7 @@ def demo(
     seed: SeedOpt = 42,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
+    lang: LangOpt = None,
 ) -> None:
     """Generate a sample bank and run the main job on it, then say where everything is.
 
@@ -294,8 +295,9 @@ def demo(
     reporter = RichReporter(quiet or as_json)
     with reporter.stage(f"generate {customers:,} customers"):
         generate_bank(data, customers=customers, seed=seed)
-    summary = run_job(RunConfig(data_dir=data, out_dir=out, seed=seed), reporter)
-    _finish(summary, quiet, as_json)
+    msgs = messages(lang)
+    summary = run_job(RunConfig(data_dir=data, out_dir=out, seed=seed, lang=msgs.lang), reporter)
+    _finish(summary, quiet, as_json, msgs)
     if not (quiet or as_json):
         from graphprofile.cli.analysis import render_evaluation
         from graphprofile.evaluate import evaluate

@@ -175,3 +175,15 @@ def test_cli_rejects_unknown_language(tmp_path: Path, capsys: pytest.CaptureFixt
     assert capsys.readouterr().err.strip() == (
         "Error: --lang 'fr' is not a supported language; use en or zh"
     )
+
+
+def test_demo_takes_the_language_from_the_environment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from graphprofile.cli import main
+
+    monkeypatch.setenv(ENV_LANG, "zh")
+    rc = main(["demo", "--customers", "1000", "--workdir", str(tmp_path), "--quiet"])
+    assert rc == 0
+    report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert '<html lang="zh-CN">' in report and "<h2>运行摘要</h2>" in report
