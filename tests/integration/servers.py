@@ -12,16 +12,27 @@ or its stdin (Redis ``requirepass``), never through argv.
 
 from __future__ import annotations
 
+import ctypes
 import getpass
 import os
 import pwd
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGINT when the parent dies (Linux prctl)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGINT)
+
+
+PR_SET_PDEATHSIG = 1
 
 
 def free_port() -> int:
@@ -70,6 +81,7 @@ class PostgresServer:
         self.port = free_port()
         self.password = secrets.token_hex(12)
         self.database = "gp"
+        self.proc: subprocess.Popen[bytes] | None = None
         if self.root:
             entry = pwd.getpwnam(self.os_user)
             os.chown(self.dir, entry.pw_uid, entry.pw_gid)
@@ -114,15 +126,45 @@ class PostgresServer:
         """Put the password in ``PGPASSWORD`` (benchmarks; tests use monkeypatch)."""
         os.environ["PGPASSWORD"] = self.password
 
-    def start(self) -> None:
-        """Start (or restart after a crash, which runs recovery) and wait until ready."""
-        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir}"
-        result = self._run(
-            "pg_ctl", "-D", str(self.data), "-o", options, "-l", "log", "-w", "start", check=False
-        )
-        if result.returncode != 0:
-            log = (self.dir / "log").read_text(errors="replace")[-2000:]
-            raise RuntimeError(f"PostgreSQL did not start: {result.stderr}\n{log}")
+    def start(self, timeout: float = 120.0) -> None:
+        """Start (or restart after a crash, which runs recovery) and wait until ready.
+
+        The postmaster is a child of this process (not daemonised by ``pg_ctl``) that gets
+        SIGINT, a fast shutdown, if this process dies: a killed test run leaves no server.
+        """
+        with open(self.dir / "log", "ab") as log:
+            self.proc = subprocess.Popen(
+                [
+                    str(self.bindir / "postgres"),
+                    "-D",
+                    str(self.data),
+                    "-p",
+                    str(self.port),
+                    "-c",
+                    "listen_addresses=127.0.0.1",
+                    "-k",
+                    str(self.dir),
+                ],
+                user=self.os_user if self.root else None,
+                cwd=self.dir,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent,
+            )
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                tail = (self.dir / "log").read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"PostgreSQL exited with {self.proc.returncode}:\n{tail}")
+            try:
+                self.psql("postgres", "SELECT 1")
+                break
+            except subprocess.CalledProcessError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"PostgreSQL not ready within {timeout}s") from None
+                time.sleep(0.2)
         exists = f"SELECT 1 FROM pg_database WHERE datname = '{self.database}'"
         if not self.psql("postgres", exists):
             self.psql("postgres", f"CREATE DATABASE {self.database}")
@@ -156,12 +198,23 @@ class PostgresServer:
         self.psql("postgres", f"CREATE DATABASE {name}")
         return self.uri_for(name)
 
+    def _signal(self, sig: int) -> None:
+        if self.proc is None:
+            return
+        self.proc.send_signal(sig)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        self.proc = None
+
     def crash(self) -> None:
-        """Stop at once, without a checkpoint, as a crash would (``pg_ctl stop -m immediate``)."""
-        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop", check=False)
+        """Stop at once, without a checkpoint, as a crash would (SIGQUIT: immediate shutdown)."""
+        self._signal(signal.SIGQUIT)
 
     def stop(self) -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop", check=False)
+        self._signal(signal.SIGINT)  # fast shutdown
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
