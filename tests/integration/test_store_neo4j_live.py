@@ -1,52 +1,53 @@
-"""The store suite against a live Neo4j 5, when ``NEO4J_URI`` is set.
+"""The store suite against a real Neo4j 5.26 (the ``neo4j_server`` fixture).
 
-Start one with ``docker compose up -d`` (see docs/NEO4J.md), then::
+By default the session starts the test server from Maven Central artefacts
+(``scripts/neo4j-test-server.sh``). To run against another server instead::
 
     NEO4J_URI=neo4j://localhost:7687 NEO4J_USER=neo4j NEO4J_PASSWORD=... pytest tests/integration
 
-The tests wipe every node of the database they use: point them at a scratch database
-(``NEO4J_URI=neo4j://host:7687/scratch`` on Enterprise, or a throwaway container). Without
-``NEO4J_URI`` the whole module is skipped with a visible reason (also under CI=true: CI has
-no Neo4j server; the same checks run there against FalkorDB).
+The tests wipe every node of the database they use: point them at a scratch database.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from neo4j_server import wipe
 from store_suite import StoreSuite
 
 from graphprofile.store import open_store
 
-NEO4J_URI = os.environ.get("NEO4J_URI")
-
-pytestmark = pytest.mark.skipif(
-    not NEO4J_URI,
-    reason="NEO4J_URI is not set: no live Neo4j to test (docker compose up -d, then set "
-    "NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD)",
-)
-
-
-def _wipe(store: Any) -> None:
-    while int(
-        store.run("MATCH (n) WITH n LIMIT 10000 DETACH DELETE n RETURN count(*) AS n").iloc[0, 0]
-    ):
-        pass
-
 
 class TestNeo4jLive(StoreSuite):
     @pytest.fixture
-    def store(self) -> Iterator[Any]:
-        assert NEO4J_URI
-        store = open_store(NEO4J_URI)
+    def store(self, neo4j_uri: str) -> Iterator[Any]:
+        store = open_store(neo4j_uri)
         try:
             info = store.server_info()
             assert info["engine"] == "neo4j" and int(info["version"].split(".")[0]) >= 5
-            _wipe(store)
             yield store
-            _wipe(store)
+            wipe(store)
         finally:
             store.close()
+
+
+def test_server_has_apoc_and_gds(neo4j_uri: str) -> None:
+    """The test server is Neo4j 5.26 with the APOC and GDS procedures loaded."""
+    with open_store(neo4j_uri) as store:
+        assert store.server_info()["version"].startswith("5.")
+        gds = store.run("CALL gds.version() YIELD gdsVersion RETURN gdsVersion AS v")
+        apoc = store.run("RETURN apoc.version() AS v")
+        # a GDS algorithm really runs (not only the version procedure)
+        store.run("CREATE (:Probe {id: 1})-[:R]->(:Probe {id: 2})-[:R]->(:Probe {id: 1})")
+        ranks = store.run(
+            "CALL gds.graph.project('gp_probe', 'Probe', 'R') YIELD graphName "
+            "CALL gds.pageRank.stream(graphName) YIELD nodeId, score "
+            "WITH graphName, count(*) AS n, sum(score) AS total "
+            "CALL gds.graph.drop(graphName) YIELD graphName AS dropped "
+            "RETURN n, total"
+        )
+    assert gds["v"].iloc[0].startswith("2.13.")
+    assert apoc["v"].iloc[0].startswith("5.26.")
+    assert int(ranks["n"].iloc[0]) == 3 and float(ranks["total"].iloc[0]) > 0
