@@ -2,7 +2,7 @@
 # A real Neo4j 5.26 (community, APOC core, open-source GDS) for tests and trials, in-process
 # from Maven Central artefacts (tools/neo4j-test-server). Needs Java 17+ and Maven.
 #
-# Usage: scripts/neo4j-test-server.sh start|stop|status|kill|build
+# Usage: scripts/neo4j-test-server.sh start|stop|status|kill|build|admin ARGS...
 #   start   build the launcher once (Maven caches the artefacts in ~/.m2), start the server in
 #           the background on a free 127.0.0.1 port, wait until Bolt answers, and write
 #           NEO4J_URI, NEO4J_USER and NEO4J_PASSWORD to $NEO4J_TEST_DIR/env (source it).
@@ -12,6 +12,9 @@
 #   kill    kill -9 the server JVM, as a crash would (the fault tests use it); start again
 #           recovers what was committed.
 #   build   only build the launcher (scripts/test.sh does this before the tests).
+#   admin   run neo4j-admin from the same artefacts on the server's data (stop it first), e.g.
+#           admin database import full neo4j --nodes=... (what graphprofile export-import
+#           writes; run it from the folder holding the CSV files).
 # Environment: NEO4J_TEST_DIR (default .neo4j-test at the repository root: env, data, log),
 # NEO4J_TEST_PORT (default: the previous port if free, else a free one), NEO4J_TEST_HEAP
 # (default 1g), NEO4J_TEST_PAGECACHE (bytes, default 268435456), NEO4J_TEST_TIMEOUT (seconds
@@ -21,6 +24,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 TOOL="$ROOT/tools/neo4j-test-server"
 STATE="${NEO4J_TEST_DIR:-$ROOT/.neo4j-test}"
+mkdir -p "$STATE"
+STATE="$(cd "$STATE" && pwd)"
 MAIN=org.graphprofile.neo4jtestserver.Neo4jTestServer
 
 die() {
@@ -146,7 +151,7 @@ start() {
 stop() {
   local pid waited=0
   if ! pid="$(running_pid)"; then
-    rm -f "$STATE/pid" "$STATE/env"
+    rm -f "$STATE/pid"
     echo "neo4j-test-server: not running"
     return 0
   fi
@@ -159,7 +164,7 @@ stop() {
     kill -9 "$pid" 2>/dev/null || true
     echo "neo4j-test-server: did not stop within 60 s; killed pid $pid" >&2
   fi
-  rm -f "$STATE/pid" "$STATE/env"
+  rm -f "$STATE/pid" # env stays: the next start keeps the password
   echo "neo4j-test-server: stopped"
 }
 
@@ -170,6 +175,18 @@ crash() {
   while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
   rm -f "$STATE/pid"
   echo "neo4j-test-server: killed pid $pid (kill -9)"
+}
+
+admin() {
+  local pid
+  if pid="$(running_pid)"; then
+    die "the server is running (pid $pid); stop it before neo4j-admin works on its data"
+  fi
+  build
+  mkdir -p "$STATE/conf"
+  NEO4J_HOME="$STATE" NEO4J_CONF="$STATE/conf" java "-Xmx${NEO4J_TEST_HEAP:-1g}" \
+    -cp "$TOOL/target/neo4j-test-server.jar:$(cat "$TOOL/target/classpath.txt")" \
+    org.neo4j.cli.AdminTool "$@"
 }
 
 status() {
@@ -188,8 +205,12 @@ case "${1:-}" in
   status) status ;;
   kill) crash ;;
   build) build ;;
+  admin)
+    shift
+    admin "$@"
+    ;;
   *)
-    echo "usage: $0 start|stop|status|kill|build" >&2
+    echo "usage: $0 start|stop|status|kill|build|admin ARGS..." >&2
     exit 2
     ;;
 esac

@@ -33,6 +33,7 @@ DataDirArg = Annotated[
 ]
 OutDirOpt = Annotated[Path, typer.Option("--out", "-o", help="Output directory.")]
 OutDirArg = Annotated[Path, typer.Argument(help="Output directory of a previous run.")]
+ImportDirArg = Annotated[Path, typer.Argument(help="Folder for the neo4j-admin import CSVs.")]
 MappingOpt = Annotated[
     Path | None,
     typer.Option("--mapping", "-m", help="Source mapping file (TOML or YAML); default: ours."),

@@ -1,4 +1,4 @@
-"""``graphprofile schema apply`` and ``graphprofile load``: the graph database commands."""
+"""``graphprofile schema apply``, ``load`` and ``export-import``: the graph database commands."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from rich.table import Table
 
 from graphprofile.cli.common import (
     DataDirArg,
+    ImportDirArg,
     JsonOpt,
     MappingOpt,
     QuietOpt,
@@ -99,6 +100,32 @@ def load(
         print(json.dumps(summary, indent=2, default=str))
     elif not quiet:
         _render(summary)
+
+
+@app.command("export-import")
+def export_import(
+    data_dir: DataDirArg,
+    out_dir: ImportDirArg,
+    mapping: MappingOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write CSVs for neo4j-admin database import (first load of a very large graph).
+
+    Example: graphprofile export-import data/ import/ && bash import/import.sh
+    """
+    from graphprofile.graph import build_graph
+    from graphprofile.ingest import load_frames
+    from graphprofile.store.import_csv import export_import as write_import_files
+
+    result = write_import_files(build_graph(load_frames(data_dir, mapping)), out_dir)
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    console.print(
+        f"{result['nodes']:,} nodes and {result['relationships']:,} relationships in "
+        f"{len(result['files'])} CSV files under {out_dir}; import into an empty, stopped "
+        f"Neo4j with: bash {out_dir / 'import.sh'}"
+    )
 
 
 class _LoadProgress:

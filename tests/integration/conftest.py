@@ -295,3 +295,9 @@ def neo4j_uri(neo4j_server: Neo4jServer, monkeypatch: pytest.MonkeyPatch) -> str
     with open_store(neo4j_server.uri) as store:
         wipe(store)
     return neo4j_server.uri
+
+
+@pytest.fixture(params=["falkordb", "neo4j"])
+def store_uri(request: pytest.FixtureRequest) -> str:
+    """An empty graph on each engine in turn (``falkordb_uri``, then ``neo4j_uri``)."""
+    return str(request.getfixturevalue(f"{request.param}_uri"))

@@ -49,13 +49,14 @@ class Neo4jServer:
         server.start()
         return server
 
-    def _script(self, command: str) -> str:
+    def _script(self, *args: str, cwd: Path | None = None) -> str:
         assert self.state is not None, "an external server cannot be started or stopped"
         env = {**os.environ, "NEO4J_TEST_DIR": str(self.state)}
         env.pop("NEO4J_PASSWORD", None)  # the script keeps the password it generated
         done = subprocess.run(
-            ["bash", str(SCRIPT), command],
+            ["bash", str(SCRIPT), *args],
             env=env,
+            cwd=cwd,
             capture_output=True,
             text=True,
             timeout=900,
@@ -63,10 +64,14 @@ class Neo4jServer:
         )
         if done.returncode != 0:
             raise RuntimeError(
-                f"neo4j-test-server.sh {command} failed ({done.returncode}):\n"
+                f"neo4j-test-server.sh {args[0]} failed ({done.returncode}):\n"
                 f"{done.stdout}\n{done.stderr}"
             )
         return done.stdout
+
+    def admin(self, *args: str, cwd: Path) -> str:
+        """Run neo4j-admin (same Maven artefacts) on the stopped server's data."""
+        return self._script("admin", *args, cwd=cwd)
 
     def start(self) -> None:
         """Start (or restart after :meth:`kill`, same port and data) and wait for Bolt."""
@@ -93,8 +98,18 @@ def tools_missing() -> str | None:
 
 
 def wipe(store: Any) -> None:
-    """Delete every node and relationship of the database, in pages."""
+    """Empty the database: every node and relationship (in pages), constraint and index.
+
+    Afterwards the database is as fresh as a new FalkorDB graph, so every test applies the
+    schema it needs (and may run ``falkordb_indexes.cypher``, which creates plain indexes
+    that would clash with the constraints of ``neo4j_constraints.cypher``).
+    """
     while int(
         store.run("MATCH (n) WITH n LIMIT 10000 DETACH DELETE n RETURN count(*) AS n").iloc[0, 0]
     ):
         pass
+    for name in store.run("SHOW CONSTRAINTS YIELD name RETURN name")["name"]:
+        store.run(f"DROP CONSTRAINT `{name}`")
+    indexes = store.run("SHOW INDEXES YIELD name, type WHERE type <> 'LOOKUP' RETURN name")
+    for name in indexes["name"]:
+        store.run(f"DROP INDEX `{name}`")

@@ -1,4 +1,4 @@
-"""`graphprofile run --store` and `graphprofile analyze --store` against a real FalkorDB."""
+"""`graphprofile run --store` and `graphprofile analyze --store` on real FalkorDB and Neo4j."""
 
 from __future__ import annotations
 
@@ -27,23 +27,23 @@ def _count(uri: str, query: str) -> int:
 
 
 def test_run_with_store_writes_tags_matching_the_files(
-    bank: Path, falkordb_uri: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    bank: Path, store_uri: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "out"
-    args = ["run", str(bank), "--out", str(out), "--store", falkordb_uri, "--json"]
+    args = ["run", str(bank), "--out", str(out), "--store", store_uri, "--json"]
     assert main(args) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["store"]["load"]["nodes"] > 0
     tags = pd.read_parquet(out / "tags.parquet")
     features = pd.read_parquet(out / "features.parquet")
     n_customers = len(features)
-    assert _count(falkordb_uri, "MATCH (c:Customer) RETURN count(c)") == n_customers
+    assert _count(store_uri, "MATCH (c:Customer) RETURN count(c)") == n_customers
     high = tags.loc[tags["tag"] == "risk:high", "customer_id"].nunique()
-    assert _count(falkordb_uri, "MATCH (c:HighRisk) RETURN count(c)") == high
+    assert _count(store_uri, "MATCH (c:HighRisk) RETURN count(c)") == high
     members = tags.loc[tags["tag"] == "ring_member", "customer_id"].nunique()
-    assert _count(falkordb_uri, "MATCH (c:RingMember) RETURN count(c)") == members
+    assert _count(store_uri, "MATCH (c:RingMember) RETURN count(c)") == members
     run_id = summary["run_id"]
-    with open_store(falkordb_uri) as store:
+    with open_store(store_uri) as store:
         run = store.run(
             "MATCH (r:GraphProfileRun {run_id: $id}) RETURN r.completed AS completed",
             {"id": run_id},
@@ -55,7 +55,7 @@ def test_run_with_store_writes_tags_matching_the_files(
     assert int(stale["n"].iloc[0]) == 0
 
     # Written tags equal features.parquet, customer by customer.
-    with open_store(falkordb_uri) as store:
+    with open_store(store_uri) as store:
         props = store.run(
             "MATCH (c:Customer) RETURN c.customer_id AS customer_id, c.gp_community AS "
             "community_id, c.gp_risk AS risk_score, c.gp_pagerank AS pagerank, "
@@ -65,7 +65,8 @@ def test_run_with_store_writes_tags_matching_the_files(
     assert len(merged) == n_customers
     assert (merged["community_id"] == merged["community_id_db"].astype("int64")).all()
     for column in ("risk_score", "pagerank"):
-        # FalkorDB replies with 15 significant digits, so compare to that precision.
+        # FalkorDB replies with 15 significant digits, so compare to that precision
+        # (Neo4j returns the stored doubles exactly).
         file_values, db_values = (
             merged[c].astype(float).to_numpy() for c in (column, f"{column}_db")
         )
@@ -76,7 +77,7 @@ def test_run_with_store_writes_tags_matching_the_files(
 
     # Analysis from the database: same customers, every customer tagged with the new run.
     out2 = tmp_path / "from-store"
-    assert main(["analyze", "--store", falkordb_uri, "--out", str(out2), "--json"]) == 0
+    assert main(["analyze", "--store", store_uri, "--out", str(out2), "--json"]) == 0
     summary2 = json.loads(capsys.readouterr().out)
     features2 = pd.read_parquet(out2 / "features.parquet")
     assert summary2["parameters"]["source"] == "store"
@@ -91,7 +92,7 @@ def test_run_with_store_writes_tags_matching_the_files(
     assert rings["ring_id"].tolist() == rings2["ring_id"].tolist()
     assert (
         _count(
-            falkordb_uri,
+            store_uri,
             f"MATCH (c:Customer) WHERE c.gp_run_id = '{summary2['run_id']}' RETURN count(c)",
         )
         == n_customers

@@ -1,4 +1,4 @@
-"""``graphprofile schema apply`` and ``graphprofile load`` against a real FalkorDB."""
+"""``graphprofile schema apply`` and ``graphprofile load`` against real FalkorDB and Neo4j."""
 
 from __future__ import annotations
 
@@ -12,25 +12,53 @@ import pytest
 from conftest import FalkorDBServer, free_port
 
 from graphprofile.cli import main
+from graphprofile.store import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "foreign"
 MAPPING = ROOT / "loaders" / "example_foreign.toml"
 
 
-def test_schema_apply_twice(falkordb_uri: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["schema", "apply", "--store", falkordb_uri, "--json"]) == 0
+def test_schema_apply_twice(store_uri: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema", "apply", "--store", store_uri, "--json"]) == 0
     first = json.loads(capsys.readouterr().out)
-    assert main(["schema", "apply", "--store", falkordb_uri, "--json"]) == 0
+    assert main(["schema", "apply", "--store", store_uri, "--json"]) == 0
     second = json.loads(capsys.readouterr().out)
-    assert first["existing"] == 0 and second["existing"] == second["statements"] == 9
-    assert second["server"]["engine"] == "falkordb"
+    engine = second["server"]["engine"]
+    assert engine == store_uri.split(":")[0].replace("bolt", "neo4j")
+    assert first["statements"] == second["statements"] == 9
+    if engine == "falkordb":
+        assert first["existing"] == 0 and second["existing"] == 9
+        return
+    # Neo4j: IF NOT EXISTS hides the difference; the database shows what exists.
+    with open_store(store_uri) as store:
+        constraints = store.run(
+            "SHOW CONSTRAINTS YIELD name, type, labelsOrTypes, properties "
+            "RETURN name, type, labelsOrTypes[0] AS label, properties[0] AS key ORDER BY name"
+        )
+        indexes = store.run(
+            "SHOW INDEXES YIELD name, type, state, owningConstraint "
+            "WHERE type <> 'LOOKUP' RETURN name, state, owningConstraint ORDER BY name"
+        )
+    assert len(constraints) == 8 and set(constraints["type"]) == {"UNIQUENESS"}
+    assert dict(zip(constraints["label"], constraints["key"], strict=True)) == {
+        "Customer": "customer_id",
+        "Account": "account_id",
+        "Device": "device_id",
+        "Identifier": "identifier_id",
+        "Counterparty": "counterparty_id",
+        "Community": "community_id",
+        "Ring": "ring_id",
+        "GraphProfileRun": "run_id",
+    }
+    assert len(indexes) == 9 and set(indexes["state"]) == {"ONLINE"}
+    assert indexes["owningConstraint"].isna().sum() == 1  # gp_customer_run
 
 
 def test_load_twice_reports_rows_and_changes_nothing(
-    falkordb_uri: str, capsys: pytest.CaptureFixture[str]
+    store_uri: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    args = ["load", str(DATA), "--mapping", str(MAPPING), "--store", falkordb_uri, "--json"]
+    args = ["load", str(DATA), "--mapping", str(MAPPING), "--store", store_uri, "--json"]
     assert main([*args, "--batch-size", "2"]) == 0
     first = json.loads(capsys.readouterr().out)
     assert main(args) == 0
@@ -40,9 +68,7 @@ def test_load_twice_reports_rows_and_changes_nothing(
         assert summary["tables"]["customer"]["written"] == 4
         assert summary["tables"]["TRANSFER"]["written"] == 3
     assert first["batch_size"] == 2 and second["batch_size"] == 10_000
-    from graphprofile.store import open_store
-
-    with open_store(falkordb_uri) as store:
+    with open_store(store_uri) as store:
         assert int(store.run("MATCH (n) RETURN count(n)").iloc[0, 0]) == 12
         assert int(store.run("MATCH ()-[r]->() RETURN count(r)").iloc[0, 0]) == 12
 
@@ -139,3 +165,16 @@ def test_password_and_module_checks(
 def test_missing_store_option(capsys: pytest.CaptureFixture[str]) -> None:
     err = _fails_fast(["schema", "apply"], capsys)
     assert err == "Error: --store is required, e.g. --store neo4j://localhost:7687"
+
+
+@pytest.mark.parametrize("scheme", ["bolt+s", "bolt+ssc", "neo4j+s", "neo4j+ssc"])
+def test_tls_uri_to_a_server_without_tls_is_refused_cleanly(
+    scheme: str, neo4j_uri: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The test server speaks plain Bolt: a TLS URI fails in seconds with a clear message."""
+    uri = neo4j_uri.replace("bolt://", f"{scheme}://")
+    err = _fails_fast(["schema", "apply", "--store", uri], capsys)
+    assert err.startswith(f"Error: cannot reach a Neo4j server at {uri}"), err
+    assert "check the host, the port" in err
+    with open_store(neo4j_uri) as store:  # the plain URI still works: nothing was broken
+        assert store.server_info()["tls"] is False

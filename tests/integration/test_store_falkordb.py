@@ -1,4 +1,5 @@
-"""The store suite against a real FalkorDB (started by the ``falkordb_server`` fixture)."""
+"""The store suite against a real FalkorDB (the ``falkordb_server`` fixture); every
+``cypher/`` file executed on FalkorDB and on Neo4j."""
 
 from __future__ import annotations
 
@@ -62,24 +63,38 @@ def cypher_files() -> list[str]:
     return sorted(
         str(p.relative_to(root).with_suffix(""))
         for p in root.rglob("*.cypher")
-        # Neo4j-only: the constraint DDL, and the GDS procedures (run by test_gds_engine)
-        if p.name != "neo4j_constraints.cypher" and p.parent.name != "gds"
+        # the GDS procedures need a projected graph: the GDS engine's tests run them
+        if p.parent.name != "gds"
     )
 
 
-@pytest.mark.parametrize("name", cypher_files())
-def test_every_cypher_file_runs_on_falkordb(name: str, falkordb_uri: str) -> None:
-    """Each statement parses and executes on FalkorDB (Neo4j-only DDL excepted)."""
+ENGINE_FILES = [
+    (engine, name)
+    for engine in ("falkordb", "neo4j")
+    for name in cypher_files()
+    if not (engine == "falkordb" and name == "schema/neo4j_constraints")
+]
+
+
+@pytest.mark.parametrize(("engine", "name"), ENGINE_FILES)
+def test_every_cypher_file_runs(engine: str, name: str, request: pytest.FixtureRequest) -> None:
+    """Each statement parses and executes on FalkorDB and on Neo4j.
+
+    FalkorDB cannot run ``schema/neo4j_constraints`` (see the next test); Neo4j runs every
+    file, ``schema/falkordb_indexes`` included (its plain indexes are valid Neo4j DDL; the
+    fixture drops them again).
+    """
+    store_uri = request.getfixturevalue(f"{engine}_uri")
     text = (cypher_dir() / f"{name}.cypher").read_text()
     names = {k: v for k, v in PLACEHOLDERS.items() if f"__{k}__" in text}
-    with open_store(falkordb_uri) as store:
+    with open_store(store_uri) as store:
         load_graph(store, small_graph())
         found = statements(name, **names)
         assert found, f"{name} holds no statement"
         for stmt in found:
             wanted = set(PARAM.findall(stmt))
             assert wanted <= set(PARAMS), f"{name}: add sample values for {wanted - set(PARAMS)}"
-            # raises StoreError on anything FalkorDB rejects
+            # raises StoreError on anything the engine rejects
             store.run(stmt, {k: PARAMS[k] for k in wanted})
 
 
@@ -90,6 +105,7 @@ def test_neo4j_only_file_is_refused_by_falkordb(falkordb_uri: str) -> None:
 
 
 def test_placeholders_cover_every_file() -> None:
+    assert "schema/neo4j_constraints" in cypher_files()
     for name in cypher_files():
         text = (cypher_dir() / f"{name}.cypher").read_text()
         assert set(PLACEHOLDER.findall(text)) <= set(PLACEHOLDERS), name

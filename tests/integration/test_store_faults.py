@@ -1,16 +1,23 @@
-"""Issue 7 §2: the FalkorDB server killed (kill -9) mid-load and mid-write-back.
+"""Issues 7 §2 and 12: the server killed (kill -9) mid-load and mid-write-back.
 
-The crashable server keeps an fsynced append-only file, so after a restart it holds exactly
-what was committed before the kill (the tests check that the state is partial, not empty),
-and re-running the same operation must converge to the state of an uninterrupted run.
+FalkorDB: a crashable server of the test's own keeps an fsynced append-only file. Neo4j:
+the session's test server JVM is killed and started again on the same data directory
+(Neo4j recovers every committed transaction from its transaction log). Either way, after
+the restart the database holds exactly what was committed before the kill (the tests
+check that the state is partial, not empty), and re-running the same operation must
+converge to the state of an uninterrupted run.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FalkorDBServer
+from conftest import FalkorDBServer, missing
+from neo4j_server import Neo4jServer, wipe
 from store_suite import count, customers, dump, run_one, run_two, small_graph
 
 from graphprofile.errors import StoreError
@@ -18,7 +25,56 @@ from graphprofile.frames import CanonicalGraph
 from graphprofile.generate import generate_bank
 from graphprofile.graph import build_graph
 from graphprofile.ingest import load_frames
-from graphprofile.store import apply_schema, load_graph, open_store, write_back
+from graphprofile.store import apply_schema, load_graph, open_store, parse_store_uri, write_back
+
+ENGINE_NAMES = {"falkordb": "FalkorDB", "neo4j": "Neo4j"}
+
+
+@dataclass
+class Crashable:
+    """A database a test may kill -9 and start again, and how to reach it."""
+
+    engine: str
+    uri: str
+    kill: Callable[[], None]
+    start: Callable[[], None]
+    #: URI of a scratch graph for a reference run (the same database on Neo4j).
+    reference_uri: str
+
+    def open(self) -> Any:
+        """An open store; on Neo4j the driver gives up retrying after 2 s (not 30 s)."""
+        if self.engine == "neo4j":
+            from graphprofile.store.neo4j_store import Neo4jStore
+
+            return Neo4jStore(parse_store_uri(self.uri), max_retry_time=2.0)
+        return open_store(self.uri)
+
+    def reset(self) -> None:
+        """Empty the database after a reference run that shares it (Neo4j)."""
+        if self.engine == "neo4j":
+            with open_store(self.uri) as store:
+                wipe(store)
+
+
+@pytest.fixture(params=["falkordb", "neo4j"])
+def crashable(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Crashable]:
+    if request.param == "falkordb":
+        server: FalkorDBServer = request.getfixturevalue("crashable_falkordb")
+        session: FalkorDBServer = request.getfixturevalue("falkordb_server")
+        name = request.node.name.replace("[", "_").replace("]", "").replace("-", "_")[-40:]
+        yield Crashable(
+            "falkordb",
+            f"{server.uri}/bank",
+            server.kill,
+            server.start,
+            f"{session.uri}/ref_{name}",
+        )
+        return
+    neo4j: Neo4jServer = request.getfixturevalue("neo4j_server")
+    if not neo4j.managed:
+        missing("the Neo4j fault tests kill the server: unset NEO4J_URI to use the test server")
+    uri = request.getfixturevalue("neo4j_uri")
+    yield Crashable("neo4j", uri, neo4j.kill, neo4j.start, uri)
 
 
 @pytest.fixture(scope="module")
@@ -28,42 +84,34 @@ def bank_graph(tmp_path_factory: pytest.TempPathFactory) -> CanonicalGraph:
     return build_graph(load_frames(data))
 
 
-@pytest.fixture(scope="module")
-def reference_load(bank_graph: CanonicalGraph, falkordb_server: FalkorDBServer) -> dict[str, Any]:
-    """The database after one uninterrupted load (on the session server)."""
-    with open_store(f"{falkordb_server.uri}/gp_faults_reference") as store:
-        apply_schema(store)
-        load_graph(store, bank_graph, batch_size=1000)
-        return dump(store)
-
-
 def _total(snapshot: dict[str, Any]) -> int:
     return len(snapshot["nodes"]) + len(snapshot["relationships"])
 
 
 @pytest.mark.parametrize("kill_in", ["identifier", "TRANSFER"])
 def test_load_killed_midway_reports_progress_and_rerun_converges(
-    kill_in: str,
-    bank_graph: CanonicalGraph,
-    reference_load: dict[str, Any],
-    crashable_falkordb: FalkorDBServer,
+    kill_in: str, bank_graph: CanonicalGraph, crashable: Crashable
 ) -> None:
-    uri = f"{crashable_falkordb.uri}/bank"
+    with open_store(crashable.reference_uri) as store:  # an uninterrupted load
+        apply_schema(store)
+        load_graph(store, bank_graph, batch_size=1000)
+        reference = dump(store)
+    crashable.reset()
     batches = {"n": 0}
 
     def kill_after_two_batches(table: str, done: int, total: int) -> None:
         if table == kill_in and done > 0:
             batches["n"] += 1
             if batches["n"] == 2:
-                crashable_falkordb.kill()
+                crashable.kill()
 
-    with open_store(uri) as store:
+    with crashable.open() as store:
         apply_schema(store)
         with pytest.raises(StoreError) as info:
             load_graph(store, bank_graph, batch_size=500, progress=kill_after_two_batches)
     message = str(info.value)
     assert f"loading {kill_in} stopped after 1,000 of" in message
-    assert "lost the connection to FalkorDB" in message
+    assert f"lost the connection to {ENGINE_NAMES[crashable.engine]}" in message
     assert "(batch 3 of" in message
     assert "Completed tables: customer, account, device" in message
     assert "run the same load command again" in message
@@ -73,24 +121,23 @@ def test_load_killed_midway_reports_progress_and_rerun_converges(
     else:
         assert "not started: counterparty, OWNS" in message
 
-    crashable_falkordb.start()  # same port, same data directory
-    with open_store(uri) as store:
+    crashable.start()  # same port, same data directory
+    with open_store(crashable.uri) as store:
         partial = dump(store)
-        assert 0 < _total(partial) < _total(reference_load)  # what was committed survived
+        assert 0 < _total(partial) < _total(reference)  # what was committed survived
         summary = load_graph(store, bank_graph, batch_size=300)
-        assert dump(store) == reference_load
-    assert summary["nodes"] + summary["relationships"] == _total(reference_load)
+        assert dump(store) == reference
+    assert summary["nodes"] + summary["relationships"] == _total(reference)
 
 
-def test_write_back_killed_midway_is_visible_then_rerun_converges(
-    falkordb_server: FalkorDBServer, crashable_falkordb: FalkorDBServer
-) -> None:
-    with open_store(f"{falkordb_server.uri}/gp_faults_wb_reference") as store:
+def test_write_back_killed_midway_is_visible_then_rerun_converges(crashable: Crashable) -> None:
+    with open_store(crashable.reference_uri) as store:
         apply_schema(store)
         load_graph(store, small_graph())
         write_back(store, run_id="r0", run_meta={}, **run_two())
         write_back(store, run_id="r1", run_meta={}, batch_size=1, **run_one())
         reference = dump(store)
+    crashable.reset()
 
     class KillingStore:
         """Forwards to the real store; kills the server before the first label is written."""
@@ -103,11 +150,10 @@ def test_write_back_killed_midway_is_visible_then_rerun_converges(
 
         def write_batches(self, query: str, rows: Any, batch_size: int = 10_000, **kw: Any) -> Any:
             if "REMOVE c:Influencer" in query:
-                crashable_falkordb.kill()
+                crashable.kill()
             return self.inner.write_batches(query, rows, batch_size, **kw)
 
-    uri = f"{crashable_falkordb.uri}/wb"
-    with open_store(uri) as store:
+    with crashable.open() as store:
         apply_schema(store)
         load_graph(store, small_graph())
         write_back(store, run_id="r0", run_meta={}, **run_two())
@@ -116,11 +162,11 @@ def test_write_back_killed_midway_is_visible_then_rerun_converges(
     message = str(info.value)
     assert "write-back of run r1 stopped at step 'labels'" in message
     assert "steps completed: run node, customer properties)" in message
-    assert "lost the connection to FalkorDB" in message
+    assert f"lost the connection to {ENGINE_NAMES[crashable.engine]}" in message
     assert "completed=false" in message and "run the same command again" in message
 
-    crashable_falkordb.start()
-    with open_store(uri) as store:
+    crashable.start()
+    with open_store(crashable.uri) as store:
         # What a Bloom user sees meanwhile: r1 is not complete, r0 is the last complete run,
         # customers already carry r1's gp_ properties while labels and rings are still r0's.
         runs = store.run(

@@ -103,3 +103,49 @@ def test_store_objects_do_not_show_the_password(
             store.run("RETURN $nope +")
         shown.append("".join(traceback.format_exception(info.value)))
     assert not [s for s in shown if PLANTED in s]
+
+
+def test_neo4j_password_never_in_outputs_logs_or_run_json(
+    neo4j_uri: str,
+    bank: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The same for Neo4j: the server's real password (NEO4J_PASSWORD) is the planted secret."""
+    import os
+
+    secret = os.environ["NEO4J_PASSWORD"]
+    assert len(secret) >= 8
+    caplog.set_level(logging.DEBUG)  # the neo4j driver logs every Bolt message at DEBUG
+    seen: list[str] = []
+    assert main(["load", str(bank), "--store", neo4j_uri]) == 0
+    out = tmp_path / "out"
+    assert main(["run", str(bank), "--out", str(out), "--store", neo4j_uri, "--json"]) == 0
+    captured = capsys.readouterr()
+    seen += [captured.out, captured.err]
+    assert "rows/s" in captured.out
+    assert (out / "run.json").is_file()
+    with open_store(neo4j_uri) as store:
+        seen += [repr(store), str(store.server_info()), str(vars(store))]
+        with pytest.raises(StoreError) as info:
+            store.run("RETURN $nope +")
+        seen.append("".join(traceback.format_exception(info.value)))
+
+    monkeypatch.setenv("NEO4J_PASSWORD", WRONG)
+    assert main(["load", str(bank), "--store", neo4j_uri]) == 2
+    captured = capsys.readouterr()
+    assert "refused the credentials of user 'neo4j'; check NEO4J_USER and NEO4J_PASSWORD" in (
+        " ".join(captured.err.split())
+    )
+    seen += [captured.out, captured.err]
+    with pytest.raises(StoreError) as info:
+        open_store(neo4j_uri)
+    seen += ["".join(traceback.format_exception(info.value)), repr(info.value)]
+
+    seen += [caplog.text, _files_text(out)]
+    text = "\n".join(seen)
+    assert len(text) > 1000 and "HELLO" in caplog.text  # the driver's Bolt log was captured
+    assert secret not in text
+    assert WRONG not in text

@@ -1,4 +1,4 @@
-"""Individual transactions survive load → read_graph on FalkorDB (time-aware jobs)."""
+"""Individual transactions survive load → read_graph (time-aware jobs), FalkorDB and Neo4j."""
 
 from __future__ import annotations
 
@@ -44,11 +44,11 @@ def canonical(frame: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(SORT, kind="stable").reset_index(drop=True)
 
 
-def test_transactions_round_trip_exactly(bank_graph: CanonicalGraph, falkordb_uri: str) -> None:
+def test_transactions_round_trip_exactly(bank_graph: CanonicalGraph, store_uri: str) -> None:
     original = bank_graph.transactions
     assert len(original) > 1000 and original["to_account"].notna().any()
     assert original["to_counterparty"].notna().any()
-    with open_store(falkordb_uri) as store:
+    with open_store(store_uri) as store:
         apply_schema(store)
         load_graph(store, bank_graph, batch_size=2000)
         back = read_graph(store, page_size=500)
@@ -67,8 +67,8 @@ def test_transactions_round_trip_exactly(bank_graph: CanonicalGraph, falkordb_ur
     assert back.edges["TRANSFER"]["n_txns"].sum() == original["to_account"].notna().sum()
 
 
-def test_edge_lists_are_parallel_and_ordered(bank_graph: CanonicalGraph, falkordb_uri: str) -> None:
-    with open_store(falkordb_uri) as store:
+def test_edge_lists_are_parallel_and_ordered(bank_graph: CanonicalGraph, store_uri: str) -> None:
+    with open_store(store_uri) as store:
         apply_schema(store)
         load_graph(store, bank_graph)
         edges = store.run(
@@ -82,10 +82,10 @@ def test_edge_lists_are_parallel_and_ordered(bank_graph: CanonicalGraph, falkord
         assert sum(amounts) == pytest.approx(total)
 
 
-def test_graph_without_transactions_reads_back_none(falkordb_uri: str, tmp_path: Path) -> None:
+def test_graph_without_transactions_reads_back_none(store_uri: str, tmp_path: Path) -> None:
     from store_suite import small_graph
 
-    with open_store(falkordb_uri) as store:
+    with open_store(store_uri) as store:
         load_graph(store, small_graph())
         back = read_graph(store)
     assert back.transactions.empty
