@@ -9,6 +9,7 @@ import org.neo4j.configuration.GraphDatabaseSettings;
 import org.neo4j.configuration.connectors.BoltConnector;
 import org.neo4j.configuration.helpers.SocketAddress;
 import org.neo4j.graphdb.GraphDatabaseService;
+import org.neo4j.graphdb.QueryExecutionException;
 import org.neo4j.harness.Neo4j;
 import org.neo4j.harness.Neo4jBuilders;
 
@@ -67,9 +68,32 @@ public final class Neo4jTestServer {
             stopped.countDown();
         }, "neo4j-test-server-shutdown"));
 
+        String ready;
+        try {
+            ready = prepare(neo4j, port, password);
+        } catch (RuntimeException e) {
+            e.printStackTrace();
+            System.err.println("neo4j-test-server: " + e.getMessage());
+            System.exit(1); // the shutdown hook closes the database
+            return;
+        }
+        System.out.println(ready);
+        System.out.flush();
+        stopped.await();
+    }
+
+    /** Sets the password, checks that GDS and APOC answer, and returns the ready line. */
+    private static String prepare(Neo4j neo4j, int port, String password) {
         GraphDatabaseService system = neo4j.databaseManagementService().database("system");
-        system.executeTransactionally(
-                "ALTER USER neo4j SET PASSWORD $password CHANGE NOT REQUIRED", Map.of("password", password));
+        try {
+            system.executeTransactionally(
+                    "ALTER USER neo4j SET PASSWORD $password CHANGE NOT REQUIRED", Map.of("password", password));
+        } catch (QueryExecutionException e) {
+            // a restart on the same data with the same password: nothing to change
+            if (!String.valueOf(e.getMessage()).contains("cannot be the same")) {
+                throw e;
+            }
+        }
         GraphDatabaseService db = neo4j.defaultDatabaseService();
         String gds = db.executeTransactionally(
                 "CALL gds.version() YIELD gdsVersion RETURN gdsVersion", Map.of(),
@@ -79,10 +103,8 @@ public final class Neo4jTestServer {
         String kernel = db.executeTransactionally(
                 "CALL dbms.components() YIELD versions RETURN versions[0] AS v", Map.of(),
                 result -> String.valueOf(result.next().get("v")));
-        System.out.println("neo4j-test-server ready: bolt://127.0.0.1:" + port + " neo4j=" + kernel
-                + " apoc=" + apoc + " gds=" + gds);
-        System.out.flush();
-        stopped.await();
+        return "neo4j-test-server ready: bolt://127.0.0.1:" + port + " neo4j=" + kernel + " apoc=" + apoc
+                + " gds=" + gds;
     }
 
     private static Map<String, String> parse(String[] args) {
