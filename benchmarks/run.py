@@ -179,7 +179,7 @@ def main() -> None:
     graph_bytes = sum(f.stat().st_size for f in (out / "graph").rglob("*.parquet"))
 
     settings = AnalysisSettings()
-    from graphprofile.graph import read_snapshot
+    from graphprofile.outputs import read_snapshot
 
     proj = project(read_snapshot(out), settings=settings)
     btw = summary.get("analysis", {}).get("betweenness", {})

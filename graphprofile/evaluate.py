@@ -27,24 +27,24 @@ import numpy as np
 import pandas as pd
 
 from graphprofile.errors import InputError
+from graphprofile.outputs import RUN_JSON, RunOutputs, load_outputs, read_table
 
 FLOW_KINDS = ("cycle", "fan_in", "fan_out", "scatter_gather")
 KINDS = ("identity", *FLOW_KINDS)
 
 
-def _read(folder: Path, name: str) -> pd.DataFrame:
-    for ext in ("parquet", "jsonl", "csv"):
-        path = Path(folder) / f"{name}.{ext}"
-        if path.exists():
-            try:
-                if ext == "parquet":
-                    return pd.read_parquet(path)
-                if ext == "jsonl":
-                    return pd.read_json(path, lines=True, dtype=False)
-                return pd.read_csv(path, dtype=str)
-            except Exception as exc:  # name the unreadable file
-                raise InputError(f"cannot read {path}: {exc}") from exc
-    raise InputError(f"{name}.parquet (or .jsonl/.csv) not found in {folder}")
+def _read_truth(truth_dir: Path, name: str) -> pd.DataFrame:
+    path = Path(truth_dir) / f"{name}.parquet"
+    if not path.is_file():
+        raise InputError(f"{path} not found; is {truth_dir} a `graphprofile generate` truth/?")
+    return read_table(path)
+
+
+def _result(outputs: RunOutputs, name: str) -> pd.DataFrame:
+    table = getattr(outputs, name)
+    if table is None:
+        raise InputError(f"{outputs.out_dir / RUN_JSON} lists no {name} table; run the analysis")
+    return table
 
 
 def _as_list(value: Any) -> list[str]:
@@ -128,7 +128,7 @@ def evaluate(out_dir: Path, truth_dir: Path, *, min_jaccard: float = 0.5) -> dic
     Parameters
     ----------
     out_dir : Path
-        Run output with ``features`` and ``rings`` tables (Parquet, JSONL or CSV).
+        Output directory of ``graphprofile run`` (``features`` and ``rings``, any format).
     truth_dir : Path
         Generator truth with ``rings.parquet`` and ``communities.parquet``
         (``influencers.parquet`` optional).
@@ -144,12 +144,12 @@ def evaluate(out_dir: Path, truth_dir: Path, *, min_jaccard: float = 0.5) -> dic
     Raises
     ------
     InputError
-        When a required file is missing or unreadable.
+        No finished run in ``out_dir``, or a required file is missing or unreadable.
     """
-    features = _read(out_dir, "features")
-    rings = _read(out_dir, "rings")
-    t_rings = _read(truth_dir, "rings")
-    t_comm = _read(truth_dir, "communities")
+    outputs = load_outputs(out_dir, graph=False, tables=("features", "rings"))
+    features, rings = _result(outputs, "features"), _result(outputs, "rings")
+    t_rings = _read_truth(truth_dir, "rings")
+    t_comm = _read_truth(truth_dir, "communities")
 
     t_rings = t_rings.astype({"ring_id": "str", "kind": "str"})
     flow = t_rings["kind"].isin(FLOW_KINDS) & t_rings["account_id"].notna()

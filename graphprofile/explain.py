@@ -25,12 +25,11 @@ from graphprofile.analysis.settings import AnalysisSettings
 from graphprofile.errors import InputError
 from graphprofile.i18n import ENGLISH, Messages, messages
 from graphprofile.i18n.vocabulary import describe_tag
+from graphprofile.outputs import RunOutputs, load_outputs
 from graphprofile.sinks.report_data import (
-    RunOutputs,
     as_list,
     fmt_value,
     is_missing,
-    load_outputs,
     not_found,
     parse_reasons,
     path_in_words,
@@ -220,7 +219,7 @@ def explain(
     say = messages(lang)
     out = load_outputs(out_dir)
     features = out.features
-    path = Path(out_dir) / "features.parquet"
+    path = Path(out_dir) / out.files.get("features", "features.parquet")
     if features is None or "customer_id" not in features.columns:
         raise InputError(f"{path} is missing; run `graphprofile run DATA --out {out_dir}` first")
     customer_id = str(customer_id)

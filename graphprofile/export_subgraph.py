@@ -16,8 +16,8 @@ from typing import Any
 
 import networkx as nx
 
-from graphprofile.errors import ConfigError, OutputError
-from graphprofile.sinks.report_data import load_outputs
+from graphprofile.errors import ConfigError
+from graphprofile.outputs import atomic_write, load_outputs
 from graphprofile.sinks.report_graph import community_subgraph, customer_subgraph, ring_subgraph
 
 FORMATS = ("graphml", "gexf")
@@ -112,15 +112,8 @@ def export_subgraph(
     for *_, data in graph.edges(data=True):  # GEXF reserves an edge's "type"
         data["rel_type"] = data.pop("type")
     _consistent_types(graph)
-    output = Path(output)
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        if fmt == "graphml":
-            nx.write_graphml(graph, output)
-        else:
-            nx.write_gexf(graph, output)
-    except OSError as exc:
-        raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from None
+    write = nx.write_graphml if fmt == "graphml" else nx.write_gexf
+    output = atomic_write(Path(output), lambda tmp: write(graph, tmp))
     labels: dict[str, int] = {}
     for _, data in graph.nodes(data=True):
         labels[data["node_type"]] = labels.get(data["node_type"], 0) + 1

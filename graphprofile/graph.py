@@ -1,20 +1,18 @@
-"""Graph stage: canonical frames → the canonical property graph, and its Parquet snapshot.
+"""Graph stage: canonical frames → the canonical property graph.
 
 Aggregations group on integer pair codes; there are no Python loops over rows.
-The snapshot is deterministic: every table is sorted by its key columns.
+Every table is sorted by its key columns, so the snapshot
+(:func:`graphprofile.outputs.write_snapshot`) is deterministic.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from graphprofile.frames import EDGE_ENDS, NODE_KEYS, CanonicalGraph, Frames
-from graphprofile.sinks.tables import write_table
+from graphprofile.frames import NODE_KEYS, CanonicalGraph, Frames
 
 
 def arrow_strings(values: pd.Series | pd.Index | np.ndarray) -> pa.Array | pa.ChunkedArray:
@@ -235,30 +233,3 @@ def build_graph(frames: Frames) -> CanonicalGraph:
     for label, key in NODE_KEYS.items():
         nodes[label][key] = nodes[label][key].astype("string")
     return CanonicalGraph(nodes=nodes, edges=edges, transactions=txns, present=set(frames.present))
-
-
-def write_snapshot(graph: CanonicalGraph, out_dir: Path) -> dict[str, str]:
-    """Write the graph as Parquet: ``graph/nodes/<label>.parquet``, ``graph/edges/<TYPE>.parquet``.
-
-    Returns the written paths relative to ``out_dir``. Each file is replaced atomically.
-
-    Raises
-    ------
-    OutputError
-        When a file cannot be written (permissions, disk full).
-    """
-    written: dict[str, str] = {}
-    for kind, tables in (("nodes", graph.nodes), ("edges", graph.edges)):
-        folder = Path(out_dir) / "graph" / kind
-        for name, df in tables.items():
-            path = write_table(df, folder, name, "parquet")  # atomic: temp file + rename
-            written[f"{kind}/{name}"] = str(path.relative_to(out_dir))
-    return written
-
-
-def read_snapshot(out_dir: Path) -> CanonicalGraph:
-    """Read a snapshot written by :func:`write_snapshot` (transactions are not part of it)."""
-    base = Path(out_dir) / "graph"
-    nodes = {n: pd.read_parquet(base / "nodes" / f"{n}.parquet") for n in NODE_KEYS}
-    edges = {e: pd.read_parquet(base / "edges" / f"{e}.parquet") for e in EDGE_ENDS}
-    return CanonicalGraph(nodes=nodes, edges=edges, transactions=pd.DataFrame())

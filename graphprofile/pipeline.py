@@ -1,20 +1,33 @@
-"""The main job: ingest → canonical graph → analysis → sinks, timed stage by stage.
+"""The main job, ``graphprofile run``: its stages, called in this order and timed.
 
-:func:`run_job` is what ``graphprofile run`` calls. It writes ``OUT/graph/``,
-``OUT/rejects/``, the result tables, ``OUT/run.json`` (written last, so a ``run.json``
-with ``"status": "complete"`` means every other output of that run is in place).
+1. **connect store** (with ``--store``): open and ping it, so a wrong URI, host or password
+   fails within seconds and nothing is written.
+2. **previous run** (with ``--previous``): read its tables before ``OUT`` is touched
+   (``--previous`` may be ``OUT`` itself).
+3. **prepare OUT**: remove the previous run's ``run.json``, report, tables and rejects.
+4. **read+validate** → **canonical graph** (or **read graph from store**; with
+   ``--engine gds`` the graph stays in the database).
+5. **snapshot**: ``graph/`` and ``rejects/``.
+6. **analysis** (embedded, or inside Neo4j with ``--engine gds``).
+7. **exports**: the result tables, the tag vocabulary and, with ``--previous``, the tag
+   ``changes``, in ``--format``.
+8. **report**: ``report.html``.
+9. **graph write-back** (with ``--store``): after every file, so a failed write-back never
+   costs the files.
+10. extra stages given as ``run_job(stages=...)``, in order.
+11. ``run.json``, written last: a ``run.json`` says every file it lists is this run's.
+
+Every file goes through :mod:`graphprofile.outputs`, the owner of the run directory.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import platform
 import resource
 import secrets
-import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -23,15 +36,31 @@ from typing import Any, Protocol
 import pandas as pd
 
 from graphprofile import __version__
-from graphprofile.errors import ConfigError, OutputError, RejectShareError
+from graphprofile.analysis import AnalysisResult, AnalysisSettings, analyse
+from graphprofile.changes import summarise_changes, tag_changes
+from graphprofile.errors import ConfigError, RejectShareError
 from graphprofile.frames import LOAD_ORDER, CanonicalGraph, Frames
-from graphprofile.graph import build_graph, write_snapshot
+from graphprofile.graph import build_graph
 from graphprofile.i18n.vocabulary import tag_vocabulary
 from graphprofile.ingest import load_frames, load_mapping
-from graphprofile.ingest.mapping import Mapping
+from graphprofile.ingest.mapping import Mapping as SourceMapping
 from graphprofile.ingest.reject_summary import describe, over_limit, reject_summary
+from graphprofile.outputs import (
+    REPORT,
+    RUN_JSON,
+    RunOutputs,
+    check_format,
+    load_outputs,
+    prepare_out_dir,
+    write_json,
+    write_rejects,
+    write_results,
+    write_snapshot,
+)
 from graphprofile.results import results_summary
-from graphprofile.sinks.tables import FORMATS, read_table, write_json, write_table
+from graphprofile.sinks.graphdb import write_to_store
+from graphprofile.sinks.report import write_report
+from graphprofile.store import Store, StoreURI, open_store, parse_store_uri, read_graph
 
 #: Jobs :func:`graphprofile.analysis.analyse` announces through its ``progress`` callback.
 ANALYSIS_JOBS = 6
@@ -73,7 +102,20 @@ class SilentReporter:
 
 @dataclass
 class RunConfig:
-    """Everything ``graphprofile run`` needs; every field is recorded in ``run.json``."""
+    """Everything ``graphprofile run`` needs; every field is recorded in ``run.json``.
+
+    ``store`` may be given as text: it is parsed into a :class:`~graphprofile.store.StoreURI`
+    here, so a malformed URI fails before any work.
+
+    Raises
+    ------
+    StoreError
+        ``store`` is not a valid store URI.
+    ConfigError
+        ``from_store`` without ``store``.
+    OutputError
+        ``fmt`` is not a result-table format.
+    """
 
     data_dir: Path
     out_dir: Path
@@ -81,17 +123,41 @@ class RunConfig:
     seed: int = 42
     fmt: str = "parquet"
     previous: Path | None = None
-    store: str | None = None
+    store: StoreURI | str | None = None
     max_reject_share: float | None = None  # None: each table's mapping option (0.05)
     report: bool = True
     from_store: bool = False  # read the graph from ``store`` instead of ``data_dir``
     write_back: bool = True  # with ``store``: write the results back as tags
     engine: str = "embedded"  # with ``from_store``: "gds" analyses inside Neo4j (GDS)
     gds_concurrency: int = 4  # GDS threads (1..4) for --engine gds
-    settings: Any = None  # graphprofile.analysis.AnalysisSettings; None: defaults
+    settings: AnalysisSettings | None = None  # None: defaults
     lang: str = "en"  # language of the report (graphprofile.i18n.LANGS); not a result
 
+    def __post_init__(self) -> None:
+        if isinstance(self.store, str):
+            self.store = parse_store_uri(self.store)
+        if self.engine not in ("embedded", "gds"):
+            raise ConfigError(f"unknown engine {self.engine!r}; use 'embedded' or 'gds'")
+        if self.engine == "gds" and not (self.from_store and self.store):
+            raise ConfigError(
+                "--engine gds analyses a graph inside Neo4j: use graphprofile analyze --store "
+                "neo4j://host:7687 --engine gds"
+            )
+        if self.from_store and self.store is None:
+            raise ConfigError("reading the graph from a store needs --store URI")
+        check_format(self.fmt)
+        share = self.max_reject_share
+        if share is not None and not 0 <= share <= 1:
+            raise ConfigError(f"--max-reject-share must be from 0 to 1, not {share:g}")
+
+    @property
+    def store_uri(self) -> StoreURI | None:
+        """The parsed store URI (``None`` without ``--store``)."""
+        assert not isinstance(self.store, str)  # parsed in __post_init__
+        return self.store
+
     def parameters(self) -> dict[str, Any]:
+        store = self.store_uri
         return {
             "data_dir": None if self.from_store else str(self.data_dir),
             "source": "store" if self.from_store else "files",
@@ -101,16 +167,26 @@ class RunConfig:
             "seed": self.seed,
             "format": self.fmt,
             "previous": str(self.previous) if self.previous else None,
-            "store": _redact_uri(self.store),
+            "store": store.address if store else None,
             "max_reject_share": self.max_reject_share,
         }
 
 
-def _redact_uri(uri: str | None) -> str | None:
-    if not uri or "@" not in uri or "://" not in uri:
-        return uri
-    scheme, rest = uri.split("://", 1)
-    return f"{scheme}://{rest.split('@', 1)[1]}"
+@dataclass(frozen=True)
+class StageInput:
+    """What an extra stage (``run_job(stages=...)``) is given: the run's finished results."""
+
+    config: RunConfig
+    run_id: str
+    started_at: pd.Timestamp
+    graph: CanonicalGraph
+    analysis: AnalysisResult | None
+    store: Store | None
+    notice: Callable[[str], None]
+
+
+#: An extra stage: returns the files it wrote (name → path relative to OUT) for ``run.json``.
+Stage = Callable[[StageInput], Mapping[str, str] | None]
 
 
 def _peak_rss_mb() -> float:
@@ -133,19 +209,15 @@ def new_run_id(now: pd.Timestamp) -> str:
 
 
 @dataclass
-class JobState:
-    """What the job has produced so far; later stages read it, sinks write it."""
+class RunRecord:
+    """The job's own bookkeeping for ``run.json``: stage times, notices and files written."""
 
-    config: RunConfig
     run_id: str
     started_at: pd.Timestamp
-    frames: Frames | None = None
-    graph: CanonicalGraph | None = None
-    analysis: Any = None
+    reporter: Reporter
     stages: dict[str, dict[str, float]] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
-    store_summary: dict[str, Any] = field(default_factory=dict)
     rejects: dict[str, Any] = field(default_factory=dict)
     status: str = "complete"
     error: str | None = None
@@ -154,140 +226,33 @@ class JobState:
     finished_at: pd.Timestamp | None = None
 
     @contextlib.contextmanager
-    def timed(self, name: str, reporter: Reporter) -> Iterator[None]:
+    def timed(self, name: str) -> Iterator[None]:
         start = time.perf_counter()
-        with reporter.stage(name):
+        with self.reporter.stage(name):
             yield
         self.stages[name] = {
             "seconds": round(time.perf_counter() - start, 3),
             "peak_rss_mb": _peak_rss_mb(),
         }
 
-
-def _prepare_out_dir(out_dir: Path) -> None:
-    """Check ``out_dir`` is writable and drop the previous run's ``run.json`` and rejects.
-
-    Removing ``run.json`` first means a run that fails half-way leaves no ``run.json``
-    claiming the (partly overwritten) outputs are complete.
-    """
-    if out_dir.exists() and not out_dir.is_dir():
-        raise OutputError(
-            f"output directory {out_dir} exists and is not a directory; choose another --out"
-        )
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / ".graphprofile-write-test"
-        probe.write_text("ok")
-        probe.unlink()
-        (out_dir / "run.json").unlink(missing_ok=True)
-        rejects = out_dir / "rejects"
-        if rejects.is_dir():
-            shutil.rmtree(rejects)
-    except OSError as exc:
-        raise OutputError(
-            f"cannot write to output directory {out_dir}: {exc.strerror or exc}; "
-            "choose another --out or fix its permissions"
-        ) from None
+    def notice(self, text: str) -> None:
+        self.notices.append(text)
+        self.reporter.notice(text)
 
 
-def _write_rejects(frames: Frames, out_dir: Path) -> dict[str, str]:
-    written = {}
-    for table in sorted(frames.stats):
-        part = frames.rejects[frames.rejects["table"] == table].drop(columns=["table"])
-        path = write_table(part, out_dir / "rejects", table, "csv")
-        written[f"rejects/{table}"] = str(path.relative_to(out_dir))
-    return written
-
-
-def _analysis_step(state: JobState, reporter: Reporter) -> None:
-    try:
-        from graphprofile.analysis import analyse
-    except ImportError:  # pragma: no cover - the analysis package ships with graphprofile
-        state.notices.append("analysis jobs not available in this installation")
-        return
-    if state.config.engine == "gds":
-        state.analysis = _analyse_in_store(state, reporter)
-        return
-    assert state.graph is not None
-    state.analysis = analyse(
-        state.graph,
-        settings=state.config.settings,
-        previous=state.config.previous,
-        run_id=state.run_id,
-        computed_at=state.started_at,
-        seed=state.config.seed,
-        progress=counter(reporter, ANALYSIS_JOBS),
-    )
-    for notice in state.analysis.meta.get("skipped", []):
-        state.notices.append(f"skipped: {notice}")
-
-
-def _export_step(state: JobState) -> None:
-    out = state.config.out_dir
-    result = state.analysis
-    if result is None:
-        return
-    # read before the exports: --previous may be --out itself
-    previous = _previous_tags(state) if state.config.previous is not None else None
-    for name in ("features", "tags", "rings", "communities"):
-        df = getattr(result, name, None)
-        if df is not None:
-            path = write_table(df, out, name, state.config.fmt)
-            state.outputs[name] = str(path.relative_to(out))
-    if getattr(result, "tags", None) is not None:
-        vocabulary = tag_vocabulary(result.tags["tag"].unique())
-        path = write_table(vocabulary, out, "tag_vocabulary", state.config.fmt)
-        state.outputs["tag_vocabulary"] = str(path.relative_to(out))
-    if previous is not None and result.tags is not None:
-        _changes_step(state, *previous)
-
-
-def _previous_tags(state: JobState) -> tuple[pd.DataFrame, str | None] | None:
-    """The ``--previous`` run's tags and run id (``None`` with a notice when it has no tags)."""
-    previous = Path(state.config.previous)  # type: ignore[arg-type]
-    old_tags = read_table(previous, "tags")
-    try:
-        previous_id = json.loads((previous / "run.json").read_text()).get("run_id")
-    except (OSError, ValueError):
-        previous_id = None  # --previous is --out: its run.json is gone; tags are enough
-    if old_tags is None:
-        state.notices.append(f"no tags in previous run {previous}: changes not computed")
-        return None
-    return old_tags, previous_id
-
-
-def _changes_step(state: JobState, old_tags: pd.DataFrame, previous_id: str | None) -> None:
-    """``changes.*``: tags gained, lost or changed since ``--previous`` (graphprofile.changes)."""
-    from graphprofile.changes import summarise_changes, tag_changes
-
-    changes = tag_changes(
-        old_tags,
-        state.analysis.tags,
-        previous_run_id=previous_id,
-        run_id=state.run_id,
-        computed_at=state.started_at,
-    )
-    out = state.config.out_dir
-    path = write_table(changes, out, "changes", state.config.fmt)
-    state.outputs["changes"] = str(path.relative_to(out))
-    state.analysis.meta["tag_changes"] = summarise_changes(changes)
-
-
-#: Extra stages (report, graph write-back) register here: name → callable(state, reporter).
-EXTRA_STAGES: list[tuple[str, Callable[[JobState, Reporter], None]]] = []
-#: Optional condition per extra stage (by name): the stage runs only when it returns True.
-STAGE_ENABLED: dict[str, Callable[[RunConfig], bool]] = {"report": lambda c: c.report}
-
-
-def run_job(config: RunConfig, reporter: Reporter | None = None) -> dict[str, Any]:
+def run_job(
+    config: RunConfig, reporter: Reporter | None = None, *, stages: Sequence[tuple[str, Stage]] = ()
+) -> dict[str, Any]:
     """Run the main job end to end and return the ``run.json`` document.
 
     Parameters
     ----------
     config : RunConfig
-        Input directory, output directory, mapping, seed, output format, previous run.
+        Input directory, output directory, mapping, seed, output format, previous run, store.
     reporter : Reporter, optional
         Receives stage starts and notices (the CLI shows them); silent by default.
+    stages : sequence of (name, Stage), optional
+        Extra stages, run in order after the graph write-back and before ``run.json``.
 
     Returns
     -------
@@ -299,80 +264,137 @@ def run_job(config: RunConfig, reporter: Reporter | None = None) -> dict[str, An
     InputError, MappingError, OutputError, StoreError
         As described on each; nothing is half-written where a rerun would not fix it.
     """
-    reporter = reporter or SilentReporter()
-    if config.fmt not in FORMATS:
-        raise OutputError(f"unknown output format {config.fmt!r}; use one of {', '.join(FORMATS)}")
     started = pd.Timestamp.now(tz="UTC").floor("s")
-    state = JobState(config=config, run_id=new_run_id(started), started_at=started)
+    run = RunRecord(new_run_id(started), started, reporter or SilentReporter())
     out = Path(config.out_dir)
-    _prepare_out_dir(out)
+    with contextlib.ExitStack() as cleanup:
+        store = None
+        if config.store_uri is not None:
+            with run.timed("connect store"):
+                store = cleanup.enter_context(open_store(config.store_uri))
+        previous = read_previous(config.previous)
+        prepare_out_dir(out)
 
-    _check_engine(config)
-    if config.from_store:
-        if config.engine == "embedded":  # gds: the graph stays in the database
-            with state.timed("read graph from store", reporter):
-                state.graph = _read_store_graph(config)
-    else:
-        with state.timed("read+validate", reporter):
-            mapping = load_mapping(config.mapping)
-            state.frames = load_frames(
-                config.data_dir, mapping, now=started, progress=counter(reporter, len(LOAD_ORDER))
-            )
-        for notice in state.frames.notices:
-            state.notices.append(notice)
-            reporter.notice(notice)
-        _check_reject_share(state, mapping, out)
-        with state.timed("canonical graph", reporter):
-            state.graph = build_graph(state.frames)
-    with state.timed("snapshot", reporter):
-        if state.graph is not None:  # --engine gds: the graph stays in the database
-            state.outputs.update(write_snapshot(state.graph, out))
-        if state.frames is not None:
-            state.outputs.update(_write_rejects(state.frames, out))
-    with state.timed("analysis", reporter):
-        _analysis_step(state, reporter)
-    with state.timed("exports", reporter):
-        _export_step(state)
-    for name, step in EXTRA_STAGES:
-        if not STAGE_ENABLED.get(name, lambda _c: True)(config):
-            continue
-        with state.timed(name, reporter):
-            step(state, reporter)
+        frames: Frames | None = None
+        graph: CanonicalGraph | None = None
+        if store is not None and config.from_store:
+            if config.engine == "embedded":  # gds: the graph stays in the database
+                with run.timed("read graph from store"):
+                    graph = read_graph(store)
+        else:
+            with run.timed("read+validate"):
+                mapping = load_mapping(config.mapping)
+                progress = counter(run.reporter, len(LOAD_ORDER))
+                frames = load_frames(config.data_dir, mapping, now=started, progress=progress)
+            for text in frames.notices:
+                run.notice(text)
+            check_reject_share(run, config, frames, mapping)
+            with run.timed("canonical graph"):
+                graph = build_graph(frames)
+        with run.timed("snapshot"):
+            if graph is not None:
+                run.outputs.update(write_snapshot(graph, out))
+            if frames is not None:
+                run.outputs.update(write_rejects(frames, out))
+        with run.timed("analysis"):
+            result = _analysis(config, graph, store, previous, run)
+            run.notices.extend(f"skipped: {text}" for text in result.meta.get("skipped", []))
+        with run.timed("exports"):
+            vocabulary = tag_vocabulary(result.tags["tag"].unique())
+            tables = result.tables() | {"tag_vocabulary": vocabulary}
+            if previous is not None:
+                tables["changes"] = _changes(previous, result, run)
+            run.outputs.update(write_results(tables, out, config.fmt))
+        if config.report:
+            with run.timed("report"):
+                run.outputs["report"] = REPORT
+                run.finished_at = pd.Timestamp.now(tz="UTC")  # run.json shows the same time
+                summary = summarise(run, config, frames, graph, result)
+                outputs = RunOutputs(
+                    out, summary, graph=graph, changes=tables.get("changes"), **result.tables()
+                )
+                write_report(outputs, lang=config.lang)
+            run.reporter.notice(f"report: {out / REPORT}")
+        store_summary: dict[str, Any] = {}
+        if store is not None and config.write_back:
+            with run.timed("graph write-back"):
+                store_summary = write_to_store(
+                    store,
+                    graph,
+                    result,
+                    run_id=run.run_id,
+                    run_meta={
+                        "started_at": started.isoformat(),
+                        "seed": config.seed,
+                        "data_dir": str(config.data_dir),
+                    },
+                    load=not config.from_store,
+                    notice=run.notice,
+                )
+        for name, stage in stages:
+            with run.timed(name):
+                given = StageInput(config, run.run_id, started, graph, result, store, run.notice)
+                run.outputs.update(stage(given) or {})
 
-    summary = summarise(state)
-    write_json(summary, out / "run.json")
+    summary = summarise(run, config, frames, graph, result, store_summary)
+    write_json(summary, out / RUN_JSON)
     return summary
 
 
-def _check_engine(config: RunConfig) -> None:
-    if config.engine not in ("embedded", "gds"):
-        raise ConfigError(f"unknown engine {config.engine!r}; use 'embedded' or 'gds'")
-    if config.engine == "gds" and not (config.from_store and config.store):
-        raise ConfigError(
-            "--engine gds analyses a graph inside Neo4j: use graphprofile analyze --store "
-            "neo4j://host:7687 --engine gds"
-        )
+def read_previous(previous: Path | None) -> RunOutputs | None:
+    """The ``features``, ``rings`` and ``tags`` of the run in ``previous`` (``--previous``).
+
+    Raises
+    ------
+    InputError
+        ``previous`` holds no finished run, or one of its listed tables is unreadable.
+    """
+    if previous is None:
+        return None
+    return load_outputs(previous, graph=False, tables=("features", "rings", "tags"))
 
 
-def _analyse_in_store(state: JobState, reporter: Reporter) -> Any:
-    from graphprofile.analysis.gds_engine import analyse_gds
-    from graphprofile.store import open_store
+def _analysis(
+    config: RunConfig,
+    graph: CanonicalGraph | None,
+    store: Store | None,
+    previous: RunOutputs | None,
+    run: RunRecord,
+) -> AnalysisResult:
+    """The analysis stage: embedded (on ``graph``) or inside Neo4j (``--engine gds``)."""
+    previous_features = previous.features if previous else None
+    previous_rings = previous.rings if previous else None
+    if config.engine == "gds":
+        from graphprofile.analysis.gds_engine import analyse_gds
 
-    assert state.config.store is not None
-    with open_store(state.config.store) as store:
+        assert store is not None
         return analyse_gds(
             store,
-            settings=state.config.settings,
-            previous=state.config.previous,
-            run_id=state.run_id,
-            computed_at=state.started_at,
-            seed=state.config.seed,
-            progress=reporter.notice,
-            concurrency=state.config.gds_concurrency,
+            settings=config.settings,
+            previous_features=previous_features,
+            previous_rings=previous_rings,
+            run_id=run.run_id,
+            computed_at=run.started_at,
+            seed=config.seed,
+            progress=run.reporter.notice,
+            concurrency=config.gds_concurrency,
         )
+    assert graph is not None
+    return analyse(
+        graph,
+        settings=config.settings,
+        previous_features=previous_features,
+        previous_rings=previous_rings,
+        run_id=run.run_id,
+        computed_at=run.started_at,
+        seed=config.seed,
+        progress=counter(run.reporter, ANALYSIS_JOBS),
+    )
 
 
-def _check_reject_share(state: JobState, mapping: Mapping, out: Path) -> None:
+def check_reject_share(
+    run: RunRecord, config: RunConfig, frames: Frames, mapping: SourceMapping
+) -> None:
     """Summarise the rejects; above a table's limit, write what there is and stop.
 
     Raises
@@ -380,47 +402,58 @@ def _check_reject_share(state: JobState, mapping: Mapping, out: Path) -> None:
     RejectShareError
         After writing ``rejects/`` and a ``run.json`` with ``"status": "failed"``.
     """
-    assert state.frames is not None
-    state.rejects = reject_summary(state.frames)
-    override = state.config.max_reject_share
-    if override is not None and not 0 <= override <= 1:
-        raise ConfigError(f"--max-reject-share must be from 0 to 1, not {override:g}")
+    run.rejects = reject_summary(frames)
+    override = config.max_reject_share
     limits = {
         table: override if override is not None else float(tm.option("max_reject_share"))
         for table, tm in mapping.tables.items()
     }
-    failed = over_limit(state.rejects, limits)
+    failed = over_limit(run.rejects, limits)
     if not failed:
         return
     message = describe(failed)
-    state.outputs.update(_write_rejects(state.frames, out))
-    state.status, state.error = "failed", message
-    write_json(summarise(state), out / "run.json")
+    out = Path(config.out_dir)
+    run.outputs.update(write_rejects(frames, out))
+    run.status, run.error = "failed", message
+    write_json(summarise(run, config, frames, None, None), out / RUN_JSON)
     raise RejectShareError(message)
 
 
-def _read_store_graph(config: RunConfig) -> CanonicalGraph:
-    from graphprofile.store import open_store, read_graph
+def _changes(previous: RunOutputs, result: AnalysisResult, run: RunRecord) -> pd.DataFrame | None:
+    """``changes``: tags gained, lost or changed since ``--previous`` (graphprofile.changes)."""
+    if previous.tags is None:
+        run.notices.append(f"no tags in previous run {previous.out_dir}: changes not computed")
+        return None
+    changes = tag_changes(
+        previous.tags,
+        result.tags,
+        previous_run_id=previous.summary.get("run_id"),
+        run_id=run.run_id,
+        computed_at=run.started_at,
+    )
+    result.meta["tag_changes"] = summarise_changes(changes)
+    return changes
 
-    if not config.store:
-        raise ConfigError("reading the graph from a store needs --store URI")
-    with open_store(config.store) as store:
-        return read_graph(store)
 
-
-def summarise(state: JobState) -> dict[str, Any]:
-    """The ``run.json`` document for a finished job."""
-    frames, graph = state.frames, state.graph
-    finished = state.finished_at or pd.Timestamp.now(tz="UTC")
+def summarise(
+    run: RunRecord,
+    config: RunConfig,
+    frames: Frames | None,
+    graph: CanonicalGraph | None,
+    result: AnalysisResult | None,
+    store_summary: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The ``run.json`` document for the job as far as it went."""
+    finished = run.finished_at or pd.Timestamp.now(tz="UTC")
     stats = frames.stats if frames is not None else {}
     tables = {t: s.as_dict() for t, s in sorted(stats.items())}
     summary: dict[str, Any] = {
-        "run_id": state.run_id,
-        "status": state.status,
-        "started_at": state.started_at.isoformat(),
+        "run_id": run.run_id,
+        "status": run.status,
+        "started_at": run.started_at.isoformat(),
         "finished_at": finished.isoformat(),
-        "seconds": round((finished - state.started_at).total_seconds(), 3),
-        "parameters": state.config.parameters(),
+        "seconds": round((finished - run.started_at).total_seconds(), 3),
+        "parameters": config.parameters(),
         "packages": package_versions(),
         "tables": tables,
         "rows": {
@@ -429,30 +462,27 @@ def summarise(state: JobState) -> dict[str, Any]:
             "rejected": sum(s["rejected"] for s in tables.values()),
             "merged": sum(s["merged"] for s in tables.values()),
         },
-        "rejects": state.rejects,
+        "rejects": run.rejects,
         # --engine gds reads no graph: the counts come from the database; a run stopped
         # for its rejects has neither
         "graph": graph.counts()
         if graph is not None
-        else (state.analysis.meta.get("graph", {}) if state.analysis is not None else {}),
-        "stages": state.stages,
+        else (result.meta.get("graph", {}) if result is not None else {}),
+        "stages": dict(run.stages),
         "peak_rss_mb": _peak_rss_mb(),
-        "notices": state.notices,
-        "outputs": state.outputs,
+        "notices": list(run.notices),
+        "outputs": dict(run.outputs),
     }
-    if state.error:
-        summary["error"] = state.error
-    if state.analysis is not None:
-        summary["analysis"] = state.analysis.meta
-        a = state.analysis
-        summary["results"] = results_summary(a.features, a.rings, a.tags, a.meta)
-        if "report" in state.outputs:
-            summary["results"]["report"] = str(Path(state.config.out_dir) / state.outputs["report"])
-    if state.store_summary:
-        summary["store"] = state.store_summary
+    if run.error:
+        summary["error"] = run.error
+    if result is not None:
+        summary["analysis"] = result.meta
+        summary["results"] = results_summary(
+            result.features, result.rings, result.tags, result.meta
+        )
+        if "report" in run.outputs:
+            summary["results"]["report"] = str(Path(config.out_dir) / run.outputs["report"])
+    store = config.store_uri
+    if store is not None:
+        summary["store"] = {"address": store.address, **(store_summary or {})}
     return summary
-
-
-# Sinks register their stages in EXTRA_STAGES when imported.
-import graphprofile.sinks.graphdb  # noqa: E402
-import graphprofile.sinks.report  # noqa: E402,F401

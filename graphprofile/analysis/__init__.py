@@ -12,7 +12,6 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,7 +39,6 @@ from graphprofile.analysis.rings import bank_context, identity_rings
 from graphprofile.analysis.risk import customer_risk
 from graphprofile.analysis.settings import AnalysisSettings
 from graphprofile.analysis.tags import build_tags
-from graphprofile.errors import InputError
 from graphprofile.frames import CanonicalGraph
 
 __all__ = ["AnalysisResult", "AnalysisSettings", "analyse"]
@@ -67,22 +65,14 @@ class AnalysisResult:
     communities: pd.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)
 
-
-def _read_previous(previous: Path | None, name: str) -> pd.DataFrame | None:
-    if previous is None:
-        return None
-    for ext, reader in (
-        ("parquet", pd.read_parquet),
-        ("jsonl", lambda p: pd.read_json(p, lines=True, dtype=False)),
-        ("csv", lambda p: pd.read_csv(p, dtype=str)),
-    ):
-        path = Path(previous) / f"{name}.{ext}"
-        if path.exists():
-            try:
-                return reader(path)
-            except Exception as exc:  # unreadable previous output: say which file
-                raise InputError(f"cannot read previous output {path}: {exc}") from exc
-    return None
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The result tables by name: ``features``, ``tags``, ``rings``, ``communities``."""
+        return {
+            "features": self.features,
+            "tags": self.tags,
+            "rings": self.rings,
+            "communities": self.communities,
+        }
 
 
 def _has(graph: CanonicalGraph, name: str) -> bool:
@@ -94,7 +84,8 @@ def analyse(
     graph: CanonicalGraph,
     *,
     settings: AnalysisSettings | None = None,
-    previous: Path | None = None,
+    previous_features: pd.DataFrame | None = None,
+    previous_rings: pd.DataFrame | None = None,
     run_id: str,
     computed_at: pd.Timestamp,
     seed: int = 42,
@@ -108,9 +99,10 @@ def analyse(
         The canonical graph.
     settings : AnalysisSettings, optional
         Every knob; defaults when omitted.
-    previous : Path, optional
-        Output directory of a previous run: community and ring ids are matched to its
-        ``features`` and ``rings`` tables by member overlap, and churn is reported.
+    previous_features, previous_rings : pandas.DataFrame, optional
+        A previous run's ``features`` and ``rings`` tables (see
+        :func:`graphprofile.outputs.load_outputs`): community and ring ids are matched to
+        them by member overlap, and churn is reported.
     run_id : str
         Identifier written into every tag row.
     computed_at : pandas.Timestamp
@@ -126,10 +118,6 @@ def analyse(
         ``features`` (one row per customer), ``tags`` (long format), ``rings``,
         ``communities`` and ``meta`` for ``run.json``.
 
-    Raises
-    ------
-    InputError
-        When a previous output file exists but cannot be read.
     """
     s = settings or AnalysisSettings()
     say = progress or (lambda _msg: None)
@@ -183,7 +171,7 @@ def analyse(
             n_iterations=s.n_iterations,
             seed=seed,
         )
-    prev_features = _read_previous(previous, "features")
+    prev_features = previous_features
     prev_comm = None
     if prev_features is not None and {"customer_id", "community_id"} <= set(prev_features):
         pf = prev_features.dropna(subset=["community_id"])
@@ -253,7 +241,7 @@ def analyse(
         skipped["flow_patterns"] = "no account-to-account transactions"
     lap("flow_patterns")
 
-    prev_rings = _read_previous(previous, "rings")
+    prev_rings = previous_rings
     prev_keys = (
         previous_ring_keys(prev_rings) if prev_rings is not None and len(prev_rings) else None
     )

@@ -37,7 +37,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import igraph as ig
@@ -45,7 +44,6 @@ import numpy as np
 import pandas as pd
 
 from graphprofile.analysis import AnalysisResult
-from graphprofile.analysis import _read_previous as read_previous
 from graphprofile.analysis._util import build_graph, codes
 from graphprofile.analysis.assemble import (
     assemble_rings,
@@ -91,7 +89,8 @@ def analyse_gds(
     store: Store,
     *,
     settings: AnalysisSettings | None = None,
-    previous: Path | None = None,
+    previous_features: pd.DataFrame | None = None,
+    previous_rings: pd.DataFrame | None = None,
     run_id: str,
     computed_at: pd.Timestamp,
     seed: int = 42,
@@ -106,7 +105,7 @@ def analyse_gds(
     ----------
     store : Store
         An open Neo4j store with the GDS library.
-    settings, previous, run_id, computed_at, seed, progress
+    settings, previous_features, previous_rings, run_id, computed_at, seed, progress
         As :func:`graphprofile.analysis.analyse`.
     concurrency : int, default 4
         GDS threads for projections and integer-valued algorithms (1..4).
@@ -139,6 +138,7 @@ def analyse_gds(
     gw = GdsGateway(store, run_id=run_id, concurrency=concurrency, heap_limit=heap_limit)
     leftovers = gw.drop_leftovers()
     try:
+        previous = (previous_features, previous_rings)
         result = _analyse(gw, s, previous, run_id, computed_at, seed, progress, page_size)
     finally:
         dropped = gw.close()
@@ -258,7 +258,7 @@ def _project(gw: GdsGateway, s: AnalysisSettings, k: dict[str, int]) -> dict[str
 def _analyse(
     gw: GdsGateway,
     s: AnalysisSettings,
-    previous: Path | None,
+    previous: tuple[pd.DataFrame | None, pd.DataFrame | None],
     run_id: str,
     computed_at: pd.Timestamp,
     seed: int,
@@ -313,7 +313,7 @@ def _analyse(
     )
     raw_comm = values(raw, proj.customers, fill=-1).astype(np.int64)
     membership = canonical_labels(raw_comm) if n else np.zeros(0, dtype=np.int64)
-    prev_features = read_previous(previous, "features")
+    prev_features = previous[0]
     prev_comm = None
     if prev_features is not None and {"customer_id", "community_id"} <= set(prev_features):
         pf = prev_features.dropna(subset=["community_id"])
@@ -371,7 +371,7 @@ def _analyse(
     # ring density needs the relationship edges among candidate ring members only
     ring_custs = np.unique(np.concatenate([p[1]["cust"].to_numpy() for p in parts] or [[]]))
     proj.rel_edges = edges_among(gw, proj, ring_custs.astype(np.int64))
-    prev_rings = read_previous(previous, "rings")
+    prev_rings = previous[1]
     prev_keys = (
         previous_ring_keys(prev_rings) if prev_rings is not None and len(prev_rings) else None
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from graphprofile.errors import InputError
-from graphprofile.sinks.tables import read_table
+from graphprofile.outputs import RUN_JSON, load_outputs
 
 
 @dataclass
@@ -67,17 +66,15 @@ def read_finished_run(run_dir: Path) -> FinishedRun:
         complete, or no ``features``/``tags`` table.
     """
     run_dir = Path(run_dir)
-    path = run_dir / "run.json"
+    path = run_dir / RUN_JSON
     if not path.is_file():
         raise InputError(
             f"{run_dir} has no run.json: the run is not finished (or this is not a run "
             "directory); publish only a run that completed"
         )
-    try:
-        summary = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read {path}: {exc}") from None
-    status = summary.get("status") if isinstance(summary, dict) else None
+    outputs = load_outputs(run_dir, graph=False, tables=("features", "tags"))
+    summary = outputs.summary
+    status = summary.get("status")
     if status != "complete":
         raise InputError(
             f"{path} has status {status!r}, not 'complete'; publish only a run that completed"
@@ -86,10 +83,7 @@ def read_finished_run(run_dir: Path) -> FinishedRun:
         raise InputError(f"{path} lacks run_id or started_at; it was not written by a run")
     tables = {}
     for name in ("features", "tags"):
-        try:
-            table = read_table(run_dir, name)
-        except (OSError, ValueError) as exc:
-            raise InputError(f"cannot read {name} in {run_dir}: {exc}") from None
+        table = getattr(outputs, name)
         if table is None:
             raise InputError(f"{run_dir} has no {name} table; it was not written by a run")
         tables[name] = table

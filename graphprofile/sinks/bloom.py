@@ -28,9 +28,9 @@ from typing import Any
 
 import pandas as pd
 
-from graphprofile.errors import OutputError
 from graphprofile.frames import TABLES
 from graphprofile.i18n import Messages, messages
+from graphprofile.outputs import write_text
 from graphprofile.sinks.bloom_phrases import (
     Phrase,
     phrase_cypher,
@@ -337,20 +337,14 @@ def schema_from_store(store: Any) -> tuple[dict[str, dict[str, str]], tuple[floa
 
 
 def write_perspective(path: Path, perspective: dict[str, Any]) -> Path:
-    """Write a perspective as JSON.
+    """Write a perspective as JSON, atomically.
 
     Raises
     ------
     OutputError
         When the file cannot be written.
     """
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(perspective, indent=2) + "\n", encoding="utf-8")
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    return path
+    return write_text(Path(path), json.dumps(perspective, indent=2) + "\n")
 
 
 def generate_perspective(

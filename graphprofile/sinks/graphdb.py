@@ -1,8 +1,9 @@
 """Graph-database sink: ``graphprofile run --store URI`` loads the graph and writes tags back.
 
-The stage runs after the file outputs, so a failed write-back never costs the files; it is
-idempotent (``MERGE`` loads, ``gp_run_id``-stamped tags, a ``(:GraphProfileRun)`` node
-marked complete only at the end), so re-running the same command converges.
+``run_job`` calls it after the file outputs and the report, so a failed write-back never
+costs the files; it is idempotent (``MERGE`` loads, ``gp_run_id``-stamped tags, a
+``(:GraphProfileRun)`` node marked complete only at the end), so re-running the same
+command converges.
 
 Labels for Bloom come from the tags table, so they always agree with it:
 ``:Influencer`` ← any ``influencer:*`` tag, ``:RingMember`` ← ``ring_member``,
@@ -11,11 +12,14 @@ Labels for Bloom come from the tags table, so they always agree with it:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 
-from graphprofile.pipeline import EXTRA_STAGES, STAGE_ENABLED, JobState, Reporter
+from graphprofile.analysis import AnalysisResult
+from graphprofile.frames import CanonicalGraph
+from graphprofile.store.base import Store
 
 LABEL_TAGS = {
     "is_influencer": ("influencer:", True),
@@ -34,45 +38,65 @@ def label_columns(features: pd.DataFrame, tags: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_to_store(state: JobState, reporter: Reporter) -> None:
-    """Load the canonical graph into ``state.config.store`` and write the results back."""
-    uri = state.config.store
-    if not uri:
-        return
-    from graphprofile.store import apply_schema, load_graph, open_store, write_back
+def write_to_store(
+    store: Store,
+    graph: CanonicalGraph | None,
+    result: AnalysisResult | None,
+    *,
+    run_id: str,
+    run_meta: dict[str, Any],
+    load: bool = True,
+    notice: Callable[[str], None] = lambda _text: None,
+) -> dict[str, Any]:
+    """Load the canonical graph into ``store`` and write the results back as tags.
+
+    Parameters
+    ----------
+    store : Store
+        An open store (``graphprofile run`` opens it before any other work).
+    graph : CanonicalGraph or None
+        The graph to load (``MERGE``: loading it again converges); ``None`` with
+        ``load=False`` (``--engine gds`` reads no graph).
+    result : AnalysisResult or None
+        The analysis results; ``None``: load only.
+    run_id : str
+        Stamped on every written tag and on the ``(:GraphProfileRun)`` node.
+    run_meta : dict
+        Recorded on the ``(:GraphProfileRun)`` node (start time, seed, input).
+    load : bool, default True
+        Load the graph first (``False`` when it was read from this store).
+    notice : callable, optional
+        Receives one-line progress messages.
+
+    Returns
+    -------
+    dict
+        ``load`` (nodes, relationships, rows/s) and ``write_back`` counts, for ``run.json``.
+
+    Raises
+    ------
+    StoreError
+        A statement failed; what was committed stays, and rerunning converges.
+    """
+    from graphprofile.store import apply_schema, load_graph, write_back
 
     summary: dict[str, Any] = {}
-    with open_store(uri) as store:
-        if not state.config.from_store:
-            assert state.graph is not None
-            apply_schema(store)
-            reporter.notice("loading the canonical graph into the store")
-            loaded = load_graph(store, state.graph)
-            summary["load"] = {k: loaded[k] for k in ("nodes", "relationships", "rows_per_s")}
-        result = state.analysis
-        if result is None:
-            state.notices.append("store: graph loaded; no analysis results to write back")
-        else:
-            features = label_columns(result.features, result.tags)
-            written = write_back(
-                store,
-                run_id=state.run_id,
-                features=features,
-                rings=result.rings,
-                communities=result.communities,
-                run_meta={
-                    "started_at": state.started_at.isoformat(),
-                    "seed": state.config.seed,
-                    "data_dir": str(state.config.data_dir),
-                },
-            )
-            summary["write_back"] = {
-                k: v for k, v in written.items() if isinstance(v, int | float | str)
-            }
-    state.outputs["store"] = state.config.parameters()["store"] or ""
-    state.store_summary = summary
-
-
-if all(name != "graph write-back" for name, _ in EXTRA_STAGES):
-    EXTRA_STAGES.append(("graph write-back", write_to_store))
-    STAGE_ENABLED["graph write-back"] = lambda config: bool(config.store) and config.write_back
+    if load:
+        assert graph is not None
+        apply_schema(store)
+        notice("loading the canonical graph into the store")
+        loaded = load_graph(store, graph)
+        summary["load"] = {k: loaded[k] for k in ("nodes", "relationships", "rows_per_s")}
+    if result is None:
+        notice("store: graph loaded; no analysis results to write back")
+        return summary
+    written = write_back(
+        store,
+        run_id=run_id,
+        features=label_columns(result.features, result.tags),
+        rings=result.rings,
+        communities=result.communities,
+        run_meta=run_meta,
+    )
+    summary["write_back"] = {k: v for k, v in written.items() if isinstance(v, int | float | str)}
+    return summary

@@ -6,37 +6,31 @@ in words, the top influencers of the largest communities, and churn since the pr
 run when the run had one. Charts are matplotlib (Agg) PNGs embedded as ``data:`` URIs;
 ring pictures are networkx drawings. Every piece of data is HTML-escaped.
 
-Written by ``graphprofile run`` (registered in :data:`graphprofile.pipeline.EXTRA_STAGES`)
-and by ``graphprofile report OUT_DIR``.
+Written by ``graphprofile run`` (its report stage, after the result tables and before any
+graph write-back) and by ``graphprofile report OUT_DIR``.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from graphprofile.errors import OutputError
 from graphprofile.i18n import ENGLISH, Messages, messages
+from graphprofile.outputs import REPORT, RunOutputs, load_outputs, write_text
 from graphprofile.sinks import fonts
 from graphprofile.sinks import report_charts as charts
 from graphprofile.sinks import report_html as h
 from graphprofile.sinks import report_views as views
 from graphprofile.sinks.report_data import (
-    RunOutputs,
     as_list,
     fmt_value,
     is_missing,
-    load_outputs,
     reasons_in_words,
 )
 from graphprofile.sinks.report_graph import ring_subgraph
 from graphprofile.sinks.report_views import ROLE_ORDER
-from graphprofile.sinks.tables import read_table
-
-REPORT_NAME = "report.html"
 
 
 def _text(value: Any) -> str:
@@ -436,12 +430,11 @@ MAX_LISTED_CHANGES = 50
 def _changes_section(out: RunOutputs, say: Messages = ENGLISH) -> str | None:
     """Tags gained, lost and changed since the previous run (``changes.*``).
 
-    Only a ``changes`` table that this run lists in ``run.json`` outputs is read: one left in
-    the directory by an earlier run with ``--previous`` is not this run's.
+    ``out.changes`` is this run's table only: :func:`graphprofile.outputs.load_outputs`
+    reads what ``run.json`` lists, so one left in the directory by an earlier run with
+    ``--previous`` is not reported.
     """
-    if not out.summary.get("outputs", {}).get("changes"):
-        return None
-    changes = read_table(out.out_dir, "changes")
+    changes = out.changes
     if changes is None:
         return None
     previous = changes["previous_run_id"].dropna()
@@ -545,15 +538,7 @@ def write_report(out: RunOutputs, *, top_rings: int = 10, lang: str | None = Non
         When the file cannot be written.
     """
     document = build_report(out, top_rings=top_rings, lang=lang)
-    path = Path(out.out_dir) / REPORT_NAME
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(document, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    return path
+    return write_text(Path(out.out_dir) / REPORT, document)
 
 
 def write_report_for(out_dir: Path, *, top_rings: int = 10, lang: str | None = None) -> Path:
@@ -561,35 +546,4 @@ def write_report_for(out_dir: Path, *, top_rings: int = 10, lang: str | None = N
     return write_report(load_outputs(out_dir), top_rings=top_rings, lang=lang)
 
 
-def report_stage(state: Any, reporter: Any) -> None:
-    """Pipeline stage: write the report from the job's state (skipped when disabled)."""
-    from graphprofile.pipeline import summarise
-
-    if not getattr(state.config, "report", True):
-        return
-    state.outputs["report"] = REPORT_NAME
-    state.finished_at = pd.Timestamp.now(tz="UTC")  # run.json shows the same run time
-    result = state.analysis
-    out = RunOutputs(
-        out_dir=Path(state.config.out_dir),
-        summary=summarise(state),
-        features=getattr(result, "features", None),
-        tags=getattr(result, "tags", None),
-        rings=getattr(result, "rings", None),
-        communities=getattr(result, "communities", None),
-        graph=state.graph,
-    )
-    write_report(out, lang=getattr(state.config, "lang", None))
-    reporter.notice(f"report: {Path(state.config.out_dir) / REPORT_NAME}")
-
-
-def _register() -> None:
-    from graphprofile import pipeline
-
-    if all(name != "report" for name, _ in pipeline.EXTRA_STAGES):
-        pipeline.EXTRA_STAGES.append(("report", report_stage))
-
-
-_register()
-
-__all__ = ["build_report", "report_stage", "write_report", "write_report_for"]
+__all__ = ["build_report", "write_report", "write_report_for"]

@@ -1,6 +1,8 @@
-"""A finished run's outputs, read back for the report, ``explain`` and ``export-subgraph``.
+"""Values of a run's result tables in words: lists from any format, numbers, reasons.
 
-Also turns machine-readable ``reasons`` (JSON) into sentences an investigator can read.
+Turns machine-readable ``reasons`` (JSON) into sentences an investigator can read; used by
+the report, ``explain`` and ``export-subgraph`` (the tables come from
+:func:`graphprofile.outputs.load_outputs`).
 """
 
 from __future__ import annotations
@@ -10,87 +12,13 @@ import json
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from graphprofile.errors import InputError
-from graphprofile.frames import CanonicalGraph
-from graphprofile.graph import read_snapshot
 from graphprofile.i18n import ENGLISH, Messages
-from graphprofile.sinks.tables import read_table
-
-TABLE_NAMES = ("features", "tags", "rings", "communities")
-
-
-@dataclass
-class RunOutputs:
-    """What one run wrote: ``run.json``, the result tables and the graph snapshot.
-
-    Tables that a run did not write are ``None``; so is ``graph`` without ``graph/``.
-    """
-
-    out_dir: Path
-    summary: dict[str, Any]
-    features: pd.DataFrame | None = None
-    tags: pd.DataFrame | None = None
-    rings: pd.DataFrame | None = None
-    communities: pd.DataFrame | None = None
-    graph: CanonicalGraph | None = None
-
-    @property
-    def analysis_meta(self) -> dict[str, Any]:
-        meta = self.summary.get("analysis")
-        return meta if isinstance(meta, dict) else {}
-
-
-def load_outputs(out_dir: Path, *, graph: bool = True) -> RunOutputs:
-    """Read a run's output directory.
-
-    Parameters
-    ----------
-    out_dir : Path
-        Output directory of ``graphprofile run``.
-    graph : bool, default True
-        Also read the ``graph/`` snapshot (when present).
-
-    Returns
-    -------
-    RunOutputs
-
-    Raises
-    ------
-    InputError
-        The directory does not exist, or holds neither ``run.json`` nor ``features``.
-    """
-    out_dir = Path(out_dir)
-    if not out_dir.is_dir():
-        raise InputError(f"output directory {out_dir} does not exist; run `graphprofile run` first")
-    summary: dict[str, Any] = {}
-    run_json = out_dir / "run.json"
-    if run_json.is_file():
-        try:
-            summary = json.loads(run_json.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise InputError(f"cannot read {run_json}: {exc}") from None
-    tables = {name: read_table(out_dir, name) for name in TABLE_NAMES}
-    if not summary and tables["features"] is None:
-        raise InputError(
-            f"{out_dir} holds neither run.json nor features.parquet; "
-            "is it the --out directory of `graphprofile run`?"
-        )
-    snapshot = None
-    if graph and (out_dir / "graph" / "nodes").is_dir():
-        try:
-            snapshot = read_snapshot(out_dir)
-        except (OSError, ValueError) as exc:
-            raise InputError(
-                f"cannot read the graph snapshot in {out_dir / 'graph'}: {exc}"
-            ) from None
-    return RunOutputs(out_dir=out_dir, summary=summary, graph=snapshot, **tables)
 
 
 def as_list(value: Any) -> list[Any]:

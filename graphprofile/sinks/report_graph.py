@@ -21,7 +21,8 @@ import pandas as pd
 
 from graphprofile.errors import InputError
 from graphprofile.frames import EDGE_ENDS, NODE_KEYS
-from graphprofile.sinks.report_data import RunOutputs, is_missing, not_found, ring_members
+from graphprofile.outputs import RunOutputs
+from graphprofile.sinks.report_data import is_missing, not_found, ring_members
 
 #: Devices/identifiers used by more customers than this are hubs: not expanded through.
 DEFAULT_HUB_LIMIT = 50

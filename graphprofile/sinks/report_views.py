@@ -25,7 +25,8 @@ import networkx as nx
 import pandas as pd
 
 from graphprofile.i18n import ENGLISH, Messages
-from graphprofile.sinks.report_data import RunOutputs, fmt_value, is_missing, reasons_in_words
+from graphprofile.outputs import RunOutputs
+from graphprofile.sinks.report_data import fmt_value, is_missing, reasons_in_words
 from graphprofile.sinks.report_graph import DEFAULT_HUB_LIMIT
 
 #: Horizontal distance between nodes of one layer, and between layers (pixels).

@@ -14,12 +14,12 @@ from graphprofile.store.schema import apply_schema
 from graphprofile.store.writeback import write_back
 
 
-def open_store(uri: str) -> Store:
+def open_store(uri: str | StoreURI) -> Store:
     """Connect to the database a store URI names and check its version.
 
     Parameters
     ----------
-    uri : str
+    uri : str or StoreURI
         ``neo4j://host:7687[/database]``, ``neo4j+s://``, ``bolt://``, ``bolt+s://`` or
         ``falkordb://host:6379/graph``. Credentials come from ``NEO4J_USER`` /
         ``NEO4J_PASSWORD`` (``FALKORDB_PASSWORD``), never from the URI.
@@ -36,7 +36,7 @@ def open_store(uri: str) -> Store:
     StoreError
         Bad URI, unreachable server, refused credentials, or a server too old.
     """
-    parsed = parse_store_uri(uri)
+    parsed = uri if isinstance(uri, StoreURI) else parse_store_uri(uri)
     if parsed.engine == "neo4j":
         from graphprofile.store.neo4j_store import Neo4jStore
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import FalkorDBServer
 
 from graphprofile.cli import main
+from graphprofile.errors import StoreError
 from graphprofile.generate import generate_bank
+from graphprofile.pipeline import RunConfig, run_job
 from graphprofile.store import open_store
 
 
@@ -97,3 +102,37 @@ def test_run_with_store_writes_tags_matching_the_files(
         )
         == n_customers
     )
+
+
+class KillAtWriteBack:
+    """A reporter that kills the store's server as the graph write-back stage starts."""
+
+    def __init__(self, server: FalkorDBServer) -> None:
+        self.server = server
+        self.started: list[str] = []
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        self.started.append(name)
+        if name == "graph write-back":
+            self.server.kill()
+        yield
+
+    def notice(self, text: str) -> None:
+        return None
+
+
+def test_a_failed_write_back_keeps_this_runs_files_and_report(
+    bank: Path, crashable_falkordb: FalkorDBServer, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    reporter = KillAtWriteBack(crashable_falkordb)
+    config = RunConfig(data_dir=bank, out_dir=out, store=f"{crashable_falkordb.uri}/bank")
+    with pytest.raises(StoreError, match=r"lost the connection to FalkorDB"):
+        run_job(config, reporter)
+    assert reporter.started[-3:] == ["exports", "report", "graph write-back"]
+    # every file of this run is in place, the report included; run.json is not, as the
+    # run did not complete (rerunning the same command converges)
+    assert (out / "features.parquet").is_file() and (out / "report.html").is_file()
+    assert "Data quality" in (out / "report.html").read_text()
+    assert not (out / "run.json").exists()

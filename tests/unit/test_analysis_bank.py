@@ -12,14 +12,13 @@ from graphprofile.evaluate import evaluate
 from graphprofile.generate import generate_bank
 from graphprofile.graph import build_graph
 from graphprofile.ingest import load_frames
+from graphprofile.outputs import write_json, write_results
 
 NOW = pd.Timestamp("2025-08-01", tz="UTC")
 
 
 def _write(result, out: Path) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
-    for name in ("features", "tags", "rings", "communities"):
-        getattr(result, name).to_parquet(out / f"{name}.parquet")
+    write_json({"outputs": write_results(result.tables(), out, "parquet")}, out / "run.json")
     return out
 
 
@@ -51,18 +50,21 @@ def test_same_seed_same_outputs(bank):
         pd.testing.assert_frame_equal(getattr(first, name), getattr(again, name))
 
 
-def test_previous_run_ids_are_kept(bank, tmp_path):
+def test_previous_run_ids_are_kept(bank):
     _, graph, first, _ = bank
     # a previous run whose ids differ from what this run would number on its own
     prev_features = first.features.assign(community_id=first.features["community_id"] + 1000)
     prev_rings = first.rings.assign(
         ring_id=[f"R{int(r[1:]) + 500:06d}" for r in first.rings["ring_id"]]
     )
-    prev = tmp_path / "prev"
-    prev.mkdir()
-    prev_features.to_parquet(prev / "features.parquet")
-    prev_rings.to_parquet(prev / "rings.parquet")
-    again = analyse(graph, run_id="r2", computed_at=NOW, seed=42, previous=prev)
+    again = analyse(
+        graph,
+        run_id="r2",
+        computed_at=NOW,
+        seed=42,
+        previous_features=prev_features,
+        previous_rings=prev_rings,
+    )
     pd.testing.assert_series_equal(
         again.features["community_id"], prev_features["community_id"], check_names=False
     )

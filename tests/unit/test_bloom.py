@@ -10,11 +10,12 @@ import jsonschema
 import pandas as pd
 import pytest
 
+from graphprofile import analysis
 from graphprofile.cli import main
 from graphprofile.errors import OutputError
 from graphprofile.frames import TABLES
 from graphprofile.paths import cypher_dir
-from graphprofile.sinks import bloom, bloom_phrases
+from graphprofile.sinks import bloom, bloom_phrases, graphdb
 from graphprofile.store.load import NODE_LABELS
 from graphprofile.store.writeback import DEFAULT_LABELS, property_name
 
@@ -282,8 +283,6 @@ def test_cli_unwritable_output_is_a_clear_error(tmp_path: Path, capsys) -> None:
 
 def test_feature_columns_match_the_analysis_and_the_graph_sink() -> None:
     """The gp_ properties styled in Bloom are the features the write-back really writes."""
-    analysis = pytest.importorskip("graphprofile.analysis")
-    graphdb = pytest.importorskip("graphprofile.sinks.graphdb")
     written = set(analysis.FEATURE_COLUMNS) - {"customer_id"}
     written |= set(graphdb.LABEL_TAGS)
     assert set(bloom.FEATURE_COLUMNS) == written

@@ -39,5 +39,5 @@ def test_ring_match_needs_same_kind_and_jaccard_half():
 
 
 def test_missing_output_is_a_clear_error(tmp_path):
-    with pytest.raises(InputError, match=r"features\.parquet \(or \.jsonl/\.csv\) not found"):
+    with pytest.raises(InputError, match=r"holds no run\.json, so no finished run"):
         evaluate(tmp_path, tmp_path)

@@ -34,8 +34,8 @@ def test_report_without_a_cjk_font_has_english_chart_labels_and_says_why(
 ) -> None:
     from test_report_data import make_run
 
+    from graphprofile.outputs import load_outputs
     from graphprofile.sinks.report import build_report
-    from graphprofile.sinks.report_data import load_outputs
 
     monkeypatch.setattr(fonts, "cjk_family", lambda: None)
     out = load_outputs(make_run(tmp_path / "out"))

@@ -17,15 +17,13 @@ from graphprofile.store.gds_read import _transactions, _txn_chunk
 
 
 def test_engine_gds_needs_a_store(tmp_path: Path) -> None:
-    config = RunConfig(data_dir=tmp_path, out_dir=tmp_path / "out", engine="gds")
     with pytest.raises(ConfigError, match=r"--engine gds analyses a graph inside Neo4j"):
-        run_job(config)
+        run_job(RunConfig(data_dir=tmp_path, out_dir=tmp_path / "out", engine="gds"))
 
 
 def test_unknown_engine_is_refused(tmp_path: Path) -> None:
-    config = RunConfig(data_dir=tmp_path, out_dir=tmp_path / "out", engine="spark")
     with pytest.raises(ConfigError, match=r"unknown engine 'spark'; use 'embedded' or 'gds'"):
-        run_job(config)
+        run_job(RunConfig(data_dir=tmp_path, out_dir=tmp_path / "out", engine="spark"))
 
 
 def test_cli_engine_gds_without_store_exits_with_one_line(

@@ -16,7 +16,7 @@ from test_analysis_support import small_bank
 
 from graphprofile.analysis import analyse
 from graphprofile.explain import explain
-from graphprofile.graph import write_snapshot
+from graphprofile.outputs import write_results, write_snapshot
 from graphprofile.sinks.report_data import reasons_in_words
 
 NOW = pd.Timestamp("2025-06-01", tz="UTC")
@@ -33,10 +33,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
     graph = small_bank(known=("B05", "B12"), payroll=STAFF)
     result = analyse(graph, run_id="p1", computed_at=NOW, seed=42)
     out = tmp_path_factory.mktemp("prox")
-    write_snapshot(graph, out)
-    for name in ("features", "tags", "rings", "communities"):
-        getattr(result, name).to_parquet(out / f"{name}.parquet")
-    (out / "run.json").write_text(json.dumps({"run_id": "p1", "analysis": result.meta}))
+    outputs = write_snapshot(graph, out) | write_results(result.tables(), out, "parquet")
+    summary = {"run_id": "p1", "analysis": result.meta, "outputs": outputs}
+    (out / "run.json").write_text(json.dumps(summary))
     return out, result.features.set_index("customer_id")
 
 

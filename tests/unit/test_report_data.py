@@ -17,13 +17,8 @@ import pytest
 
 from graphprofile.errors import InputError
 from graphprofile.frames import CanonicalGraph
-from graphprofile.graph import write_snapshot
-from graphprofile.sinks.report_data import (
-    as_list,
-    load_outputs,
-    reasons_in_words,
-    ring_members,
-)
+from graphprofile.outputs import RUN_JSON, load_outputs, write_results, write_snapshot
+from graphprofile.sinks.report_data import as_list, reasons_in_words, ring_members
 
 XSS = "<img src=x onerror=alert(1)>"
 RUN_ID = "20240501T120000Z-abc123"
@@ -275,14 +270,13 @@ def make_summary(graph: CanonicalGraph) -> dict:
     }
 
 
-def make_run(out_dir: Path) -> Path:
-    """Write the hand-made run into ``out_dir`` and return it."""
+def make_run(out_dir: Path, fmt: str = "parquet") -> Path:
+    """Write the hand-made run into ``out_dir`` (tables in ``fmt``) and return it."""
     out_dir.mkdir(parents=True, exist_ok=True)
     graph = make_graph()
-    write_snapshot(graph, out_dir)
-    for name, frame in make_tables().items():
-        frame.to_parquet(out_dir / f"{name}.parquet", index=False)
-    (out_dir / "run.json").write_text(json.dumps(make_summary(graph), indent=2))
+    summary = make_summary(graph)
+    summary["outputs"] = write_snapshot(graph, out_dir) | write_results(make_tables(), out_dir, fmt)
+    (out_dir / RUN_JSON).write_text(json.dumps(summary, indent=2))
     return out_dir
 
 
@@ -304,8 +298,34 @@ def test_load_outputs_reads_every_table_and_the_snapshot(run_dir: Path) -> None:
 def test_load_outputs_errors_name_the_directory(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"output directory .*nope does not exist"):
         load_outputs(tmp_path / "nope")
-    with pytest.raises(InputError, match=r"holds neither run\.json nor features\.parquet"):
+    with pytest.raises(InputError, match=r"holds no run\.json, so no finished run"):
         load_outputs(tmp_path)
+
+
+def test_load_outputs_reads_the_files_run_json_lists(run_dir: Path) -> None:
+    (run_dir / "features.parquet").rename(run_dir / "elsewhere.parquet")
+    with pytest.raises(InputError, match=r"lists features\.parquet, but .* is missing"):
+        load_outputs(run_dir)
+    summary = json.loads((run_dir / RUN_JSON).read_text())
+    summary["outputs"]["features"] = "elsewhere.parquet"
+    (run_dir / RUN_JSON).write_text(json.dumps(summary))
+    assert len(load_outputs(run_dir).features) == 12
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_text_formats_read_back_with_the_types_of_parquet(tmp_path: Path, fmt: str) -> None:
+    parquet = load_outputs(make_run(tmp_path / "parquet"))
+    text = load_outputs(make_run(tmp_path / fmt, fmt))
+    for name in ("features", "rings", "communities"):
+        a, b = getattr(parquet, name), getattr(text, name)
+        assert list(a.columns) == list(b.columns)
+        for column in ("customer_id", "ring_id", "community_id"):
+            if column in a.columns:
+                assert a[column].astype("object").where(a[column].notna(), None).tolist() == (
+                    b[column].astype("object").where(b[column].notna(), None).tolist()
+                ), (name, column)
+    assert text.features["community_id"].dtype == "Int64"
+    assert ring_members(text.rings, "R-0002") == (["C04", "C05", "C06"], ["A04", "A05", "A06"])
 
 
 def test_lists_come_back_from_parquet_and_json_text() -> None:

@@ -1,0 +1,135 @@
+"""The main job's order of work and its run directory: stale outputs, fail-fast --store."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from graphprofile.cli import main
+from graphprofile.generate import generate_bank
+from graphprofile.pipeline import RunConfig, StageInput, run_job
+
+
+@pytest.fixture(scope="module")
+def banks(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Two different banks: A, and B whose customer ids all start with ``B-``."""
+    a = tmp_path_factory.mktemp("bank_a")
+    generate_bank(a, customers=1000, seed=1)
+    b = tmp_path_factory.mktemp("bank_b")
+    generate_bank(b, customers=1000, seed=2)
+    for table in b.glob("*.csv"):
+        frame = pd.read_csv(table, dtype=str, keep_default_na=False)
+        if "customer_id" in frame.columns:
+            frame["customer_id"] = "B-" + frame["customer_id"]
+            frame.to_csv(table, index=False)
+    return a, b
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])  # closed again when the socket is
+
+
+def test_rerun_with_another_format_reads_the_new_run(
+    banks: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, b = banks
+    out = tmp_path / "out"
+    assert main(["run", str(a), "--out", str(out), "--quiet"]) == 0
+    assert (out / "features.parquet").is_file()
+    assert main(["run", str(b), "--out", str(out), "--format", "csv", "--json"]) == 0
+    run_id = json.loads(capsys.readouterr().out)["run_id"]
+
+    # the first run's Parquet tables are gone; run.json lists only this run's files
+    assert sorted(p.name for p in out.glob("*.parquet")) == []
+    listed = json.loads((out / "run.json").read_text())["outputs"]
+    assert {listed[t] for t in ("features", "tags", "rings", "communities")} == {
+        "features.csv", "tags.csv", "rings.csv", "communities.csv"
+    }  # fmt: skip
+    assert all((out / path).is_file() for path in listed.values())
+
+    assert main(["explain", "B-C00000001", "--out", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["run_id"] == run_id
+    assert main(["explain", "C00000001", "--out", str(out)]) == 2
+    assert "customer 'C00000001' is not in" in capsys.readouterr().err
+
+    (out / "report.html").unlink()
+    assert main(["report", str(out), "--quiet"]) == 0
+    text = (out / "report.html").read_text()
+    assert run_id in text
+    assert re.search(r"B-C\d{8}", text)
+    assert not re.search(r"(?<!B-)C\d{8}", text), "the report shows customers of the old run"
+
+
+def test_a_run_that_stops_half_way_leaves_nothing_to_read(
+    banks: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, _ = banks
+    out = tmp_path / "out"
+    assert main(["run", str(a), "--out", str(out), "--quiet"]) == 0
+
+    def fail(_: StageInput) -> None:
+        raise RuntimeError("stage failed")
+
+    config = RunConfig(data_dir=a, out_dir=out, report=False)
+    with pytest.raises(RuntimeError, match="stage failed"):
+        run_job(config, stages=[("failing", fail)])
+    assert not (out / "run.json").exists() and not (out / "report.html").exists()
+    assert main(["explain", "C00000001", "--out", str(out)]) == 2
+    assert "holds no run.json, so no finished run" in capsys.readouterr().err
+
+
+def test_extra_stages_run_after_the_built_in_ones_and_list_their_files(
+    banks: tuple[Path, Path], tmp_path: Path
+) -> None:
+    a, _ = banks
+    out = tmp_path / "out"
+    seen: list[str] = []
+
+    def extra(given: StageInput) -> dict[str, str]:
+        seen.append(given.run_id)
+        assert (out / "report.html").is_file() and not (out / "run.json").exists()
+        (out / "extra.txt").write_text(str(len(given.analysis.features)))
+        given.notice("extra stage ran")
+        return {"extra": "extra.txt"}
+
+    summary = run_job(RunConfig(data_dir=a, out_dir=out), stages=[("extra", extra)])
+    assert seen == [summary["run_id"]]
+    assert list(summary["stages"])[-3:] == ["exports", "report", "extra"]
+    assert summary["outputs"]["extra"] == "extra.txt" and "extra stage ran" in summary["notices"]
+
+
+@pytest.mark.parametrize(
+    ("store", "message"),
+    [
+        ("neo4jj://127.0.0.1:7687", "Error: unknown store URI scheme 'neo4jj'"),
+        (
+            "bolt://127.0.0.1:{port}",
+            "Error: cannot reach a Neo4j server at bolt://127.0.0.1:{port}",
+        ),
+        (
+            "falkordb://127.0.0.1:{port}/g",
+            "Error: cannot reach a FalkorDB server at falkordb://127.0.0.1:{port}/g",
+        ),
+    ],
+)
+def test_bad_store_fails_before_any_work(
+    banks: tuple[Path, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    store: str,
+    message: str,
+) -> None:
+    a, _ = banks
+    port = _closed_port()
+    out = tmp_path / "out"
+    args = ["run", str(a), "--out", str(out), "--store", store.format(port=port), "--quiet"]
+    assert main(args) == 2
+    assert capsys.readouterr().err.startswith(message.format(port=port))
+    assert not out.exists()  # nothing read, analysed or written
