@@ -40,10 +40,6 @@ from graphprofile.sinks.report_graph import clean_attr
 INFLUENCE_COLUMNS = ("pagerank", "pagerank_pct", "degree", "betweenness", "core")
 
 
-def _scalar(value: Any) -> Any:
-    return clean_attr(value)
-
-
 def _row(frame: pd.DataFrame | None, column: str, value: str) -> dict[str, Any] | None:
     if frame is None or column not in frame.columns:
         return None
@@ -53,23 +49,23 @@ def _row(frame: pd.DataFrame | None, column: str, value: str) -> dict[str, Any] 
 
 def _community(out: RunOutputs, features: pd.DataFrame, cid: Any, top: int) -> dict[str, Any]:
     members = features[features["community_id"].astype(str) == str(cid)]
-    info: dict[str, Any] = {"community_id": _scalar(cid), "size": len(members)}
+    info: dict[str, Any] = {"community_id": clean_attr(cid), "size": len(members)}
     row = _row(out.communities, "community_id", str(cid))
     if row:
         for key, value in row.items():
             if key != "community_id":
-                info[key] = as_list(value) if key == "top_members" else _scalar(value)
+                info[key] = as_list(value) if key == "top_members" else clean_attr(value)
     if "pagerank" in members.columns:
         leaders = members.nlargest(top, "pagerank")
         info["top_members_by_pagerank"] = [
-            {"customer_id": str(r["customer_id"]), "pagerank": _scalar(r["pagerank"])}
+            {"customer_id": str(r["customer_id"]), "pagerank": clean_attr(r["pagerank"])}
             for r in leaders.to_dict("records")
         ]
     return info
 
 
 def _influence(features: pd.DataFrame, row: dict[str, Any]) -> dict[str, Any]:
-    info = {c: _scalar(row.get(c)) for c in INFLUENCE_COLUMNS if c in features.columns}
+    info = {c: clean_attr(row.get(c)) for c in INFLUENCE_COLUMNS if c in features.columns}
     if "pagerank" in features.columns and not is_missing(row.get("pagerank")):
         pr = features["pagerank"]
         info["rank_overall"] = int((pr > row["pagerank"]).sum()) + 1
@@ -97,9 +93,9 @@ def _rings(
         result.append(
             {
                 "ring_id": str(ring["ring_id"]),
-                "kind": _scalar(ring.get("kind")),
-                "size": _scalar(ring.get("size")),
-                "risk": _scalar(ring.get("risk")),
+                "kind": clean_attr(ring.get("kind")),
+                "size": clean_attr(ring.get("size")),
+                "risk": clean_attr(ring.get("risk")),
                 "members": [str(c) for c in as_list(ring.get("customers"))],
                 "reasons": reasons,
                 "reasons_in_words": reasons_in_words(reasons, say),
@@ -119,8 +115,8 @@ def _tags(out: RunOutputs, customer_id: str, say: Messages = ENGLISH) -> list[di
         result.append(
             {
                 "tag": str(tag["tag"]),
-                "value": _scalar(tag.get("value")),
-                "score": _scalar(tag.get("score")),
+                "value": clean_attr(tag.get("value")),
+                "score": clean_attr(tag.get("score")),
                 "reasons": reasons,
                 "reasons_in_words": reasons_in_words(reasons, say),
             }
@@ -230,9 +226,9 @@ def explain(
     doc: dict[str, Any] = {
         "customer_id": customer_id,
         "run_id": out.summary.get("run_id"),
-        "known_fraud": _scalar(known.get("known_fraud")) if known else None,
-        "risk_score": _scalar(row.get("risk_score")),
-        "fraud_proximity": _scalar(row.get("fraud_proximity")),
+        "known_fraud": clean_attr(known.get("known_fraud")) if known else None,
+        "risk_score": clean_attr(row.get("risk_score")),
+        "fraud_proximity": clean_attr(row.get("fraud_proximity")),
         "community": None,
         "influence": _influence(features, row),
         "rings": _rings(out, customer_id, row, say),

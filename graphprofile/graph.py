@@ -12,44 +12,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from graphprofile._arrow import sorted_codes
 from graphprofile.frames import NODE_KEYS, CanonicalGraph, Frames
-
-
-def arrow_strings(values: pd.Series | pd.Index | np.ndarray) -> pa.Array | pa.ChunkedArray:
-    """``values`` as Arrow large strings, without a copy when they already are Arrow-backed."""
-    arr = values.array if isinstance(values, pd.Series | pd.Index) else values
-    if hasattr(arr, "__arrow_array__"):
-        out = arr.__arrow_array__()
-    else:
-        out = pa.array(np.asarray(values, dtype=object), from_pandas=True)
-    if not pa.types.is_large_string(out.type):
-        out = out.cast(pa.large_string())
-    return out
-
-
-def sorted_codes(values: pd.Series) -> tuple[np.ndarray, pd.api.extensions.ExtensionArray]:
-    """Integer codes of a text column whose order is the text order, and the sorted uniques.
-
-    Arrow's dictionary encoding does the hashing (about twice as fast as ``pd.factorize``
-    on Arrow strings); only the uniques are sorted. Nulls get code -1.
-    """
-    encoded = pc.dictionary_encode(arrow_strings(values))
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks()
-    dictionary = encoded.dictionary
-    order = pc.array_sort_indices(dictionary).to_numpy()
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order), dtype=np.int64)
-    idx = encoded.indices.to_numpy(zero_copy_only=False)
-    if encoded.indices.null_count:
-        valid = ~np.asarray(encoded.indices.is_null())
-        codes = np.full(len(idx), -1, dtype=np.int64)
-        codes[valid] = rank[idx[valid].astype(np.int64)]
-    else:
-        codes = rank[idx.astype(np.int64)]
-    uniques = pd.arrays.ArrowStringArray(dictionary.take(pa.array(order)).cast(pa.large_string()))
-    return codes, uniques
-
 
 _REDUCERS = {"sum": np.add, "min": np.minimum, "max": np.maximum}
 

@@ -11,8 +11,9 @@ import pandas as pd
 from graphprofile.analysis.communities import match_ids
 from graphprofile.analysis.flows import Txns
 from graphprofile.analysis.projection import Projection
-from graphprofile.analysis.rings import ring_features
+from graphprofile.analysis.rings import identity_rings, ring_features
 from graphprofile.analysis.risk import ring_reasons, ring_risk
+from graphprofile.analysis.settings import AnalysisSettings
 from graphprofile.frames import CanonicalGraph
 
 KIND_ORDER = ("identity", "cycle", "scatter_gather", "fan_in", "fan_out")
@@ -162,8 +163,64 @@ def _ring_span(members: pd.DataFrame, tx: Txns) -> tuple[pd.Series, pd.Series]:
     return span["min"], span["max"]
 
 
+#: What each detector hands to :func:`assemble_rings`: ``(kind, customer members,
+#: account members or None, evidence, per-ring stats)``, members numbered within the kind.
+RingPart = tuple[str, pd.DataFrame, pd.DataFrame | None, Any, pd.DataFrame]
+
+
+def identity_part(proj: Projection) -> RingPart:
+    """Identity rings (shared devices and identifiers) as a :data:`RingPart`."""
+    members, shared = identity_rings(proj)
+    evidence, stats = identity_evidence(shared, members)
+    return ("identity", members, None, evidence, stats)
+
+
+def flow_parts(
+    kinds: dict[str, pd.DataFrame],
+    per_ring_cycles: dict[int, list[dict[str, Any]]],
+    tx: Txns,
+    proj: Projection,
+    settings: AnalysisSettings,
+) -> list[RingPart]:
+    """Money-flow rings of every kind as :data:`RingPart`: account members and their owners.
+
+    Parameters
+    ----------
+    kinds : dict
+        ``ring, acc, role`` members per flow kind (from
+        :func:`~graphprofile.analysis.flows.flow_patterns`).
+    per_ring_cycles : dict
+        The cycles of each cycle ring.
+    tx : Txns
+        Transaction arrays (for reasons).
+    proj : Projection
+        Account owners and ids.
+    settings : AnalysisSettings
+        ``fan_min_degree`` and ``scatter_min_paths`` (named in reasons).
+
+    Returns
+    -------
+    list
+        One part per kind, in the order cycle, scatter-gather, fan-in, fan-out.
+    """
+    min_fan = {
+        "fan_in": settings.fan_min_degree,
+        "fan_out": settings.fan_min_degree,
+        "scatter_gather": settings.scatter_min_paths,
+    }
+    parts: list[RingPart] = []
+    for kind in ("cycle", "scatter_gather", "fan_in", "fan_out"):
+        am = kinds[kind]
+        owners = proj.account_customer[am["acc"].to_numpy()]
+        cm = pd.DataFrame({"ring": am["ring"].to_numpy(), "cust": owners})
+        cm = cm[cm["cust"] >= 0].drop_duplicates()
+        evidence, stats = flow_evidence(kind, am, per_ring_cycles, tx, proj, min_fan=min_fan)
+        parts.append((kind, cm, am[["ring", "acc"]], evidence, stats))
+    return parts
+
+
 def assemble_rings(
-    parts: list[tuple[str, pd.DataFrame, pd.DataFrame | None, dict, pd.DataFrame]],
+    parts: list[RingPart],
     proj: Projection,
     graph: CanonicalGraph,
     context: dict[str, Any],

@@ -20,13 +20,21 @@ well-connected communities. *Scientific Reports*, 9, 5233.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import igraph as ig
 import numpy as np
 import pandas as pd
 
-from graphprofile.analysis._util import igraph_seed
+from graphprofile.analysis._util import igraph_from_edges, igraph_seed
+from graphprofile.analysis.projection import LAYERS, Projection
+from graphprofile.analysis.settings import AnalysisSettings
+
+COMMUNITY_COLUMNS = [
+    "community_id", "size", "internal_flow", "external_flow", "density", "top_members",
+    "risky_share",
+]  # fmt: skip
 
 
 def leiden(
@@ -253,3 +261,177 @@ def embeddedness(
     kept = np.bincount(src[inside], w[inside], minlength=n)
     kept += np.bincount(dst[inside], w[inside], minlength=n)
     return np.divide(kept, total, out=np.zeros(n), where=total > 0)
+
+
+@dataclass
+class Communities:
+    """One community per customer, with stable ids, and what ``run.json`` records about them.
+
+    Attributes
+    ----------
+    ids : numpy.ndarray
+        Community id (int64) per customer position.
+    sizes : numpy.ndarray
+        Size of each customer's community.
+    churn : dict
+        :func:`churn` against the previous run.
+    modularity : float
+        Modularity of the partition on the relationship graph (weighted).
+    algorithm : str
+        The Leiden implementation used.
+    """
+
+    ids: np.ndarray
+    sizes: np.ndarray
+    churn: dict[str, Any]
+    modularity: float
+    algorithm: str
+
+
+def multiplex_layers(proj: Projection) -> list[ig.Graph]:
+    """One weighted customer graph per relationship layer (:data:`LAYERS`), for multiplex Leiden."""
+    n = len(proj.customers)
+    layers = []
+    for layer in LAYERS:
+        e = proj.rel_edges[proj.rel_edges[layer] > 0]
+        g = igraph_from_edges(n, e["src"].to_numpy(), e["dst"].to_numpy(), directed=False)
+        g.es["weight"] = e[layer].to_numpy().tolist()
+        layers.append(g)
+    return layers
+
+
+def previous_memberships(features: pd.DataFrame | None) -> pd.DataFrame | None:
+    """``id, customer_id`` of a previous run's ``features`` (``None`` without communities)."""
+    if features is None or not {"customer_id", "community_id"} <= set(features):
+        return None
+    pf = features.dropna(subset=["community_id"])
+    return pd.DataFrame(
+        {
+            "id": pd.to_numeric(pf["community_id"]).astype("int64").to_numpy(),
+            "customer_id": pf["customer_id"].astype("str").to_numpy(),
+        }
+    )
+
+
+def detect_communities(
+    proj: Projection,
+    settings: AnalysisSettings,
+    *,
+    seed: int,
+    previous_features: pd.DataFrame | None = None,
+) -> Communities:
+    """Leiden communities of the customers, with ids kept from a previous run.
+
+    Parameters
+    ----------
+    proj : Projection
+        The customer relationship graph (and its layers).
+    settings : AnalysisSettings
+        ``multiplex``, ``objective``, ``resolution``, ``n_iterations``, ``layer_weights``
+        and ``match_min_share``.
+    seed : int
+        Seed of Leiden.
+    previous_features : pandas.DataFrame, optional
+        A previous run's ``features``: its community ids are kept (:func:`match_ids`).
+
+    Returns
+    -------
+    Communities
+    """
+    s = settings
+    if s.multiplex:
+        membership = leiden_multiplex(
+            multiplex_layers(proj),
+            layer_weights=[s.layer_weights[layer] for layer in LAYERS],
+            n_iterations=s.n_iterations,
+            resolution=s.resolution,
+            seed=seed,
+        )
+    else:
+        membership = leiden(
+            proj.relationship,
+            objective=s.objective,
+            resolution=s.resolution,
+            n_iterations=s.n_iterations,
+            seed=seed,
+        )
+    n = len(proj.customers)
+    cust_ids = proj.customers.to_numpy()
+    previous = previous_memberships(previous_features)
+    members = pd.DataFrame({"group": membership, "customer_id": cust_ids})
+    comm_ids = match_ids(members, previous, min_share=s.match_min_share)
+    community = comm_ids.loc[membership].to_numpy() if n else np.zeros(0, dtype=np.int64)
+    sizes = pd.Series(community).map(pd.Series(community).value_counts()).to_numpy()
+    modularity = (
+        float(proj.relationship.modularity(membership.tolist(), weights="weight"))
+        if proj.relationship.ecount()
+        else 0.0
+    )
+    return Communities(
+        ids=community,
+        sizes=sizes,
+        churn=churn(pd.DataFrame({"id": community, "customer_id": cust_ids}), previous),
+        modularity=modularity,
+        algorithm="leidenalg.find_partition_multiplex"
+        if s.multiplex
+        else "igraph.community_leiden",
+    )
+
+
+def community_table(
+    proj: Projection, community: np.ndarray, features: pd.DataFrame, *, risk_medium: float
+) -> pd.DataFrame:
+    """The ``communities`` table: size, money flows, density, top members, risky share.
+
+    Parameters
+    ----------
+    proj : Projection
+        Projections (money edges, relationship edges, account owners).
+    community : numpy.ndarray
+        Community id per customer position.
+    features : pandas.DataFrame
+        ``customer_id``, ``community_id``, ``pagerank`` and ``risk_score`` per customer.
+    risk_medium : float
+        Risk score from which a customer counts as risky.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`COMMUNITY_COLUMNS`, one row per community, by id.
+    """
+    if len(community) == 0:
+        return pd.DataFrame({c: [] for c in COMMUNITY_COLUMNS})
+    cids = np.unique(community)
+    out = pd.DataFrame(index=pd.Index(cids, name="community_id"))
+    out["size"] = pd.Series(community).value_counts()
+    me = proj.money_edges
+    a = proj.account_customer[me["src"].to_numpy()]
+    b = proj.account_customer[me["dst"].to_numpy()]
+    ok = (a >= 0) & (b >= 0)
+    ca, cb = community[a[ok]], community[b[ok]]
+    amt = me["total_amount"].to_numpy()[ok]
+    same = ca == cb
+    out["internal_flow"] = pd.Series(amt[same]).groupby(ca[same]).sum()
+    ext = pd.concat(
+        [pd.Series(amt[~same], index=ca[~same]), pd.Series(amt[~same], index=cb[~same])]
+    )
+    out["external_flow"] = ext.groupby(level=0).sum()
+    re = proj.rel_edges
+    ra, rb = community[re["src"].to_numpy()], community[re["dst"].to_numpy()]
+    n_in = pd.Series(ra[ra == rb]).value_counts()
+    pairs = out["size"] * (out["size"] - 1) / 2
+    out["density"] = (n_in.reindex(out.index).fillna(0) / pairs.where(pairs > 0)).fillna(0.0)
+    out[["internal_flow", "external_flow"]] = out[["internal_flow", "external_flow"]].fillna(0.0)
+    top = (
+        features[["customer_id", "community_id", "pagerank"]]
+        .sort_values(["community_id", "pagerank", "customer_id"], ascending=[True, False, True])
+        .groupby("community_id")
+        .head(5)
+    )
+    out["top_members"] = top.groupby("community_id")["customer_id"].agg(list)
+    risky = features["risk_score"].to_numpy() >= risk_medium
+    out["risky_share"] = pd.Series(risky).groupby(community).mean()
+    out = out.reset_index()
+    out["community_id"] = out["community_id"].astype("int64")
+    out["size"] = out["size"].astype("int64")
+    return out[COMMUNITY_COLUMNS].sort_values("community_id", ignore_index=True)

@@ -35,11 +35,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from graphprofile.analysis._util import build_graph, codes, epoch_seconds
+from graphprofile._arrow import codes, contiguous_text, epoch_seconds
+from graphprofile.analysis._util import igraph_from_edges
 from graphprofile.analysis.projection import Projection
 from graphprofile.analysis.settings import AnalysisSettings
 from graphprofile.frames import CanonicalGraph
-from graphprofile.graph import arrow_strings
 
 DAY = 86_400
 KIND_PRIORITY = ("cycle", "scatter_gather", "fan_in", "fan_out")
@@ -85,7 +85,7 @@ class Txns:
         self.ts = ts[order]
         self.amount = amount[order]
         self.key = key[order]
-        self._txn_id = _contiguous_text(t["txn_id"]) if "txn_id" in t else None
+        self._txn_id = contiguous_text(t["txn_id"]) if "txn_id" in t else None
         # the same transfers sorted by (dst, ts)
         dkey = self.dst * self.span + self.ts
         self.by_dst = np.argsort(dkey, kind="stable")
@@ -103,15 +103,6 @@ class Txns:
         a = np.searchsorted(self.out_key, acc * self.span + lo, side="right")
         b = np.searchsorted(self.out_key, acc * self.span + hi, side="right")
         return self.out_cum[b] - self.out_cum[a]
-
-
-def _contiguous_text(values: pd.Series) -> pa.Array:
-    """A text column as one contiguous Arrow array: ``take`` of a few rows is then O(rows).
-
-    (Positional indexing into a chunked 10M-row column cost ~20 ms a call.)
-    """
-    arr = arrow_strings(values)
-    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
 def _expand(lo: np.ndarray, hi: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -364,7 +355,7 @@ def cycle_members(cycles: list[dict[str, Any]], n_accounts: int) -> tuple[pd.Dat
         return _empty_members(), {}
     src = np.concatenate([np.asarray(c["accounts"]) for c in cycles])
     dst = np.concatenate([np.roll(np.asarray(c["accounts"]), -1) for c in cycles])
-    g = build_graph(n_accounts, src, dst, directed=False)
+    g = igraph_from_edges(n_accounts, src, dst, directed=False)
     comp = np.asarray(g.connected_components().membership, dtype=np.int64)
     involved = np.unique(src)
     comps = pd.Series(comp[involved]).drop_duplicates()

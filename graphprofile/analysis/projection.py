@@ -38,13 +38,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from graphprofile.analysis._util import build_graph, codes
+from graphprofile._arrow import arrow_strings, codes, sorted_codes
+from graphprofile.analysis._util import igraph_from_edges
 from graphprofile.analysis.settings import AnalysisSettings
 from graphprofile.frames import CanonicalGraph
-from graphprofile.graph import arrow_strings, sorted_codes
 
 LAYERS = ("money", "devices", "identifiers", "counterparties")
-HUB_COLUMNS = {"layer": "str", "item_id": "str", "kind": "str", "n_customers": "int64"}
 
 
 @dataclass
@@ -286,14 +285,14 @@ def project(graph: CanonicalGraph, *, settings: AnalysisSettings | None = None) 
         money_edges = pd.DataFrame({"src": [], "dst": [], "n_txns": [], "total_amount": []}).astype(
             {"src": "int64", "dst": "int64", "n_txns": "int64", "total_amount": "float64"}
         )
-    money = build_graph(
+    money = igraph_from_edges(
         len(accounts), money_edges["src"].to_numpy(), money_edges["dst"].to_numpy(), directed=True
     )
     money.es["weight"] = money_edges["total_amount"].to_numpy().tolist()
     money.es["n_txns"] = money_edges["n_txns"].to_numpy().tolist()
 
     rel_edges = _relationship_edges(money_edges, acc_cust, links, settings)
-    relationship = build_graph(
+    relationship = igraph_from_edges(
         len(customers), rel_edges["src"].to_numpy(), rel_edges["dst"].to_numpy(), directed=False
     )
     relationship.es["weight"] = rel_edges["weight"].to_numpy().tolist()

@@ -39,7 +39,7 @@ import igraph as ig
 import numpy as np
 import pandas as pd
 
-from graphprofile.analysis._util import build_graph, single_openmp_thread
+from graphprofile.analysis._util import igraph_from_edges, single_openmp_thread
 from graphprofile.analysis.projection import Projection
 from graphprofile.analysis.settings import AnalysisSettings
 
@@ -162,7 +162,7 @@ def evidence_graph(proj: Projection, *, settings: AnalysisSettings | None = None
     pairs = pd.DataFrame({"lo": lo, "hi": hi}).value_counts(sort=False).sort_index()
     src = pairs.index.get_level_values(0).to_numpy(dtype=np.int64)
     dst = pairs.index.get_level_values(1).to_numpy(dtype=np.int64)
-    graph = build_graph(len(proj.customers), src, dst, directed=False)
+    graph = igraph_from_edges(len(proj.customers), src, dst, directed=False)
     graph.es["weight"] = pairs.to_numpy(dtype="float64").tolist()
     meta.update({"item_links": len(items), "edges": int(graph.ecount())})
     return Evidence(graph=graph, links=links, meta=meta)
@@ -329,3 +329,69 @@ def fraud_paths(
             }
         )
     return paths
+
+
+@dataclass
+class Proximity:
+    """Closeness of every customer to known fraud, as the features and the risk use it.
+
+    Attributes
+    ----------
+    fraud_hops : pandas.arrays.IntegerArray
+        Hops to the nearest known-fraud customer over the evidence graph (Int64; null:
+        unreachable or none known).
+    fraud_proximity : numpy.ndarray
+        ``fraud_proximity`` in [0, 1] (NaN when no customer is known fraud).
+    hops : numpy.ndarray or None
+        ``fraud_hops`` as floats for :func:`~graphprofile.analysis.risk.customer_risk`;
+        ``None`` when no customer is known fraud.
+    neighbours : dict
+        :func:`neighbour_reasons` (customer position → path and links).
+    meta : dict
+        The evidence graph's thresholds and counts, for ``run.json``.
+    """
+
+    fraud_hops: pd.api.extensions.ExtensionArray
+    fraud_proximity: np.ndarray
+    hops: np.ndarray | None
+    neighbours: dict[int, dict[str, Any]]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def no_proximity(n: int) -> Proximity:
+    """:class:`Proximity` of ``n`` customers when none is known fraud."""
+    return Proximity(
+        fraud_hops=pd.array([pd.NA] * n, dtype="Int64"),
+        fraud_proximity=np.full(n, np.nan),
+        hops=None,
+        neighbours={},
+    )
+
+
+def customer_proximity(
+    proj: Projection, known: np.ndarray, *, settings: AnalysisSettings | None = None
+) -> Proximity:
+    """:func:`fraud_proximity` over the :func:`evidence_graph`, with :func:`neighbour_reasons`.
+
+    Parameters
+    ----------
+    proj : Projection
+        The projections.
+    known : numpy.ndarray of bool
+        Known-fraud flag per customer position (at least one set).
+    settings : AnalysisSettings, optional
+        Thresholds of the evidence graph.
+
+    Returns
+    -------
+    Proximity
+    """
+    evidence = evidence_graph(proj, settings=settings)
+    px = fraud_proximity(evidence.graph, known)
+    return Proximity(
+        fraud_hops=px["fraud_hops"].array,
+        fraud_proximity=px["fraud_proximity"].to_numpy(),
+        hops=px["fraud_hops"].astype("Float64").fillna(np.nan).to_numpy(dtype="float64"),
+        neighbours=neighbour_reasons(evidence, px, known, proj.customers.to_numpy()),
+        meta=evidence.meta,
+    )

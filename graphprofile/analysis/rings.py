@@ -17,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from graphprofile.analysis._util import build_graph, codes
+from graphprofile._arrow import codes
+from graphprofile.analysis._util import igraph_from_edges
 from graphprofile.analysis.projection import Projection
 from graphprofile.frames import CanonicalGraph
 
@@ -50,7 +51,7 @@ def identity_rings(proj: Projection) -> tuple[pd.DataFrame, pd.DataFrame]:
     items = pd.Index(np.sort(links["item_id"].unique()))
     n_c = len(proj.customers)
     item_pos = n_c + pd.Categorical(links["item_id"], categories=items).codes.astype(np.int64)
-    g = build_graph(n_c + len(items), links["cust"].to_numpy(), item_pos, directed=False)
+    g = igraph_from_edges(n_c + len(items), links["cust"].to_numpy(), item_pos, directed=False)
     comp = np.asarray(g.connected_components().membership, dtype=np.int64)
     cust_comp = comp[:n_c]
     linked = np.unique(links["cust"].to_numpy())

@@ -77,8 +77,6 @@ MAGNITUDE_FROM = 10**0.5
 #: ... and 1 from this ratio (log scale in between).
 MAGNITUDE_TO = 10**1.5
 
-YOUNG_DAYS = 180.0
-
 
 def ring_components(rings: pd.DataFrame) -> pd.DataFrame:
     """Evidence components of every ring (columns of :data:`RING_WEIGHTS`)."""

@@ -253,11 +253,3 @@ def parse_bool(
     bad = ~(is_true | is_false)
     reason = flag(reason, bad, text, f"unparsable {column} ")
     return is_true.astype(bool), reason
-
-
-def first_reason(*reasons: pd.Series) -> pd.Series:
-    """Combine reason columns: the first non-null reason of each row wins."""
-    out = reasons[0]
-    for r in reasons[1:]:
-        out = out.fillna(r)
-    return out

@@ -25,6 +25,9 @@ import re
 import numpy as np
 import pandas as pd
 
+from graphprofile.frames import TABLES
+from graphprofile.ingest.read import ROW
+
 ENV_KEY = "GRAPHPROFILE_PII_KEY"
 _DERIVE_SALT = b"graphprofile/pii/derived-key/v1"
 
@@ -105,3 +108,63 @@ def key_from_env_or_data(samples: list[pd.Series]) -> tuple[bytes, str]:
         "recorded nowhere (pseudonyms cannot be joined with other datasets); "
         f"set {ENV_KEY} to get pseudonyms that are stable across datasets"
     )
+
+
+def pseudonymise(
+    customers: pd.DataFrame,
+    devices: pd.DataFrame | None,
+    identifiers: pd.DataFrame | None,
+    notices: list[str],
+) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
+    """Replace every PII value by its keyed pseudonym before the frames leave ingest.
+
+    Names, device IPs, identifier values and customer attributes whose names say they are
+    PII (:func:`pii_kind`: email, phone_number, address…). The key comes from
+    :data:`ENV_KEY` or is derived from the data (:func:`key_from_env_or_data`) and is
+    dropped afterwards; where it came from is added to ``notices``.
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame or None, pandas.DataFrame or None)
+        ``customers``, ``devices`` and ``identifiers`` with pseudonyms (identifier kinds
+        lower-cased).
+    """
+    pii_attributes = {
+        c: kind
+        for c in customers.columns
+        if c not in TABLES["customers"] and c != ROW and (kind := pii_kind(c))
+    }
+    if pii_attributes:
+        notices.append(
+            "customers: attribute(s) "
+            + ", ".join(sorted(pii_attributes))
+            + " look like PII and are pseudonymised like names"
+        )
+    samples = [
+        s
+        for s in (
+            customers.get("name"),
+            *(customers[c] for c in sorted(pii_attributes)),
+            devices.get("ip") if devices is not None else None,
+            identifiers.get("value") if identifiers is not None else None,
+        )
+        if s is not None
+    ]
+    key, notice = key_from_env_or_data(samples)
+    notices.append(notice)
+    pseud = Pseudonymiser(key)
+    del key
+    if "name" in customers:
+        customers = customers.assign(name=pseud.hash_series(customers["name"]))
+    for column, kind in pii_attributes.items():
+        customers[column] = pseud.hash_series(customers[column], kind)
+    if devices is not None and "ip" in devices:
+        devices = devices.assign(ip=pseud.hash_series(devices["ip"], "ip"))
+    if identifiers is not None:
+        kind = identifiers["kind"].str.lower()
+        hashed = pd.Series(pd.NA, index=identifiers.index, dtype="string")
+        for k in sorted(pd.unique(kind.dropna())):
+            sel = kind == k
+            hashed[sel] = pseud.hash_series(identifiers.loc[sel, "value"], k)
+        identifiers = identifiers.assign(kind=kind, value=hashed)
+    return customers, devices, identifiers

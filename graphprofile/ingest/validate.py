@@ -22,6 +22,8 @@ account, counterparties from transactions) and are not in ``Frames.present``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 import pandas as pd
 
@@ -77,13 +79,66 @@ class RejectLog:
         )
 
 
-def _key_of(table: str, df: pd.DataFrame) -> pd.Series | None:
-    key = KEYS[table]
-    if key and key in df:
-        return df[key]
-    if "customer_id" in df:
-        return df["customer_id"]
-    return None
+@dataclass
+class LoadLog:
+    """What loading the tables records besides the rows it keeps.
+
+    Attributes
+    ----------
+    rejects : RejectLog
+        Every rejected row (file, row, column, reason, key).
+    stats : dict
+        Row accounting per table (:class:`~graphprofile.frames.TableStats`).
+    notices : list of str
+        One-line notices for the user and ``run.json``.
+    files : dict
+        The source file read for each table.
+    """
+
+    rejects: RejectLog = field(default_factory=RejectLog)
+    stats: dict[str, TableStats] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
+
+    def reject(
+        self,
+        table: str,
+        df: pd.DataFrame,
+        mask: pd.Series,
+        reason: pd.Series | str,
+        column: str | pd.Series | None,
+    ) -> pd.DataFrame:
+        """Log ``df[mask]`` as rejected (counted in ``stats``) and return the rows that remain."""
+        mask = mask.reindex(df.index).fillna(False).astype(bool)
+        if not mask.any():
+            return df
+        bad = df[mask]
+        reasons = (
+            reason[mask] if isinstance(reason, pd.Series) else pd.Series(reason, index=bad.index)
+        )
+        col = column[mask] if isinstance(column, pd.Series) else column
+        key = df[TABLE_KEY[table]][mask] if TABLE_KEY[table] in df else None
+        self.rejects.add(table, self.files[table], bad[ROW], reasons, key, col)
+        self.stats[table].rejected += int(mask.sum())
+        return df[~mask]
+
+
+#: The column that identifies a rejected row of each table (``key`` in the rejects).
+TABLE_KEY = {
+    "transactions": "txn_id",
+    "accounts": "account_id",
+    "customers": "customer_id",
+    "devices": "device_id",
+    "identifiers": "customer_id",
+    "counterparties": "counterparty_id",
+}
+#: The column at fault when a duplicate key conflicts.
+KEY_COLUMN = {
+    "transactions": "txn_id",
+    "accounts": "account_id",
+    "customers": "customer_id",
+    "counterparties": "counterparty_id",
+}
 
 
 def parse_cells(
@@ -222,8 +277,4 @@ def keep_safe_attributes(df: pd.DataFrame, notices: list[str], source: str) -> p
     return df.drop(columns=unsafe)
 
 
-def new_stats(raw: RawTable) -> TableStats:
-    return TableStats(table=raw.table, source_file=str(raw.path), read=raw.read)
-
-
-__all__ = ["RejectLog", "dedupe", "keep_safe_attributes", "parse_cells", "shape_rules"]
+__all__ = ["LoadLog", "RejectLog", "dedupe", "keep_safe_attributes", "parse_cells", "shape_rules"]

@@ -1,0 +1,134 @@
+"""The customer feature frame (``features`` table): one row per customer.
+
+Brings together what the jobs found about each customer: community, influence, the
+riskiest reported ring, proximity to known fraud and the customer risk score.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from graphprofile.analysis.communities import Communities
+from graphprofile.analysis.proximity import Proximity
+
+FEATURE_COLUMNS = [
+    "customer_id", "community_id", "community_size", "pagerank", "pagerank_pct",
+    "money_pagerank", "money_pagerank_pct", "degree", "strength", "betweenness", "core",
+    "ring_id", "ring_kind", "ring_size", "ring_risk", "n_rings", "fraud_hops",
+    "fraud_proximity", "known_fraud", "risk_score", "risk_reasons", "computed_at",
+]  # fmt: skip
+
+
+def best_rings(ring_members: pd.DataFrame) -> pd.DataFrame:
+    """Each ring member's riskiest reported ring (ties: the smallest ring id).
+
+    Parameters
+    ----------
+    ring_members : pandas.DataFrame
+        ``cust, ring_id, kind, risk`` per reported ring membership.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by customer position: ``ring_id``, ``kind``, ``risk``.
+    """
+    return (
+        ring_members.sort_values(["cust", "risk", "ring_id"], ascending=[True, False, True])
+        .drop_duplicates("cust")
+        .set_index("cust")
+    )
+
+
+def ring_risk_of(best: pd.DataFrame, n: int) -> tuple[np.ndarray, list[dict[str, Any] | None]]:
+    """Risk of each customer's riskiest ring (0 outside rings) and its reason object."""
+    risk = np.zeros(n)
+    risk[best.index.to_numpy()] = best["risk"].to_numpy()
+    reason: list[dict[str, Any] | None] = [None] * n
+    for c, rid, kind, r in zip(  # loops over ring members only
+        best.index, best["ring_id"], best["kind"], best["risk"], strict=True
+    ):
+        reason[int(c)] = {
+            "type": "ring",
+            "ring_id": rid,
+            "kind": kind,
+            "weight": round(float(r), 4),
+        }
+    return risk, reason
+
+
+def customer_features(
+    customers: pd.Index,
+    *,
+    communities: Communities,
+    influence: pd.DataFrame,
+    rings: pd.DataFrame,
+    ring_members: pd.DataFrame,
+    best: pd.DataFrame,
+    proximity: Proximity,
+    known: np.ndarray,
+    risk: np.ndarray,
+    reasons: list[str],
+    computed_at: pd.Timestamp,
+) -> pd.DataFrame:
+    """The ``features`` table.
+
+    Parameters
+    ----------
+    customers : pandas.Index
+        Customer ids by position.
+    communities : Communities
+        Community id and size per customer.
+    influence : pandas.DataFrame
+        PageRank, degree, betweenness… per customer position.
+    rings, ring_members, best : pandas.DataFrame
+        Reported rings, memberships (``cust``) and :func:`best_rings`.
+    proximity : Proximity
+        Hops and proximity to known fraud.
+    known : numpy.ndarray of bool
+        Known-fraud flag.
+    risk, reasons : numpy.ndarray, list of str
+        Customer risk score and its JSON reasons.
+    computed_at : pandas.Timestamp
+        Stamp of the run.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`FEATURE_COLUMNS`, one row per customer in position order.
+    """
+    n = len(customers)
+    n_rings = (
+        np.bincount(ring_members["cust"].to_numpy(dtype=np.int64), minlength=n)
+        if len(ring_members)
+        else np.zeros(n, dtype=np.int64)
+    )
+    ring_size = rings.set_index("ring_id")["size"] if len(rings) else pd.Series(dtype="int64")
+    features = pd.DataFrame(
+        {
+            "customer_id": customers.to_numpy().astype(object),
+            "community_id": pd.array(communities.ids, dtype="Int64"),
+            "community_size": pd.array(communities.sizes, dtype="Int64"),
+        }
+    )
+    features = pd.concat([features, influence.reset_index(drop=True)], axis=1)
+    ring_id = pd.Series(pd.NA, index=range(n), dtype="string")
+    ring_kind = pd.Series(pd.NA, index=range(n), dtype="string")
+    ring_risk_col = pd.Series(np.nan, index=range(n))
+    ring_id.iloc[best.index.to_numpy()] = best["ring_id"].to_numpy()
+    ring_kind.iloc[best.index.to_numpy()] = best["kind"].to_numpy()
+    ring_risk_col.iloc[best.index.to_numpy()] = best["risk"].to_numpy()
+    features["ring_id"] = ring_id
+    features["ring_kind"] = ring_kind
+    features["ring_size"] = pd.array(ring_id.map(ring_size), dtype="Int64")
+    features["ring_risk"] = ring_risk_col.to_numpy()
+    features["n_rings"] = n_rings.astype("int64")
+    features["fraud_hops"] = proximity.fraud_hops
+    features["fraud_proximity"] = proximity.fraud_proximity
+    features["known_fraud"] = known
+    features["risk_score"] = risk
+    features["risk_reasons"] = reasons
+    features["computed_at"] = computed_at
+    return features[FEATURE_COLUMNS]

@@ -1,0 +1,310 @@
+"""The analysis stage's orchestrator: calls each job in turn, times it and records skips.
+
+Each job lives in its own module (see ``docs/ANALYSIS.md``); this one only decides what
+runs, in which order, with which inputs. Jobs whose inputs are missing are skipped with a
+one-line reason, never an error.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from graphprofile._arrow import codes
+from graphprofile.analysis.assemble import (
+    assemble_rings,
+    flow_parts,
+    identity_part,
+    previous_ring_keys,
+)
+from graphprofile.analysis.communities import (
+    Communities,
+    community_table,
+    detect_communities,
+    embeddedness,
+)
+from graphprofile.analysis.features import best_rings, customer_features, ring_risk_of
+from graphprofile.analysis.flows import flow_patterns
+from graphprofile.analysis.influence import influence
+from graphprofile.analysis.projection import Projection, project
+from graphprofile.analysis.proximity import customer_proximity, no_proximity
+from graphprofile.analysis.rings import bank_context
+from graphprofile.analysis.risk import customer_risk
+from graphprofile.analysis.settings import AnalysisSettings
+from graphprofile.analysis.tags import build_tags
+from graphprofile.frames import CanonicalGraph
+
+
+@dataclass
+class AnalysisResult:
+    """Tables and run metadata produced by :func:`analyse`."""
+
+    features: pd.DataFrame
+    tags: pd.DataFrame
+    rings: pd.DataFrame
+    communities: pd.DataFrame
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The result tables by name: ``features``, ``tags``, ``rings``, ``communities``."""
+        return {
+            "features": self.features,
+            "tags": self.tags,
+            "rings": self.rings,
+            "communities": self.communities,
+        }
+
+
+class _Log:
+    """Seconds per job (time since the previous lap) and skipped jobs with their reason."""
+
+    def __init__(self, progress: Callable[[str], None] | None) -> None:
+        self.say = progress or (lambda _msg: None)
+        self.seconds: dict[str, float] = {}
+        self.skipped: dict[str, str] = {}
+        self._clock = time.perf_counter()
+
+    def lap(self, job: str) -> None:
+        now = time.perf_counter()
+        self.seconds[job] = round(now - self._clock, 3)
+        self._clock = now
+
+    def skip(self, job: str, why: str) -> None:
+        self.skipped[job] = why
+
+
+def _has(graph: CanonicalGraph, name: str) -> bool:
+    frame = graph.edges.get(name)
+    return frame is not None and len(frame) > 0
+
+
+def analyse(
+    graph: CanonicalGraph,
+    *,
+    settings: AnalysisSettings | None = None,
+    previous_features: pd.DataFrame | None = None,
+    previous_rings: pd.DataFrame | None = None,
+    run_id: str,
+    computed_at: pd.Timestamp,
+    seed: int = 42,
+    progress: Callable[[str], None] | None = None,
+) -> AnalysisResult:
+    """Run every analysis job on ``graph``.
+
+    Parameters
+    ----------
+    graph : CanonicalGraph
+        The canonical graph.
+    settings : AnalysisSettings, optional
+        Every knob; defaults when omitted.
+    previous_features, previous_rings : pandas.DataFrame, optional
+        A previous run's ``features`` and ``rings`` tables (see
+        :func:`graphprofile.outputs.load_outputs`): community and ring ids are matched to
+        them by member overlap, and churn is reported.
+    run_id : str
+        Identifier written into every tag row.
+    computed_at : pandas.Timestamp
+        Event timestamp written into features and tags.
+    seed : int, default 42
+        Seed of every stochastic step (Leiden, betweenness sampling).
+    progress : callable, optional
+        Called with a short message as each job starts.
+
+    Returns
+    -------
+    AnalysisResult
+        ``features`` (one row per customer), ``tags`` (long format), ``rings``,
+        ``communities`` and ``meta`` for ``run.json``.
+    """
+    s = settings or AnalysisSettings()
+    log = _Log(progress)
+    computed_at = pd.Timestamp(computed_at)
+    if computed_at.tzinfo is None:
+        computed_at = computed_at.tz_localize("UTC")
+
+    log.say("projections")
+    proj = project(graph, settings=s)
+    txns = graph.transactions
+    # account positions of every transaction's ends: looked up once, shared by the jobs
+    txn_src = txn_dst = None
+    if txns is not None and len(txns):
+        txn_src = codes(txns["from_account"], proj.accounts)
+        if "to_account" in txns:
+            txn_dst = codes(txns["to_account"], proj.accounts)
+    context = bank_context(graph, proj, txn_src=txn_src)
+    n = len(proj.customers)
+    log.lap("projections")
+
+    log.say("communities")
+    comm = detect_communities(proj, s, seed=seed, previous_features=previous_features)
+    log.lap("communities")
+
+    log.say("influence")
+    infl, btw_mode = influence(
+        proj.relationship,
+        proj.money,
+        proj.account_customer,
+        exact_max=s.betweenness_exact_max,
+        samples=s.betweenness_samples,
+        budget=s.betweenness_budget,
+        seed=seed,
+    )
+    if proj.money.ecount() == 0:
+        log.skip("money_pagerank", "no transfers between accounts")
+    log.lap("influence")
+
+    log.say("rings")
+    rings, ring_members, ring_meta = _rings(
+        graph, proj, s, context, txn_src, txn_dst, previous_rings, log
+    )
+
+    log.say("proximity")
+    known = context["known_fraud"]
+    if known.any() and n:
+        near = customer_proximity(proj, known, settings=s)
+    else:
+        near = no_proximity(n)
+        log.skip("fraud_proximity", "no customer is flagged known_fraud")
+    log.lap("proximity")
+
+    log.say("risk and tags")
+    best = best_rings(ring_members)
+    ring_risk, ring_reason = ring_risk_of(best, n)
+    risk, reasons = customer_risk(
+        n,
+        ring_risk_of=ring_risk,
+        ring_reason_of=ring_reason,
+        known=known,
+        hops=near.hops,
+        neighbours=near.neighbours,
+        young=context["young_customer"],
+        cash_out=context["cash_out"],
+    )
+    features = customer_features(
+        proj.customers,
+        communities=comm,
+        influence=infl,
+        rings=rings,
+        ring_members=ring_members,
+        best=best,
+        proximity=near,
+        known=known,
+        risk=risk,
+        reasons=reasons,
+        computed_at=computed_at,
+    )
+    cust_ids = proj.customers.to_numpy()
+    rm = ring_members.assign(customer_id=cust_ids[ring_members["cust"].to_numpy(dtype=np.int64)])
+    edges = proj.rel_edges
+    tags = build_tags(
+        features,
+        rm,
+        settings=s,
+        customer_reasons=reasons,
+        run_id=run_id,
+        computed_at=computed_at,
+        embeddedness=embeddedness(
+            edges["src"].to_numpy(), edges["dst"].to_numpy(), edges["weight"].to_numpy(), comm.ids
+        ),
+    )
+    communities = community_table(proj, comm.ids, features, risk_medium=s.risk_medium)
+    log.lap("risk_and_tags")
+
+    meta = _meta(s, seed, proj, comm, btw_mode, ring_meta | {"fraud_evidence": near.meta}, log)
+    return AnalysisResult(
+        features=features, tags=tags, rings=rings, communities=communities, meta=meta
+    )
+
+
+def _rings(
+    graph: CanonicalGraph,
+    proj: Projection,
+    s: AnalysisSettings,
+    context: dict[str, Any],
+    txn_src: np.ndarray | None,
+    txn_dst: np.ndarray | None,
+    previous_rings: pd.DataFrame | None,
+    log: _Log,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Identity and money-flow ring candidates, assembled, scored and filtered."""
+    parts = []
+    if _has(graph, "USES_DEVICE") or _has(graph, "HAS_IDENTIFIER"):
+        parts.append(identity_part(proj))
+    else:
+        log.skip("identity_rings", "no devices or identifiers table")
+    log.lap("identity_rings")
+    flow_meta: dict[str, Any] = {}
+    t0 = 0
+    if txn_dst is not None and bool((txn_dst >= 0).any()):
+        kinds, cycles, tx, flow_meta = flow_patterns(
+            graph, proj, s, src_codes=txn_src, dst_codes=txn_dst
+        )
+        t0 = tx.t0
+        parts += flow_parts(kinds, cycles, tx, proj, s)
+    else:
+        log.skip("flow_patterns", "no account-to-account transactions")
+    log.lap("flow_patterns")
+    prev_keys = (
+        previous_ring_keys(previous_rings)
+        if previous_rings is not None and len(previous_rings)
+        else None
+    )
+    rings, members, meta = assemble_rings(
+        parts,
+        proj,
+        graph,
+        context,
+        t0=t0,
+        min_risk=s.ring_min_risk,
+        previous=prev_keys,
+        match_min_share=s.match_min_share,
+    )
+    log.lap("ring_risk")
+    return rings, members, {"rings": meta, "flows": flow_meta}
+
+
+def _meta(
+    s: AnalysisSettings,
+    seed: int,
+    proj: Projection,
+    comm: Communities,
+    betweenness: dict[str, Any],
+    ring_meta: dict[str, Any],
+    log: _Log,
+) -> dict[str, Any]:
+    """``run.json`` ``analysis``: settings, seed, sizes, hubs, communities, rings, timings."""
+    meta = {
+        "settings": s.as_dict(),
+        "seed": seed,
+        "customers": len(proj.customers),
+        "relationship_edges": int(proj.relationship.ecount()),
+        "money_edges": int(proj.money.ecount()),
+        "hub_thresholds": proj.hub_thresholds,
+        "hubs_excluded": {
+            "count": {k: int(v) for k, v in proj.hubs.groupby("layer").size().items()},
+            "top": proj.hubs.head(20).to_dict(orient="records"),
+        },
+        "communities": {
+            "count": len(np.unique(comm.ids)),
+            "modularity": round(comm.modularity, 6),
+            "algorithm": comm.algorithm,
+        },
+        "churn": comm.churn,
+        "betweenness": betweenness,
+        **ring_meta,
+        "skipped": [f"{name}: {why}" for name, why in log.skipped.items()],
+        "seconds": log.seconds,
+    }
+    return json.loads(json.dumps(meta, default=_jsonable))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)

@@ -1,0 +1,142 @@
+"""References between tables: derive the tables the input lacks, reject dangling rows.
+
+Tables missing from the input are derived where the contract says so (one customer per
+account, customers from accounts, counterparties from transactions) and are not in
+``Frames.present``. Rows that name an unknown customer, account or counterparty are
+rejected ("dangling reference"), in :data:`~graphprofile.frames.LOAD_ORDER`, so rejects
+cascade: the accounts of a rejected customer are dangling in turn.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from graphprofile._arrow import is_in
+from graphprofile.ingest.parse import show
+from graphprofile.ingest.table import empty
+from graphprofile.ingest.validate import LoadLog
+
+
+def dangling(
+    log: LoadLog, table: str, df: pd.DataFrame, column: str, known: pd.Series, what: str
+) -> pd.DataFrame:
+    """Reject the rows of ``df`` whose ``column`` names something not in ``known``."""
+    if column not in df:
+        return df
+    values = df[column]
+    bad = values.notna() & ~is_in(values, known)
+    if not bad.any():
+        return df
+    reason = pd.Series(pd.NA, index=df.index, dtype="string")
+    reason[bad] = f"dangling reference: {column} " + show(values[bad]) + f" is not in {what}"
+    return log.reject(table, df, bad, reason, column)
+
+
+def link_tables(
+    tables: dict[str, pd.DataFrame | None], present: set[str], log: LoadLog
+) -> tuple[dict[str, pd.DataFrame | None], int]:
+    """Derive missing tables and reject dangling references.
+
+    Parameters
+    ----------
+    tables : dict
+        The accepted rows of each table read (``None`` for a table without a file).
+    present : set of str
+        The tables read from files.
+    log : LoadLog
+        Receives the rejects and notices.
+
+    Returns
+    -------
+    (dict, int)
+        Every table (derived ones included) and the number of customers derived from
+        accounts when the customers table lacks them.
+    """
+    txns = tables["transactions"]
+    assert txns is not None
+    customers, accounts = tables["customers"], tables["accounts"]
+    n_derived = 0
+    if accounts is None:
+        ids = pd.concat([txns["from_account"], txns.get("to_account", pd.Series(dtype="string"))])
+        ids = pd.Series(pd.unique(ids.dropna()), dtype="string")
+        accounts = pd.DataFrame({"account_id": ids, "customer_id": ids})
+        log.notices.append("no accounts table: each account stands for its own customer")
+    if customers is None:
+        customers = pd.DataFrame(
+            {"customer_id": pd.Series(pd.unique(accounts["customer_id"].dropna()), dtype="string")}
+        )
+        if "accounts" in present:
+            log.notices.append("no customers table: customers derived from accounts.customer_id")
+    else:
+        if "accounts" in present:
+            accounts = dangling(
+                log, "accounts", accounts, "customer_id", customers["customer_id"], "customers"
+            )
+        else:
+            extra = accounts.loc[
+                ~is_in(accounts["customer_id"], customers["customer_id"]), ["customer_id"]
+            ]
+            n_derived = len(extra)
+            customers = pd.concat([customers, extra], ignore_index=True)
+
+    counterparties = tables["counterparties"]
+    if "to_counterparty" in txns:
+        if counterparties is not None:
+            txns = dangling(
+                log,
+                "transactions",
+                txns,
+                "to_counterparty",
+                counterparties["counterparty_id"],
+                "counterparties",
+            )
+        else:
+            ids = pd.unique(txns["to_counterparty"].dropna())
+            counterparties = pd.DataFrame({"counterparty_id": pd.Series(ids, dtype="string")})
+    if counterparties is None:
+        counterparties = empty("counterparties")
+
+    devices = tables["devices"]
+    if devices is not None:
+        devices = dangling(
+            log, "devices", devices, "account_id", accounts["account_id"], "accounts"
+        )
+        if "account_id" in devices:
+            owner = devices["account_id"].map(accounts.set_index("account_id")["customer_id"])
+            if "customer_id" in devices:
+                clash = (
+                    devices["customer_id"].notna()
+                    & owner.notna()
+                    & (devices["customer_id"] != owner)
+                )
+                devices = log.reject(
+                    "devices",
+                    devices,
+                    clash,
+                    "customer_id differs from the owner of account_id",
+                    "customer_id",
+                )
+                owner = owner[devices.index]
+                devices = devices.assign(customer_id=devices["customer_id"].fillna(owner))
+            else:
+                devices = devices.assign(customer_id=owner)
+        devices = dangling(
+            log, "devices", devices, "customer_id", customers["customer_id"], "customers"
+        )
+    identifiers = tables["identifiers"]
+    if identifiers is not None:
+        identifiers = dangling(
+            log, "identifiers", identifiers, "customer_id", customers["customer_id"], "customers"
+        )
+    txns = dangling(log, "transactions", txns, "from_account", accounts["account_id"], "accounts")
+    txns = dangling(log, "transactions", txns, "to_account", accounts["account_id"], "accounts")
+
+    linked = {
+        "transactions": txns,
+        "accounts": accounts,
+        "customers": customers,
+        "counterparties": counterparties,
+        "devices": devices,
+        "identifiers": identifiers,
+    }
+    return linked, n_derived
