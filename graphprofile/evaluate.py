@@ -26,11 +26,11 @@ import igraph as ig
 import numpy as np
 import pandas as pd
 
+from graphprofile.domain import FLOW_KINDS, RING_KINDS
 from graphprofile.errors import InputError
 from graphprofile.outputs import RUN_JSON, RunOutputs, load_outputs, read_table
 
-FLOW_KINDS = ("cycle", "fan_in", "fan_out", "scatter_gather")
-KINDS = ("identity", *FLOW_KINDS)
+KINDS = RING_KINDS
 
 
 def _read_truth(truth_dir: Path, name: str) -> pd.DataFrame:

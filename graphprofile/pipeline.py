@@ -37,6 +37,7 @@ import pandas as pd
 
 from graphprofile import __version__
 from graphprofile.analysis import AnalysisResult, AnalysisSettings, analyse
+from graphprofile.analysis.settings import load_settings
 from graphprofile.changes import summarise_changes, tag_changes
 from graphprofile.errors import ConfigError, RejectShareError
 from graphprofile.frames import LOAD_ORDER, CanonicalGraph, Frames
@@ -112,6 +113,8 @@ class RunConfig:
     StoreError
         ``store`` is not a valid store URI.
     ConfigError
+        ``settings_file`` cannot be read or holds an unknown or invalid setting.
+    ConfigError
         ``from_store`` without ``store``.
     OutputError
         ``fmt`` is not a result-table format.
@@ -130,7 +133,8 @@ class RunConfig:
     write_back: bool = True  # with ``store``: write the results back as tags
     engine: str = "embedded"  # with ``from_store``: "gds" analyses inside Neo4j (GDS)
     gds_concurrency: int = 4  # GDS threads (1..4) for --engine gds
-    settings: AnalysisSettings | None = None  # None: defaults
+    settings: AnalysisSettings | None = None  # None: defaults, or read from settings_file
+    settings_file: Path | None = None  # --settings: a TOML file of AnalysisSettings
     lang: str = "en"  # language of the report (graphprofile.i18n.LANGS); not a result
 
     def __post_init__(self) -> None:
@@ -149,6 +153,8 @@ class RunConfig:
         share = self.max_reject_share
         if share is not None and not 0 <= share <= 1:
             raise ConfigError(f"--max-reject-share must be from 0 to 1, not {share:g}")
+        if self.settings is None and self.settings_file is not None:
+            self.settings = load_settings(self.settings_file)
 
     @property
     def store_uri(self) -> StoreURI | None:
@@ -169,6 +175,7 @@ class RunConfig:
             "previous": str(self.previous) if self.previous else None,
             "store": store.address if store else None,
             "max_reject_share": self.max_reject_share,
+            "settings": str(self.settings_file) if self.settings_file else "default",
         }
 
 

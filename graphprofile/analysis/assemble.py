@@ -14,9 +14,9 @@ from graphprofile.analysis.projection import Projection
 from graphprofile.analysis.rings import identity_rings, ring_features
 from graphprofile.analysis.risk import ring_reasons, ring_risk
 from graphprofile.analysis.settings import AnalysisSettings
+from graphprofile.domain import FLOW_PRIORITY, RING_ORDER
 from graphprofile.frames import CanonicalGraph
 
-KIND_ORDER = ("identity", "cycle", "scatter_gather", "fan_in", "fan_out")
 MAX_ITEMS = 20  # shared items / cycles listed per ring in reasons
 
 RING_COLUMNS = {
@@ -209,7 +209,7 @@ def flow_parts(
         "scatter_gather": settings.scatter_min_paths,
     }
     parts: list[RingPart] = []
-    for kind in ("cycle", "scatter_gather", "fan_in", "fan_out"):
+    for kind in FLOW_PRIORITY:
         am = kinds[kind]
         owners = proj.account_customer[am["acc"].to_numpy()]
         cm = pd.DataFrame({"ring": am["ring"].to_numpy(), "cust": owners})
@@ -321,7 +321,7 @@ def assemble_rings(
     am_all_df = am_all_df[am_all_df["ring"].isin(rings.index)]
     cm_all_df = cm_all_df.sort_values(["ring", "cust"], ignore_index=True)
     first_cust = cm_all_df.groupby("ring")["cust"].min()
-    rings["_k"] = rings["kind"].map({k: i for i, k in enumerate(KIND_ORDER)})
+    rings["_k"] = rings["kind"].map({k: i for i, k in enumerate(RING_ORDER)})
     rings["_first"] = first_cust
     rings = rings.sort_values(["_k", "size", "_first"], ascending=[True, False, True])
     group = pd.Series(np.arange(len(rings)), index=rings.index)

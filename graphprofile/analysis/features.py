@@ -14,12 +14,19 @@ import pandas as pd
 from graphprofile.analysis.communities import Communities
 from graphprofile.analysis.proximity import Proximity
 
-FEATURE_COLUMNS = [
-    "customer_id", "community_id", "community_size", "pagerank", "pagerank_pct",
-    "money_pagerank", "money_pagerank_pct", "degree", "strength", "betweenness", "core",
-    "ring_id", "ring_kind", "ring_size", "ring_risk", "n_rings", "fraud_hops",
-    "fraud_proximity", "known_fraud", "risk_score", "risk_reasons", "computed_at",
-]  # fmt: skip
+#: Every feature after ``customer_id``, with the type of the property it becomes in the graph
+#: database (``gp_<column>``; Bloom's names: bigint, number, string, boolean).
+FEATURE_TYPES: dict[str, str] = {
+    "community_id": "bigint", "community_size": "bigint", "pagerank": "number",
+    "pagerank_pct": "number", "money_pagerank": "number", "money_pagerank_pct": "number",
+    "degree": "bigint", "strength": "number", "betweenness": "number", "core": "bigint",
+    "ring_id": "string", "ring_kind": "string", "ring_size": "bigint", "ring_risk": "number",
+    "n_rings": "bigint", "fraud_hops": "number", "fraud_proximity": "number",
+    "known_fraud": "boolean", "risk_score": "number", "risk_reasons": "string",
+    "computed_at": "string",
+}  # fmt: skip
+#: Columns of the ``features`` table, in order.
+FEATURE_COLUMNS = ["customer_id", *FEATURE_TYPES]
 
 
 def best_rings(ring_members: pd.DataFrame) -> pd.DataFrame:

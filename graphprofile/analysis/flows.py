@@ -39,10 +39,10 @@ from graphprofile._arrow import codes, contiguous_text, epoch_seconds
 from graphprofile.analysis._util import igraph_from_edges
 from graphprofile.analysis.projection import Projection
 from graphprofile.analysis.settings import AnalysisSettings
+from graphprofile.domain import FLOW_PRIORITY
 from graphprofile.frames import CanonicalGraph
 
 DAY = 86_400
-KIND_PRIORITY = ("cycle", "scatter_gather", "fan_in", "fan_out")
 
 
 class Txns:
@@ -394,7 +394,7 @@ def flow_patterns(
     kinds = {"cycle": cyc, "scatter_gather": sg, "fan_in": fin, "fan_out": fout}
     taken = np.zeros(len(proj.accounts), dtype=bool)
     dropped = {}
-    for kind in KIND_PRIORITY:
+    for kind in FLOW_PRIORITY:
         m = kinds[kind]
         share = pd.Series(taken[m["acc"].to_numpy()]).groupby(m["ring"].to_numpy()).mean()
         keep = share.index[share.to_numpy() < 0.5]

@@ -44,6 +44,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from graphprofile.domain import FLOW_KINDS
+
 #: Weight of each evidence component per ring kind (each row sums to 1).
 RING_WEIGHTS: dict[str, dict[str, float]] = {
     "identity": {
@@ -69,7 +71,8 @@ RING_WEIGHTS: dict[str, dict[str, float]] = {
             "young": 0.2,
             "known_fraud": 0.1,
         }
-        for kind in ("fan_in", "fan_out", "scatter_gather")
+        for kind in FLOW_KINDS
+        if kind != "cycle"
     },
 }
 #: ``magnitude`` is 0 up to this ratio of ring amounts to the members' usual amounts ...

@@ -1,8 +1,25 @@
-"""Every knob of the analysis stage, in one dataclass recorded in ``run.json``."""
+"""Every knob of the analysis stage, in one dataclass recorded in ``run.json``.
+
+Analysts change them without Python through a TOML file (``graphprofile run --settings
+FILE``, read by :func:`load_settings`), one key per attribute of :class:`AnalysisSettings`::
+
+    resolution = 1.2
+    hub_threshold = 50
+    risk_high = 0.8
+    ring_min_risk = 0.6
+    flow_window_days = 14
+
+    [layer_weights]          # layers left out keep their default weight
+    counterparties = 0.5
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import tomllib
+import types
+import typing
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from graphprofile.errors import ConfigError
@@ -135,6 +152,23 @@ class AnalysisSettings:
             raise ConfigError("multiplex=True supports the modularity objective only")
         if not 0 <= self.risk_medium <= self.risk_high <= 1:
             raise ConfigError("risk thresholds must satisfy 0 <= risk_medium <= risk_high <= 1")
+        if not 0 <= self.ring_min_risk <= 1:
+            raise ConfigError("ring_min_risk must be between 0 and 1")
+        if self.resolution <= 0:
+            raise ConfigError("resolution must be greater than 0")
+        for name in ("flow_window_days", "fan_window_days"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be greater than 0")
+        if self.onward_days < 0:
+            raise ConfigError("onward_days must be 0 or more")
+        if self.hub_threshold is not None and self.hub_threshold < 2:
+            raise ConfigError(
+                "hub_threshold must be at least 2 (or left out: chosen from the data)"
+            )
+        if not 0 < self.hub_percentile <= 100:
+            raise ConfigError("hub_percentile must be in (0, 100]")
+        if not 0 < self.match_min_share <= 1:
+            raise ConfigError("match_min_share must be in (0, 1]")
         self.influence_percentiles = tuple(sorted(float(p) for p in self.influence_percentiles))
 
     def as_dict(self) -> dict[str, Any]:
@@ -142,3 +176,93 @@ class AnalysisSettings:
         out = asdict(self)
         out["influence_percentiles"] = list(self.influence_percentiles)
         return out
+
+
+def _expected(hint: Any) -> tuple[str, tuple[type, ...]]:
+    """What a TOML value for a field typed ``hint`` must be: (words, accepted types)."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if isinstance(hint, types.UnionType) and len(args) == 1:
+        return _expected(args[0])
+    origin = typing.get_origin(hint) or hint
+    if origin is bool:
+        return "true or false", (bool,)
+    if origin is int:
+        return "a whole number", (int,)
+    if origin is float:
+        return "a number", (int, float)
+    if origin is str:
+        return "text", (str,)
+    if origin is dict:
+        return "a table of numbers", (dict,)
+    return "an array of numbers", (list,)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def settings_from_dict(values: dict[str, Any], source: str = "settings") -> AnalysisSettings:
+    """:class:`AnalysisSettings` from plain values (a parsed settings file), checked.
+
+    Raises
+    ------
+    ConfigError
+        An unknown key, a value of the wrong type or out of range; the message names
+        ``source`` and the key.
+    """
+    hints = typing.get_type_hints(AnalysisSettings)
+    known = {f.name for f in fields(AnalysisSettings)}
+    unknown = sorted(k for k in values if k not in known)
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown setting {', '.join(repr(k) for k in unknown)}; "
+            f"known: {', '.join(sorted(known))}"
+        )
+    kwargs: dict[str, Any] = {}
+    for key, value in values.items():
+        words, accepted = _expected(hints[key])
+        ok = isinstance(value, accepted) and not (isinstance(value, bool) and bool not in accepted)
+        if ok and isinstance(value, dict):
+            ok = all(_number(v) for v in value.values())
+        if ok and isinstance(value, list):
+            ok = all(_number(v) for v in value)
+            value = tuple(value)
+        if not ok:
+            raise ConfigError(f"{source}: {key} must be {words}, not {value!r}")
+        kwargs[key] = value
+    if "layer_weights" in kwargs:  # layers left out keep their default weight
+        kwargs["layer_weights"] = {**DEFAULT_LAYER_WEIGHTS, **kwargs["layer_weights"]}
+    try:
+        return AnalysisSettings(**kwargs)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+
+
+def load_settings(path: Path) -> AnalysisSettings:
+    """Read analysis settings from a TOML file (``--settings``); unset keys keep defaults.
+
+    Parameters
+    ----------
+    path : Path
+        A ``.toml`` file with one key per :class:`AnalysisSettings` attribute.
+
+    Returns
+    -------
+    AnalysisSettings
+
+    Raises
+    ------
+    ConfigError
+        The file cannot be read or is not TOML, or a key is unknown, of the wrong type or
+        out of range (the message names the file and the key).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read settings file {path}: {exc.strerror or exc}") from None
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"settings file {path} is not valid TOML: {exc}") from None
+    return settings_from_dict(doc, source=f"settings file {path}")

@@ -39,6 +39,14 @@ MappingOpt = Annotated[
     typer.Option("--mapping", "-m", help="Source mapping file (TOML or YAML); default: ours."),
 ]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (same seed, same results).")]
+SettingsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--settings",
+        help="Analysis settings file (TOML: risk_high, ring_min_risk, hub_threshold, "
+        "resolution, windows…); default: ours. See docs/ANALYSIS.md.",
+    ),
+]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or tables.")]
 JsonOpt = Annotated[
     bool, typer.Option("--json", help="Print a machine-readable JSON summary on stdout.")

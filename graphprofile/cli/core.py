@@ -24,6 +24,7 @@ from graphprofile.cli.common import (
     OutDirOpt,
     QuietOpt,
     SeedOpt,
+    SettingsOpt,
     StoreOpt,
     app,
     console,
@@ -205,6 +206,7 @@ def run(
     store: StoreOpt = None,
     max_reject_share: MaxRejectShareOpt = None,
     report: ReportOpt = True,
+    settings: SettingsOpt = None,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
     lang: LangOpt = None,
@@ -222,6 +224,7 @@ def run(
         fmt=fmt,
         previous=previous,
         store=store,
+        settings_file=settings,
         lang=msgs.lang,
         max_reject_share=max_reject_share,
         report=report,
@@ -251,6 +254,7 @@ def analyze(
     concurrency: Annotated[
         int, typer.Option("--concurrency", help="GDS threads with --engine gds (1-4).")
     ] = 4,
+    settings: SettingsOpt = None,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -269,6 +273,7 @@ def analyze(
         write_back=write_back,
         engine=engine,
         gds_concurrency=concurrency,
+        settings_file=settings,
     )
     summary = run_job(config, RichReporter(quiet or as_json))
     _finish(summary, quiet, as_json)

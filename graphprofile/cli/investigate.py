@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
 from graphprofile.cli.common import (
     JsonOpt,
@@ -18,7 +21,9 @@ from graphprofile.cli.common import (
     app,
     console,
 )
-from graphprofile.i18n import messages, resolve_lang
+from graphprofile.i18n import ENGLISH, Messages, messages, resolve_lang
+from graphprofile.i18n.vocabulary import describe_tag
+from graphprofile.sinks.report_data import fmt_value
 
 bloom_app = typer.Typer(help="Neo4j Bloom support.", no_args_is_help=True)
 app.add_typer(bloom_app, name="bloom")
@@ -82,14 +87,13 @@ def explain(
     Example: graphprofile explain out/ C00000123 --json
     """
     from graphprofile.explain import explain as explain_customer
-    from graphprofile.explain import render
 
     say = messages(lang)
     doc = explain_customer(out_dir, customer_id, lang=say.lang)
     if as_json:
         print(json.dumps(doc, indent=2, ensure_ascii=False))
     else:
-        render(doc, console, say)
+        render_explanation(doc, say)
 
 
 @app.command("export-subgraph")
@@ -122,3 +126,74 @@ def export_subgraph(
         f"Wrote {result['path']} ({result['format']}): {result['nodes']} nodes ({kinds}), "
         f"{result['edges']} edges"
     )
+
+
+def render_explanation(
+    doc: dict[str, Any], say: Messages = ENGLISH, console: Console = console
+) -> None:
+    """Print an :func:`graphprofile.explain.explain` document for a person reading a
+    terminal, in ``say``'s language (make the document with the same ``lang`` so its
+    sentences match)."""
+    e = escape
+    console.print(say("explain.customer", customer_id=e(doc["customer_id"]),
+                      run_id=e(str(doc["run_id"]))))  # fmt: skip
+    risk, known = doc.get("risk_score"), doc.get("known_fraud", "—")
+    console.print(
+        say(
+            "explain.risk",
+            risk=fmt_value(risk) if risk is not None else "—",
+            known=fmt_value(known if known is not None else "None", say),
+        )
+    )
+    com = doc.get("community")
+    if com:
+        console.print(
+            "\n"
+            + say("explain.community", community_id=e(str(com["community_id"])), size=com["size"])
+        )
+        leaders = ", ".join(m["customer_id"] for m in com.get("top_members_by_pagerank", []))
+        console.print(say("explain.top_members", members=e(leaders) or "—"))
+    inf = doc.get("influence") or {}
+    if inf:
+        console.print("\n" + say("explain.influence"))
+        for key, value in inf.items():
+            name = say.get(f"explain.influence_keys.{key}", key.replace("_", " "))
+            console.print(f"  {name}: {e(fmt_value(value))}")
+    console.print("\n" + say("explain.rings", n=len(doc["rings"])))
+    for ring in doc["rings"]:
+        kind = str(ring["kind"])
+        kind = kind if say.is_default else say.get(f"ring_kind.{kind}", kind) or kind
+        console.print(
+            say(
+                "explain.ring",
+                ring_id=e(ring["ring_id"]),
+                kind=e(kind),
+                risk=ring["risk"],
+                members=e(", ".join(ring["members"])),
+            )
+        )
+        for sentence in ring["reasons_in_words"]:
+            console.print(f"    • {e(sentence)}")
+    paths = doc["paths_to_known_fraud"]
+    console.print("\n" + say("explain.paths", n=len(paths) or say("explain.none_found")))
+    for p in paths:
+        hops = say(f"reason.count.hop_{'one' if p['hops'] == 1 else 'many'}", n=p["hops"])
+        console.print(say("explain.path", hops=hops, to=e(p["to"]), steps=e(p["in_words"])))
+    table = Table(title=say("explain.tags_title"), show_lines=True)
+    for col in ("tag", "value", "score", "reasons"):
+        table.add_column(say(f"explain.{col}"))
+    for tag in doc["tags"]:
+        name = tag["tag"]
+        if not say.is_default:  # the stable key, and its name in the reader's language
+            name = f"{describe_tag(tag['tag'], say)[0]} ({tag['tag']})"
+        table.add_row(
+            e(name),
+            e(str(tag["value"]) if tag["value"] is not None else "—"),
+            e(
+                f"{tag['score']:.3g}"
+                if isinstance(tag["score"], float)
+                else str(tag["score"] or "—")
+            ),
+            e("\n".join(tag["reasons_in_words"]) or "—"),
+        )
+    console.print(table)

@@ -10,13 +10,13 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from graphprofile.domain import RING_KINDS
 from graphprofile.errors import ConfigError
 
 DAY = 86_400
 HOUR = 3_600
 
 #: Ring kinds, in the order they are planted (and listed in the truth files).
-RING_KINDS = ("identity", "cycle", "fan_in", "fan_out", "scatter_gather")
 
 
 @dataclass(frozen=True)

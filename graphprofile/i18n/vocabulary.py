@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from graphprofile.domain import RING_KINDS
 from graphprofile.i18n import LANGS, Messages
 
 #: Tag key patterns → message key under ``tag.`` (first match wins).
@@ -38,7 +39,7 @@ BASE_TAGS = (
     "bridge:top1pct",
     "money_hub:top1pct",
     "ring_member",
-    *(f"ring_member:{k}" for k in ("identity", "cycle", "fan_in", "fan_out", "scatter_gather")),
+    *(f"ring_member:{k}" for k in RING_KINDS),
     "near_known_fraud",
     "risk:high",
     "risk:medium",

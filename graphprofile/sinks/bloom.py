@@ -28,6 +28,7 @@ from typing import Any
 
 import pandas as pd
 
+from graphprofile.analysis.features import FEATURE_TYPES
 from graphprofile.frames import TABLES
 from graphprofile.i18n import Messages, messages
 from graphprofile.outputs import write_text
@@ -51,20 +52,16 @@ FORMAT_VERSION = "2.3.0"
 #: Namespace of the deterministic ids (same input → same file, diffable).
 
 
-#: Columns of ``features.parquet`` (``graphprofile.analysis.FEATURE_COLUMNS``) plus the
-#: label columns the graph-database sink adds; each becomes a ``gp_`` customer property.
 def _spec(text: str) -> dict[str, str]:
     """``"a:bigint b:number"`` → ``{"a": "bigint", "b": "number"}``."""
     return dict(item.split(":") for item in text.split())
 
 
-FEATURE_COLUMNS: dict[str, str] = _spec(
-    "community_id:bigint community_size:bigint pagerank:number pagerank_pct:number "
-    "money_pagerank:number money_pagerank_pct:number degree:bigint strength:number "
-    "betweenness:number core:bigint ring_id:string ring_kind:string ring_size:bigint "
-    "ring_risk:number n_rings:bigint fraud_hops:number fraud_proximity:number "
-    "known_fraud:boolean risk_score:number risk_reasons:string computed_at:string"
-) | {column: "boolean" for column in DEFAULT_LABELS.values()}
+#: Columns of ``features`` (:data:`graphprofile.analysis.features.FEATURE_TYPES`) plus the
+#: label columns the graph-database sink adds; each becomes a ``gp_`` customer property.
+FEATURE_COLUMNS: dict[str, str] = FEATURE_TYPES | {
+    column: "boolean" for column in DEFAULT_LABELS.values()
+}
 #: Range of ``pagerank_pct`` (a percentile rank in [0, 100]) mapped to node size.
 
 _DTYPE = {"id": "string", "str": "string", "pii": "string", "ts": "string"}

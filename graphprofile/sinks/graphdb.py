@@ -18,14 +18,12 @@ from typing import Any
 import pandas as pd
 
 from graphprofile.analysis import AnalysisResult
+from graphprofile.domain import CUSTOMER_LABELS
 from graphprofile.frames import CanonicalGraph
 from graphprofile.store.base import Store
 
-LABEL_TAGS = {
-    "is_influencer": ("influencer:", True),
-    "is_ring_member": ("ring_member", False),
-    "is_high_risk": ("risk:high", False),
-}
+#: Boolean feature column → (tag or tag prefix, is a prefix), from the one list of labels.
+LABEL_TAGS = {c.column: (c.tag, c.prefix) for c in CUSTOMER_LABELS}
 
 
 def label_columns(features: pd.DataFrame, tags: pd.DataFrame) -> pd.DataFrame:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from graphprofile.domain import RING_KINDS
 from graphprofile.i18n import ENGLISH, Messages
 
 
@@ -98,7 +99,7 @@ def fmt_value(value: Any, say: Messages = ENGLISH) -> str:
 _COMPONENTS = ("young", "cash_out", "thin", "length", "known_fraud", "size", "breadth",
                "magnitude", "one_off")  # fmt: skip
 #: Ring kinds whose pattern reason is "pattern: …" (``reason.patterns.*``).
-_PATTERNS = ("identity", "cycle", "fan_in", "fan_out", "scatter_gather")
+_PATTERNS = RING_KINDS
 
 
 def _arrow(values: list[Any], money: bool = False) -> str:

@@ -26,16 +26,13 @@ from typing import Any
 
 import pandas as pd
 
+from graphprofile.domain import CUSTOMER_LABELS
 from graphprofile.errors import StoreError
 from graphprofile.store.base import TS_FORMAT, Store, clean_value, frame_to_rows, validate_name
 from graphprofile.store.cypher import statement
 
 #: Labels put on customers, each from a boolean column of ``features``.
-DEFAULT_LABELS: dict[str, str] = {
-    "Influencer": "is_influencer",
-    "RingMember": "is_ring_member",
-    "HighRisk": "is_high_risk",
-}
+DEFAULT_LABELS: dict[str, str] = {c.label: c.column for c in CUSTOMER_LABELS}
 #: Feature columns whose property name is not simply ``gp_<column>``.
 PROPERTY_NAMES: dict[str, str] = {
     "community_id": "gp_community",

@@ -23,8 +23,9 @@ from conftest import missing
 from matplotlib.image import imread
 from test_report_browser import CLICK, FLAGS, RINGS_FIRST, console_messages
 
-from graphprofile.explain import explain, render
-from graphprofile.i18n import Messages
+from graphprofile.cli.investigate import render_explanation
+from graphprofile.explain import explain
+from graphprofile.i18n import ENGLISH, Messages
 from graphprofile.pipeline import RunConfig, run_job
 from graphprofile.sinks import fonts
 from graphprofile.sinks.report_charts import risk_chart
@@ -181,10 +182,10 @@ def test_explain_in_chinese(out: Path) -> None:
     assert ring["reasons"][0]["type"] == "identity"  # the data stays as stored
     assert "3 名成员共用设备 DEV-7777" in ring["reasons_in_words"]
     console = Console(record=True, width=120)
-    render(doc, console, Messages("zh"))
+    render_explanation(doc, Messages("zh"), console)
     shown = console.export_text()
     for words in ("客户 C007", "团伙 R000000（身份关联", "标签及其原因", "高风险 (risk:high)"):
         assert words in shown, words
     english = Console(record=True, width=120)
-    render(explain(out, "C007"), english)
+    render_explanation(explain(out, "C007"), ENGLISH, english)
     assert not HAN.search(english.export_text())

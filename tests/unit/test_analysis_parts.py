@@ -9,6 +9,7 @@ from test_analysis_support import small_bank
 from graphprofile.analysis.features import best_rings, ring_risk_of
 from graphprofile.analysis.projection import project
 from graphprofile.analysis.proximity import customer_proximity, no_proximity
+from graphprofile.domain import FLOW_KINDS, FLOW_PRIORITY, RING_KINDS, RING_ORDER
 from graphprofile.frames import TableStats
 from graphprofile.ingest.read import ROW
 from graphprofile.ingest.validate import LoadLog
@@ -54,3 +55,9 @@ def test_load_log_rejects_count_and_keep_the_rest() -> None:
     rejects = log.rejects.frame()
     assert rejects[["source_row", "key", "reason"]].values.tolist() == [[3, "A2", "bad account"]]
     assert log.reject("accounts", kept, kept["account_id"] == "none", "x", None) is kept
+
+
+def test_ring_kind_orders_name_the_same_kinds() -> None:
+    assert sorted(FLOW_PRIORITY) == sorted(FLOW_KINDS)
+    assert RING_ORDER[0] == RING_KINDS[0] == "identity"
+    assert sorted(RING_ORDER) == sorted(RING_KINDS)

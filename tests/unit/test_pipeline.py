@@ -54,9 +54,9 @@ def test_rerun_with_another_format_reads_the_new_run(
     }  # fmt: skip
     assert all((out / path).is_file() for path in listed.values())
 
-    assert main(["explain", "B-C00000001", "--out", str(out), "--json"]) == 0
+    assert main(["explain", str(out), "B-C00000001", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["run_id"] == run_id
-    assert main(["explain", "C00000001", "--out", str(out)]) == 2
+    assert main(["explain", str(out), "C00000001"]) == 2
     assert "customer 'C00000001' is not in" in capsys.readouterr().err
 
     (out / "report.html").unlink()
@@ -81,7 +81,7 @@ def test_a_run_that_stops_half_way_leaves_nothing_to_read(
     with pytest.raises(RuntimeError, match="stage failed"):
         run_job(config, stages=[("failing", fail)])
     assert not (out / "run.json").exists() and not (out / "report.html").exists()
-    assert main(["explain", "C00000001", "--out", str(out)]) == 2
+    assert main(["explain", str(out), "C00000001"]) == 2
     assert "holds no run.json, so no finished run" in capsys.readouterr().err
 
 
