@@ -412,7 +412,7 @@ def check_reject_share(
     run.rejects = reject_summary(frames)
     override = config.max_reject_share
     limits = {
-        table: override if override is not None else float(tm.option("max_reject_share"))
+        table: override if override is not None else float(tm.options.max_reject_share)
         for table, tm in mapping.tables.items()
     }
     failed = over_limit(run.rejects, limits)

@@ -34,7 +34,7 @@ import codecs
 import re
 import tomllib
 import zoneinfo
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -57,18 +57,65 @@ from graphprofile.paths import loaders_dir
 
 SAFE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How the cells of a table's file are read: ``[options]`` of a mapping, per-table overrides.
+
+    Attributes
+    ----------
+    delimiter : str
+        CSV column separator (one character).
+    encoding : str
+        Text encoding of the file.
+    decimal : str
+        Decimal mark of amounts (``.`` or ``,``).
+    thousands : str
+        Thousands separator of amounts (``""``: none; see :data:`THOUSANDS`).
+    timestamp_format : str
+        ``iso``, ``epoch_s``, ``epoch_ms`` or a strftime pattern.
+    timezone : str
+        IANA zone of timestamps without an offset.
+    true_values, false_values : tuple of str
+        Texts read as true / false (case-insensitive).
+    max_amount : float
+        Larger amounts are rejected as implausible.
+    max_reject_share : float
+        A run stops when a larger share of this table's rows is rejected.
+    phone_country_code : str
+        Country code given to national phone numbers (``docs/DATA.md``).
+    national_id_format : str
+        ``any`` or ``cn`` (GB 11643 check of mainland ID numbers).
+    """
+
+    delimiter: str = ","
+    encoding: str = "utf-8"
+    decimal: str = "."
+    thousands: str = ""
+    timestamp_format: str = "iso"
+    timezone: str = "UTC"
+    true_values: tuple[str, ...] = ("true", "1", "yes", "y", "t")
+    false_values: tuple[str, ...] = ("false", "0", "no", "n", "f", "")
+    max_amount: float = 1e12
+    max_reject_share: float = 0.05
+    phone_country_code: str = NORMALISE_DEFAULTS["phone_country_code"]
+    national_id_format: str = NORMALISE_DEFAULTS["national_id_format"]
+
+    @classmethod
+    def from_checked(cls, opts: dict[str, Any]) -> ReadOptions:
+        """From option values already checked by the mapping parser."""
+        values = dict(opts)
+        for key in ("true_values", "false_values"):
+            values[key] = tuple(values[key])
+        values["max_amount"] = float(values["max_amount"])
+        values["max_reject_share"] = float(values["max_reject_share"])
+        return cls(**values)
+
+
+#: Every option key and its default, as written in a mapping file.
 OPTION_DEFAULTS: dict[str, Any] = {
-    "delimiter": ",",
-    "encoding": "utf-8",
-    "decimal": ".",
-    "thousands": "",
-    "timestamp_format": "iso",
-    "timezone": "UTC",
-    "true_values": ["true", "1", "yes", "y", "t"],
-    "false_values": ["false", "0", "no", "n", "f", ""],
-    "max_amount": 1e12,
-    "max_reject_share": 0.05,
-    **NORMALISE_DEFAULTS,
+    f.name: list(v) if isinstance(v := getattr(ReadOptions(), f.name), tuple) else v
+    for f in fields(ReadOptions)
 }
 #: Thousands separators an amount may carry (``""``: none).
 THOUSANDS = ("", ",", ".", " ", "'")
@@ -85,16 +132,13 @@ class TableMapping:
     columns: dict[str, str]
     explicit_columns: bool
     attributes: dict[str, str] = field(default_factory=dict)
-    options: dict[str, Any] = field(default_factory=dict)
+    options: ReadOptions = field(default_factory=ReadOptions)
     #: Read from another table's file (see :mod:`graphprofile.ingest.wide`).
     from_table: str | None = None
     kinds: dict[str, str] = field(default_factory=dict)
     separator: str | None = None
     #: Statement-format transactions (see :mod:`graphprofile.ingest.statements`).
     statement: StatementSpec | None = None
-
-    def option(self, name: str) -> Any:
-        return self.options[name]
 
 
 @dataclass(frozen=True)
@@ -308,7 +352,7 @@ def parse_mapping(doc: dict[str, Any], source: str) -> Mapping:
             columns=columns,
             explicit_columns=explicit,
             attributes=dict(attributes),
-            options=_options(where, raw, base, source),
+            options=ReadOptions.from_checked(_options(where, raw, base, source)),
             from_table=raw.get("from_table"),
             kinds=dict(raw.get("kinds") or {}),
             separator=raw.get("separator"),

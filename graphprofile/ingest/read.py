@@ -73,7 +73,7 @@ def find_file(data_dir: Path, tm: TableMapping) -> Path | None:
 
 
 def _csv_header(path: Path, tm: TableMapping) -> list[str]:
-    encoding = tm.option("encoding")
+    encoding = tm.options.encoding
     try:
         codecs.lookup(encoding)
     except LookupError:
@@ -86,7 +86,7 @@ def _csv_header(path: Path, tm: TableMapping) -> list[str]:
         # bad bytes further down are the reader's business (a ragged row is rejected, any
         # other row is an encoding error): only the header line must decode here
         with path.open(encoding=encoding, errors="replace", newline="") as fh:
-            header = next(csv.reader(fh, delimiter=tm.option("delimiter")), None)
+            header = next(csv.reader(fh, delimiter=tm.options.delimiter), None)
     except (OSError, csv.Error) as exc:
         raise _unreadable(path, exc) from None
     if header and any("\ufffd" in h for h in header):
@@ -133,7 +133,7 @@ def _first_undecodable_line(path: Path, encoding: str) -> int | None:
 
 
 def _encoding_error(path: Path, tm: TableMapping) -> InputError:
-    encoding = tm.option("encoding")
+    encoding = tm.options.encoding
     line = _first_undecodable_line(path, encoding)
     where = f"line {line}" if line is not None else "the file"
     return InputError(
@@ -159,7 +159,7 @@ def _check_columns(path: Path, tm: TableMapping, header: list[str], required: se
         hint, cells = "", header
         if len(header) == 1:
             for sep in [";", "\t", "|", ","]:
-                if sep != tm.option("delimiter") and sep in header[0]:
+                if sep != tm.options.delimiter and sep in header[0]:
                     hint = f"; the header looks {sep!r}-separated: set delimiter = {sep!r}"
                     cells = [c.strip() for c in header[0].split(sep)]
                     break
@@ -251,7 +251,7 @@ def _read_csv(path: Path, tm: TableMapping, header: list[str], wanted: list[str]
                 skip_rows=1,
             ),
             parse_options=pacsv.ParseOptions(
-                delimiter=tm.option("delimiter"),
+                delimiter=tm.options.delimiter,
                 newlines_in_values=True,
                 ignore_empty_lines=False,
                 invalid_row_handler=on_invalid,
@@ -267,12 +267,12 @@ def _read_csv(path: Path, tm: TableMapping, header: list[str], wanted: list[str]
     try:
         with _decode_errors_in_callbacks() as undecodable:
             try:
-                table = read(True, tm.option("encoding"))
+                table = read(True, tm.options.encoding)
                 if invalid:
                     invalid.clear()
-                    table = read(False, tm.option("encoding"))
+                    table = read(False, tm.options.encoding)
             except pa.ArrowInvalid:
-                if not (undecodable and _is_utf8(tm.option("encoding"))):
+                if not (undecodable and _is_utf8(tm.options.encoding)):
                     raise
                 # a ragged row holds bytes that are not UTF-8: read again with U+FFFD for
                 # them, so that the row is rejected with its reason; a well-formed row

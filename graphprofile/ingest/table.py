@@ -139,8 +139,8 @@ def _normalise_identifiers(df: pd.DataFrame, tm: TableMapping, log: LoadLog) -> 
     values, reason = normalise_identifiers(
         df["kind"],
         df["value"],
-        phone_country_code=tm.option("phone_country_code"),
-        national_id_format=tm.option("national_id_format"),
+        phone_country_code=tm.options.phone_country_code,
+        national_id_format=tm.options.national_id_format,
     )
     df = df.assign(value=values)
     return log.reject("identifiers", df, reason.notna(), reason, "value")

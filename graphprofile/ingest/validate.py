@@ -162,25 +162,25 @@ def parse_cells(
             parsed, reason = parse_amount(
                 values,
                 column,
-                decimal=tm.option("decimal"),
-                thousands=tm.option("thousands"),
-                max_amount=tm.option("max_amount"),
+                decimal=tm.options.decimal,
+                thousands=tm.options.thousands,
+                max_amount=tm.options.max_amount,
             )
         elif kind == "ts":
             parsed, reason = parse_timestamp(
                 values,
                 column,
                 required=required,
-                fmt=tm.option("timestamp_format"),
-                timezone=tm.option("timezone"),
+                fmt=tm.options.timestamp_format,
+                timezone=tm.options.timezone,
                 now=now,
             )
         elif kind == "bool":
             parsed, reason = parse_bool(
                 values,
                 column,
-                true_values=tm.option("true_values"),
-                false_values=tm.option("false_values"),
+                true_values=tm.options.true_values,
+                false_values=tm.options.false_values,
             )
         else:  # pragma: no cover - TABLES is fixed
             raise AssertionError(kind)

@@ -6,6 +6,7 @@ Nothing here imports a database driver: :mod:`graphprofile.store.neo4j_store` an
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -329,3 +330,108 @@ def count_reported(frames: Iterable[pd.DataFrame], sent: int) -> int:
             seen = True
             total += int(pd.to_numeric(frame["rows"]).fillna(0).sum())
     return total if seen else sent
+
+
+def head(query: str) -> str:
+    """The start of a statement on one line, for error messages."""
+    text = " ".join(query.split())
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+class BatchStore:
+    """What every engine shares: the batch loop, its error context, progress, ``with``.
+
+    An engine sets :attr:`uri` and ``_info`` when it connects and implements :meth:`run`,
+    :meth:`close`, :meth:`_encode` (how rows become the payload of each batch) and
+    :meth:`_execute` (how one payload is sent); :meth:`_batch_session` may open what the
+    batches share (a Neo4j session).
+    """
+
+    engine = ""
+    uri: StoreURI
+    _info: dict[str, Any]
+
+    def run(self, query: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def _encode(
+        self, rows: Rows, batch_size: int, params: dict[str, Any]
+    ) -> tuple[int, Iterator[Any]]:
+        """Number of rows and one payload per batch of at most ``batch_size`` rows."""
+        raise NotImplementedError
+
+    def _execute(self, query: str, payload: Any, session: Any) -> pd.DataFrame:
+        """Send one batch; raise :class:`StoreError` (connection lost, statement refused)."""
+        raise NotImplementedError
+
+    def _batch_session(self) -> contextlib.AbstractContextManager[Any]:
+        return contextlib.nullcontext()
+
+    def write_batches(
+        self,
+        query: str,
+        rows: Rows,
+        batch_size: int = 10_000,
+        *,
+        params: Mapping[str, Any] | None = None,
+        progress: Any = None,
+    ) -> int:
+        """Send ``rows`` as ``$rows``, one transaction (or atomic query) per batch.
+
+        Parameters
+        ----------
+        query : str
+            A statement starting ``UNWIND $rows AS row``.
+        rows : list of dict, pandas.DataFrame or pyarrow.Table
+            Rows with cleaned values (see :func:`clean_value`); an Arrow table is encoded
+            one batch at a time by the engine's fast path.
+        batch_size : int, default 10000
+            Rows per batch.
+        params : mapping, optional
+            Extra parameters sent with every batch.
+        progress : callable, optional
+            Called with the number of rows of each finished batch.
+
+        Returns
+        -------
+        int
+            Rows the statement reported (its ``rows`` column), else rows sent.
+
+        Raises
+        ------
+        StoreError
+            A batch failed; earlier batches stay committed (the message says how many).
+        """
+        if batch_size < 1:
+            raise StoreError(f"batch size must be at least 1, got {batch_size}")
+        n, payloads = self._encode(rows, batch_size, dict(params or {}))
+        n_batches = -(-n // batch_size)
+        results: list[pd.DataFrame] = []
+        with self._batch_session() as session:
+            for i, payload in enumerate(payloads):
+                try:
+                    results.append(self._execute(query, payload, session))
+                except StoreError as exc:
+                    raise StoreError(
+                        f"{exc} (batch {i + 1} of {n_batches}; "
+                        f"{i * batch_size:,} rows committed before it)"
+                    ) from None
+                if progress is not None:
+                    progress(min(batch_size, n - i * batch_size))
+        return count_reported(results, n)
+
+    def server_info(self) -> dict[str, Any]:
+        """Engine, version, address, database and TLS flag (never credentials)."""
+        return dict(self._info)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.uri.address!r})"
+
+    def __enter__(self) -> BatchStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
 from graphprofile.errors import StoreError
-from graphprofile.store.base import Rows, StoreURI, as_rows, batched, count_reported
+from graphprofile.store.base import BatchStore, Rows, StoreURI, as_rows, batched, head
 from graphprofile.store.rows import cypher_literals
 
 #: Oldest FalkorDB module version supported (``MODULE LIST`` reports e.g. 41603 for 4.16.3).
 MIN_FALKORDB_VERSION = (4, 0, 0)
 
 
-class FalkorDBStore:
+class FalkorDBStore(BatchStore):
     """A FalkorDB graph reached through the ``falkordb`` client (Redis protocol).
 
     FalkorDB runs one write query at a time per graph, and each query is atomic, so a
@@ -114,9 +114,6 @@ class FalkorDBStore:
             "tls": self.uri.tls,
         }
 
-    def __repr__(self) -> str:
-        return f"FalkorDBStore({self.uri.address!r})"
-
     def run(self, query: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """Run one statement (atomic) and return its records.
 
@@ -145,7 +142,7 @@ class FalkorDBStore:
         except self._redis_errors.ResponseError as exc:
             raise StoreError(
                 f"FalkorDB at {self.uri.address} refused a statement: {_first_line(exc)}"
-                f"\n  statement: {_head(query)}"
+                f"\n  statement: {head(query)}"
             ) from None
         except (self._redis_errors.RedisError, OSError) as exc:
             raise StoreError(
@@ -156,88 +153,32 @@ class FalkorDBStore:
         header = [h[1] if isinstance(h, list | tuple) else h for h in (result.header or [])]
         return pd.DataFrame(result.result_set or [], columns=header or None)
 
-    def write_batches(
-        self,
-        query: str,
-        rows: Rows,
-        batch_size: int = 10_000,
-        *,
-        params: Mapping[str, Any] | None = None,
-        progress: Any = None,
-    ) -> int:
-        """Send ``rows`` as ``$rows``, one atomic query per batch.
+    def _encode(
+        self, rows: Rows, batch_size: int, params: dict[str, Any]
+    ) -> tuple[int, Iterator[tuple[str, dict[str, Any] | None]]]:
+        """``(prefix, parameters)`` of each batch.
 
-        Parameters
-        ----------
-        query : str
-            A statement starting ``UNWIND $rows AS row``.
-        rows : list of dict, pandas.DataFrame or pyarrow.Table
-            Rows with cleaned values. An Arrow table (see :mod:`graphprofile.store.rows`)
-            is encoded column-wise into the parameter text, the fast path for loads.
-        batch_size : int, default 10000
-            Rows per query.
-        params : mapping, optional
-            Extra parameters sent with every batch.
-        progress : callable, optional
-            Called with the number of rows of each finished batch.
-
-        Returns
-        -------
-        int
-            Rows the statement reported (its ``rows`` column), else rows sent.
-
-        Raises
-        ------
-        StoreError
-            A batch failed; earlier batches stay committed.
+        An Arrow table (see :mod:`graphprofile.store.rows`) is encoded column-wise into
+        Cypher map literals by Arrow kernels and sent pre-encoded as a ``CYPHER`` prefix,
+        the fast path for loads.
         """
-        if batch_size < 1:
-            raise StoreError(f"batch size must be at least 1, got {batch_size}")
         if isinstance(rows, pa.Table):
-            # one Cypher map literal per row, built by Arrow kernels; sent pre-encoded
             literals = cypher_literals(rows)
-            extra = "CYPHER " + "".join(
-                f"`{k}`={self._stringify(v)} " for k, v in dict(params or {}).items()
-            )
-            n = len(literals)
-            payloads = (
+            extra = "CYPHER " + "".join(f"`{k}`={self._stringify(v)} " for k, v in params.items())
+            return len(literals), (
                 (extra + "`rows`=[" + ",".join(literals[i : i + batch_size]) + "] ", None)
-                for i in range(0, n, batch_size)
+                for i in range(0, len(literals), batch_size)
             )
-        else:
-            data = as_rows(rows)
-            n = len(data)
-            payloads = (
-                ("", {**dict(params or {}), "rows": list(batch)})
-                for batch in batched(data, batch_size)
-            )
-        results: list[pd.DataFrame] = []
-        n_batches = -(-n // batch_size)
-        for i, (prefix, batch_params) in enumerate(payloads):
-            try:
-                results.append(self._query(query, batch_params, prefix))
-            except StoreError as exc:
-                raise StoreError(
-                    f"{exc} (batch {i + 1} of {n_batches}; "
-                    f"{i * batch_size:,} rows committed before it)"
-                ) from None
-            if progress is not None:
-                progress(min(batch_size, n - i * batch_size))
-        return count_reported(results, n)
+        data = as_rows(rows)
+        return len(data), (("", {**params, "rows": list(b)}) for b in batched(data, batch_size))
 
-    def server_info(self) -> dict[str, Any]:
-        """Engine, version, address, graph name and TLS flag (no credentials)."""
-        return dict(self._info)
+    def _execute(self, query: str, payload: Any, session: Any) -> pd.DataFrame:
+        prefix, params = payload
+        return self._query(query, params, prefix)
 
     def close(self) -> None:
         """Close the connection pool."""
         self._db.connection.close()
-
-    def __enter__(self) -> FalkorDBStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _pairs(entry: Any) -> dict[str, Any]:
@@ -254,8 +195,3 @@ def _text(value: Any) -> str:
 def _first_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split()).rstrip(".:;")
     return text or type(exc).__name__
-
-
-def _head(query: str) -> str:
-    text = " ".join(query.split())
-    return text if len(text) <= 160 else text[:157] + "..."

@@ -11,14 +11,14 @@ import pandas as pd
 import pyarrow as pa
 
 from graphprofile.errors import StoreError
-from graphprofile.store.base import Rows, StoreURI, as_rows, batched, count_reported
+from graphprofile.store.base import BatchStore, Rows, StoreURI, as_rows, batched, head
 from graphprofile.store.cypher import statement
 
 #: Oldest Neo4j major version supported (``IF NOT EXISTS`` constraints, ``REQUIRE`` syntax).
 MIN_NEO4J_MAJOR = 5
 
 
-class Neo4jStore:
+class Neo4jStore(BatchStore):
     """A Neo4j database reached through the official driver.
 
     Credentials come only from ``NEO4J_USER`` (default ``neo4j``) and ``NEO4J_PASSWORD``
@@ -119,9 +119,6 @@ class Neo4jStore:
             "protocol_version": ".".join(map(str, info.protocol_version)),
         }
 
-    def __repr__(self) -> str:
-        return f"Neo4jStore({self.uri.address!r})"
-
     def run(self, query: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """Run one statement in a managed write transaction and return its records.
 
@@ -146,69 +143,25 @@ class Neo4jStore:
             keys, values = self._call(session.execute_write, query, dict(params or {}))
         return pd.DataFrame(values, columns=keys)
 
-    def write_batches(
-        self,
-        query: str,
-        rows: Rows,
-        batch_size: int = 10_000,
-        *,
-        params: Mapping[str, Any] | None = None,
-        progress: Any = None,
-    ) -> int:
-        """Send ``rows`` as ``$rows``, one managed write transaction per batch.
-
-        Parameters
-        ----------
-        query : str
-            A statement starting ``UNWIND $rows AS row``.
-        rows : list of dict, pandas.DataFrame or pyarrow.Table
-            Rows with cleaned values (see :func:`graphprofile.store.base.clean_value`); an
-            Arrow table is turned into dicts one batch at a time (``to_pylist``, in C++).
-        batch_size : int, default 10000
-            Rows per transaction.
-        params : mapping, optional
-            Extra parameters sent with every batch.
-        progress : callable, optional
-            Called with the number of rows of each finished batch.
-
-        Returns
-        -------
-        int
-            Rows the statement reported (its ``rows`` column), else rows sent.
-
-        Raises
-        ------
-        StoreError
-            A batch failed after the driver's retries; earlier batches stay committed.
-        """
-        if batch_size < 1:
-            raise StoreError(f"batch size must be at least 1, got {batch_size}")
-        batches: Iterator[list[dict[str, Any]]]
+    def _encode(
+        self, rows: Rows, batch_size: int, params: dict[str, Any]
+    ) -> tuple[int, Iterator[dict[str, Any]]]:
+        """Parameters of each batch; an Arrow table becomes dicts per batch (``to_pylist``)."""
         if isinstance(rows, pa.Table):
             table = rows
-            n = table.num_rows
-            batches = (table.slice(i, batch_size).to_pylist() for i in range(0, n, batch_size))
-        else:
-            data = as_rows(rows)
-            n = len(data)
-            batches = (list(b) for b in batched(data, batch_size))
-        n_batches = -(-n // batch_size)
-        results: list[pd.DataFrame] = []
-        with self._session() as session:
-            for i, batch in enumerate(batches):
-                try:
-                    keys, values = self._call(
-                        session.execute_write, query, {**dict(params or {}), "rows": batch}
-                    )
-                except StoreError as exc:
-                    raise StoreError(
-                        f"{exc} (batch {i + 1} of {n_batches}; "
-                        f"{i * batch_size:,} rows committed before it)"
-                    ) from None
-                results.append(pd.DataFrame(values, columns=keys))
-                if progress is not None:
-                    progress(len(batch))
-        return count_reported(results, n)
+            return table.num_rows, (
+                {**params, "rows": table.slice(i, batch_size).to_pylist()}
+                for i in range(0, table.num_rows, batch_size)
+            )
+        data = as_rows(rows)
+        return len(data), ({**params, "rows": list(b)} for b in batched(data, batch_size))
+
+    def _batch_session(self) -> Any:
+        return self._session()
+
+    def _execute(self, query: str, payload: Any, session: Any) -> pd.DataFrame:
+        keys, values = self._call(session.execute_write, query, payload)
+        return pd.DataFrame(values, columns=keys)
 
     def _session(self) -> Any:
         return self._driver.session(database=self.database)
@@ -231,7 +184,7 @@ class Neo4jStore:
         except exc_mod.Neo4jError as exc:
             raise StoreError(
                 f"Neo4j at {self.uri.address} refused a statement "
-                f"({getattr(exc, 'code', '')}): {_first_line(exc)}\n  statement: {_head(query)}"
+                f"({getattr(exc, 'code', '')}): {_first_line(exc)}\n  statement: {head(query)}"
             ) from None
         except (exc_mod.DriverError, OSError) as exc:
             raise StoreError(
@@ -240,26 +193,11 @@ class Neo4jStore:
         except TypeError as exc:  # parameter the driver cannot serialise
             raise StoreError(f"a parameter cannot be sent to Neo4j: {exc}") from None
 
-    def server_info(self) -> dict[str, Any]:
-        """Engine, version, address, database and TLS flag (no credentials)."""
-        return dict(self._info)
-
     def close(self) -> None:
         """Close the driver and its connection pool."""
         self._driver.close()
-
-    def __enter__(self) -> Neo4jStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _first_line(exc: BaseException) -> str:
     text = " ".join(str(getattr(exc, "message", None) or exc).split()).rstrip(":;")
     return text or type(exc).__name__
-
-
-def _head(query: str) -> str:
-    text = " ".join(query.split())
-    return text if len(text) <= 160 else text[:157] + "..."
