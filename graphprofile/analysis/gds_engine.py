@@ -43,11 +43,11 @@ import igraph as ig
 import numpy as np
 import pandas as pd
 
-from graphprofile.analysis import AnalysisResult
-from graphprofile.analysis._util import build_graph, codes
+from graphprofile._arrow import codes
+from graphprofile.analysis._util import igraph_from_edges
 from graphprofile.analysis.assemble import (
     assemble_rings,
-    flow_evidence,
+    flow_parts,
     identity_evidence,
     previous_ring_keys,
 )
@@ -63,6 +63,7 @@ from graphprofile.analysis.gds_jobs import (
     proximity,
     values,
 )
+from graphprofile.analysis.job import AnalysisResult
 from graphprofile.analysis.projection import LAYERS, Projection, account_index, customer_index
 from graphprofile.analysis.rings import bank_context
 from graphprofile.analysis.settings import AnalysisSettings
@@ -184,7 +185,7 @@ def _projection(money: MoneySide, hubs: pd.DataFrame, thresholds: dict[str, int]
         .sum()
         .reset_index(drop=True)
     )
-    g = build_graph(
+    g = igraph_from_edges(
         len(accounts), money_edges["src"].to_numpy(), money_edges["dst"].to_numpy(), directed=True
     )
     g.es["weight"] = money_edges["total_amount"].to_numpy().tolist()
@@ -352,18 +353,7 @@ def _analyse(
             graph, proj, s, src_codes=txn_src, dst_codes=txn_dst
         )
         t0 = tx.t0
-        min_fan = {
-            "fan_in": s.fan_min_degree,
-            "fan_out": s.fan_min_degree,
-            "scatter_gather": s.scatter_min_paths,
-        }
-        for kind in ("cycle", "scatter_gather", "fan_in", "fan_out"):
-            am = kinds[kind]
-            owners = proj.account_customer[am["acc"].to_numpy()]
-            cm = pd.DataFrame({"ring": am["ring"].to_numpy(), "cust": owners})
-            cm = cm[cm["cust"] >= 0].drop_duplicates()
-            ev, stats = flow_evidence(kind, am, per_ring_cycles, tx, proj, min_fan=min_fan)
-            parts.append((kind, cm, am[["ring", "acc"]], ev, stats))
+        parts += flow_parts(kinds, per_ring_cycles, tx, proj, s)
     else:
         skipped["flow_patterns"] = "no account-to-account transactions"
     clock.lap("flow_patterns")

@@ -12,9 +12,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from graphprofile.analysis import FEATURE_COLUMNS
-from graphprofile.analysis import _community_table as community_table
-from graphprofile.analysis._util import codes, percentile_rank
+from graphprofile._arrow import codes
+from graphprofile.analysis._util import percentile_rank
+from graphprofile.analysis.communities import community_table
+from graphprofile.analysis.features import FEATURE_COLUMNS
 from graphprofile.analysis.projection import LAYERS, Projection
 from graphprofile.analysis.proximity import evidence_graph, fraud_proximity, neighbour_reasons
 from graphprofile.analysis.risk import customer_risk

@@ -18,9 +18,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from graphprofile._arrow import sorted_codes
 from graphprofile.analysis.rings import CASH_OUT_KINDS
 from graphprofile.frames import CanonicalGraph
-from graphprofile.graph import sorted_codes
 from graphprofile.store.gds import GdsGateway
 
 
