@@ -237,7 +237,7 @@ def _read_csv(path: Path, tm: TableMapping, header: list[str], wanted: list[str]
         if "\n" in row.text and row.text.count('"') % 2 == 1:
             why += "; a quote in it is never closed, so the lines after it were read into it"
         if replaced and "\ufffd" in row.text:
-            why += f"; it is not valid {tm.option('encoding')} text either"
+            why += f"; it is not valid {tm.options.encoding} text either"
         invalid.append((row.number, why))
         return "skip"
 
