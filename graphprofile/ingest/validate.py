@@ -119,6 +119,7 @@ def parse_cells(
                 fmt=tm.option("timestamp_format"),
                 timezone=tm.option("timezone"),
                 now=now,
+                origin=tm.option("origin"),
             )
         elif kind == "bool":
             parsed, reason = parse_bool(
