@@ -38,6 +38,7 @@ from graphprofile.analysis.projection import LAYERS, project
 from graphprofile.analysis.proximity import evidence_graph, fraud_proximity, neighbour_reasons
 from graphprofile.analysis.rings import bank_context, identity_rings
 from graphprofile.analysis.risk import customer_risk
+from graphprofile.analysis.scores import SCORE_COLUMNS, behaviour_job
 from graphprofile.analysis.settings import AnalysisSettings
 from graphprofile.analysis.tags import build_tags
 from graphprofile.errors import InputError
@@ -49,8 +50,12 @@ FEATURE_COLUMNS = [
     "customer_id", "community_id", "community_size", "pagerank", "pagerank_pct",
     "money_pagerank", "money_pagerank_pct", "degree", "strength", "betweenness", "core",
     "ring_id", "ring_kind", "ring_size", "ring_risk", "n_rings", "fraud_hops",
-    "fraud_proximity", "known_fraud", "risk_score", "risk_reasons", "computed_at",
+    "fraud_proximity", "known_fraud", *SCORE_COLUMNS, "risk_score", "risk_reasons",
+    "computed_at",
 ]  # fmt: skip
+#: Label-free graph features (besides behaviour) the learned score may use.
+MODEL_GRAPH_COLUMNS = ["pagerank", "money_pagerank", "degree", "betweenness", "core"]
+PATTERN_KINDS = ("identity", "cycle", "scatter_gather", "fan_in", "fan_out")
 COMMUNITY_COLUMNS = [
     "community_id", "size", "internal_flow", "external_flow", "density", "top_members",
     "risky_share",
@@ -288,6 +293,30 @@ def analyse(
         skipped["fraud_proximity"] = "no customer is flagged known_fraud"
     lap("proximity")
 
+    say("behaviour")
+    graph_x = infl[MODEL_GRAPH_COLUMNS].reset_index(drop=True).astype("float64")
+    graph_x["community_size"] = comm_size.astype("float64")
+    for kind in PATTERN_KINDS:  # candidate patterns, before any label-aware ring risk
+        graph_x[f"pattern_{kind}"] = 0.0
+    for kind, cm, *_rest in parts:
+        graph_x[f"pattern_{kind}"] = np.bincount(
+            cm["cust"].to_numpy(dtype=np.int64), minlength=n
+        ).astype("float64")
+    beh = behaviour_job(
+        graph,
+        proj.account_customer,
+        txn_src=txn_src,
+        txn_dst=txn_dst,
+        graph_features=graph_x,
+        known=known,
+        settings=s,
+        seed=seed,
+    )
+    if beh.meta.get("learned_notice"):
+        skipped["learned_score"] = beh.meta["learned_notice"]
+    learned_col = beh.table["learned_score"].to_numpy()
+    lap("behaviour")
+
     say("risk and tags")
     best = (
         ring_members.sort_values(["cust", "risk", "ring_id"], ascending=[True, False, True])
@@ -316,6 +345,10 @@ def analyse(
         neighbours=neighbours,
         young=context["young_customer"],
         cash_out=context["cash_out"],
+        anomaly=beh.table["anomaly_score"].to_numpy(),
+        anomaly_words=beh.anomaly_words,
+        learned=None if np.isnan(learned_col).all() else learned_col,
+        learned_reasons=beh.learned_reasons,
     )
     n_rings = (
         np.bincount(ring_members["cust"].to_numpy(dtype=np.int64), minlength=n)
@@ -344,6 +377,8 @@ def analyse(
     features["fraud_hops"] = fraud_hops
     features["fraud_proximity"] = fraud_prox
     features["known_fraud"] = known
+    for col in SCORE_COLUMNS:
+        features[col] = beh.table[col].to_numpy()
     features["risk_score"] = risk
     features["risk_reasons"] = reasons
     features["computed_at"] = computed_at
@@ -388,6 +423,7 @@ def analyse(
         "rings": ring_meta,
         "flows": flow_meta,
         "fraud_evidence": evidence_meta,
+        "behaviour": beh.meta,
         "skipped": [f"{name}: {why}" for name, why in skipped.items()],
         "seconds": seconds,
     }

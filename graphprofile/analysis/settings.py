@@ -85,6 +85,17 @@ class AnalysisSettings:
     ring_min_risk : float
         Candidate rings below this risk are not reported as rings (counted in ``run.json``;
         their members' risk still reflects them). 0 keeps every candidate.
+    behaviour_window_days : float
+        Width of the sliding windows of the behaviour features (most counterparties within
+        one window; money passed on within one window of its arrival). A week covers a
+        working week's rhythm whatever the data's span.
+    anomaly_trees : int
+        Trees of the anomaly score's IsolationForest (100 is scikit-learn's default).
+    learn_min_positives : int
+        Known-fraud customers needed before a model learns from them (fewer: notice, and
+        the unsupervised scores alone).
+    learn_folds : int
+        Cross-fitting folds of the learned score.
     """
 
     objective: str = "modularity"
@@ -115,6 +126,10 @@ class AnalysisSettings:
     risk_high: float = 0.7
     risk_medium: float = 0.4
     ring_min_risk: float = 0.55
+    behaviour_window_days: float = 7.0
+    anomaly_trees: int = 100
+    learn_min_positives: int = 20
+    learn_folds: int = 5
 
     def __post_init__(self) -> None:
         self.objective = self.objective.lower()
@@ -135,6 +150,12 @@ class AnalysisSettings:
             raise ConfigError("multiplex=True supports the modularity objective only")
         if not 0 <= self.risk_medium <= self.risk_high <= 1:
             raise ConfigError("risk thresholds must satisfy 0 <= risk_medium <= risk_high <= 1")
+        if self.behaviour_window_days <= 0:
+            raise ConfigError("behaviour_window_days must be > 0")
+        if self.anomaly_trees < 1 or self.learn_min_positives < 2 or self.learn_folds < 2:
+            raise ConfigError(
+                "anomaly_trees must be >= 1, learn_min_positives >= 2 and learn_folds >= 2"
+            )
         self.influence_percentiles = tuple(sorted(float(p) for p in self.influence_percentiles))
 
     def as_dict(self) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from typing import Any
 
 import pandas as pd
 
+from graphprofile.analysis.scores import SCORE_COLUMNS
 from graphprofile.errors import OutputError
 from graphprofile.frames import TABLES
 from graphprofile.i18n import Messages, messages
@@ -58,13 +59,17 @@ def _spec(text: str) -> dict[str, str]:
     return dict(item.split(":") for item in text.split())
 
 
-FEATURE_COLUMNS: dict[str, str] = _spec(
-    "community_id:bigint community_size:bigint pagerank:number pagerank_pct:number "
-    "money_pagerank:number money_pagerank_pct:number degree:bigint strength:number "
-    "betweenness:number core:bigint ring_id:string ring_kind:string ring_size:bigint "
-    "ring_risk:number n_rings:bigint fraud_hops:number fraud_proximity:number "
-    "known_fraud:boolean risk_score:number risk_reasons:string computed_at:string"
-) | {column: "boolean" for column in DEFAULT_LABELS.values()}
+FEATURE_COLUMNS: dict[str, str] = (
+    _spec(
+        "community_id:bigint community_size:bigint pagerank:number pagerank_pct:number "
+        "money_pagerank:number money_pagerank_pct:number degree:bigint strength:number "
+        "betweenness:number core:bigint ring_id:string ring_kind:string ring_size:bigint "
+        "ring_risk:number n_rings:bigint fraud_hops:number fraud_proximity:number "
+        "known_fraud:boolean risk_score:number risk_reasons:string computed_at:string"
+    )
+    | dict.fromkeys(SCORE_COLUMNS, "number")
+    | {column: "boolean" for column in DEFAULT_LABELS.values()}
+)
 #: Range of ``pagerank_pct`` (a percentile rank in [0, 100]) mapped to node size.
 
 _DTYPE = {"id": "string", "str": "string", "pii": "string", "ts": "string"}
