@@ -117,7 +117,9 @@ def flow_evidence(
             times = np.concatenate([tx.ts[c["txns"]] for c in cycles])
             first[ring], last[ring] = int(times.min()), int(times.max())
             items = []
-            for c in cycles[:MAX_ITEMS]:
+            # longest cycles first, then earliest: the most telling paths lead the reasons
+            ranked = sorted(cycles, key=lambda c: (-len(c["txns"]), int(tx.ts[c["txns"][0]])))
+            for c in ranked[:MAX_ITEMS]:
                 t = np.asarray(c["txns"])
                 items.append(
                     {

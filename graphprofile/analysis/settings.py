@@ -44,17 +44,21 @@ class AnalysisSettings:
     match_min_share : float
         Stable ids: a new community/ring keeps an old id when the two are each other's
         best match and more than this share of the new one's members came from the old.
-    flow_window_days : float
-        A money cycle must close within this many days of its first hop.
+    flow_window_days : float or None
+        A money cycle must close within this many days of its first hop. ``None``
+        (default): the whole span of the data -- a cycle may take as long as the data
+        lasts; time order (each hop after the previous) and amount consistency bound the
+        search instead.
     fan_window_days : float
         Fan-in senders, fan-out receivers and scatter-gather hops fall within this window.
     onward_days : float
         Pass-through horizon: money gathered (received) must leave within this many days.
     cycle_min_hops, cycle_max_hops : int
-        Length range of money cycles.
+        Length range of money cycles (at most 12).
     cycle_hop_tolerance : float
         Each hop of a cycle carries between ``1 - tol`` and ``1 + tol/4`` of the
-        previous hop's amount (amounts roughly conserved, shrinking by fees).
+        previous hop's amount (amounts conserved up to a fee of ``tol``, 10 % by default,
+        per hop; ``tol/4`` above for rounding).
     max_paths : int
         Cap on partial paths kept per hop of the cycle search (bounded work; the number
         of paths cut is reported).
@@ -107,11 +111,11 @@ class AnalysisSettings:
     hub_percentile: float = 95.0
     hub_floor: int = 10
     match_min_share: float = 0.5
-    flow_window_days: float = 10.0
+    flow_window_days: float | None = None
     fan_window_days: float = 3.0
     onward_days: float = 4.0
     cycle_min_hops: int = 2
-    cycle_max_hops: int = 8
+    cycle_max_hops: int = 12
     cycle_hop_tolerance: float = 0.1
     max_paths: int = 2_000_000
     fan_min_degree: int = 5
@@ -144,8 +148,8 @@ class AnalysisSettings:
         self.layer_weights = {**dict.fromkeys(DEFAULT_LAYER_WEIGHTS, 0.0), **self.layer_weights}
         if any(w < 0 for w in self.layer_weights.values()):
             raise ConfigError("layer_weights must be >= 0")
-        if not 2 <= self.cycle_min_hops <= self.cycle_max_hops <= 8:
-            raise ConfigError("cycle hops must satisfy 2 <= cycle_min_hops <= cycle_max_hops <= 8")
+        if not 2 <= self.cycle_min_hops <= self.cycle_max_hops <= 12:
+            raise ConfigError("cycle hops must satisfy 2 <= cycle_min_hops <= cycle_max_hops <= 12")
         if self.multiplex and self.objective != "modularity":
             raise ConfigError("multiplex=True supports the modularity objective only")
         if not 0 <= self.risk_medium <= self.risk_high <= 1:
