@@ -146,6 +146,8 @@ def flow_evidence(
         for role in roles.columns:
             if role not in ("collector", "source", "sink"):
                 obj[f"n_{role}s"] = int(roles.loc[ring, role])
+        if kind == "fan_in" and obj.get("n_onwards", 0) >= min_fan[kind]:
+            obj["shape"] = "gather_scatter"  # gathered from many, scattered to many
         evidence[int(ring)] = [obj]
     stats["first_s"], stats["last_s"] = _ring_span(members, tx)
     return evidence, stats
