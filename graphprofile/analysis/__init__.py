@@ -38,7 +38,7 @@ from graphprofile.analysis.projection import LAYERS, project
 from graphprofile.analysis.proximity import evidence_graph, fraud_proximity, neighbour_reasons
 from graphprofile.analysis.rings import bank_context, identity_rings
 from graphprofile.analysis.risk import customer_risk
-from graphprofile.analysis.scores import SCORE_COLUMNS, behaviour_job
+from graphprofile.analysis.scores import SCORE_COLUMNS, behaviour_job, model_graph_features
 from graphprofile.analysis.settings import AnalysisSettings
 from graphprofile.analysis.tags import build_tags
 from graphprofile.errors import InputError
@@ -53,9 +53,7 @@ FEATURE_COLUMNS = [
     "fraud_proximity", "known_fraud", *SCORE_COLUMNS, "risk_score", "risk_reasons",
     "computed_at",
 ]  # fmt: skip
-#: Label-free graph features (besides behaviour) the learned score may use.
-MODEL_GRAPH_COLUMNS = ["pagerank", "money_pagerank", "degree", "betweenness", "core"]
-PATTERN_KINDS = ("identity", "cycle", "scatter_gather", "fan_in", "fan_out")
+
 COMMUNITY_COLUMNS = [
     "community_id", "size", "internal_flow", "external_flow", "density", "top_members",
     "risky_share",
@@ -294,14 +292,7 @@ def analyse(
     lap("proximity")
 
     say("behaviour")
-    graph_x = infl[MODEL_GRAPH_COLUMNS].reset_index(drop=True).astype("float64")
-    graph_x["community_size"] = comm_size.astype("float64")
-    for kind in PATTERN_KINDS:  # candidate patterns, before any label-aware ring risk
-        graph_x[f"pattern_{kind}"] = 0.0
-    for kind, cm, *_rest in parts:
-        graph_x[f"pattern_{kind}"] = np.bincount(
-            cm["cust"].to_numpy(dtype=np.int64), minlength=n
-        ).astype("float64")
+    graph_x = model_graph_features(infl, comm_size, parts, n)
     beh = behaviour_job(
         graph,
         proj.account_customer,

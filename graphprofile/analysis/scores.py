@@ -41,6 +41,26 @@ ANOMALY_COLUMNS = [
 ]
 #: Columns this job adds to ``features``.
 SCORE_COLUMNS = [*BEHAVIOUR_COLUMNS, "anomaly_score", "learned_score"]
+#: Label-free graph features (besides behaviour) the learned score may use.
+MODEL_GRAPH_COLUMNS = ["pagerank", "money_pagerank", "degree", "betweenness", "core"]
+PATTERN_KINDS = ("identity", "cycle", "scatter_gather", "fan_in", "fan_out")
+
+
+def model_graph_features(
+    infl: pd.DataFrame, comm_size: np.ndarray, parts: list[tuple[Any, ...]], n: int
+) -> pd.DataFrame:
+    """Label-free graph features for the learned model: centralities, community size and
+    the number of candidate patterns of each kind a customer is in (``parts`` as given to
+    ``assemble_rings``: before any ring risk, which counts known-fraud members)."""
+    x = infl[MODEL_GRAPH_COLUMNS].reset_index(drop=True).astype("float64")
+    x["community_size"] = np.asarray(comm_size, dtype="float64")
+    for kind in PATTERN_KINDS:
+        x[f"pattern_{kind}"] = 0.0
+    for kind, cm, *_rest in parts:
+        x[f"pattern_{kind}"] = np.bincount(cm["cust"].to_numpy(dtype=np.int64), minlength=n).astype(
+            "float64"
+        )
+    return x
 
 
 @dataclass
