@@ -14,8 +14,10 @@ sum to 1 (see :data:`RING_WEIGHTS` and ``docs/ANALYSIS.md``):
 - ``magnitude``: money-flow rings, how much larger the ring's own transfers are than what
   its members usually pay: ``clip(log10(ratio / 10**0.5), 0, 1)`` where ``ratio`` is the
   mean amount of the transfers between ring accounts over the median, across members, of
-  each member's typical payment (geometric mean of everything it sends). Friends settling a
-  bill or housemates paying rent move everyday amounts; the planted rings move 20x-100x;
+  each member's typical payment (geometric mean of everything it sends). The range
+  (10**0.5 to 10**1.5) is a judgement checked on our generator only, whose rings move
+  20x-100x; where laundering moves everyday or smaller amounts (AMLSim's does) this
+  component is 0 and the other components, the anomaly and the learned score carry it;
 - ``one_off``: fans and scatter-gather, the share of the ring's account pairs that moved
   money once only (a flat share collecting rent every month scores 0);
 - ``young``: money-flow rings, the share of the ring's accounts opened less than 180 days
