@@ -118,7 +118,9 @@ def flow_evidence(
             times = np.concatenate([tx.ts[c["txns"]] for c in cycles])
             first[ring], last[ring] = int(times.min()), int(times.max())
             items = []
-            for c in cycles[:MAX_ITEMS]:
+            # longest cycles first, then earliest: the most telling paths lead the reasons
+            ranked = sorted(cycles, key=lambda c: (-len(c["txns"]), int(tx.ts[c["txns"][0]])))
+            for c in ranked[:MAX_ITEMS]:
                 t = np.asarray(c["txns"])
                 items.append(
                     {
@@ -145,6 +147,8 @@ def flow_evidence(
         for role in roles.columns:
             if role not in ("collector", "source", "sink"):
                 obj[f"n_{role}s"] = int(roles.loc[ring, role])
+        if kind == "fan_in" and obj.get("n_onwards", 0) >= min_fan[kind]:
+            obj["shape"] = "gather_scatter"  # gathered from many, scattered to many
         evidence[int(ring)] = [obj]
     stats["first_s"], stats["last_s"] = _ring_span(members, tx)
     return evidence, stats

@@ -13,6 +13,7 @@ import pandas as pd
 
 from graphprofile.analysis.communities import Communities
 from graphprofile.analysis.proximity import Proximity
+from graphprofile.analysis.scores import SCORE_COLUMNS
 
 #: Every feature after ``customer_id``, with the type of the property it becomes in the graph
 #: database (``gp_<column>``; Bloom's names: bigint, number, string, boolean).
@@ -22,8 +23,8 @@ FEATURE_TYPES: dict[str, str] = {
     "degree": "bigint", "strength": "number", "betweenness": "number", "core": "bigint",
     "ring_id": "string", "ring_kind": "string", "ring_size": "bigint", "ring_risk": "number",
     "n_rings": "bigint", "fraud_hops": "number", "fraud_proximity": "number",
-    "known_fraud": "boolean", "risk_score": "number", "risk_reasons": "string",
-    "computed_at": "string",
+    "known_fraud": "boolean", **dict.fromkeys(SCORE_COLUMNS, "number"),
+    "risk_score": "number", "risk_reasons": "string", "computed_at": "string",
 }  # fmt: skip
 #: Columns of the ``features`` table, in order.
 FEATURE_COLUMNS = ["customer_id", *FEATURE_TYPES]
@@ -76,6 +77,7 @@ def customer_features(
     best: pd.DataFrame,
     proximity: Proximity,
     known: np.ndarray,
+    scores: pd.DataFrame,
     risk: np.ndarray,
     reasons: list[str],
     computed_at: pd.Timestamp,
@@ -96,6 +98,9 @@ def customer_features(
         Hops and proximity to known fraud.
     known : numpy.ndarray of bool
         Known-fraud flag.
+    scores : pandas.DataFrame
+        Behaviour features, anomaly and learned score (:data:`SCORE_COLUMNS`) in position
+        order.
     risk, reasons : numpy.ndarray, list of str
         Customer risk score and its JSON reasons.
     computed_at : pandas.Timestamp
@@ -135,6 +140,8 @@ def customer_features(
     features["fraud_hops"] = proximity.fraud_hops
     features["fraud_proximity"] = proximity.fraud_proximity
     features["known_fraud"] = known
+    for col in SCORE_COLUMNS:
+        features[col] = scores[col].to_numpy()
     features["risk_score"] = risk
     features["risk_reasons"] = reasons
     features["computed_at"] = computed_at

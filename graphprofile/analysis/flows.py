@@ -6,12 +6,13 @@ Every detector works on NumPy arrays of account-to-account transactions sorted b
 no Python loop over transactions. Work is bounded by ``max_paths`` rows per step; when a
 step would exceed it, the cut is counted and reported.
 
-- **cycle**: a time-ordered chain ``a0 -> a1 -> ... -> a0`` of 2-8 hops (``cycle_min_hops``
-  to ``cycle_max_hops``), simple (no account twice), closing within ``flow_window_days``
-  of its first hop, each hop carrying between ``1 - tol`` and ``1 + tol/4`` of the
-  previous hop's amount. Only transactions inside a strongly connected component of the
-  money-flow graph (igraph ``connected_components(mode="strong")``) can be on a cycle,
-  so the search starts from those alone. Cycles sharing an account form one ring.
+- **cycle**: a time-ordered chain ``a0 -> a1 -> ... -> a0`` of 2-12 hops
+  (``cycle_min_hops`` to ``cycle_max_hops``), simple (no account twice), closing within
+  ``flow_window_days`` of its first hop (default: any time within the data), each hop
+  carrying between ``1 - tol`` and ``1 + tol/4`` of the previous hop's amount. Only
+  transactions inside a strongly connected component of the money-flow graph (igraph
+  ``connected_components(mode="strong")``) can be on a cycle, so the search starts from
+  those alone. Cycles sharing an account form one ring.
 - **fan_in**: an account receives from at least ``fan_min_degree`` distinct senders within
   ``fan_window_days`` and passes money through: at least ``fan_onward_share`` of the
   gathered amount leaves it (to accounts or counterparties) between the first receipt and
@@ -144,7 +145,7 @@ def find_cycles(
     scc = np.asarray(proj.money.connected_components(mode="strong").membership, dtype=np.int64)
     scc_size = np.bincount(scc)
     cand = np.flatnonzero((scc[tx.src] == scc[tx.dst]) & (scc_size[scc[tx.src]] >= 2))
-    window = int(s.flow_window_days * DAY)
+    window = tx.span if s.flow_window_days is None else int(s.flow_window_days * DAY)
     lo_r, hi_r = 1.0 - s.cycle_hop_tolerance, 1.0 + s.cycle_hop_tolerance / 4
     paths = cand[:, None]  # transaction positions of each partial path
     accs = np.column_stack([tx.src[cand], tx.dst[cand]])

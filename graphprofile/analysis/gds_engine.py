@@ -66,6 +66,7 @@ from graphprofile.analysis.gds_jobs import (
 from graphprofile.analysis.job import AnalysisResult
 from graphprofile.analysis.projection import LAYERS, Projection, account_index, customer_index
 from graphprofile.analysis.rings import bank_context
+from graphprofile.analysis.scores import behaviour_job, model_graph_features
 from graphprofile.analysis.settings import AnalysisSettings
 from graphprofile.errors import ConfigError
 from graphprofile.store.base import Store
@@ -384,6 +385,21 @@ def _analyse(
         skipped["fraud_proximity"] = "no customer is flagged known_fraud"
     clock.lap("proximity")
 
+    say("behaviour")
+    beh = behaviour_job(
+        graph,
+        proj.account_customer,
+        txn_src=txn_src,
+        txn_dst=txn_dst,
+        graph_features=model_graph_features(infl, comm_size, parts, n),
+        known=known,
+        settings=s,
+        seed=seed,
+    )
+    if beh.meta.get("learned_notice"):
+        skipped["learned_score"] = beh.meta["learned_notice"]
+    clock.lap("behaviour")
+
     say("risk and tags")
     features, tags, reasons = features_and_tags(
         s,
@@ -398,6 +414,7 @@ def _analyse(
         run_id,
         computed_at,
         embeddedness(gw, proj, infl["strength"].to_numpy(dtype="float64")),
+        behaviour=beh,
     )
     heap = gw.heap()  # every projection still held: the run's peak on the server
     internal = gw.query(
@@ -432,6 +449,7 @@ def _analyse(
         "rings": ring_meta,
         "flows": flow_meta,
         "fraud_evidence": prox["meta"] if prox else {},
+        "behaviour": beh.meta,
         "skipped": [f"{name}: {why}" for name, why in skipped.items()],
         "seconds": clock.seconds,
         "gds": {"projections": {key: meta_p[key] for key in ("relationship", "money", "identity")}},

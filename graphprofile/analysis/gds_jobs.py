@@ -19,6 +19,7 @@ from graphprofile.analysis.features import FEATURE_COLUMNS
 from graphprofile.analysis.projection import LAYERS, Projection
 from graphprofile.analysis.proximity import evidence_graph, fraud_proximity, neighbour_reasons
 from graphprofile.analysis.risk import customer_risk
+from graphprofile.analysis.scores import SCORE_COLUMNS, BehaviourResult
 from graphprofile.analysis.settings import AnalysisSettings
 from graphprofile.analysis.tags import build_tags
 from graphprofile.store.gds import COMMUNITY, ITEM_KIND, LAYER_CODES, REL, WEIGHT, GdsGateway
@@ -193,6 +194,19 @@ def proximity(
     }
 
 
+def _score_inputs(behaviour: BehaviourResult | None) -> dict[str, Any]:
+    """Anomaly and learned inputs of ``customer_risk`` from the behaviour job."""
+    if behaviour is None:
+        return {}
+    learned = behaviour.table["learned_score"].to_numpy()
+    return {
+        "anomaly": behaviour.table["anomaly_score"].to_numpy(),
+        "anomaly_words": behaviour.anomaly_words,
+        "learned": None if np.isnan(learned).all() else learned,
+        "learned_reasons": behaviour.learned_reasons,
+    }
+
+
 def features_and_tags(
     s: AnalysisSettings,
     proj: Projection,
@@ -206,6 +220,8 @@ def features_and_tags(
     run_id: str,
     computed_at: pd.Timestamp,
     embedded: np.ndarray,
+    *,
+    behaviour: BehaviourResult | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """Customer risk, the features table and the tags, exactly as the embedded engine.
 
@@ -241,6 +257,7 @@ def features_and_tags(
         neighbours=prox["neighbours"] if prox else {},
         young=context["young_customer"],
         cash_out=context["cash_out"],
+        **_score_inputs(behaviour),
     )
     n_rings = (
         np.bincount(ring_members["cust"].to_numpy(dtype=np.int64), minlength=n)
@@ -269,6 +286,8 @@ def features_and_tags(
     features["fraud_hops"] = prox["fraud_hops"] if prox else pd.array([pd.NA] * n, dtype="Int64")
     features["fraud_proximity"] = prox["prox"] if prox else np.full(n, np.nan)
     features["known_fraud"] = known
+    for col in SCORE_COLUMNS:
+        features[col] = behaviour.table[col].to_numpy() if behaviour is not None else np.nan
     features["risk_score"] = risk
     features["risk_reasons"] = reasons
     features["computed_at"] = computed_at

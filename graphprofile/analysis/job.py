@@ -36,6 +36,7 @@ from graphprofile.analysis.projection import Projection, project
 from graphprofile.analysis.proximity import customer_proximity, no_proximity
 from graphprofile.analysis.rings import bank_context
 from graphprofile.analysis.risk import customer_risk
+from graphprofile.analysis.scores import behaviour_job, model_graph_features
 from graphprofile.analysis.settings import AnalysisSettings
 from graphprofile.analysis.tags import build_tags
 from graphprofile.frames import CanonicalGraph
@@ -160,7 +161,7 @@ def analyse(
     log.lap("influence")
 
     log.say("rings")
-    rings, ring_members, ring_meta = _rings(
+    rings, ring_members, parts, ring_meta = _rings(
         graph, proj, s, context, txn_src, txn_dst, previous_rings, log
     )
 
@@ -172,6 +173,22 @@ def analyse(
         near = no_proximity(n)
         log.skip("fraud_proximity", "no customer is flagged known_fraud")
     log.lap("proximity")
+
+    log.say("behaviour")
+    beh = behaviour_job(
+        graph,
+        proj.account_customer,
+        txn_src=txn_src,
+        txn_dst=txn_dst,
+        graph_features=model_graph_features(infl, comm.sizes, parts, n),
+        known=known,
+        settings=s,
+        seed=seed,
+    )
+    if beh.meta.get("learned_notice"):
+        log.skip("learned_score", beh.meta["learned_notice"])
+    learned = beh.table["learned_score"].to_numpy()
+    log.lap("behaviour")
 
     log.say("risk and tags")
     best = best_rings(ring_members)
@@ -185,6 +202,10 @@ def analyse(
         neighbours=near.neighbours,
         young=context["young_customer"],
         cash_out=context["cash_out"],
+        anomaly=beh.table["anomaly_score"].to_numpy(),
+        anomaly_words=beh.anomaly_words,
+        learned=None if np.isnan(learned).all() else learned,
+        learned_reasons=beh.learned_reasons,
     )
     features = customer_features(
         proj.customers,
@@ -195,6 +216,7 @@ def analyse(
         best=best,
         proximity=near,
         known=known,
+        scores=beh.table,
         risk=risk,
         reasons=reasons,
         computed_at=computed_at,
@@ -216,7 +238,15 @@ def analyse(
     communities = community_table(proj, comm.ids, features, risk_medium=s.risk_medium)
     log.lap("risk_and_tags")
 
-    meta = _meta(s, seed, proj, comm, btw_mode, ring_meta | {"fraud_evidence": near.meta}, log)
+    meta = _meta(
+        s,
+        seed,
+        proj,
+        comm,
+        btw_mode,
+        ring_meta | {"fraud_evidence": near.meta, "behaviour": beh.meta},
+        log,
+    )
     return AnalysisResult(
         features=features, tags=tags, rings=rings, communities=communities, meta=meta
     )
@@ -231,8 +261,9 @@ def _rings(
     txn_dst: np.ndarray | None,
     previous_rings: pd.DataFrame | None,
     log: _Log,
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """Identity and money-flow ring candidates, assembled, scored and filtered."""
+) -> tuple[pd.DataFrame, pd.DataFrame, list[tuple[Any, ...]], dict[str, Any]]:
+    """Identity and money-flow ring candidates, assembled, scored and filtered; also the
+    candidate parts (before ring risk) that the learned model counts per customer."""
     parts = []
     if _has(graph, "USES_DEVICE") or _has(graph, "HAS_IDENTIFIER"):
         parts.append(identity_part(proj))
@@ -266,7 +297,7 @@ def _rings(
         match_min_share=s.match_min_share,
     )
     log.lap("ring_risk")
-    return rings, members, {"rings": meta, "flows": flow_meta}
+    return rings, members, parts, {"rings": meta, "flows": flow_meta}
 
 
 def _meta(

@@ -61,17 +61,21 @@ class AnalysisSettings:
     match_min_share : float
         Stable ids: a new community/ring keeps an old id when the two are each other's
         best match and more than this share of the new one's members came from the old.
-    flow_window_days : float
-        A money cycle must close within this many days of its first hop.
+    flow_window_days : float or None
+        A money cycle must close within this many days of its first hop. ``None``
+        (default): the whole span of the data -- a cycle may take as long as the data
+        lasts; time order (each hop after the previous) and amount consistency bound the
+        search instead.
     fan_window_days : float
         Fan-in senders, fan-out receivers and scatter-gather hops fall within this window.
     onward_days : float
         Pass-through horizon: money gathered (received) must leave within this many days.
     cycle_min_hops, cycle_max_hops : int
-        Length range of money cycles.
+        Length range of money cycles (at most 12).
     cycle_hop_tolerance : float
         Each hop of a cycle carries between ``1 - tol`` and ``1 + tol/4`` of the
-        previous hop's amount (amounts roughly conserved, shrinking by fees).
+        previous hop's amount (amounts conserved up to a fee of ``tol``, 10 % by default,
+        per hop; ``tol/4`` above for rounding).
     max_paths : int
         Cap on partial paths kept per hop of the cycle search (bounded work; the number
         of paths cut is reported).
@@ -102,6 +106,17 @@ class AnalysisSettings:
     ring_min_risk : float
         Candidate rings below this risk are not reported as rings (counted in ``run.json``;
         their members' risk still reflects them). 0 keeps every candidate.
+    behaviour_window_days : float
+        Width of the sliding windows of the behaviour features (most counterparties within
+        one window; money passed on within one window of its arrival). A week covers a
+        working week's rhythm whatever the data's span.
+    anomaly_trees : int
+        Trees of the anomaly score's IsolationForest (100 is scikit-learn's default).
+    learn_min_positives : int
+        Known-fraud customers needed before a model learns from them (fewer: notice, and
+        the unsupervised scores alone).
+    learn_folds : int
+        Cross-fitting folds of the learned score.
     """
 
     objective: str = "modularity"
@@ -113,11 +128,11 @@ class AnalysisSettings:
     hub_percentile: float = 95.0
     hub_floor: int = 10
     match_min_share: float = 0.5
-    flow_window_days: float = 10.0
+    flow_window_days: float | None = None
     fan_window_days: float = 3.0
     onward_days: float = 4.0
     cycle_min_hops: int = 2
-    cycle_max_hops: int = 8
+    cycle_max_hops: int = 12
     cycle_hop_tolerance: float = 0.1
     max_paths: int = 2_000_000
     fan_min_degree: int = 5
@@ -132,6 +147,10 @@ class AnalysisSettings:
     risk_high: float = 0.7
     risk_medium: float = 0.4
     ring_min_risk: float = 0.55
+    behaviour_window_days: float = 7.0
+    anomaly_trees: int = 100
+    learn_min_positives: int = 20
+    learn_folds: int = 5
 
     def __post_init__(self) -> None:
         self.objective = self.objective.lower()
@@ -146,8 +165,8 @@ class AnalysisSettings:
         self.layer_weights = {**dict.fromkeys(DEFAULT_LAYER_WEIGHTS, 0.0), **self.layer_weights}
         if any(w < 0 for w in self.layer_weights.values()):
             raise ConfigError("layer_weights must be >= 0")
-        if not 2 <= self.cycle_min_hops <= self.cycle_max_hops <= 8:
-            raise ConfigError("cycle hops must satisfy 2 <= cycle_min_hops <= cycle_max_hops <= 8")
+        if not 2 <= self.cycle_min_hops <= self.cycle_max_hops <= 12:
+            raise ConfigError("cycle hops must satisfy 2 <= cycle_min_hops <= cycle_max_hops <= 12")
         if self.multiplex and self.objective != "modularity":
             raise ConfigError("multiplex=True supports the modularity objective only")
         if not 0 <= self.risk_medium <= self.risk_high <= 1:
@@ -157,7 +176,8 @@ class AnalysisSettings:
         if self.resolution <= 0:
             raise ConfigError("resolution must be greater than 0")
         for name in ("flow_window_days", "fan_window_days"):
-            if getattr(self, name) <= 0:
+            value = getattr(self, name)
+            if value is not None and value <= 0:
                 raise ConfigError(f"{name} must be greater than 0")
         if self.onward_days < 0:
             raise ConfigError("onward_days must be 0 or more")
@@ -169,6 +189,12 @@ class AnalysisSettings:
             raise ConfigError("hub_percentile must be in (0, 100]")
         if not 0 < self.match_min_share <= 1:
             raise ConfigError("match_min_share must be in (0, 1]")
+        if self.behaviour_window_days <= 0:
+            raise ConfigError("behaviour_window_days must be > 0")
+        if self.anomaly_trees < 1 or self.learn_min_positives < 2 or self.learn_folds < 2:
+            raise ConfigError(
+                "anomaly_trees must be >= 1, learn_min_positives >= 2 and learn_folds >= 2"
+            )
         self.influence_percentiles = tuple(sorted(float(p) for p in self.influence_percentiles))
 
     def as_dict(self) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Synthetic bank generator: a seeded, realistic bank with planted ground truth.
+"""Synthetic bank generator: a seeded synthetic bank with planted ground truth.
 
 See ``docs/GENERATOR.md`` for the knobs and the ``truth/`` format.
 """

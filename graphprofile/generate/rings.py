@@ -1,10 +1,14 @@
 """Planted fraud rings: synthetic identities and money-flow typologies.
 
-Typologies follow the public AML simulators (e.g. IBM AMLSim): cycles are time-ordered
-chains whose amounts shrink a little per hop; fan-in is many senders to one collector in
-a short window followed by a cash-out; fan-out is one source to many within a window;
-scatter-gather sends from a source through intermediates to a sink. Loops here run per
-ring or per hop (a few thousand at a million customers), never per customer.
+The shapes are those of the public AML simulators' typologies (e.g. IBM AMLSim), planted
+the way this generator chooses: time-ordered cycles whose amounts shrink a little per hop,
+fan-in from many senders to one collector in a short window then a cash-out, fan-out from
+one source to many within a window, scatter-gather from a source through intermediates to a
+sink. These are the generator's choices, not facts about fraud: laundering elsewhere (AMLSim
+included) spreads a pattern over months, moves everyday or small amounts and mixes in the
+members' ordinary activity; ``benchmarks/QUALITY.md`` measures detection on such data.
+Loops here run per ring or per hop (a few thousand at a million customers), never per
+customer.
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ A mapping is a TOML or YAML file (see ``loaders/default.toml`` and
     encoding = "utf-8"           # CSV only
     decimal = "."                # decimal separator of amounts in CSV
     thousands = ""               # thousands separator of amounts: "", ",", ".", " " or "'"
-    timestamp_format = "iso"     # iso | epoch_s | epoch_ms | strftime pattern
+    timestamp_format = "iso"     # iso | epoch_s | epoch_ms | days | strftime pattern
+    origin = "1970-01-01"        # day 0 of timestamp_format = "days" (ISO date or time)
     timezone = "UTC"             # zone of timestamps that carry no offset
     max_amount = 1e12            # larger amounts are rejected as implausible
     max_reject_share = 0.05      # a table rejecting more of its rows stops the run (exit 2)
@@ -76,6 +77,8 @@ class ReadOptions:
         ``iso``, ``epoch_s``, ``epoch_ms`` or a strftime pattern.
     timezone : str
         IANA zone of timestamps without an offset.
+    origin : str
+        ISO date or time that ``timestamp_format = "days"`` counts from.
     true_values, false_values : tuple of str
         Texts read as true / false (case-insensitive).
     max_amount : float
@@ -94,6 +97,7 @@ class ReadOptions:
     thousands: str = ""
     timestamp_format: str = "iso"
     timezone: str = "UTC"
+    origin: str = "1970-01-01"
     true_values: tuple[str, ...] = ("true", "1", "yes", "y", "t")
     false_values: tuple[str, ...] = ("false", "0", "no", "n", "f", "")
     max_amount: float = 1e12
@@ -119,6 +123,8 @@ OPTION_DEFAULTS: dict[str, Any] = {
 }
 #: Thousands separators an amount may carry (``""``: none).
 THOUSANDS = ("", ",", ".", " ", "'")
+#: Named timestamp formats; anything else must be a strftime pattern.
+TIMESTAMP_FORMATS = {"iso", "epoch_s", "epoch_ms", "days"}
 TABLE_KEYS = {"file", "columns", "attributes", *OPTION_DEFAULTS, *WIDE_KEYS, *STATEMENT_KEYS}
 TOP_KEYS = {"version", "name", "description", "options", "tables"}
 
@@ -219,7 +225,7 @@ def _options(where: str, raw: dict[str, Any], base: dict[str, Any], source: str)
     share = opts["max_reject_share"]
     if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
         raise MappingError(f"{source}: {where}.max_reject_share must be a number from 0 to 1")
-    for key in ("encoding", "timestamp_format", "timezone"):
+    for key in ("encoding", "timestamp_format", "timezone", "origin"):
         if not isinstance(opts[key], str) or not opts[key]:
             raise MappingError(f"{source}: {where}.{key} must be a non-empty string")
     try:
@@ -236,12 +242,19 @@ def _options(where: str, raw: dict[str, Any], base: dict[str, Any], source: str)
             f"{source}: {where}.timezone {opts['timezone']!r} is not a known time zone "
             "(use an IANA name such as 'UTC' or 'Europe/Berlin')"
         ) from None
+    try:
+        pd.Timestamp(opts["origin"])
+    except ValueError:
+        raise MappingError(
+            f"{source}: {where}.origin {opts['origin']!r} is not an ISO date or time "
+            "(such as '2024-01-01')"
+        ) from None
     fmt = opts["timestamp_format"]
-    if fmt not in {"iso", "epoch_s", "epoch_ms"}:
+    if fmt not in TIMESTAMP_FORMATS:
         if "%" not in fmt:
             raise MappingError(
-                f"{source}: {where}.timestamp_format {fmt!r} must be iso, epoch_s, epoch_ms "
-                "or a strftime pattern such as '%d.%m.%Y %H:%M'"
+                f"{source}: {where}.timestamp_format {fmt!r} must be iso, epoch_s, epoch_ms, "
+                "days or a strftime pattern such as '%d.%m.%Y %H:%M'"
             )
         try:
             pd.to_datetime(pd.Series(["x"]), format=fmt, errors="coerce")

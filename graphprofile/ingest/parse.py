@@ -131,8 +131,13 @@ def parse_timestamp(
     fmt: str,
     timezone: str,
     now: pd.Timestamp,
+    origin: str = "1970-01-01",
 ) -> tuple[pd.Series, pd.Series]:
     """Timestamps become UTC; naive ones are read in ``timezone``; the future is rejected.
+
+    ``fmt="days"`` reads numbers of days (fractions allowed) after ``origin``, an ISO date
+    or time read in ``timezone`` when it carries no offset: simulators such as AMLSim
+    number their steps in days.
 
     A local time that does not exist or is ambiguous in ``timezone`` (a daylight-saving
     change) is rejected rather than guessed. Timestamps outside 1677-09-22 … 2262-04-11
@@ -154,7 +159,7 @@ def parse_timestamp(
     else:
         text = as_text(values)
         missing = text.isna()
-        ts, no_local = _parse_text_ts(text, fmt, timezone)
+        ts, no_local = _parse_text_ts(text, fmt, timezone, origin)
         bad = ts.isna() & ~missing & ~no_local
     if required:
         reason = reason.mask(missing, f"missing {column}")
@@ -177,9 +182,24 @@ def parse_timestamp(
     return ts.astype("datetime64[ns, UTC]"), reason
 
 
-def _parse_text_ts(text: pd.Series, fmt: str, timezone: str) -> tuple[pd.Series, pd.Series]:
+#: Day numbers beyond this (about 270 years) cannot be a timestamp after any origin.
+_MAX_DAYS = 100_000
+
+
+def _parse_text_ts(
+    text: pd.Series, fmt: str, timezone: str, origin: str = "1970-01-01"
+) -> tuple[pd.Series, pd.Series]:
     """Parse text timestamps to UTC: (timestamps, mask of local times lost to DST changes)."""
     none = pd.Series(False, index=text.index)
+    if fmt == "days":
+        num = pd.to_numeric(text, errors="coerce").astype("float64")
+        num = num.where(np.isfinite(num) & (num.abs() < _MAX_DAYS))
+        start = pd.Timestamp(origin)
+        start = start.tz_localize(timezone) if start.tzinfo is None else start
+        micros = (num * 86_400e6).round().astype("Int64")
+        offset = pd.to_timedelta(micros, unit="us")
+        out = (start.tz_convert("UTC") + offset).astype("datetime64[us, UTC]")
+        return out, none
     if fmt in {"epoch_s", "epoch_ms"}:
         num = pd.to_numeric(text, errors="coerce").astype("float64")
         # Anything beyond ±3e11 s (year ~11,500) cannot be a timestamp; keep it unparsable.

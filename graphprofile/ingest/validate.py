@@ -174,6 +174,7 @@ def parse_cells(
                 fmt=tm.options.timestamp_format,
                 timezone=tm.options.timezone,
                 now=now,
+                origin=tm.options.origin,
             )
         elif kind == "bool":
             parsed, reason = parse_bool(

@@ -82,7 +82,11 @@ def test_meta_for_run_json(bank):
     assert meta["betweenness"]["samples"] == 64
     assert meta["hubs_excluded"]["count"]["devices"] >= 1  # the public terminals
     assert set(meta["seconds"]) >= {"projections", "communities", "influence", "flow_patterns"}
-    assert meta["skipped"] == []
+    assert meta["skipped"] == [  # the one-line notice: too few labels to learn from
+        "learned_score: 11 customers flagged known_fraud, 20 needed to learn from them; "
+        "risk uses the unsupervised scores"
+    ]
+    assert meta["behaviour"]["learned"] is None
     features = result.features
     assert features["customer_id"].is_unique
     assert features["risk_score"].between(0, 1).all()

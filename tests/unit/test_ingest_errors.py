@@ -87,8 +87,8 @@ def test_missing_both_receiver_columns(tmp_path: Path, capsys) -> None:
         (
             "[options]\ndelimeter = ';'\n[tables.transactions]\n",
             "unknown key 'delimeter' in [options]; allowed: decimal, delimiter, encoding, "
-            "false_values, max_amount, max_reject_share, national_id_format, phone_country_code, "
-            "thousands, timestamp_format, timezone, true_values",
+            "false_values, max_amount, max_reject_share, national_id_format, origin, "
+            "phone_country_code, thousands, timestamp_format, timezone, true_values",
         ),
         (
             "[tables.transaction]\n",
@@ -100,8 +100,8 @@ def test_missing_both_receiver_columns(tmp_path: Path, capsys) -> None:
             "unknown key 'fiel' in [tables.transactions]; allowed: attributes, columns, "
             "credit_values, debit_values, decimal, delimiter, encoding, false_values, file, "
             "format, from_table, kinds, match_window_s, max_amount, max_reject_share, "
-            "national_id_format, phone_country_code, separator, thousands, timestamp_format, "
-            "timezone, true_values",
+            "national_id_format, origin, phone_country_code, separator, thousands, "
+            "timestamp_format, timezone, true_values",
         ),
         (
             "[tables.transactions.columns]\nammount = 'betrag'\n",

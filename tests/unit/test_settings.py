@@ -40,7 +40,7 @@ def test_settings_file_sets_what_it_names_and_keeps_the_rest(tmp_path: Path) -> 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("risk_hihg = 0.9", r"unknown setting 'risk_hihg'; known: betweenness_budget, "),
+        ("risk_hihg = 0.9", r"unknown setting 'risk_hihg'; known: anomaly_trees, "),
         ("resolution = 'high'", r"resolution must be a number, not 'high'"),
         ("hub_threshold = 2.5", r"hub_threshold must be a whole number, not 2\.5"),
         ("multiplex = 1", r"multiplex must be true or false, not 1"),

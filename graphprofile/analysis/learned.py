@@ -1,0 +1,231 @@
+"""Learning from known fraud: a cross-fitted gradient-boosted score and its reasons.
+
+When at least ``min_positives`` customers are flagged ``known_fraud``, scikit-learn's
+``HistGradientBoostingClassifier`` (Ke et al. 2017's histogram boosting, as implemented by
+scikit-learn) learns ``known_fraud`` from the label-free graph features. Every customer is
+scored by **cross-fitting**: the customers are split into ``folds`` parts by a seeded
+shuffle of their positions (never by their labels), and each part is scored by the model
+trained on the other parts. No customer is scored by a model that saw its own label, so
+flipping one customer's label leaves that customer's score unchanged, and the out-of-fold
+AUC and average precision are honest estimates.
+
+The features must not be derived from the labels (no fraud proximity, no ring risk that
+counts known-fraud members): a neighbour's feature would otherwise carry a customer's label
+into the models that score it.
+
+Reasons: a customer's top feature contributions, measured by occlusion -- the drop in its
+score when one feature is set to the population median, in the model that scored it.
+
+References
+----------
+Chernozhukov, V. et al. (2018). Double/debiased machine learning. *Econometrics Journal*,
+21(1), C1-C68 (cross-fitting).
+Ke, G. et al. (2017). LightGBM: a highly efficient gradient boosting decision tree. *NeurIPS*.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from graphprofile.evaluate import average_precision, roc_auc
+
+#: Plain words for each model feature (reasons).
+FEATURE_WORDS: dict[str, str] = {
+    "out_txns": "many transfers sent",
+    "in_txns": "many transfers received",
+    "out_partners": "pays many different customers",
+    "in_partners": "paid by many different customers",
+    "out_amount": "large total sent",
+    "in_amount": "large total received",
+    "through_amount": "money received and sent on (pass-through volume)",
+    "through_fast": "money received is sent on quickly",
+    "odd_amounts": "transfers of unusual size for this bank",
+    "same_day_repeats": "repeated transfers to the same customer on the same day",
+    "burst": "bursts of many transfers on one day",
+    "window_partners": "many counterparties within one week",
+    "concentration": "money sent to few counterparties",
+    "repeat_share": "pays the same counterparties again and again",
+    "nb_odd": "counterparties with unusual amounts",
+    "nb_repeats": "counterparties with same-day repeats",
+    "nb_in_txns": "counterparties receiving many transfers",
+    "nb_flagged": "several counterparties with unusual behaviour",
+    "anomaly_score": "unusual behaviour overall (anomaly score)",
+    "pagerank": "central in the relationship graph",
+    "money_pagerank": "central in the money-flow graph",
+    "degree": "many relationships",
+    "betweenness": "bridges groups of customers",
+    "core": "in a dense core of the relationship graph",
+    "community_size": "size of its community",
+    "pattern_cycle": "on money cycles",
+    "pattern_fan_in": "in fan-in patterns",
+    "pattern_fan_out": "in fan-out patterns",
+    "pattern_scatter_gather": "in scatter-gather patterns",
+    "pattern_gather_scatter": "in gather-scatter patterns",
+    "pattern_identity": "shares devices or identifiers",
+}
+
+
+@dataclass
+class LearnedResult:
+    """Out-of-fold scores, their quality and the per-customer top contributions."""
+
+    score: np.ndarray
+    reasons: list[list[dict[str, float | str]]]
+    meta: dict[str, object] = field(default_factory=dict)
+
+
+def learned_scores(
+    features: pd.DataFrame,
+    labels: np.ndarray,
+    *,
+    folds: int = 5,
+    seed: int = 42,
+    min_positives: int = 20,
+    top: int = 3,
+    max_iter: int = 100,
+    explain_from: float = 0.05,
+    negatives_per_positive: int = 50,
+) -> LearnedResult | None:
+    """Cross-fitted probability of resembling the known-fraud customers.
+
+    Parameters
+    ----------
+    features : pandas.DataFrame
+        Label-free numeric features, one row per customer (NaN allowed).
+    labels : numpy.ndarray of bool
+        ``known_fraud`` per row.
+    folds : int, default 5
+        Cross-fitting folds (seeded shuffle of positions, independent of the labels).
+    seed : int, default 42
+        Seed of the fold split and of the models.
+    min_positives : int, default 20
+        Fewer positives (or fewer than ``folds`` negatives): no model, ``None``.
+    top : int, default 3
+        Contributions kept per customer.
+    max_iter : int, default 100
+        Boosting iterations per model.
+    explain_from : float, default 0.05
+        Contributions are computed for customers scoring at least this (others get none).
+    negatives_per_positive : int, default 50
+        Each model trains on every positive of its training part and at most this many
+        negatives per positive (a seeded draw); probabilities are corrected for the
+        sampling (``p / (p + (1 - p) / rate)``). Keeps training fast on a large bank.
+
+    Returns
+    -------
+    LearnedResult or None
+        ``score`` in [0, 1] per row (out-of-fold predicted probability), ``reasons`` (the
+        ``top`` positive contributions as ``{"feature", "words", "contribution"}``) and
+        ``meta`` (``folds``, ``positives``, out-of-fold ``auc`` and ``average_precision``).
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import KFold
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="openmp"):  # repeatable, and shares 2 cores
+        return _cross_fit(
+            HistGradientBoostingClassifier,
+            KFold,
+            features,
+            labels,
+            folds=folds,
+            seed=seed,
+            min_positives=min_positives,
+            top=top,
+            max_iter=max_iter,
+            explain_from=explain_from,
+            negatives_per_positive=negatives_per_positive,
+        )
+
+
+def _unshift(p: np.ndarray, rate: float) -> np.ndarray:
+    """Probabilities of a model trained on a ``rate`` sample of the negatives, corrected."""
+    if rate >= 1.0:
+        return p
+    return p / (p + (1.0 - p) / rate)
+
+
+def _cross_fit(
+    model_cls: Any,
+    kfold_cls: Any,
+    features: pd.DataFrame,
+    labels: np.ndarray,
+    *,
+    folds: int,
+    seed: int,
+    min_positives: int,
+    top: int,
+    max_iter: int,
+    explain_from: float,
+    negatives_per_positive: int,
+) -> LearnedResult | None:
+
+    y = np.asarray(labels, dtype=bool)
+    n_pos = int(y.sum())
+    if n_pos < min_positives or int((~y).sum()) < folds:
+        return None
+    x = features.to_numpy(dtype="float64")
+    cols = list(features.columns)
+    median = np.nanmedian(x, axis=0)
+    median = np.where(np.isnan(median), 0.0, median)
+    score = np.zeros(len(y))
+    contrib = np.zeros_like(x)
+    split = kfold_cls(n_splits=folds, shuffle=True, random_state=seed)
+    for train, test in split.split(x):
+        model = model_cls(
+            max_iter=max_iter,
+            learning_rate=0.1,
+            max_leaf_nodes=15,
+            early_stopping=False,
+            random_state=seed,
+        )
+        if y[train].all() or not y[train].any():  # one class only in the training part
+            continue
+        # at most ``negatives_per_positive`` negatives per positive, drawn by seed among
+        # the training part (its labels only), then the prior shift undone
+        neg = train[~y[train]]
+        keep_neg = min(len(neg), negatives_per_positive * int(y[train].sum()))
+        rate = keep_neg / len(neg)
+        if keep_neg < len(neg):
+            neg = np.sort(np.random.default_rng(seed).choice(neg, keep_neg, replace=False))
+        fit_rows = np.sort(np.concatenate([train[y[train]], neg]))
+        model.fit(x[fit_rows], y[fit_rows])
+        p = _unshift(model.predict_proba(x[test])[:, 1], rate)
+        score[test] = p
+        explain = test[p >= explain_from]  # reasons only where the score matters
+        xt = x[explain]
+        for j in range(x.shape[1]):  # occlusion, one feature at a time (a few dozen)
+            occluded = xt.copy()
+            occluded[:, j] = median[j]
+            contrib[explain, j] = score[explain] - _unshift(
+                model.predict_proba(occluded)[:, 1], rate
+            )
+    order = np.argsort(-contrib, axis=1, kind="stable")[:, :top]
+    reasons: list[list[dict[str, float | str]]] = [[] for _ in range(len(y))]
+    for i in np.flatnonzero(score >= explain_from).tolist():  # explained customers only
+        items = reasons[i]
+        for j in order[i]:
+            c = float(contrib[i, j])
+            if c <= 0.005:
+                break
+            items.append(
+                {
+                    "feature": cols[j],
+                    "words": FEATURE_WORDS.get(cols[j], cols[j]),
+                    "contribution": round(c, 4),
+                }
+            )
+    meta = {
+        "model": "sklearn.ensemble.HistGradientBoostingClassifier",
+        "folds": folds,
+        "positives": n_pos,
+        "customers": len(y),
+        "features": cols,
+        "oof_auc": round(roc_auc(y, score), 4),
+        "oof_average_precision": round(average_precision(y, score), 4),
+    }
+    return LearnedResult(score=score, reasons=reasons, meta=meta)

@@ -1,0 +1,194 @@
+"""The behaviour job: per-customer behaviour features, anomaly score and learned score.
+
+One call, :func:`behaviour_job`, from the transactions (account positions already looked
+up) and the label-free graph features the other jobs computed:
+
+1. :func:`~graphprofile.analysis.behaviour.behaviour_features` per customer;
+2. the label-free ``anomaly_score`` (IsolationForest on the scale-free behaviour features,
+   :data:`ANOMALY_COLUMNS`);
+3. when ``known_fraud`` has at least ``learn_min_positives`` customers, the cross-fitted
+   ``learned_score`` (:mod:`graphprofile.analysis.learned`) on every label-free feature;
+   otherwise a one-line notice and no learned score.
+
+Money volumes (``out_amount``, ``in_amount``, ``through_amount``) and ``concentration`` are
+published but left out of the anomaly forest: they measure how big a customer is more than
+how it behaves, and a forest on them isolates the bank's largest customers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from graphprofile._arrow import epoch_seconds
+from graphprofile.analysis.behaviour import (
+    BEHAVIOUR_COLUMNS,
+    anomaly_scores,
+    behaviour_features,
+)
+from graphprofile.analysis.learned import FEATURE_WORDS, learned_scores
+from graphprofile.analysis.settings import AnalysisSettings
+from graphprofile.frames import CanonicalGraph
+
+#: Behaviour features the anomaly forest sees (scale-free: counts, shares, neighbourhood).
+ANOMALY_COLUMNS = [
+    c
+    for c in BEHAVIOUR_COLUMNS
+    if c not in {"out_amount", "in_amount", "through_amount", "concentration", "through_fast"}
+]
+#: Columns this job adds to ``features``.
+SCORE_COLUMNS = [*BEHAVIOUR_COLUMNS, "anomaly_score", "learned_score"]
+#: Label-free graph features (besides behaviour) the learned score may use.
+MODEL_GRAPH_COLUMNS = ["pagerank", "money_pagerank", "degree", "betweenness", "core"]
+PATTERN_KINDS = ("identity", "cycle", "scatter_gather", "fan_in", "fan_out")
+
+
+def model_graph_features(
+    infl: pd.DataFrame, comm_size: np.ndarray, parts: list[tuple[Any, ...]], n: int
+) -> pd.DataFrame:
+    """Label-free graph features for the learned model: centralities, community size and
+    the number of candidate patterns of each kind a customer is in (``parts`` as given to
+    ``assemble_rings``: before any ring risk, which counts known-fraud members)."""
+    x = infl[MODEL_GRAPH_COLUMNS].reset_index(drop=True).astype("float64")
+    x["community_size"] = np.asarray(comm_size, dtype="float64")
+    for kind in PATTERN_KINDS:
+        x[f"pattern_{kind}"] = 0.0
+    for kind, cm, *_rest in parts:
+        x[f"pattern_{kind}"] = np.bincount(cm["cust"].to_numpy(dtype=np.int64), minlength=n).astype(
+            "float64"
+        )
+    return x
+
+
+@dataclass
+class BehaviourResult:
+    """Output of :func:`behaviour_job` (rows in customer position order)."""
+
+    table: pd.DataFrame
+    anomaly_words: list[list[str]]
+    learned_reasons: list[list[dict[str, Any]]] | None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def _anomaly_words(x: pd.DataFrame, anomaly: np.ndarray, *, top: int = 2) -> list[list[str]]:
+    """Plain words for the features furthest above the population median (robust z),
+    for customers in the top 10 % of the anomaly score; empty lists elsewhere."""
+    out: list[list[str]] = [[] for _ in range(len(x))]
+    rows = np.flatnonzero(anomaly >= 0.9)
+    if len(rows) == 0:
+        return out
+    v = np.log1p(np.clip(x.to_numpy(dtype="float64"), 0.0, None))
+    med = np.median(v, axis=0)
+    q1, q3 = np.percentile(v, [25, 75], axis=0)
+    scale = np.where(q3 - q1 > 0, q3 - q1, np.maximum(np.abs(med), 1.0))
+    z = (v[rows] - med) / scale
+    order = np.argsort(-z, axis=1, kind="stable")[:, :top]
+    cols = list(x.columns)
+    for i, r in enumerate(rows.tolist()):  # top-decile customers only
+        out[r] = [FEATURE_WORDS[cols[j]] for j in order[i] if z[i, j] > 1.0]
+    return out
+
+
+def behaviour_job(
+    graph: CanonicalGraph,
+    account_customer: np.ndarray,
+    *,
+    txn_src: np.ndarray | None,
+    txn_dst: np.ndarray | None,
+    graph_features: pd.DataFrame,
+    known: np.ndarray,
+    settings: AnalysisSettings,
+    seed: int,
+) -> BehaviourResult:
+    """Behaviour features, anomaly score and (with enough known fraud) learned score.
+
+    Parameters
+    ----------
+    graph : CanonicalGraph
+        For the transactions (timestamps and amounts).
+    account_customer : numpy.ndarray
+        Customer position of each account position (-1: unknown owner).
+    txn_src, txn_dst : numpy.ndarray or None
+        Account position of each transaction's ends (-1 where absent).
+    graph_features : pandas.DataFrame
+        Label-free per-customer features from the other jobs (centralities, pattern
+        participation counts), in customer position order; fed to the learned model.
+    known : numpy.ndarray of bool
+        ``known_fraud`` per customer.
+    settings : AnalysisSettings
+        ``behaviour_window_days``, ``anomaly_trees``, ``learn_min_positives``,
+        ``learn_folds``.
+    seed : int
+        Seed of the forest, the fold split and the boosted models.
+
+    Returns
+    -------
+    BehaviourResult
+        ``table`` (columns :data:`SCORE_COLUMNS`, ``learned_score`` NaN without a model),
+        plain-word anomaly reasons, learned reasons and ``meta`` for ``run.json``.
+    """
+    n = len(known)
+    txns = graph.transactions
+    if txn_src is not None and len(txns):
+        cust = np.concatenate([account_customer, [-1]])
+        src = cust[np.where(txn_src >= 0, txn_src, -1)]
+        dst = (
+            cust[np.where(txn_dst >= 0, txn_dst, -1)]
+            if txn_dst is not None
+            else np.full(len(src), -1)
+        )
+        feats = behaviour_features(
+            n,
+            src=src,
+            dst=dst,
+            ts=epoch_seconds(txns["ts"]),
+            amount=txns["amount"].to_numpy(dtype="float64"),
+            window_days=settings.behaviour_window_days,
+        )
+    else:
+        feats = pd.DataFrame(0.0, index=pd.RangeIndex(n), columns=BEHAVIOUR_COLUMNS)
+    anomaly = anomaly_scores(feats[ANOMALY_COLUMNS], seed=seed, n_estimators=settings.anomaly_trees)
+    table = feats.copy()
+    table["anomaly_score"] = anomaly
+    table["learned_score"] = np.nan
+    meta: dict[str, Any] = {
+        "anomaly": {
+            "model": "sklearn.ensemble.IsolationForest",
+            "trees": settings.anomaly_trees,
+            "features": ANOMALY_COLUMNS,
+        }
+    }
+    model_x = pd.concat(
+        [feats.reset_index(drop=True), graph_features.reset_index(drop=True)], axis=1
+    )
+    model_x["anomaly_score"] = anomaly
+    learned = None
+    n_known = int(np.asarray(known, dtype=bool).sum())
+    if n_known >= settings.learn_min_positives:
+        learned = learned_scores(
+            model_x,
+            known,
+            folds=settings.learn_folds,
+            seed=seed,
+            min_positives=settings.learn_min_positives,
+        )
+    if learned is None:
+        meta["learned"] = None
+        meta["learned_notice"] = (
+            f"{n_known} customers flagged known_fraud, {settings.learn_min_positives} needed "
+            "to learn from them; risk uses the unsupervised scores"
+        )
+        learned_reasons = None
+    else:
+        table["learned_score"] = learned.score
+        meta["learned"] = learned.meta
+        learned_reasons = learned.reasons
+    return BehaviourResult(
+        table=table,
+        anomaly_words=_anomaly_words(feats[ANOMALY_COLUMNS], anomaly),
+        learned_reasons=learned_reasons,
+        meta=meta,
+    )

@@ -1,0 +1,151 @@
+"""Known answers for the typologies on a hand-built bank: a fee-bearing 6-hop cycle over 60
+days, a gather-scatter, and a payroll batch that must not be flagged."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from graphprofile.analysis import AnalysisSettings, analyse
+from graphprofile.frames import REJECT_COLUMNS, CanonicalGraph, Frames
+from graphprofile.graph import build_graph
+
+T0 = pd.Timestamp("2025-01-01", tz="UTC")
+OLD = pd.Timestamp("2015-01-01", tz="UTC")
+NOW = pd.Timestamp("2025-08-01", tz="UTC")
+
+
+def _bank() -> CanonicalGraph:
+    customers: list[str] = []
+    txns: list[tuple] = []
+
+    def pay(src: str, dst: str | None, amount: float, hours: float, cp: str | None = None):
+        for c in (src, dst):
+            if c is not None and c not in customers:
+                customers.append(c)
+        txns.append(
+            (f"T{len(txns):05d}", f"A-{src}", f"A-{dst}" if dst else None, cp, amount, "GBP",
+             T0 + pd.Timedelta(hours=hours))
+        )  # fmt: skip
+
+    # background: 60 customers paying each other and a shop, everyday amounts
+    for i in range(60):
+        pay(f"B{i:02d}", f"B{(i + 7) % 60:02d}", 20.0 + (i * 37) % 180, 5.0 + 31.0 * i)
+        pay(f"B{i:02d}", None, 15.0 + (i * 13) % 90, 9.0 + 29.0 * i, cp="P-SHOP")
+    # a 6-hop cycle, one hop every 12 days (60 days in all), 4 % fee per hop
+    amount = 9000.0
+    for k in range(6):
+        pay(f"Y{k + 1}", f"Y{(k + 1) % 6 + 1}", round(amount, 2), 24.0 * 12 * k + 10)
+        amount *= 0.96
+    # a gather-scatter: 8 senders pay H within two days, H pays 8 receivers within two more
+    for k in range(8):
+        pay(f"G{k + 1:02d}", "H", 1200.0 + 40 * k, 24.0 * 100 + 6 * k)
+    for k in range(8):
+        pay("H", f"R{k + 1:02d}", 1180.0 + 35 * k, 24.0 * 102 + 5 * k)
+    # a payroll batch: E pays 30 employees on the same day, three months running; the
+    # employees spend at the shop
+    for month in range(3):
+        for k in range(30):
+            pay("E", f"P{k:02d}", 2100.0 + 10 * k, 24.0 * (25 + 30 * month) + 0.1 * k)
+            pay(f"P{k:02d}", None, 300.0 + k, 24.0 * (27 + 30 * month) + k, cp="P-SHOP")
+
+    s = "string"
+    frames = Frames(
+        transactions=pd.DataFrame(
+            txns,
+            columns=[
+                "txn_id",
+                "from_account",
+                "to_account",
+                "to_counterparty",
+                "amount",
+                "currency",
+                "ts",
+            ],
+        ).astype(
+            {
+                "txn_id": s,
+                "from_account": s,
+                "to_account": s,
+                "to_counterparty": s,
+                "amount": "float64",
+                "currency": s,
+            }
+        ),
+        accounts=pd.DataFrame(
+            {
+                "account_id": [f"A-{c}" for c in customers],
+                "customer_id": customers,
+                "opened_at": OLD,
+                "account_type": "checking",
+            }
+        ).astype({"account_id": s, "customer_id": s, "account_type": s}),
+        customers=pd.DataFrame(
+            {"customer_id": customers, "name": None, "segment": "retail", "known_fraud": False}
+        ).astype({"customer_id": s, "name": s, "segment": s, "known_fraud": "bool"}),
+        counterparties=pd.DataFrame(
+            {"counterparty_id": ["P-SHOP"], "name": ["Corner shop"], "kind": ["merchant"]}
+        ).astype(s),
+        devices=pd.DataFrame(
+            {c: pd.Series(dtype=s) for c in ("device_id", "customer_id", "account_id", "ip")}
+        ).assign(seen_at=pd.Series(dtype="datetime64[ns, UTC]"))[
+            ["device_id", "customer_id", "account_id", "seen_at", "ip"]
+        ],
+        identifiers=pd.DataFrame({c: pd.Series(dtype=s) for c in ("customer_id", "kind", "value")}),
+        rejects=pd.DataFrame({c: pd.Series(dtype="string") for c in REJECT_COLUMNS}),
+        present={"transactions", "accounts", "customers", "counterparties"},
+    )
+    return build_graph(frames)
+
+
+@pytest.fixture(scope="module")
+def result():
+    return analyse(_bank(), run_id="p1", computed_at=NOW, seed=7)
+
+
+def _rings(result, kind: str) -> pd.DataFrame:
+    return result.rings[result.rings["kind"] == kind]
+
+
+def test_fee_bearing_six_hop_cycle_over_sixty_days_is_found(result):
+    rings = _rings(result, "cycle")
+    assert len(rings) == 1
+    ring = rings.iloc[0]
+    assert sorted(ring["accounts"]) == [f"A-Y{k}" for k in range(1, 7)]
+    assert ring["hops"] == 6
+    path = next(r for r in json.loads(ring["reasons"]) if r["type"] == "cycle_path")
+    assert path["accounts"] == [f"A-Y{k}" for k in range(1, 7)]
+    assert path["amounts"][0] == 9000.0 and path["amounts"][-1] == round(9000 * 0.96**5, 2)
+    days = (pd.Timestamp(path["times"][-1]) - pd.Timestamp(path["times"][0])).days
+    assert days == 60
+    # a fixed 10-day window (the old default) misses it: the whole span is what finds it
+    narrow = analyse(
+        _bank(), settings=AnalysisSettings(flow_window_days=10.0), run_id="p2",
+        computed_at=NOW, seed=7,
+    )  # fmt: skip
+    assert (narrow.rings["kind"] == "cycle").sum() == 0
+
+
+def test_gather_scatter_is_found(result):
+    rings = _rings(result, "fan_in")
+    assert len(rings) == 1
+    ring = rings.iloc[0]
+    expected = ["A-H"] + [f"A-G{k:02d}" for k in range(1, 9)] + [f"A-R{k:02d}" for k in range(1, 9)]
+    assert sorted(ring["accounts"]) == sorted(expected)
+    pattern = next(r for r in json.loads(ring["reasons"]) if r["type"] == "fan_in_pattern")
+    assert pattern["collector"] == "A-H"
+    assert pattern["n_senders"] == 8 and pattern["n_onwards"] == 8
+    assert pattern["shape"] == "gather_scatter"
+
+
+def test_payroll_batch_is_not_flagged(result):
+    payroll = {"E", *[f"P{k:02d}" for k in range(30)]}
+    in_rings = {c for cs in result.rings["customers"] for c in cs}
+    assert not payroll & in_rings
+    f = result.features.set_index("customer_id")
+    settings = AnalysisSettings()
+    assert f.loc[sorted(payroll), "risk_score"].max() < settings.risk_medium
+    risky = result.tags[result.tags["tag"].str.startswith("risk:")]
+    assert not payroll & set(risky["customer_id"])

@@ -1,0 +1,101 @@
+"""Behaviour features, the anomaly score and the cross-fitted learned score (known answers)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from graphprofile.analysis.behaviour import BEHAVIOUR_COLUMNS, anomaly_scores, behaviour_features
+from graphprofile.analysis.learned import learned_scores
+
+DAY = 86_400
+
+
+def test_behaviour_features_known_answers() -> None:
+    # 0 pays 1 twice on day 0 (a same-day repeat), 1 forwards 90 of the 100 to 2 within a
+    # day; 3 pays a counterparty (dst -1)
+    src = np.array([0, 0, 1, 3])
+    dst = np.array([1, 1, 2, -1])
+    ts = np.array([0, 3600, DAY // 2, 0])
+    amount = np.array([50.0, 50.0, 90.0, 10.0])
+    f = behaviour_features(4, src=src, dst=dst, ts=ts, amount=amount, window_days=7.0)
+    assert list(f.columns) == BEHAVIOUR_COLUMNS
+    assert f["out_txns"].tolist() == [2, 1, 0, 1]
+    assert f["in_txns"].tolist() == [0, 2, 1, 0]
+    assert f["out_partners"].tolist() == [1, 1, 0, 0]
+    assert f["same_day_repeats"].tolist() == [2, 2, 0, 0]
+    assert f.loc[1, "through_amount"] == 90.0
+    assert f.loc[1, "through_fast"] == 0.9  # 90 of the 100 received left within the week
+    assert f.loc[0, "repeat_share"] == 0.5  # two transfers, one partner
+    assert f.loc[0, "concentration"] == 1.0
+
+
+def test_odd_amounts_are_relative_to_the_population() -> None:
+    rng = np.random.default_rng(0)
+    n = 200
+    src = rng.integers(0, n, 2000)
+    dst = (src + 1 + rng.integers(0, n - 1, 2000)) % n
+    amount = rng.uniform(100, 600, 2000)
+    amount[:5] = 0.5  # five transfers far below everything else, all sent by customer src[:5]
+    f = behaviour_features(n, src=src, dst=dst, ts=np.arange(2000) * 600, amount=amount)
+    odd = np.zeros(n)
+    np.add.at(odd, src[:5], 1)
+    np.add.at(odd, dst[:5], 1)
+    assert np.array_equal(f["odd_amounts"].to_numpy(), odd)
+    # scaled by 1000 (another currency): the same transfers are odd
+    g = behaviour_features(n, src=src, dst=dst, ts=np.arange(2000) * 600, amount=amount * 1000)
+    assert np.array_equal(g["odd_amounts"].to_numpy(), odd)
+
+
+def test_anomaly_score_is_seeded_and_finds_the_outlier() -> None:
+    rng = np.random.default_rng(1)
+    x = pd.DataFrame(rng.poisson(3, size=(500, 4)).astype(float), columns=list("abcd"))
+    x.loc[7] = [60.0, 0.0, 45.0, 80.0]
+    a = anomaly_scores(x, seed=3)
+    assert a.argmax() == 7 and a.max() == 1.0
+    assert np.array_equal(a, anomaly_scores(x, seed=3))
+
+
+def _labelled(n: int = 600, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = np.zeros(n, dtype=bool)
+    y[rng.choice(n, 60, replace=False)] = True
+    x = pd.DataFrame(
+        {
+            "odd_amounts": rng.poisson(np.where(y, 4.0, 0.3)).astype(float),
+            "in_txns": rng.poisson(np.where(y, 12.0, 6.0)).astype(float),
+            "burst": rng.gamma(2.0, 1.0, n),
+        }
+    )
+    return x, y
+
+
+def test_learned_score_is_cross_fitted() -> None:
+    x, y = _labelled()
+    first = learned_scores(x, y, folds=5, seed=7)
+    assert first is not None
+    assert first.meta["oof_auc"] > 0.8 and first.meta["positives"] == 60
+    for i in (int(np.flatnonzero(y)[0]), int(np.flatnonzero(~y)[0])):
+        flipped = y.copy()
+        flipped[i] = not flipped[i]
+        again = learned_scores(x, flipped, folds=5, seed=7)
+        assert again is not None
+        # the customer's own score is untouched; customers in other folds do change
+        assert again.score[i] == first.score[i]
+        assert not np.array_equal(again.score, first.score)
+
+
+def test_learned_reasons_name_features_in_plain_words() -> None:
+    x, y = _labelled()
+    result = learned_scores(x, y, seed=7)
+    assert result is not None
+    top = int(np.argmax(result.score))
+    words = [r["words"] for r in result.reasons[top]]
+    assert "transfers of unusual size for this bank" in words
+    assert all(r["contribution"] > 0 for r in result.reasons[top])
+
+
+def test_too_few_positives_learn_nothing() -> None:
+    x, y = _labelled()
+    y[np.flatnonzero(y)[19:]] = False  # 19 positives
+    assert learned_scores(x, y, min_positives=20) is None
