@@ -31,7 +31,6 @@ Haveliwala, T. H. (2002). Topic-sensitive PageRank. *WWW '02*, 517-526.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -240,22 +239,53 @@ def _describe(row: dict[str, Any], frm: int) -> dict[str, Any]:
     return {"via": str(row["via"]), "id": str(row["item_id"])}
 
 
-class _Steps:
-    """Looks up and describes the evidence links between two customers."""
+def describe_steps(
+    links: pd.DataFrame, ids: np.ndarray, u: np.ndarray, v: np.ndarray
+) -> list[dict[str, Any]]:
+    """What the evidence links between each pair ``u[k]``, ``v[k]`` are, in one join.
 
-    def __init__(self, links: pd.DataFrame, ids: np.ndarray) -> None:
-        lo = np.minimum(links["a"].to_numpy(), links["b"].to_numpy())
-        hi = np.maximum(links["a"].to_numpy(), links["b"].to_numpy())
-        self.links = links.assign(lo=lo, hi=hi).set_index(["lo", "hi"]).sort_index()
-        self.ids = ids
+    Parameters
+    ----------
+    links : pandas.DataFrame
+        :attr:`Evidence.links` (sorted by ``a, b, via, item_id``).
+    ids : numpy.ndarray
+        Customer id per position.
+    u, v : numpy.ndarray of int
+        Customer positions of each step (``u`` is the side a money link is described from).
 
-    def step(self, u: int, v: int) -> dict[str, Any]:
-        key = (min(u, v), max(u, v))
-        rows = self.links.loc[[key]] if key in self.links.index else self.links.iloc[0:0]
-        # money first (the amounts matter most), then devices and identifiers
-        rows = rows.assign(_m=rows["via"] != "money").sort_values(["_m", "via", "item_id"])
-        described = [_describe(r, u) for r in rows.head(MAX_LINKS_PER_STEP).to_dict("records")]
-        return {"from": str(self.ids[u]), "to": str(self.ids[v]), "links": described}
+    Returns
+    -------
+    list of dict
+        Per step, ``{"from", "to", "links"}``: money first (the amounts matter most), then
+        devices and identifiers, at most :data:`MAX_LINKS_PER_STEP` links.
+    """
+    u = np.asarray(u, dtype=np.int64)
+    v = np.asarray(v, dtype=np.int64)
+    a = links["a"].to_numpy(dtype=np.int64)
+    b = links["b"].to_numpy(dtype=np.int64)
+    table = pd.DataFrame(
+        {
+            "lo": np.minimum(a, b),
+            "hi": np.maximum(a, b),
+            "pos": np.arange(len(links)),
+        }
+    )
+    wanted = pd.DataFrame({"k": np.arange(len(u)), "lo": np.minimum(u, v), "hi": np.maximum(u, v)})
+    hit = wanted.merge(table, on=["lo", "hi"], how="inner")
+    pos = hit["pos"].to_numpy()
+    via = links["via"].to_numpy()[pos]
+    hit = hit.assign(
+        other=(via != "money"), via=via, item=links["item_id"].to_numpy()[pos].astype(str)
+    )
+    hit = hit.sort_values(["k", "other", "via", "item", "pos"], kind="stable")
+    hit = hit[hit.groupby("k", sort=False).cumcount() < MAX_LINKS_PER_STEP]
+    out = [{"from": str(ids[x]), "to": str(ids[y]), "links": []} for x, y in zip(u, v, strict=True)]
+    pos = hit["pos"].to_numpy()
+    cols = {c: links[c].to_numpy()[pos] for c in ("a", "via", "item_id", "n_txns", "amount")}
+    for j, k in enumerate(hit["k"].to_numpy().tolist()):
+        row = {c: cols[c][j] for c in cols}
+        out[k]["links"].append(_describe(row, int(u[k])))
+    return out
 
 
 def neighbour_reasons(
@@ -263,26 +293,40 @@ def neighbour_reasons(
 ) -> dict[int, dict[str, Any]]:
     """For customers 1 or 2 hops from known fraud: the path and what each link is.
 
+    Paths follow the BFS tree of :func:`fraud_proximity` (``fraud_next``); every step of
+    every path is described in one join (:func:`describe_steps`).
+
     Returns
     -------
     dict
         Customer position → ``{"customer": known-fraud id, "steps": [{"from", "to",
-        "links": [...]}, ...]}`` (one step per hop, along the BFS path).
+        "links": [...]}, ...]}`` (one step per hop, along the BFS path), in position order.
     """
     hops = px["fraud_hops"].astype("Float64").fillna(-1).to_numpy(dtype="float64")
     nxt = px["fraud_next"].to_numpy(dtype=np.int64)
-    steps = _Steps(evidence.links, ids)
+    start = np.flatnonzero(np.isin(hops, REASON_HOPS) & ~known)
+    # walk every path one hop at a time (at most len(REASON_HOPS) hops)
+    paths = [start]
+    for _ in REASON_HOPS:
+        last = paths[-1]
+        step = np.where(last >= 0, nxt[np.maximum(last, 0)], -1)
+        step[(last >= 0) & known[np.maximum(last, 0)]] = -1  # a path stops at known fraud
+        paths.append(step)
+    walk = np.vstack(paths)  # (hops + 1) x customers; -1 after the path ends
+    length = (walk[1:] >= 0).sum(axis=0)
+    end = walk[length, np.arange(walk.shape[1])] if walk.shape[1] else start
+    keep = (length > 0) & known[np.maximum(end, 0)]
+    walk, length, end, start = walk[:, keep], length[keep], end[keep], start[keep]
+    hop_of, col_of = np.nonzero(walk[1:] >= 0)
+    order = np.lexsort((hop_of, col_of))
+    hop_of, col_of = hop_of[order], col_of[order]
+    described = describe_steps(evidence.links, ids, walk[hop_of, col_of], walk[hop_of + 1, col_of])
     out: dict[int, dict[str, Any]] = {}
-    for i in np.flatnonzero(np.isin(hops, REASON_HOPS) & ~known).tolist():
-        path = [i]
-        while len(path) <= len(REASON_HOPS) and nxt[path[-1]] >= 0:
-            path.append(int(nxt[path[-1]]))
-        if not known[path[-1]]:
-            continue
-        out[i] = {
-            "customer": str(ids[path[-1]]),
-            "steps": [steps.step(u, v) for u, v in itertools.pairwise(path)],
-        }
+    k = 0
+    for c, i in enumerate(start.tolist()):
+        n_steps = int(length[c])
+        out[i] = {"customer": str(ids[end[c]]), "steps": described[k : k + n_steps]}
+        k += n_steps
     return out
 
 
@@ -316,7 +360,6 @@ def fraud_paths(
     targets = np.flatnonzero(known & np.isfinite(dist) & (dist <= hops))
     targets = targets[targets != source]
     order = sorted(targets.tolist(), key=lambda t: (dist[t], str(ids[t])))[:limit]
-    steps = _Steps(evidence.links, ids)
     paths = []
     for t in order:
         path = g.get_shortest_paths(source, to=t, mode="all", output="vpath")[0]
@@ -325,7 +368,9 @@ def fraud_paths(
                 "to": str(ids[t]),
                 "hops": len(path) - 1,
                 "customers": [str(ids[v]) for v in path],
-                "steps": [steps.step(u, v) for u, v in itertools.pairwise(path)],
+                "steps": describe_steps(
+                    evidence.links, ids, np.array(path[:-1]), np.array(path[1:])
+                ),
             }
         )
     return paths
