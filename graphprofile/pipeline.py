@@ -26,6 +26,7 @@ import contextlib
 import platform
 import resource
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ import pandas as pd
 
 from graphprofile import __version__
 from graphprofile.analysis import AnalysisResult, AnalysisSettings, analyse
+from graphprofile.analysis.job import JOBS as ANALYSIS_JOBS
 from graphprofile.analysis.settings import load_settings
 from graphprofile.changes import summarise_changes, tag_changes
 from graphprofile.errors import ConfigError, RejectShareError
@@ -63,8 +65,6 @@ from graphprofile.sinks.graphdb import write_to_store
 from graphprofile.sinks.report import write_report
 from graphprofile.store import Store, StoreURI, open_store, parse_store_uri, read_graph
 
-#: Jobs :func:`graphprofile.analysis.analyse` announces through its ``progress`` callback.
-ANALYSIS_JOBS = 6
 PACKAGES = ["pandas", "pyarrow", "numpy", "igraph", "leidenalg", "networkx", "neo4j", "falkordb"]
 
 
@@ -87,6 +87,25 @@ def counter(reporter: Reporter, total: int) -> Callable[[str], None]:
         if advance is not None:
             advance(done, total, item)
         done += 1
+
+    return step
+
+
+def rows_counter(reporter: Reporter, phase: str) -> Callable[[str, int, int], None]:
+    """A ``progress(part, rows_done, rows_total)`` callback (per table or step, possibly
+    from worker threads) that reports the rows of all parts together to
+    ``reporter.advance`` (if it has one), e.g. ``write-back: labels 20,000/81,000``."""
+    done: dict[str, int] = {}
+    totals: dict[str, int] = {}
+    lock = threading.Lock()
+    advance = getattr(reporter, "advance", None)
+
+    def step(part: str, rows_done: int, rows_total: int) -> None:
+        with lock:
+            done[part], totals[part] = rows_done, rows_total
+            all_done, all_total = sum(done.values()), sum(totals.values())
+        if advance is not None:
+            advance(all_done, all_total, f"{phase}: {part} {rows_done:,}/{rows_total:,} rows")
 
     return step
 
@@ -337,6 +356,8 @@ def run_job(
                     },
                     load=not config.from_store,
                     notice=run.notice,
+                    load_progress=rows_counter(run.reporter, "load"),
+                    write_progress=rows_counter(run.reporter, "write-back"),
                 )
         for name, stage in stages:
             with run.timed(name):
@@ -395,7 +416,7 @@ def _analysis(
         run_id=run.run_id,
         computed_at=run.started_at,
         seed=config.seed,
-        progress=counter(run.reporter, ANALYSIS_JOBS),
+        progress=counter(run.reporter, len(ANALYSIS_JOBS)),
     )
 
 

@@ -41,6 +41,17 @@ from graphprofile.analysis.settings import AnalysisSettings
 from graphprofile.analysis.tags import build_tags
 from graphprofile.frames import CanonicalGraph
 
+#: The jobs :func:`analyse` announces through its ``progress`` callback, in order.
+JOBS = (
+    "projections",
+    "communities",
+    "influence",
+    "rings",
+    "proximity",
+    "behaviour",
+    "risk and tags",
+)
+
 
 @dataclass
 class AnalysisResult:

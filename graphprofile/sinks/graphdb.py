@@ -45,6 +45,8 @@ def write_to_store(
     run_meta: dict[str, Any],
     load: bool = True,
     notice: Callable[[str], None] = lambda _text: None,
+    load_progress: Callable[[str, int, int], None] | None = None,
+    write_progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Load the canonical graph into ``store`` and write the results back as tags.
 
@@ -65,6 +67,10 @@ def write_to_store(
         Load the graph first (``False`` when it was read from this store).
     notice : callable, optional
         Receives one-line progress messages.
+    load_progress, write_progress : callable, optional
+        ``progress(table_or_step, rows_done, rows_total)`` after every batch of the load
+        (:func:`~graphprofile.store.load_graph`) and of the write-back
+        (:func:`~graphprofile.store.write_back`).
 
     Returns
     -------
@@ -83,7 +89,7 @@ def write_to_store(
         assert graph is not None
         apply_schema(store)
         notice("loading the canonical graph into the store")
-        loaded = load_graph(store, graph)
+        loaded = load_graph(store, graph, progress=load_progress)
         summary["load"] = {k: loaded[k] for k in ("nodes", "relationships", "rows_per_s")}
     if result is None:
         notice("store: graph loaded; no analysis results to write back")
@@ -95,6 +101,7 @@ def write_to_store(
         rings=result.rings,
         communities=result.communities,
         run_meta=run_meta,
+        progress=write_progress,
     )
     summary["write_back"] = {k: v for k, v in written.items() if isinstance(v, int | float | str)}
     return summary

@@ -63,6 +63,9 @@ class Neo4jStore(BatchStore):
                 max_transaction_retry_time=max_retry_time,
                 connection_acquisition_timeout=connection_timeout,
                 user_agent="graphprofile",
+                # the server's hints (e.g. "property `labels` does not exist" before the
+                # first write-back) are not the user's business; errors still raise
+                notifications_min_severity="OFF",
             )
         except Exception as exc:  # driver configuration errors (bad scheme/port combos)
             raise StoreError(

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -60,6 +60,7 @@ def write_back(
     run_meta: Mapping[str, Any],
     labels: Mapping[str, str] | None = None,
     batch_size: int = 10_000,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Write one run's results onto the graph and remove what no longer holds.
 
@@ -86,6 +87,10 @@ def write_back(
         whose column is missing is not given to anyone this run (and so is removed).
     batch_size : int, default 10000
         Rows per write transaction (and nodes per clean-up page).
+    progress : callable, optional
+        ``progress(step, rows_done, rows_total)`` for every step that writes rows
+        (``customers``, ``labels``, ``communities``, ``rings``, ``member_of``): first with 0
+        for every step once the rows are known, then after every batch.
 
     Returns
     -------
@@ -119,6 +124,16 @@ def write_back(
         community_nodes, community_members = _communities(features, communities)
         ring_nodes, ring_members = _rings(features, rings)
         label_ids = _label_ids(features, labels)
+        tick = _Ticker(
+            progress,
+            {
+                "customers": len(customer_rows),
+                "labels": sum(len(yes) + len(no) for yes, no in label_ids.values()),
+                "communities": len(community_nodes),
+                "rings": len(ring_nodes),
+                "member_of": len(community_members) + len(ring_members),
+            },
+        )
 
         done.append(step)
         step = "run node"
@@ -144,7 +159,11 @@ def write_back(
             row["props"].update(clear)
         params = {"run_id": run_id}
         summary["customers"] = store.write_batches(
-            statement("writeback/customers"), customer_rows, batch_size, params=params
+            statement("writeback/customers"),
+            customer_rows,
+            batch_size,
+            params=params,
+            progress=tick("customers"),
         )
         summary["customers_missing"] = len(customer_rows) - summary["customers"]
 
@@ -156,20 +175,30 @@ def write_back(
                 statement("writeback/label_remove", LABEL=label),
                 [{"customer_id": i} for i in no],
                 batch_size,
+                progress=tick("labels"),
             )
             summary["labels"][label] = store.write_batches(
                 statement("writeback/label_set", LABEL=label),
                 [{"customer_id": i} for i in yes],
                 batch_size,
+                progress=tick("labels"),
             )
 
         done.append(step)
         step = "Community and Ring nodes"
         summary["communities"] = store.write_batches(
-            statement("writeback/communities"), community_nodes, batch_size, params=params
+            statement("writeback/communities"),
+            community_nodes,
+            batch_size,
+            params=params,
+            progress=tick("communities"),
         )
         summary["rings"] = store.write_batches(
-            statement("writeback/rings"), ring_nodes, batch_size, params=params
+            statement("writeback/rings"),
+            ring_nodes,
+            batch_size,
+            params=params,
+            progress=tick("rings"),
         )
         done.append(step)
         step = "MEMBER_OF relationships"
@@ -178,8 +207,13 @@ def write_back(
             community_members,
             batch_size,
             params=params,
+            progress=tick("member_of"),
         ) + store.write_batches(
-            statement("writeback/member_of_ring"), ring_members, batch_size, params=params
+            statement("writeback/member_of_ring"),
+            ring_members,
+            batch_size,
+            params=params,
+            progress=tick("member_of"),
         )
 
         done.append(step)
@@ -224,6 +258,31 @@ def write_back(
             "(write-back is idempotent)"
         ) from None
     return summary
+
+
+class _Ticker:
+    """Rows written per step, reported to ``progress(step, done, total)``."""
+
+    def __init__(
+        self, progress: Callable[[str, int, int], None] | None, totals: dict[str, int]
+    ) -> None:
+        self.progress = progress
+        self.totals = totals
+        self.done = dict.fromkeys(totals, 0)
+        if progress is not None:
+            for name, total in totals.items():
+                progress(name, 0, total)
+
+    def __call__(self, name: str) -> Callable[[int], None] | None:
+        if self.progress is None:
+            return None
+        report = self.progress
+
+        def step(rows: int) -> None:
+            self.done[name] += rows
+            report(name, self.done[name], self.totals[name])
+
+        return step
 
 
 def _customer_rows(features: pd.DataFrame, props_of: dict[str, str]) -> list[dict[str, Any]]:

@@ -136,3 +136,39 @@ def test_a_failed_write_back_keeps_this_runs_files_and_report(
     assert (out / "features.parquet").is_file() and (out / "report.html").is_file()
     assert "Data quality" in (out / "report.html").read_text()
     assert not (out / "run.json").exists()
+
+
+class _Bars:
+    """A reporter recording what the CLI's progress bar of each stage would show."""
+
+    def __init__(self) -> None:
+        self.current = ""
+        self.shown: dict[str, list[tuple[int, int, str]]] = {}
+
+    def stage(self, name: str) -> contextlib.AbstractContextManager[None]:
+        self.current = name
+        return contextlib.nullcontext()
+
+    def notice(self, text: str) -> None:
+        return None
+
+    def advance(self, done: int, total: int, item: str = "") -> None:
+        self.shown.setdefault(self.current, []).append((done, total, item))
+
+
+def test_store_stage_shows_rows_loaded_and_batches_written(
+    bank: Path, store_uri: str, tmp_path: Path
+) -> None:
+    bars = _Bars()
+    summary = run_job(RunConfig(data_dir=bank, out_dir=tmp_path / "out", store=store_uri), bars)
+    shown = bars.shown["graph write-back"]
+    load = [s for s in shown if s[2].startswith("load: ")]
+    write = [s for s in shown if s[2].startswith("write-back: ")]
+    # the load counts every row it sends; the write-back every row of every step
+    assert load[-1][0] == load[-1][1] > 0
+    assert write[-1][0] == write[-1][1]
+    n_customers = summary["graph"]["nodes"]["customer"]
+    assert any(s[2] == f"write-back: customers {n_customers:,}/{n_customers:,} rows" for s in write)
+    assert write[-1][1] > n_customers  # labels, communities, rings, memberships too
+    # counts only grow
+    assert [s[0] for s in write] == sorted(s[0] for s in write)

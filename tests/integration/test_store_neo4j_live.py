@@ -51,3 +51,17 @@ def test_server_has_apoc_and_gds(neo4j_uri: str) -> None:
     assert gds["v"].iloc[0].startswith("2.13.")
     assert apoc["v"].iloc[0].startswith("5.26.")
     assert int(ranks["n"].iloc[0]) == 3 and float(ranks["total"].iloc[0]) > 0
+
+
+def test_server_notifications_stay_quiet(
+    neo4j_uri: str, caplog: pytest.LogCaptureFixture, recwarn: pytest.WarningsRecorder
+) -> None:
+    """Hints such as "property `labels` does not exist" (a first write-back reads labels
+    and properties no node has yet) are not printed to users, even without --quiet."""
+    caplog.set_level("DEBUG", logger="neo4j")
+    with open_store(neo4j_uri) as store:
+        got = store.run("MATCH (c:GpNoSuchLabel) RETURN c.gp_no_such_property AS p")
+    assert len(got) == 0
+    said = [r for r in caplog.records if r.name.startswith("neo4j.notifications")]
+    assert said == []
+    assert [w for w in recwarn if "notification" in type(w.message).__name__.lower()] == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -10,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from graphprofile.analysis.job import JOBS as ANALYSIS_JOBS
 from graphprofile.cli import main
 from graphprofile.generate import generate_bank
 from graphprofile.pipeline import RunConfig, StageInput, run_job
@@ -133,3 +135,36 @@ def test_bad_store_fails_before_any_work(
     assert main(args) == 2
     assert capsys.readouterr().err.startswith(message.format(port=port))
     assert not out.exists()  # nothing read, analysed or written
+
+
+class _Recorder:
+    """A reporter that records stages and ``advance`` calls (what the CLI's bars show)."""
+
+    def __init__(self) -> None:
+        self.current = ""
+        self.steps: dict[str, list[tuple[int, int, str]]] = {}
+
+    def stage(self, name: str) -> contextlib.AbstractContextManager[None]:
+        self.current = name
+        self.steps.setdefault(name, [])
+        return contextlib.nullcontext()
+
+    def notice(self, text: str) -> None:
+        return None
+
+    def advance(self, done: int, total: int, item: str = "") -> None:
+        self.steps[self.current].append((done, total, item))
+
+
+def test_progress_counts_every_analysis_job_and_every_table(
+    banks: tuple[Path, Path], tmp_path: Path
+) -> None:
+    a, _ = banks
+    rec = _Recorder()
+    run_job(RunConfig(data_dir=a, out_dir=tmp_path / "out"), rec)
+    analysis = rec.steps["analysis"]
+    # one step per job, each announced as it starts, out of the right total
+    assert [item for _, _, item in analysis] == list(ANALYSIS_JOBS)
+    assert [done for done, _, _ in analysis] == list(range(len(ANALYSIS_JOBS)))
+    assert {total for _, total, _ in analysis} == {len(ANALYSIS_JOBS)}
+    assert [item for _, _, item in rec.steps["read+validate"]][:1] == ["customers"]
