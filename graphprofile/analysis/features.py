@@ -1,7 +1,8 @@
-"""The customer feature frame (``features`` table): one row per customer.
+"""The customer profiles: risk, the ``features`` table (one row per customer) and the tags.
 
 Brings together what the jobs found about each customer: community, influence, the
-riskiest reported ring, proximity to known fraud and the customer risk score.
+riskiest reported ring, proximity to known fraud, behaviour scores and the customer risk
+score. Both engines (embedded and ``--engine gds``) end with :func:`customer_profiles`.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from graphprofile.analysis.communities import Communities
+from graphprofile.analysis.projection import Projection
 from graphprofile.analysis.proximity import Proximity
-from graphprofile.analysis.scores import SCORE_COLUMNS
+from graphprofile.analysis.risk import customer_risk
+from graphprofile.analysis.scores import SCORE_COLUMNS, BehaviourResult, score_inputs
+from graphprofile.analysis.settings import AnalysisSettings
+from graphprofile.analysis.tags import build_tags
 
 #: Every feature after ``customer_id``, with the type of the property it becomes in the graph
 #: database (``gp_<column>``; Bloom's names: bigint, number, string, boolean).
@@ -70,7 +74,8 @@ def ring_risk_of(best: pd.DataFrame, n: int) -> tuple[np.ndarray, list[dict[str,
 def customer_features(
     customers: pd.Index,
     *,
-    communities: Communities,
+    community_ids: np.ndarray,
+    community_sizes: np.ndarray,
     influence: pd.DataFrame,
     rings: pd.DataFrame,
     ring_members: pd.DataFrame,
@@ -88,8 +93,8 @@ def customer_features(
     ----------
     customers : pandas.Index
         Customer ids by position.
-    communities : Communities
-        Community id and size per customer.
+    community_ids, community_sizes : numpy.ndarray
+        Community id and size per customer position.
     influence : pandas.DataFrame
         PageRank, degree, betweenness… per customer position.
     rings, ring_members, best : pandas.DataFrame
@@ -121,8 +126,8 @@ def customer_features(
     features = pd.DataFrame(
         {
             "customer_id": customers.to_numpy().astype(object),
-            "community_id": pd.array(communities.ids, dtype="Int64"),
-            "community_size": pd.array(communities.sizes, dtype="Int64"),
+            "community_id": pd.array(community_ids, dtype="Int64"),
+            "community_size": pd.array(community_sizes, dtype="Int64"),
         }
     )
     features = pd.concat([features, influence.reset_index(drop=True)], axis=1)
@@ -146,3 +151,98 @@ def customer_features(
     features["risk_reasons"] = reasons
     features["computed_at"] = computed_at
     return features[FEATURE_COLUMNS]
+
+
+def customer_profiles(
+    proj: Projection,
+    *,
+    settings: AnalysisSettings,
+    community_ids: np.ndarray,
+    community_sizes: np.ndarray,
+    influence: pd.DataFrame,
+    rings: pd.DataFrame,
+    ring_members: pd.DataFrame,
+    proximity: Proximity,
+    context: dict[str, Any],
+    behaviour: BehaviourResult,
+    embedded: np.ndarray,
+    run_id: str,
+    computed_at: pd.Timestamp,
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Customer risk, the ``features`` table and the tags (the last analysis job).
+
+    Parameters
+    ----------
+    proj : Projection
+        Customer ids by position.
+    settings : AnalysisSettings
+        Tag thresholds.
+    community_ids, community_sizes : numpy.ndarray
+        Community id and size per customer position.
+    influence : pandas.DataFrame
+        Centralities per customer position.
+    rings, ring_members : pandas.DataFrame
+        Reported rings and their ``cust, ring_id, kind, risk`` memberships.
+    proximity : Proximity
+        Closeness to known fraud (:func:`~graphprofile.analysis.proximity.no_proximity`
+        when none is known).
+    context : dict
+        :func:`~graphprofile.analysis.rings.bank_context` (known fraud, young customers,
+        cash-out accounts).
+    behaviour : BehaviourResult
+        Behaviour features, anomaly and learned score.
+    embedded : numpy.ndarray
+        Each customer's share of edge weight inside its community (the ``community`` tag's
+        score).
+    run_id : str
+        Written into every tag.
+    computed_at : pandas.Timestamp
+        Stamp of the run.
+
+    Returns
+    -------
+    tuple
+        ``features``, ``tags`` and each customer's risk reasons (JSON text).
+    """
+    n = len(proj.customers)
+    known = context["known_fraud"]
+    best = best_rings(ring_members)
+    ring_risk, ring_reason = ring_risk_of(best, n)
+    risk, reasons = customer_risk(
+        n,
+        ring_risk_of=ring_risk,
+        ring_reason_of=ring_reason,
+        known=known,
+        hops=proximity.hops,
+        neighbours=proximity.neighbours,
+        young=context["young_customer"],
+        cash_out=context["cash_out"],
+        **score_inputs(behaviour),
+    )
+    features = customer_features(
+        proj.customers,
+        community_ids=community_ids,
+        community_sizes=community_sizes,
+        influence=influence,
+        rings=rings,
+        ring_members=ring_members,
+        best=best,
+        proximity=proximity,
+        known=known,
+        scores=behaviour.table,
+        risk=risk,
+        reasons=reasons,
+        computed_at=computed_at,
+    )
+    cust_ids = proj.customers.to_numpy()
+    rm = ring_members.assign(customer_id=cust_ids[ring_members["cust"].to_numpy(dtype=np.int64)])
+    tags = build_tags(
+        features,
+        rm,
+        settings=settings,
+        customer_reasons=reasons,
+        run_id=run_id,
+        computed_at=computed_at,
+        embeddedness=embedded,
+    )
+    return features, tags, reasons

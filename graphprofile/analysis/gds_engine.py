@@ -52,12 +52,12 @@ from graphprofile.analysis.assemble import (
     previous_ring_keys,
 )
 from graphprofile.analysis.communities import canonical_labels, churn, match_ids
+from graphprofile.analysis.features import customer_profiles
 from graphprofile.analysis.flows import flow_patterns
 from graphprofile.analysis.gds_jobs import (
     communities_table,
     edges_among,
     embeddedness,
-    features_and_tags,
     identity_rings,
     influence,
     proximity,
@@ -65,6 +65,7 @@ from graphprofile.analysis.gds_jobs import (
 )
 from graphprofile.analysis.job import AnalysisResult
 from graphprofile.analysis.projection import LAYERS, Projection, account_index, customer_index
+from graphprofile.analysis.proximity import no_proximity
 from graphprofile.analysis.rings import bank_context
 from graphprofile.analysis.scores import behaviour_job, model_graph_features
 from graphprofile.analysis.settings import AnalysisSettings
@@ -380,8 +381,10 @@ def _analyse(
 
     say("proximity (evidence graph)")
     known = context["known_fraud"]
-    prox = proximity(gw, proj, known, s, k) if known.any() and n else None
-    if prox is None:
+    if known.any() and n:
+        near = proximity(gw, proj, known, s, k)
+    else:
+        near = no_proximity(n)
         skipped["fraud_proximity"] = "no customer is flagged known_fraud"
     clock.lap("proximity")
 
@@ -401,20 +404,20 @@ def _analyse(
     clock.lap("behaviour")
 
     say("risk and tags")
-    features, tags, reasons = features_and_tags(
-        s,
+    features, tags, _reasons = customer_profiles(
         proj,
-        community,
-        comm_size,
-        infl,
-        rings,
-        ring_members,
-        prox,
-        context,
-        run_id,
-        computed_at,
-        embeddedness(gw, proj, infl["strength"].to_numpy(dtype="float64")),
+        settings=s,
+        community_ids=community,
+        community_sizes=comm_size,
+        influence=infl,
+        rings=rings,
+        ring_members=ring_members,
+        proximity=near,
+        context=context,
         behaviour=beh,
+        embedded=embeddedness(gw, proj, infl["strength"].to_numpy(dtype="float64")),
+        run_id=run_id,
+        computed_at=computed_at,
     )
     heap = gw.heap()  # every projection still held: the run's peak on the server
     internal = gw.query(
@@ -422,7 +425,6 @@ def _analyse(
         {"graph": gw.name("rel"), "types": [REL], "property": COMMUNITY},
     )
     communities = communities_table(proj, community, raw_comm, internal, features, s)
-    del reasons
     clock.lap("risk_and_tags")
 
     rel_edges_total = int(infl["degree"].sum()) // 2
@@ -448,7 +450,7 @@ def _analyse(
         "betweenness": btw_mode,
         "rings": ring_meta,
         "flows": flow_meta,
-        "fraud_evidence": prox["meta"] if prox else {},
+        "fraud_evidence": near.meta,
         "behaviour": beh.meta,
         "skipped": [f"{name}: {why}" for name, why in skipped.items()],
         "seconds": clock.seconds,

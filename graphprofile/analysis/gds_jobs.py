@@ -15,13 +15,9 @@ import pandas as pd
 from graphprofile._arrow import codes
 from graphprofile.analysis._util import percentile_rank
 from graphprofile.analysis.communities import community_table
-from graphprofile.analysis.features import FEATURE_COLUMNS
 from graphprofile.analysis.projection import LAYERS, Projection
-from graphprofile.analysis.proximity import evidence_graph, fraud_proximity, neighbour_reasons
-from graphprofile.analysis.risk import customer_risk
-from graphprofile.analysis.scores import SCORE_COLUMNS, BehaviourResult
+from graphprofile.analysis.proximity import Proximity, customer_proximity
 from graphprofile.analysis.settings import AnalysisSettings
-from graphprofile.analysis.tags import build_tags
 from graphprofile.store.gds import COMMUNITY, ITEM_KIND, LAYER_CODES, REL, WEIGHT, GdsGateway
 
 #: PageRank iterations and tolerance: run to convergence so GDS agrees with PRPACK.
@@ -158,7 +154,7 @@ def edges_among(gw: GdsGateway, proj: Projection, custs: np.ndarray) -> pd.DataF
 
 def proximity(
     gw: GdsGateway, proj: Projection, known: np.ndarray, s: AnalysisSettings, k: dict[str, int]
-) -> dict[str, Any]:
+) -> Proximity:
     """Hops, fraud_proximity and neighbour reasons, by the embedded proximity job.
 
     The known-fraud evidence graph (shared non-hub devices and identifiers, money links
@@ -182,127 +178,7 @@ def proximity(
     )
     links["item"] = pd.factorize(links["layer"].astype(str) + "|" + links["item_id"])[0]
     proj.links = links[links["cust"] >= 0].reset_index(drop=True)
-    evidence = evidence_graph(proj, settings=s)
-    px = fraud_proximity(evidence.graph, known)
-    cust_ids = proj.customers.to_numpy()
-    return {
-        "hops": px["fraud_hops"].astype("Float64").fillna(np.nan).to_numpy(dtype="float64"),
-        "prox": px["fraud_proximity"].to_numpy(),
-        "fraud_hops": px["fraud_hops"].array,
-        "neighbours": neighbour_reasons(evidence, px, known, cust_ids),
-        "meta": evidence.meta,
-    }
-
-
-def _score_inputs(behaviour: BehaviourResult | None) -> dict[str, Any]:
-    """Anomaly and learned inputs of ``customer_risk`` from the behaviour job."""
-    if behaviour is None:
-        return {}
-    learned = behaviour.table["learned_score"].to_numpy()
-    return {
-        "anomaly": behaviour.table["anomaly_score"].to_numpy(),
-        "anomaly_words": behaviour.anomaly_words,
-        "learned": None if np.isnan(learned).all() else learned,
-        "learned_reasons": behaviour.learned_reasons,
-    }
-
-
-def features_and_tags(
-    s: AnalysisSettings,
-    proj: Projection,
-    community: np.ndarray,
-    comm_size: np.ndarray,
-    infl: pd.DataFrame,
-    rings: pd.DataFrame,
-    ring_members: pd.DataFrame,
-    prox: dict[str, Any] | None,
-    context: dict[str, Any],
-    run_id: str,
-    computed_at: pd.Timestamp,
-    embedded: np.ndarray,
-    *,
-    behaviour: BehaviourResult | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    """Customer risk, the features table and the tags, exactly as the embedded engine.
-
-    ``embedded`` is each customer's share of edge weight inside its community (the
-    ``community`` tag's score, :func:`graphprofile.analysis.communities.embeddedness`).
-    """
-    n = len(proj.customers)
-    cust_ids = proj.customers.to_numpy()
-    known = context["known_fraud"]
-    best = (
-        ring_members.sort_values(["cust", "risk", "ring_id"], ascending=[True, False, True])
-        .drop_duplicates("cust")
-        .set_index("cust")
-    )
-    ring_size = rings.set_index("ring_id")["size"] if len(rings) else pd.Series(dtype="int64")
-    ring_risk_of = np.zeros(n)
-    ring_risk_of[best.index.to_numpy()] = best["risk"].to_numpy()
-    ring_reason_of: list[dict[str, Any] | None] = [None] * n
-    rows = zip(best.index, best["ring_id"], best["kind"], best["risk"], strict=True)
-    for c, rid, kind, r in rows:
-        ring_reason_of[int(c)] = {
-            "type": "ring",
-            "ring_id": rid,
-            "kind": kind,
-            "weight": round(float(r), 4),
-        }
-    risk, reasons = customer_risk(
-        n,
-        ring_risk_of=ring_risk_of,
-        ring_reason_of=ring_reason_of,
-        known=known,
-        hops=prox["hops"] if prox else None,
-        neighbours=prox["neighbours"] if prox else {},
-        young=context["young_customer"],
-        cash_out=context["cash_out"],
-        **_score_inputs(behaviour),
-    )
-    n_rings = (
-        np.bincount(ring_members["cust"].to_numpy(dtype=np.int64), minlength=n)
-        if len(ring_members)
-        else np.zeros(n, dtype=np.int64)
-    )
-    features = pd.DataFrame(
-        {
-            "customer_id": cust_ids.astype(object),
-            "community_id": pd.array(community, dtype="Int64"),
-            "community_size": pd.array(comm_size, dtype="Int64"),
-        }
-    )
-    features = pd.concat([features, infl.reset_index(drop=True)], axis=1)
-    ring_id = pd.Series(pd.NA, index=range(n), dtype="string")
-    ring_kind = pd.Series(pd.NA, index=range(n), dtype="string")
-    ring_risk_col = pd.Series(np.nan, index=range(n))
-    ring_id.iloc[best.index.to_numpy()] = best["ring_id"].to_numpy()
-    ring_kind.iloc[best.index.to_numpy()] = best["kind"].to_numpy()
-    ring_risk_col.iloc[best.index.to_numpy()] = best["risk"].to_numpy()
-    features["ring_id"] = ring_id
-    features["ring_kind"] = ring_kind
-    features["ring_size"] = pd.array(ring_id.map(ring_size), dtype="Int64")
-    features["ring_risk"] = ring_risk_col.to_numpy()
-    features["n_rings"] = n_rings.astype("int64")
-    features["fraud_hops"] = prox["fraud_hops"] if prox else pd.array([pd.NA] * n, dtype="Int64")
-    features["fraud_proximity"] = prox["prox"] if prox else np.full(n, np.nan)
-    features["known_fraud"] = known
-    for col in SCORE_COLUMNS:
-        features[col] = behaviour.table[col].to_numpy() if behaviour is not None else np.nan
-    features["risk_score"] = risk
-    features["risk_reasons"] = reasons
-    features["computed_at"] = computed_at
-    features = features[FEATURE_COLUMNS]
-    rm = ring_members.assign(customer_id=cust_ids[ring_members["cust"].to_numpy(dtype=np.int64)])
-    tags = build_tags(
-        features,
-        rm,
-        settings=s,
-        customer_reasons=reasons,
-        run_id=run_id,
-        computed_at=computed_at,
-        embeddedness=embedded,
-    )
-    return features, tags, reasons
+    return customer_proximity(proj, known, settings=s)
 
 
 def communities_table(

@@ -29,16 +29,14 @@ from graphprofile.analysis.communities import (
     detect_communities,
     embeddedness,
 )
-from graphprofile.analysis.features import best_rings, customer_features, ring_risk_of
+from graphprofile.analysis.features import customer_profiles
 from graphprofile.analysis.flows import flow_patterns
 from graphprofile.analysis.influence import influence
 from graphprofile.analysis.projection import Projection, project
 from graphprofile.analysis.proximity import customer_proximity, no_proximity
 from graphprofile.analysis.rings import bank_context
-from graphprofile.analysis.risk import customer_risk
 from graphprofile.analysis.scores import behaviour_job, model_graph_features
 from graphprofile.analysis.settings import AnalysisSettings
-from graphprofile.analysis.tags import build_tags
 from graphprofile.frames import CanonicalGraph
 
 #: The jobs :func:`analyse` announces through its ``progress`` callback, in order.
@@ -198,53 +196,26 @@ def analyse(
     )
     if beh.meta.get("learned_notice"):
         log.skip("learned_score", beh.meta["learned_notice"])
-    learned = beh.table["learned_score"].to_numpy()
     log.lap("behaviour")
 
     log.say("risk and tags")
-    best = best_rings(ring_members)
-    ring_risk, ring_reason = ring_risk_of(best, n)
-    risk, reasons = customer_risk(
-        n,
-        ring_risk_of=ring_risk,
-        ring_reason_of=ring_reason,
-        known=known,
-        hops=near.hops,
-        neighbours=near.neighbours,
-        young=context["young_customer"],
-        cash_out=context["cash_out"],
-        anomaly=beh.table["anomaly_score"].to_numpy(),
-        anomaly_words=beh.anomaly_words,
-        learned=None if np.isnan(learned).all() else learned,
-        learned_reasons=beh.learned_reasons,
-    )
-    features = customer_features(
-        proj.customers,
-        communities=comm,
+    edges = proj.rel_edges
+    features, tags, _reasons = customer_profiles(
+        proj,
+        settings=s,
+        community_ids=comm.ids,
+        community_sizes=comm.sizes,
         influence=infl,
         rings=rings,
         ring_members=ring_members,
-        best=best,
         proximity=near,
-        known=known,
-        scores=beh.table,
-        risk=risk,
-        reasons=reasons,
-        computed_at=computed_at,
-    )
-    cust_ids = proj.customers.to_numpy()
-    rm = ring_members.assign(customer_id=cust_ids[ring_members["cust"].to_numpy(dtype=np.int64)])
-    edges = proj.rel_edges
-    tags = build_tags(
-        features,
-        rm,
-        settings=s,
-        customer_reasons=reasons,
-        run_id=run_id,
-        computed_at=computed_at,
-        embeddedness=embeddedness(
+        context=context,
+        behaviour=beh,
+        embedded=embeddedness(
             edges["src"].to_numpy(), edges["dst"].to_numpy(), edges["weight"].to_numpy(), comm.ids
         ),
+        run_id=run_id,
+        computed_at=computed_at,
     )
     communities = community_table(proj, comm.ids, features, risk_medium=s.risk_medium)
     log.lap("risk_and_tags")

@@ -73,6 +73,18 @@ class BehaviourResult:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
+def score_inputs(behaviour: BehaviourResult) -> dict[str, Any]:
+    """The anomaly and learned inputs of
+    :func:`~graphprofile.analysis.risk.customer_risk` from the behaviour job."""
+    learned = behaviour.table["learned_score"].to_numpy()
+    return {
+        "anomaly": behaviour.table["anomaly_score"].to_numpy(),
+        "anomaly_words": behaviour.anomaly_words,
+        "learned": None if np.isnan(learned).all() else learned,
+        "learned_reasons": behaviour.learned_reasons,
+    }
+
+
 def _anomaly_words(x: pd.DataFrame, anomaly: np.ndarray, *, top: int = 2) -> list[list[str]]:
     """Plain words for the features furthest above the population median (robust z),
     for customers in the top 10 % of the anomaly score; empty lists elsewhere."""
