@@ -69,8 +69,12 @@ def parse_amount(
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         missing = values.isna().to_numpy(dtype=bool)
         num_np = values.to_numpy(dtype="float64", na_value=np.nan)
-        text = pd.Series(num_np.astype(str), index=values.index, dtype="string")
         unparsable = np.zeros(len(values), dtype=bool)
+        # the value as text only where a reason will quote it (not finite, <= 0, too large)
+        quoted = ~missing & (~np.isfinite(num_np) | (num_np <= 0) | (num_np > max_amount))
+        text = pd.Series(pd.NA, index=values.index, dtype="string")
+        if quoted.any():
+            text[quoted] = num_np[quoted].astype(str)
     else:
         text = as_text(values)
         missing = text.isna().to_numpy(dtype=bool)
@@ -118,6 +122,42 @@ def parse_amount(
     return pd.Series(num_np, index=values.index), reason
 
 
+class QuotedTimestamps:
+    """Typed timestamps as text for reasons, formatted only for the rows asked for.
+
+    ``text[mask]`` equals ``values.astype("string")[mask]``: pandas formats a timestamp
+    column at the finest resolution any of its values needs (and naive midnight-only
+    columns as dates), so the rows asked for are formatted together with one witness row
+    of each resolution the whole column has. Formatting every row would cost seconds per
+    million rows that only rejected rows need.
+    """
+
+    def __init__(self, values: pd.Series) -> None:
+        self.values = values
+        wall = values.dt.tz_localize(None) if values.dt.tz is not None else values
+        ticks = wall.array.asi8
+        valid = ~wall.isna().to_numpy(dtype=bool)
+        per_second = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}[wall.dt.unit]
+        seconds = ticks // per_second
+        subsecond_ns = (ticks % per_second) * (10**9 // per_second)
+        parts = (
+            subsecond_ns % 1000,
+            subsecond_ns // 1000 % 1000,
+            subsecond_ns // 10**6,
+            seconds % 60,
+            seconds // 60 % 60,
+            seconds // 3600 % 24,
+        )
+        self.witnesses = sorted(
+            {int(np.argmax(hit)) for part in parts if (hit := valid & (part != 0)).any()}
+        )
+
+    def __getitem__(self, mask: np.ndarray) -> pd.Series:
+        part = self.values[mask]
+        both = pd.concat([part, self.values.iloc[self.witnesses]]).astype("string")
+        return both.iloc[: len(part)]
+
+
 #: Timestamps the canonical ``datetime64[ns, UTC]`` columns can hold.
 _TS_MIN = pd.Timestamp.min.tz_localize("UTC").ceil("s")
 _TS_MAX = pd.Timestamp.max.tz_localize("UTC").floor("s")
@@ -149,13 +189,13 @@ def parse_timestamp(
         missing = ts.isna()
         bad = pd.Series(False, index=values.index)
         no_local = bad
-        text = values.astype("string")
+        text = QuotedTimestamps(values)
     elif pd.api.types.is_datetime64_dtype(values):
         ts = _localise(values, timezone)
         missing = values.isna()
         bad = pd.Series(False, index=values.index)
         no_local = ts.isna() & ~missing
-        text = values.astype("string")
+        text = QuotedTimestamps(values)
     else:
         text = as_text(values)
         missing = text.isna()
