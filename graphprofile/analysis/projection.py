@@ -139,7 +139,7 @@ def _memberships(
             pd.DataFrame(
                 {
                     "cust": codes(dev["customer_id"], customers),
-                    "item_id": dev["device_id"].astype("str").to_numpy(),
+                    "item_id": dev["device_id"].astype("str").array,
                     "item": item_codes(dev["device_id"]),
                     "layer": "devices",
                     "kind": "device",
@@ -153,10 +153,10 @@ def _memberships(
             pd.DataFrame(
                 {
                     "cust": codes(idf["customer_id"], customers),
-                    "item_id": idf["identifier_id"].astype("str").to_numpy(),
+                    "item_id": idf["identifier_id"].astype("str").array,
                     "item": item_codes(idf["identifier_id"]),
                     "layer": "identifiers",
-                    "kind": kind.astype("str").to_numpy(),
+                    "kind": kind.astype("str").array,
                 }
             )
         )
@@ -168,7 +168,7 @@ def _memberships(
             pd.DataFrame(
                 {
                     "cust": cust,
-                    "item_id": pays["counterparty_id"].astype("str").to_numpy(),
+                    "item_id": pays["counterparty_id"].astype("str").array,
                     "item": item_codes(pays["counterparty_id"]),
                     "layer": "counterparties",
                     "kind": "counterparty",
