@@ -306,8 +306,12 @@ def community_elements(
                     e = edges.setdefault((a, b, rel), {"n": 0, "items": []})
                     e["n"] += 1
                     e["items"].append(str(item))
-    owner = g.edges["OWNS"].astype(str).set_index("account_id")["customer_id"]
+    owns = g.edges["OWNS"].astype(str)
+    owner = owns.set_index("account_id")["customer_id"]
+    theirs = owns.loc[owns["customer_id"].isin(keep), "account_id"]
     tr = g.edges["TRANSFER"]
+    # only transfers between the members' own accounts are looked up (not every transfer)
+    tr = tr[tr["from_account"].astype(str).isin(theirs) & tr["to_account"].astype(str).isin(theirs)]
     src = tr["from_account"].astype(str).map(owner)
     dst = tr["to_account"].astype(str).map(owner)
     sel = src.isin(keep) & dst.isin(keep) & (src != dst)
