@@ -41,7 +41,8 @@ def load_frames(
     now : pandas.Timestamp, optional
         Reference time for "timestamp in the future" (default: the current time).
     progress : callable, optional
-        Called with the name of each table as it is read.
+        Called as each table is read, with its name and the rows read so far, e.g.
+        ``accounts (100,000 rows read)``.
 
     Returns
     -------
@@ -65,7 +66,8 @@ def load_frames(
     tables: dict[str, pd.DataFrame | None] = {}
     for table in LOAD_ORDER:
         if progress:
-            progress(table)
+            rows = sum(stat.read for stat in log.stats.values())
+            progress(f"{table} ({rows:,} rows read)")
         tables[table] = read_rows(table, data_dir, mapping, now, log)
     present = {t for t, df in tables.items() if df is not None}
     linked, n_derived = link_tables(tables, present, log)
