@@ -19,6 +19,9 @@ from graphprofile.frames import CanonicalGraph
 
 MAX_ITEMS = 20  # shared items / cycles listed per ring in reasons
 
+#: Published ``magnitude_ratio`` of a ring whose members pay nothing else (infinite).
+MAGNITUDE_CAP = 1e6
+
 RING_COLUMNS = {
     "ring_id": "str",
     "kind": "str",
@@ -38,6 +41,9 @@ RING_COLUMNS = {
     "known_fraud_share": "float64",
     "cash_out_share": "float64",
     "activity_ratio": "float64",
+    "magnitude_ratio": "float64",
+    "one_off_share": "float64",
+    "cohesion": "float64",
     "first_ts": "datetime64[ns, UTC]",
     "last_ts": "datetime64[ns, UTC]",
     "risk": "float64",
@@ -151,6 +157,9 @@ def flow_evidence(
             obj["shape"] = "gather_scatter"  # gathered from many, scattered to many
         evidence[int(ring)] = [obj]
     stats["first_s"], stats["last_s"] = _ring_span(members, tx)
+    if kind == "fan_in":  # where the gathered money goes: the collector's account
+        col = members[members["role"] == "collector"].drop_duplicates("ring")
+        stats["head"] = col.set_index("ring")["acc"].reindex(stats.index).astype("float64")
     return evidence, stats
 
 
@@ -291,6 +300,14 @@ def assemble_rings(
     rings = pd.concat(frames)
     feats = ring_features(cm_all_df, am_all_df, proj, graph, context=context)
     rings = rings.join(feats)
+    if "head" in rings:  # fan-in: does the collector pass the money to a cash-out channel?
+        head = rings["head"].to_numpy(dtype="float64")
+        ok = np.isfinite(head)
+        owner = np.full(len(head), -1, dtype=np.int64)
+        owner[ok] = proj.account_customer[head[ok].astype(np.int64)]
+        cash = np.zeros(len(head))
+        cash[owner >= 0] = context["cash_out"][owner[owner >= 0]]
+        rings["head_cash_out"] = np.where(ok, cash, np.nan)
     for col in ("hops", "breadth", "n_shared_devices", "n_shared_identifiers", "first_s", "last_s"):
         if col not in rings:
             rings[col] = np.nan
@@ -299,6 +316,7 @@ def assemble_rings(
     risk, contrib = ring_risk(rings)
     rings["risk"] = risk
     candidates = rings.groupby("kind").size().to_dict()
+    strength = rings["community_strength"].dropna()
     rings = rings[rings["risk"] >= min_risk].copy()
     # reasons only for the rings that are reported (identity candidates run to 100k+)
     ev_of = {}
@@ -366,12 +384,16 @@ def assemble_rings(
             "reasons": rings["reasons"].loc[cm_all_df["ring"]].to_numpy(),
         }
     )
+    # members who pay nothing but the ring's own transfers make the ratio infinite: the table
+    # (and the stores, which refuse inf) get MAGNITUDE_CAP instead
+    rings["magnitude_ratio"] = rings["magnitude_ratio"].clip(upper=MAGNITUDE_CAP)
     out = rings[list(RING_COLUMNS)].sort_values("ring_id", ignore_index=True)
     reported = out.groupby("kind").size().to_dict()
     meta = {
         "candidates": {k: int(v) for k, v in candidates.items()},
         "flow_rings_inside_identity_rings": len(inside),
         "reported": {k: int(v) for k, v in reported.items()},
+        "community_strength": round(float(strength.iloc[0]), 4) if len(strength) else None,
     }
     return out, members, meta
 

@@ -44,6 +44,8 @@ from graphprofile.domain import FLOW_PRIORITY
 from graphprofile.frames import CanonicalGraph
 
 DAY = 86_400
+#: Accounts sampled (evenly by position) to set a fan width's count threshold.
+FAN_SAMPLE = 100_000
 
 
 class Txns:
@@ -69,6 +71,7 @@ class Txns:
         ts = epoch_seconds(t["ts"])  # whole seconds whatever the stored resolution
         self.t0 = int(ts.min()) if len(ts) else 0
         ts = ts - self.t0
+        self.last = int(ts.max()) if len(ts) else 0  # seconds from the first to the last
         amount = t["amount"].to_numpy(dtype="float64")
         ok = src >= 0
         # every outgoing payment (accounts and counterparties) for pass-through sums
@@ -122,20 +125,6 @@ def _expand(lo: np.ndarray, hi: np.ndarray, cap: int) -> tuple[np.ndarray, np.nd
     return rows, pos, cut
 
 
-def _window_starts(end: np.ndarray, acc: np.ndarray, min_count: int) -> np.ndarray:
-    """Window starts worth expanding: enough transactions, and not dominated.
-
-    ``end[i]`` is one past the last transaction of the window opened by ``i`` (sorted by
-    account, then time). A start whose window ends where the previous start's window ends
-    sees a subset of that window, so only starts that move the end are kept: a payroll
-    batch of 500 payments is expanded once, not 500 times.
-    """
-    idx = np.arange(len(end))
-    moved = np.ones(len(end), dtype=bool)
-    moved[1:] = (end[1:] != end[:-1]) | (acc[1:] != acc[:-1])
-    return np.flatnonzero(moved & (end - idx >= min_count))
-
-
 def find_cycles(
     tx: Txns, proj: Projection, s: AnalysisSettings
 ) -> tuple[list[dict[str, Any]], int]:
@@ -185,51 +174,106 @@ def find_cycles(
     return cycles, cut_total
 
 
+def fan_scales(tx: Txns, s: AnalysisSettings) -> list[int]:
+    """Window widths (seconds) the fan detectors look at.
+
+    ``fan_window_days`` set: that one width. ``None`` (default): a ladder from one day,
+    doubling, up to the span of the data -- a fan may gather over a day or over months.
+    """
+    if s.fan_window_days is not None:
+        return [int(s.fan_window_days * DAY)]
+    out = [DAY]
+    while out[-1] < tx.last:
+        out.append(2 * out[-1])
+    return out
+
+
+def _grid_windows(acc: np.ndarray, ts: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Windows ``[start, start + w)`` on a half-overlapping grid, one per half-width slot
+    holding a transaction of the account: ``(account, start)`` pairs, sorted.
+
+    A burst shorter than ``w / 2`` lies wholly inside one of them.
+    """
+    half = max(w // 2, 1)
+    n_slots = int(ts.max()) // half + 1 if len(ts) else 1
+    slot = np.unique(acc * n_slots + ts // half)
+    return slot // n_slots, (slot % n_slots) * half
+
+
+def _count_threshold(
+    acc: np.ndarray, other: np.ndarray, ts: np.ndarray, w: int, s: AnalysisSettings
+) -> int:
+    """Distinct counterparties an account needs within ``w`` to count as a fan.
+
+    ``fan_percentile`` of the accounts' largest number of distinct counterparties in one
+    window of that width (on a grid, over at most ``FAN_SAMPLE`` accounts taken evenly by
+    position), and at least ``fan_min_degree``. Busy accounts -- hubs, shops, employers --
+    set the bar; it rises with the width, so a long window needs a wide fan.
+    """
+    n_acc = int(acc.max()) + 1 if len(acc) else 1
+    step = max(1, n_acc // FAN_SAMPLE)
+    sel = acc % step == 0
+    a, o, t = acc[sel], other[sel], ts[sel] // w
+    if len(a) == 0:
+        return s.fan_min_degree
+    n_bins = int(t.max()) + 1
+    key = np.unique((a * n_bins + t) * (int(o.max()) + 1) + o) // (int(o.max()) + 1)
+    _, counts = np.unique(key, return_counts=True)
+    per_acc = pd.Series(counts).groupby(np.unique(key) // n_bins).max().to_numpy()
+    q = float(np.percentile(per_acc, s.fan_percentile))
+    return max(s.fan_min_degree, int(np.ceil(q)))
+
+
 def find_fan_in(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, int]:
-    """Fan-in pass-throughs: ``ring, acc, role`` rows (role collector/sender/onward)."""
-    w, onward = int(s.fan_window_days * DAY), int(s.onward_days * DAY)
+    """Fan-in pass-throughs: ``ring, acc, role`` rows (role collector/sender/onward).
+
+    Every width of :func:`fan_scales` is searched; a collector keeps the window whose
+    distinct senders most exceed that width's threshold (:func:`_count_threshold`).
+    """
+    onward = int(s.onward_days * DAY)
     d_acc = tx.dst[tx.by_dst]
     d_ts = tx.ts[tx.by_dst]
-    end = np.searchsorted(tx.dkey, d_acc * tx.span + d_ts + w, side="right")
-    start_idx = _window_starts(end, d_acc, s.fan_min_degree)
-    if len(start_idx) == 0:
-        return _empty_members(), 0
-    # pass-through test before any expansion: the window's total, first and last receipt
-    # come from cumulative sums; money may leave while it is still being gathered, so it
-    # is counted from the first receipt
+    d_src = tx.src[tx.by_dst]
     cum = np.concatenate([[0.0], np.cumsum(tx.amount[tx.by_dst])])
-    e = end[start_idx]
-    total = cum[e] - cum[start_idx]
-    sent = tx.sent_between(d_acc[start_idx], d_ts[start_idx], d_ts[e - 1] + onward)
-    start_idx = start_idx[sent >= s.fan_onward_share * total]
-    if len(start_idx) == 0:
-        return _empty_members(), 0
-    rows, pos, cut = _expand(start_idx, end[start_idx], s.max_paths)
-    frame = pd.DataFrame(
-        {
-            "start": start_idx[rows],
-            "sender": tx.src[tx.by_dst[pos]],
-            "amount": tx.amount[tx.by_dst[pos]],
-            "ts": d_ts[pos],
-        }
-    )
-    agg = frame.groupby("start").agg(
-        n=("sender", "nunique"), total=("amount", "sum"), first=("ts", "min"), last=("ts", "max")
-    )
-    agg = agg[agg["n"] >= s.fan_min_degree]
-    if len(agg) == 0:
+    found, cut = [], 0
+    for w in fan_scales(tx, s):
+        need = _count_threshold(d_acc, d_src, d_ts, w, s)
+        acc, t = _grid_windows(d_acc, d_ts, w)
+        lo = np.searchsorted(tx.dkey, acc * tx.span + t)
+        hi = np.searchsorted(tx.dkey, acc * tx.span + t + w)
+        ok = hi - lo >= need
+        lo, hi = lo[ok], hi[ok]
+        if len(lo) == 0:
+            continue
+        # pass-through test before any expansion: money may leave while it is still being
+        # gathered, so it is counted from the first receipt
+        total = cum[hi] - cum[lo]
+        sent = tx.sent_between(d_acc[lo], d_ts[lo], d_ts[hi - 1] + onward)
+        ok = sent >= s.fan_onward_share * total
+        lo, hi = lo[ok], hi[ok]
+        rows, pos, c = _expand(lo, hi, s.max_paths)
+        cut += c
+        frame = pd.DataFrame({"start": lo[rows], "sender": d_src[pos], "ts": d_ts[pos]})
+        agg = frame.groupby("start").agg(
+            n=("sender", "nunique"), first=("ts", "min"), last=("ts", "max")
+        )
+        agg = agg[agg["n"] >= need]
+        if len(agg):
+            found.append(agg.assign(w=w, n_key=agg["n"], acc=d_acc[agg.index.to_numpy()]))
+    if not found:
         return _empty_members(), cut
-    st = agg.index.to_numpy()
-    acc = d_acc[st]
-    sent = tx.sent_between(acc, agg["first"].to_numpy(), agg["last"].to_numpy() + onward)
-    agg = agg.assign(acc=acc, sent=sent)
-    agg = agg[agg["sent"] >= s.fan_onward_share * agg["total"]]
-    # one window per collector: most senders, then earliest
-    agg = agg.reset_index().sort_values(["acc", "n", "start"], ascending=[True, False, True])
+    agg = pd.concat(found).rename_axis("start").reset_index()
+    # one window per collector: most senders, then narrowest, earliest
+    agg = agg.sort_values(["acc", "n_key", "w", "start"], ascending=[True, False, True, True])
     agg = agg.drop_duplicates("acc").reset_index(drop=True)
     agg["ring"] = np.arange(len(agg))
-    senders = frame.merge(agg[["start", "ring"]], on="start")[["ring", "sender"]]
-    senders = senders.rename(columns={"sender": "acc"}).assign(role="sender")
+    lo = agg["start"].to_numpy()
+    hi = np.searchsorted(
+        tx.dkey, agg["acc"].to_numpy() * tx.span + agg["last"].to_numpy(), side="right"
+    )
+    r1, p1, c1 = _expand(lo, hi, s.max_paths)
+    senders = pd.DataFrame({"ring": agg["ring"].to_numpy()[r1], "acc": d_src[p1]})
+    senders = senders.assign(role="sender")
     # onward receiving accounts within the onward horizon
     lo = np.searchsorted(tx.key, agg["acc"].to_numpy() * tx.span + agg["last"].to_numpy())
     hi = np.searchsorted(
@@ -245,7 +289,7 @@ def find_fan_in(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, int]:
         ],
         ignore_index=True,
     )
-    return _dedupe_members(members), cut + cut2
+    return _dedupe_members(members), cut + c1 + cut2
 
 
 def passed_on(tx: Txns, s: AnalysisSettings) -> np.ndarray:
@@ -265,32 +309,49 @@ def passed_on(tx: Txns, s: AnalysisSettings) -> np.ndarray:
 def find_fan_out(
     tx: Txns, s: AnalysisSettings, passed: np.ndarray | None = None
 ) -> tuple[pd.DataFrame, int]:
-    """Fan-out with pass-through receivers: ``ring, acc, role`` (source/receiver)."""
-    w = int(s.fan_window_days * DAY)
+    """Fan-out with pass-through receivers: ``ring, acc, role`` (source/receiver).
+
+    Every width of :func:`fan_scales` is searched, as for :func:`find_fan_in`.
+    """
     if passed is None:
         passed = passed_on(tx, s)
-    end = np.searchsorted(tx.key, tx.src * tx.span + tx.ts + w, side="right")
-    start_idx = _window_starts(end, tx.src, s.fan_min_degree)
-    # a window needs fan_pass_share of at least fan_min_degree receivers passing money
-    # on, so at least that many passing transfers: counted by cumulative sums, windows
-    # that fail (payroll batches) are never expanded
-    need = int(np.ceil(s.fan_pass_share * s.fan_min_degree - 1e-9))
     cp = np.concatenate([[0], np.cumsum(passed)])
-    start_idx = start_idx[cp[end[start_idx]] - cp[start_idx] >= need]
-    if len(start_idx) == 0:
-        return _empty_members(), 0
-    rows, pos, cut = _expand(start_idx, end[start_idx], s.max_paths)
-    frame = pd.DataFrame({"start": start_idx[rows], "recv": tx.dst[pos], "passed": passed[pos]})
-    per_recv = frame.groupby(["start", "recv"], as_index=False)["passed"].max()
-    agg = per_recv.groupby("start").agg(n=("recv", "size"), passed=("passed", "mean"))
-    agg = agg[(agg["n"] >= s.fan_min_degree) & (agg["passed"] >= s.fan_pass_share)]
-    if len(agg) == 0:
+    found, cut = [], 0
+    # thresholds count receivers that pass the money on: a payroll batch pays many, but
+    # its employees do not forward their pay
+    psrc, pdst, pts = tx.src[passed], tx.dst[passed], tx.ts[passed]
+    for w in fan_scales(tx, s):
+        need = _count_threshold(psrc, pdst, pts, w, s)
+        acc, t = _grid_windows(tx.src, tx.ts, w)
+        lo = np.searchsorted(tx.key, acc * tx.span + t)
+        hi = np.searchsorted(tx.key, acc * tx.span + t + w)
+        # at least ``need`` passing transfers, counted by cumulative sums: windows that
+        # fail are never expanded
+        ok = cp[hi] - cp[lo] >= need
+        lo, hi = lo[ok], hi[ok]
+        if len(lo) == 0:
+            continue
+        rows, pos, c = _expand(lo, hi, s.max_paths)
+        cut += c
+        frame = pd.DataFrame({"start": lo[rows], "recv": tx.dst[pos], "passed": passed[pos]})
+        per_recv = frame.groupby(["start", "recv"], as_index=False)["passed"].max()
+        agg = per_recv.groupby("start").agg(n=("recv", "size"), n_passed=("passed", "sum"))
+        agg = agg[(agg["n_passed"] >= need) & (agg["n_passed"] >= s.fan_pass_share * agg["n"])]
+        if len(agg):
+            found.append(
+                (
+                    agg.assign(w=w, n_key=agg["n_passed"], acc=tx.src[agg.index.to_numpy()]),
+                    per_recv[per_recv["start"].isin(agg.index)].assign(w=w),
+                )
+            )
+    if not found:
         return _empty_members(), cut
-    agg = agg.assign(acc=tx.src[agg.index.to_numpy()]).reset_index()
-    agg = agg.sort_values(["acc", "n", "start"], ascending=[True, False, True])
+    agg = pd.concat([f[0] for f in found]).rename_axis("start").reset_index()
+    agg = agg.sort_values(["acc", "n_key", "w", "start"], ascending=[True, False, True, True])
     agg = agg.drop_duplicates("acc").reset_index(drop=True)
     agg["ring"] = np.arange(len(agg))
-    recvs = per_recv.merge(agg[["start", "ring"]], on="start")[["ring", "recv"]]
+    per_recv = pd.concat([f[1] for f in found])
+    recvs = per_recv.merge(agg[["start", "w", "ring"]], on=["start", "w"])[["ring", "recv"]]
     members = pd.concat(
         [
             agg[["ring", "acc"]].assign(role="source"),
@@ -302,8 +363,12 @@ def find_fan_out(
 
 
 def find_scatter_gather(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, int]:
-    """Source -> intermediates -> sink: ``ring, acc, role`` (source/intermediate/sink)."""
-    w = int(s.fan_window_days * DAY)
+    """Source -> intermediates -> sink: ``ring, acc, role`` (source/intermediate/sink).
+
+    Each intermediate forwards within ``onward_days`` of receiving (the source's payments
+    may be spread over the whole data).
+    """
+    w = int(s.onward_days * DAY)
     # first hops in receiver order: the lookups of each intermediate's onward payments
     # are sorted queries
     first = tx.by_dst

@@ -330,6 +330,7 @@ def _analyse(
     comm_ids = match_ids(members, prev_comm, min_share=s.match_min_share)
     community = comm_ids.loc[membership].to_numpy() if n else np.zeros(0, dtype=np.int64)
     comm_size = pd.Series(community).map(pd.Series(community).value_counts()).to_numpy()
+    context["community"] = community  # ring evidence: do members share a social circle?
     churn_summary = churn(pd.DataFrame({"id": community, "customer_id": cust_ids}), prev_comm)
     clock.lap("communities")
 

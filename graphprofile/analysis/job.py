@@ -153,6 +153,7 @@ def analyse(
 
     log.say("communities")
     comm = detect_communities(proj, s, seed=seed, previous_features=previous_features)
+    context["community"] = comm.ids  # ring evidence: do members share a social circle?
     log.lap("communities")
 
     log.say("influence")

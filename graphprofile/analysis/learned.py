@@ -9,9 +9,14 @@ trained on the other parts. No customer is scored by a model that saw its own la
 flipping one customer's label leaves that customer's score unchanged, and the out-of-fold
 AUC and average precision are honest estimates.
 
-The features must not be derived from the labels (no fraud proximity, no ring risk that
-counts known-fraud members): a neighbour's feature would otherwise carry a customer's label
-into the models that score it.
+The features handed in must not be derived from the labels (no ring risk that counts
+known-fraud members): a neighbour's feature would otherwise carry a customer's label into
+the models that score it. Proximity to known fraud is learned all the same, **fold-safe**:
+given the customers' payment partners (``neighbours``), each fold's model gets two more
+features computed from the labels of the *other* folds only -- the number of known-fraud
+partners (``near_fraud_1``) and of known-fraud partners of partners (``near_fraud_2``,
+walks of two steps, never back to the customer itself). A customer's own label, and the
+labels of its own fold, never reach the model that scores it.
 
 Reasons: a customer's top feature contributions, measured by occlusion -- the drop in its
 score when one feature is set to the population median, in the model that scored it.
@@ -66,7 +71,11 @@ FEATURE_WORDS: dict[str, str] = {
     "pattern_scatter_gather": "in scatter-gather patterns",
     "pattern_gather_scatter": "in gather-scatter patterns",
     "pattern_identity": "shares devices or identifiers",
+    "near_fraud_1": "pays or is paid by known-fraud customers",
+    "near_fraud_2": "two payments away from known-fraud customers",
 }
+#: Fold-safe proximity features added per fold when payment partners are given.
+NEAR_COLUMNS = ["near_fraud_1", "near_fraud_2"]
 
 
 @dataclass
@@ -89,6 +98,7 @@ def learned_scores(
     max_iter: int = 100,
     explain_from: float = 0.05,
     negatives_per_positive: int = 50,
+    neighbours: Any = None,
 ) -> LearnedResult | None:
     """Cross-fitted probability of resembling the known-fraud customers.
 
@@ -114,6 +124,9 @@ def learned_scores(
         Each model trains on every positive of its training part and at most this many
         negatives per positive (a seeded draw); probabilities are corrected for the
         sampling (``p / (p + (1 - p) / rate)``). Keeps training fast on a large bank.
+    neighbours : scipy.sparse matrix, optional
+        Symmetric 0/1 customer adjacency (payment partners). Given: each fold's model also
+        sees :data:`NEAR_COLUMNS`, computed from the other folds' labels only.
 
     Returns
     -------
@@ -139,7 +152,19 @@ def learned_scores(
             max_iter=max_iter,
             explain_from=explain_from,
             negatives_per_positive=negatives_per_positive,
+            neighbours=neighbours,
         )
+
+
+def _near(neighbours: Any, positives: np.ndarray, n: int) -> np.ndarray:
+    """Known-fraud partners and partners of partners of every customer, from ``positives``
+    only (two columns; two-step walks back to the customer itself are not counted)."""
+    y = np.zeros(n)
+    y[positives] = 1.0
+    one = np.asarray(neighbours @ y, dtype="float64").ravel()
+    deg = np.asarray(neighbours.sum(axis=1), dtype="float64").ravel()
+    two = np.asarray(neighbours @ one, dtype="float64").ravel() - deg * y
+    return np.column_stack([one, two])
 
 
 def _unshift(p: np.ndarray, rate: float) -> np.ndarray:
@@ -162,20 +187,24 @@ def _cross_fit(
     max_iter: int,
     explain_from: float,
     negatives_per_positive: int,
+    neighbours: Any = None,
 ) -> LearnedResult | None:
 
     y = np.asarray(labels, dtype=bool)
     n_pos = int(y.sum())
     if n_pos < min_positives or int((~y).sum()) < folds:
         return None
-    x = features.to_numpy(dtype="float64")
-    cols = list(features.columns)
-    median = np.nanmedian(x, axis=0)
-    median = np.where(np.isnan(median), 0.0, median)
+    base = features.to_numpy(dtype="float64")
+    cols = list(features.columns) + (NEAR_COLUMNS if neighbours is not None else [])
     score = np.zeros(len(y))
-    contrib = np.zeros_like(x)
+    contrib = np.zeros((len(y), len(cols)))
     split = kfold_cls(n_splits=folds, shuffle=True, random_state=seed)
-    for train, test in split.split(x):
+    for train, test in split.split(base):
+        x = base
+        if neighbours is not None:  # from the other folds' labels only
+            x = np.column_stack([base, _near(neighbours, train[y[train]], len(y))])
+        median = np.nanmedian(x, axis=0)
+        median = np.where(np.isnan(median), 0.0, median)
         model = model_cls(
             max_iter=max_iter,
             learning_rate=0.1,
@@ -198,7 +227,8 @@ def _cross_fit(
         score[test] = p
         explain = test[p >= explain_from]  # reasons only where the score matters
         xt = x[explain]
-        for j in range(x.shape[1]):  # occlusion, one feature at a time (a few dozen)
+        # occlusion, one feature at a time (a few dozen), where there is anything to explain
+        for j in range(x.shape[1] if len(explain) else 0):
             occluded = xt.copy()
             occluded[:, j] = median[j]
             contrib[explain, j] = score[explain] - _unshift(

@@ -172,7 +172,120 @@ def ring_features(
     )
     med = float(context["activity_median"]) or 1.0
     out["activity_ratio"] = act.groupby(level=0).mean() / med
+    out["cohesion"] = _cohesion(cust_members, inside, proj, context.get("community"))
+    out["community_strength"] = community_strength(proj, context.get("community"))
     return out
+
+
+def community_strength(proj: Projection, community: np.ndarray | None) -> float:
+    """How much this bank's money stays inside communities, beyond chance, in [0, 1].
+
+    ``(W - E) / (1 - E)``: ``W`` is the share of the money-flow customer pairs whose two
+    customers are in one community, ``E`` the share expected by chance (the sum of the
+    squared community shares). Near 1 where people pay within their social circles;
+    near 0 where money flows at random (then being strangers says nothing). ``NaN``
+    without communities.
+    """
+    if community is None or len(community) == 0:
+        return float("nan")
+    me = proj.money_edges
+    a = proj.account_customer[me["src"].to_numpy()]
+    b = proj.account_customer[me["dst"].to_numpy()]
+    ok = (a >= 0) & (b >= 0) & (a != b)
+    if not ok.any():
+        return float("nan")
+    within = float((community[a[ok]] == community[b[ok]]).mean())
+    share = np.bincount(community) / len(community)
+    chance = float((share**2).sum())
+    return float(np.clip((within - chance) / (1.0 - chance), 0.0, 1.0)) if chance < 1 else 0.0
+
+
+def _cohesion(
+    cust_members: pd.DataFrame,
+    inside: pd.DataFrame,
+    proj: Projection,
+    community: np.ndarray | None,
+) -> pd.Series:
+    """Share of a ring's own transfers (account pairs) between people of one social circle.
+
+    Groups of people who know each other -- friends settling a bill, a club, housemates
+    -- share a social circle: their ring-shaped payments run between circle mates.
+    Laundering recruits accounts that have nothing else to do with each other. Two
+    members are of one circle when they also pay each other the other way, or when their
+    circles match. A member's
+    *circle* is the community most of its payment partners are in, leaving out the ring's
+    other members (the ring's own transfers can pull its members into
+    one community of their own). A member with no partner outside the ring -- an account
+    kept for the pattern alone -- is a stranger to all. Transfers
+    between one customer's own accounts are left out. The share is taken beyond chance:
+    ``(same - expected) / (1 - expected)`` clipped to [0, 1], where ``expected`` is the
+    mean share of customers in the first member's circle (members drawn at random from a
+    bank with a few huge communities meet there by chance). ``NaN`` without communities
+    or such transfers.
+    """
+    if community is None or len(inside) == 0:
+        return pd.Series(dtype="float64")
+    circle = _circles(cust_members, proj, community)
+    a = proj.account_customer[inside["src"].to_numpy()]
+    b = proj.account_customer[inside["dst"].to_numpy()]
+    pairs = pd.DataFrame({"ring": inside["ring"].to_numpy(), "a": a, "b": b})
+    pairs = pairs[(pairs["a"] >= 0) & (pairs["b"] >= 0) & (pairs["a"] != pairs["b"])]
+    ca = pairs.merge(circle.rename(columns={"cust": "a"}), on=["ring", "a"], how="left")
+    cb = pairs.merge(circle.rename(columns={"cust": "b"}), on=["ring", "b"], how="left")
+    circ_a, circ_b = ca["circle"].to_numpy(), cb["circle"].to_numpy()
+    same = (circ_a == circ_b) & (circ_a >= 0)
+    # people who pay each other both ways know each other, whatever their circles
+    me = proj.money_edges
+    ea = proj.account_customer[me["src"].to_numpy()]
+    eb = proj.account_customer[me["dst"].to_numpy()]
+    n_c = len(proj.customers)
+    paid = np.unique(ea[(ea >= 0) & (eb >= 0)] * n_c + eb[(ea >= 0) & (eb >= 0)])
+    pa, pb = pairs["a"].to_numpy(), pairs["b"].to_numpy()
+    back = np.isin(pb * n_c + pa, paid)
+    same |= back
+    # chance that a random customer shares a's circle: big communities meet by chance
+    sizes = np.bincount(community, minlength=int(community.max()) + 1) / len(community)
+    chance = np.where(circ_a >= 0, sizes[np.maximum(circ_a, 0).astype(np.int64)], 0.0)
+    per_ring = (
+        pd.DataFrame(
+            {"same": same.astype("float64"), "chance": chance}, index=pairs["ring"].to_numpy()
+        )
+        .groupby(level=0)
+        .mean()
+    )
+    excess = (per_ring["same"] - per_ring["chance"]) / (1.0 - per_ring["chance"])
+    return excess.clip(0.0, 1.0)
+
+
+def _circles(cust_members: pd.DataFrame, proj: Projection, community: np.ndarray) -> pd.DataFrame:
+    """``ring, cust, circle``: each member's community by its payments outside the ring.
+
+    The community most of its payment partners (accounts it paid or was paid by, each
+    counted once) are in, leaving out the ring's other members; ``-1`` (a stranger to
+    all) when it has no other partner.
+    """
+    me = proj.money_edges
+    a = proj.account_customer[me["src"].to_numpy()]
+    b = proj.account_customer[me["dst"].to_numpy()]
+    n = np.ones(len(me))  # each partner once: a monthly salary is one tie, not twelve
+    ok = (a >= 0) & (b >= 0) & (a != b)
+    both = pd.DataFrame(
+        {
+            "cust": np.concatenate([a[ok], b[ok]]),
+            "other": np.concatenate([b[ok], a[ok]]),
+            "weight": np.concatenate([n[ok], n[ok]]),
+        }
+    )
+    links = cust_members[["ring", "cust"]].merge(both, on="cust")
+    mates = cust_members[["ring", "cust"]].rename(columns={"cust": "other"}).assign(mate=True)
+    links = links.merge(mates, on=["ring", "other"], how="left")
+    links = links[links["mate"].isna()]
+    links = links.assign(circle=community[links["other"].to_numpy()])
+    w = links.groupby(["ring", "cust", "circle"], as_index=False)["weight"].sum()
+    w = w.sort_values(["ring", "cust", "weight", "circle"], ascending=[True, True, False, True])
+    w = w.drop_duplicates(["ring", "cust"])[["ring", "cust", "circle"]]
+    out = cust_members[["ring", "cust"]].merge(w, on=["ring", "cust"], how="left")
+    return out.assign(circle=out["circle"].fillna(-1).astype("int64"))
 
 
 def _usual_amount(

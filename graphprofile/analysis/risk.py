@@ -23,14 +23,16 @@ sum to 1 (see :data:`RING_WEIGHTS` and ``docs/ANALYSIS.md``):
 - ``young``: money-flow rings, the share of the ring's accounts opened less than 180 days
   before the data starts (or during it); identity rings, the share of members all of whose
   accounts are that young;
-- ``cash_out``: share of members paying an exchange-like counterparty;
+- ``cash_out``: share of members paying an exchange-like counterparty (fan-in: 1 when the
+  collector does, since the gathered money leaves through it alone);
 - ``thin``: ``clip(1 - activity_ratio, 0, 1)``, members transacting less than usual;
 - ``known_fraud``: 1 when any member is known fraud.
 
 **Customer risk** combines independent signals by noisy-OR,
 ``1 - prod(1 - s_i)``: the riskiest reported ring the customer belongs to (its ring risk),
 being known fraud (1.0), known-fraud neighbours over links that carry evidence (0.5 at one
-hop, 0.25 at two hops; see :mod:`graphprofile.analysis.proximity`; farther away adds
+hop, 0.25 at two hops; 0.1 and 0.05 when a model learned from known fraud, since it then
+weighs proximity itself; see :mod:`graphprofile.analysis.proximity`; farther away adds
 nothing, so no reason too weak to change a tag is listed), a weak background (0.15
 when every account is young, 0.1 when paying exchanges), the behaviour anomaly
 (``ANOMALY_WEIGHT * anomaly_score ** SCORE_POWER``) and, when a model learned from known
@@ -55,8 +57,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from graphprofile.domain import FLOW_KINDS
-
 #: Weight of each evidence component per ring kind (each row sums to 1).
 RING_WEIGHTS: dict[str, dict[str, float]] = {
     "identity": {
@@ -67,23 +67,35 @@ RING_WEIGHTS: dict[str, dict[str, float]] = {
         "thin": 0.1,
     },
     "cycle": {
-        "pattern": 0.25,
-        "length": 0.25,
-        "magnitude": 0.25,
-        "young": 0.15,
+        "pattern": 0.15,
+        "length": 0.15,
+        "magnitude": 0.1,
+        "young": 0.1,
+        "strangers": 0.4,
         "known_fraud": 0.1,
     },
     **{
         kind: {
-            "pattern": 0.2,
-            "breadth": 0.2,
-            "magnitude": 0.2,
+            "pattern": 0.1,
+            "breadth": 0.1,
+            "magnitude": 0.05,
             "one_off": 0.1,
-            "young": 0.2,
+            "young": 0.15,
+            "cash_out": 0.1,
+            "strangers": 0.3,
             "known_fraud": 0.1,
         }
-        for kind in FLOW_KINDS
-        if kind != "cycle"
+        for kind in ("fan_in", "fan_out")
+    },
+    # money gathers at the sink rather than leaving to a cash-out channel
+    "scatter_gather": {
+        "pattern": 0.1,
+        "breadth": 0.1,
+        "magnitude": 0.05,
+        "one_off": 0.1,
+        "young": 0.15,
+        "strangers": 0.4,
+        "known_fraud": 0.1,
     },
 }
 #: ``magnitude`` is 0 up to this ratio of ring amounts to the members' usual amounts ...
@@ -91,6 +103,10 @@ MAGNITUDE_FROM = 10**0.5
 #: ... and 1 from this ratio (log scale in between).
 MAGNITUDE_TO = 10**1.5
 
+#: Weight of a known-fraud neighbour one and two hops away in the customer noisy-OR:
+#: fixed, or when a model learned from known fraud (it weighs proximity itself, from the
+#: other folds' labels; the small weight keeps the neighbour named in the reasons).
+PROXIMITY_WEIGHTS = {"fixed": (0.5, 0.25), "learned": (0.1, 0.05)}
 #: Weight of the behaviour anomaly and of the learned score in the customer noisy-OR.
 ANOMALY_WEIGHT = 0.35
 LEARNED_WEIGHT = 0.6
@@ -118,8 +134,20 @@ def ring_components(rings: pd.DataFrame) -> pd.DataFrame:
     )
     comp["young"] = pd.Series(young, index=rings.index).astype("float64").fillna(0.0)
     comp["cash_out"] = rings["cash_out_share"].fillna(0.0)
+    if "head_cash_out" in rings:  # fan-in: its money leaves through the collector alone
+        comp["cash_out"] = np.fmax(comp["cash_out"], rings["head_cash_out"].astype("float64"))
     comp["thin"] = np.clip(1.0 - rings["activity_ratio"].fillna(1.0), 0.0, 1.0)
     comp["known_fraud"] = (rings["known_fraud_share"].fillna(0.0) > 0).astype("float64")
+    cohesion = rings["cohesion"] if "cohesion" in rings else pd.Series(np.nan, index=rings.index)
+    strength = (
+        rings["community_strength"]
+        if "community_strength" in rings
+        else pd.Series(np.nan, index=rings.index)
+    )
+    # strangers says something only where money usually stays inside communities
+    comp["strangers"] = (1.0 - cohesion.astype("float64").fillna(1.0)) * strength.astype(
+        "float64"
+    ).fillna(0.0)
     return comp
 
 
@@ -218,7 +246,10 @@ def customer_risk(
     """
     s_known = known.astype("float64")
     if hops is not None:
-        s_prox = np.where(hops == 1, 0.5, np.where(hops == 2, 0.25, 0.0))
+        # with a learned model, proximity is one of its (fold-safe) features: the fixed
+        # weight shrinks so that the model, not a constant, says how much it counts here
+        w1, w2 = PROXIMITY_WEIGHTS["learned" if learned is not None else "fixed"]
+        s_prox = np.where(hops == 1, w1, np.where(hops == 2, w2, 0.0))
         s_prox = np.where(known, 0.0, np.nan_to_num(s_prox))
     else:
         s_prox = np.zeros(n)

@@ -104,6 +104,29 @@ def _anomaly_words(x: pd.DataFrame, anomaly: np.ndarray, *, top: int = 2) -> lis
     return out
 
 
+def _partners(
+    account_customer: np.ndarray,
+    txn_src: np.ndarray | None,
+    txn_dst: np.ndarray | None,
+    n: int,
+) -> Any:
+    """Symmetric 0/1 adjacency of customers who paid each other (``None`` without
+    transfers): the graph of the learned model's fold-safe proximity features."""
+    from scipy.sparse import coo_matrix
+
+    if txn_src is None or txn_dst is None or n == 0:
+        return None
+    ok = (txn_src >= 0) & (txn_dst >= 0)
+    a = account_customer[txn_src[ok]]
+    b = account_customer[txn_dst[ok]]
+    keep = (a >= 0) & (b >= 0) & (a != b)
+    key = np.unique(np.minimum(a[keep], b[keep]) * n + np.maximum(a[keep], b[keep]))
+    lo, hi = key // n, key % n
+    ones = np.ones(2 * len(key))
+    m = coo_matrix((ones, (np.concatenate([lo, hi]), np.concatenate([hi, lo]))), shape=(n, n))
+    return m.tocsr()
+
+
 def behaviour_job(
     graph: CanonicalGraph,
     account_customer: np.ndarray,
@@ -186,6 +209,7 @@ def behaviour_job(
             folds=settings.learn_folds,
             seed=seed,
             min_positives=settings.learn_min_positives,
+            neighbours=_partners(account_customer, txn_src, txn_dst, n),
         )
     if learned is None:
         meta["learned"] = None

@@ -66,10 +66,19 @@ class AnalysisSettings:
         (default): the whole span of the data -- a cycle may take as long as the data
         lasts; time order (each hop after the previous) and amount consistency bound the
         search instead.
-    fan_window_days : float
-        Fan-in senders, fan-out receivers and scatter-gather hops fall within this window.
+    fan_window_days : float or None
+        Fan-in senders and fan-out receivers fall within one window of this many days.
+        ``None`` (default): every width from one day, doubling, up to the data's span,
+        each with its own count threshold (``fan_percentile``).
+    fan_percentile : float
+        A fan needs at least this percentile of the accounts' largest number of distinct
+        counterparties within one window of the same width (and ``fan_min_degree``): the
+        top half percent by default, so at most about one account in 200 per width is a
+        candidate, whatever the bank's busy accounts look like.
     onward_days : float
-        Pass-through horizon: money gathered (received) must leave within this many days.
+        Pass-through horizon: money gathered (received) must leave within this many days;
+        scatter-gather intermediates forward within it. A week: money moved on within
+        the same working week.
     cycle_min_hops, cycle_max_hops : int
         Length range of money cycles (at most 12).
     cycle_hop_tolerance : float
@@ -129,9 +138,10 @@ class AnalysisSettings:
     hub_floor: int = 10
     match_min_share: float = 0.5
     flow_window_days: float | None = None
-    fan_window_days: float = 3.0
-    onward_days: float = 4.0
-    cycle_min_hops: int = 2
+    fan_window_days: float | None = None
+    fan_percentile: float = 99.5
+    onward_days: float = 7.0
+    cycle_min_hops: int = 3
     cycle_max_hops: int = 12
     cycle_hop_tolerance: float = 0.1
     max_paths: int = 2_000_000

@@ -81,7 +81,7 @@ def p2p(rng: np.random.Generator, p: BankParams, pop: Population, ring_of: np.nd
     cnt = rng.poisson(p.p2p_per_customer * pop.activity) * (deg > 0)
     who = np.repeat(np.arange(n), cnt)
     e = start[who] + (rng.random(len(who)) * deg[who]).astype(np.int64)
-    amt = money(rng, 40.0, 0.9, len(who))
+    amt = money(rng, p.p2p_amount, 0.9, len(who))
     amt[pop.segment[who] == SEGMENTS.index("premium")] *= 2
     return Txns.make(who, np.round(amt, 2), random_times(rng, p, len(who)), dst=d[e])
 

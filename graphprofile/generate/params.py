@@ -48,6 +48,7 @@ class BankParams:
     savings_share: float = 0.2
     credit_share: float = 0.08
     # activity
+    p2p_amount: float = 40.0  # median P2P transfer (premium customers: twice)
     contacts_per_customer: float = 2.0  # P2P contacts: 1 + Poisson(this * activity)
     reciprocal_share: float = 0.30
     p2p_per_customer: float = 2.5
@@ -75,12 +76,17 @@ class BankParams:
         }
     )
     # at least this many rings of each kind (10 keeps per-kind recall stable at 100k),
-    # lowered to max(2, customers // 5000) on small banks so they can still hold them
+    # lowered to max(2, customers // 2000) on small banks so they can still hold them
     min_rings_per_kind: int = 10
-    ring_new_account_share: float = 0.6  # money-ring members using a freshly opened account
-    fan_window_hours: float = 72.0  # fan-in / fan-out / scatter window
-    cycle_hop_hours: tuple[float, float] = (0.5, 30.0)
-    cycle_decay: tuple[float, float] = (0.01, 0.05)  # amount lost per hop
+    # Each ring draws its own style from these ranges (uniform, or log-uniform for the
+    # scale-like ones); they are the generator's choices, wide on purpose, not facts
+    # about fraud.
+    ring_new_account_share: tuple[float, float] = (0.0, 1.0)  # members on a fresh account
+    ring_amount_scale: tuple[float, float] = (0.2, 100.0)  # x p2p_amount (log-uniform)
+    ring_window_days: tuple[float, float] = (1.0, 120.0)  # whole ring activity (log-uniform)
+    ring_hop_fee: tuple[float, float] = (0.0, 0.10)  # kept back per hop (max drawn per ring)
+    ring_pass_share: tuple[float, float] = (0.8, 1.0)  # share of money passed on
+    ring_onward_days: tuple[float, float] = (0.04, 10.0)  # delay before passing on (log-unif.)
     known_fraud_ring_share: float = 0.04
     # innocent look-alikes of the typologies (groups per 100k customers), see decoys.py
     decoys_per_100k: dict[str, float] = field(
@@ -89,6 +95,7 @@ class BankParams:
             "flat_share": 40.0,
             "club": 20.0,
             "treasurer": 20.0,
+            "payout": 20.0,
         }
     )
     known_fraud_innocent_share: float = 0.0005
@@ -103,6 +110,14 @@ class BankParams:
             raise ConfigError(f"--customers must be at most 50,000,000 (got {self.customers})")
         if not 1 <= self.months <= 24:
             raise ConfigError(f"months must be between 1 and 24 (got {self.months})")
+        for name in ("ring_new_account_share", "ring_hop_fee", "ring_pass_share"):
+            lo, hi = getattr(self, name)
+            if not 0.0 <= lo <= hi <= 1.0:
+                raise ConfigError(f"{name} must be a range inside [0, 1] (got {lo}, {hi})")
+        for name in ("ring_amount_scale", "ring_window_days", "ring_onward_days"):
+            lo, hi = getattr(self, name)
+            if not 0.0 < lo <= hi:
+                raise ConfigError(f"{name} must be a positive range (got {lo}, {hi})")
         if set(self.ring_kind_weights) != set(RING_KINDS):
             raise ConfigError(f"ring_kind_weights must name exactly {', '.join(RING_KINDS)}")
         try:
@@ -113,7 +128,7 @@ class BankParams:
     @property
     def rings_floor(self) -> int:
         """Effective minimum rings per kind for this bank size."""
-        return min(self.min_rings_per_kind, max(2, self.customers // 5000))
+        return min(self.min_rings_per_kind, max(2, self.customers // 2000))
 
     @property
     def t0(self) -> int:
@@ -216,6 +231,11 @@ def pick_weighted(rng: np.random.Generator, cum: np.ndarray, size: int) -> np.nd
     """Draw ``size`` indices from cumulative weights ``cum`` (ends at 1)."""
     idx = np.searchsorted(cum, rng.random(size), side="right")
     return np.minimum(idx, len(cum) - 1)
+
+
+def log_uniform(rng: np.random.Generator, lo: float, hi: float, size: int | None = None):
+    """Draws spread evenly on a log scale between ``lo`` and ``hi``."""
+    return np.exp(rng.uniform(np.log(lo), np.log(hi), size))
 
 
 def money(rng: np.random.Generator, median: float, sigma: float, size: int) -> np.ndarray:

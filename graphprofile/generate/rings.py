@@ -1,14 +1,14 @@
 """Planted fraud rings: synthetic identities and money-flow typologies.
 
-The shapes are those of the public AML simulators' typologies (e.g. IBM AMLSim), planted
-the way this generator chooses: time-ordered cycles whose amounts shrink a little per hop,
-fan-in from many senders to one collector in a short window then a cash-out, fan-out from
-one source to many within a window, scatter-gather from a source through intermediates to a
-sink. These are the generator's choices, not facts about fraud: laundering elsewhere (AMLSim
-included) spreads a pattern over months, moves everyday or small amounts and mixes in the
-members' ordinary activity; ``benchmarks/QUALITY.md`` measures detection on such data.
-Loops here run per ring or per hop (a few thousand at a million customers), never per
-customer.
+The shapes are those of the public AML simulators' typologies (e.g. IBM AMLSim):
+time-ordered cycles that keep back a fee per hop, fan-in from many senders to one collector
+that passes the money on, fan-out from one source to recipients that cash out,
+scatter-gather from a source through intermediates to a sink. Each ring draws its own
+style -- amounts from a fifth to a hundred times an everyday transfer, a window from a day
+to four months, fees, delays, how many members use a fresh account -- from the wide ranges
+in :class:`~graphprofile.generate.params.BankParams`: these are the generator's choices, not
+facts about fraud. Members on their everyday account keep transacting normally. Loops run
+per ring or per hop (a few thousand at a million customers), never per customer.
 """
 
 from __future__ import annotations
@@ -18,7 +18,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from graphprofile.errors import ConfigError
-from graphprofile.generate.params import DAY, HOUR, RING_KINDS, BankParams, Txns, money
+from graphprofile.generate.params import (
+    DAY,
+    HOUR,
+    RING_KINDS,
+    BankParams,
+    Txns,
+    log_uniform,
+    money,
+)
 from graphprofile.generate.population import SEGMENTS, Population
 
 
@@ -62,13 +70,52 @@ def _sizes(rng: np.random.Generator, p: BankParams, kind: str) -> list[int]:
     budget = p.ring_share * p.customers * p.ring_kind_weights[kind]
     out: list[int] = []
     while sum(out) < budget or len(out) < p.rings_floor:
-        if kind in ("identity", "cycle"):
+        if kind == "identity":
             out.append(int(rng.integers(3, 9)))
+        elif kind == "cycle":
+            out.append(int(rng.integers(3, 13)))
         elif kind in ("fan_in", "fan_out"):
-            out.append(1 + int(rng.integers(10, 31)))
+            out.append(1 + int(rng.integers(5, 31)))
         else:
             out.append(2 + int(rng.integers(3, 13)))
     return out
+
+
+@dataclass(frozen=True)
+class Style:
+    """What one ring draws from the generator's ranges (see :class:`BankParams`)."""
+
+    amount: float  # typical amount of the ring's first transfers
+    window: int  # seconds over which the whole ring acts
+    fee: float  # most a hop keeps back
+    pass_share: tuple[float, float]  # share of money passed on, per forward
+    onward: tuple[float, float]  # delay before passing on, seconds (log-uniform)
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator, p: BankParams) -> Style:
+        span = p.t1 - p.t0
+        window = int(min(log_uniform(rng, *p.ring_window_days) * DAY, 0.6 * span))
+        fee = float(rng.uniform(*p.ring_hop_fee))
+        lo_pass = float(rng.uniform(*p.ring_pass_share))
+        return cls(
+            amount=float(p.p2p_amount * log_uniform(rng, *p.ring_amount_scale)),
+            window=max(window, HOUR),
+            fee=fee,
+            pass_share=(lo_pass, max(lo_pass, p.ring_pass_share[1])),
+            onward=(p.ring_onward_days[0] * DAY, p.ring_onward_days[1] * DAY),
+        )
+
+    def amounts(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """Amounts around the ring's typical one (lognormal, sigma 0.4)."""
+        return money(rng, self.amount, 0.4, size)
+
+    def delays(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """Seconds before money received is passed on."""
+        return log_uniform(rng, *self.onward, size).astype(np.int64)
+
+    def kept(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """Share of an amount a hop passes on (it keeps back a fee of up to ``fee``)."""
+        return 1.0 - rng.uniform(0.0, self.fee, size)
 
 
 class _Pool:
@@ -96,7 +143,8 @@ def plan_rings(rng: np.random.Generator, p: BankParams, pop: Population) -> Ring
     """Choose ring members, open their accounts and plant the ring transactions.
 
     Mutates ``pop``: synthetic identities get recent accounts, shared phones/addresses and
-    thin activity; money-ring members may get a freshly opened account.
+    thin activity; money-ring members may get a freshly opened account (which also pays a
+    few merchants, like an everyday account).
     """
     plan = RingPlan()
     person = (pop.segment != SEGMENTS.index("business")) & ~pop.influencer
@@ -104,90 +152,118 @@ def plan_rings(rng: np.random.Generator, p: BankParams, pop: Population) -> Ring
     singles = _Pool(rng, np.flatnonzero(person & (pop.hh_size == 1)), taken)
     anyone = _Pool(rng, np.flatnonzero(person), taken)
     cash_cps = pop.cps("exchange")
+    merchants = pop.cps("merchant")
     span = p.t1 - p.t0
     for kind in RING_KINDS:
         for j, size in enumerate(_sizes(rng, p, kind)):
             rid = f"{kind}-{j + 1:04d}"
             plan.rings[kind] += 1
-            t = p.t0 + int(rng.integers(20 * DAY, span - 25 * DAY))
+            style = Style.draw(rng, p)
+            # the ring acts from t to t + window, and passing on may take a week more
+            latest = span - style.window - int(style.onward[1]) - DAY
+            t = p.t0 + int(rng.integers(0, max(latest, 1)))
             if kind == "identity":
                 members = singles.take(size)
-                _identity(rng, p, pop, plan, members, t, cash_cps)
+                _identity(rng, p, pop, plan, members, t, cash_cps, style)
                 plan.add_row(rid, kind, members, np.full(size, -1))
                 continue
             cash_account = kind == "fan_in" and rng.random() < 0.5
             members = anyone.take(size + cash_account)
-            accs = _ring_accounts(rng, p, pop, members, t)
+            accs = _ring_accounts(rng, p, pop, plan, members, t, merchants)
             if kind == "cycle":
-                txns = _cycle(rng, p, accs, t)
+                txns = _cycle(rng, style, accs, t)
             elif kind == "fan_in":
                 cash = accs[-1] if cash_account else -1
-                txns = _fan_in(rng, p, accs[0], accs[1:size], cash, t, cash_cps)
+                txns = _fan_in(rng, style, accs[0], accs[1:size], cash, t, cash_cps)
             elif kind == "fan_out":
-                txns = _fan_out(rng, p, accs[0], accs[1:], t, cash_cps)
+                txns = _fan_out(rng, style, accs[0], accs[1:], t, cash_cps)
             else:
-                txns = _scatter_gather(rng, p, accs[0], accs[1:-1], accs[-1], t)
+                txns = _scatter_gather(rng, style, accs[0], accs[1:-1], accs[-1], t)
             plan.txns.append(txns)
             plan.add_row(rid, kind, members, accs)
     return plan
 
 
 def _ring_accounts(
-    rng: np.random.Generator, p: BankParams, pop: Population, members: np.ndarray, t: int
+    rng: np.random.Generator,
+    p: BankParams,
+    pop: Population,
+    plan: RingPlan,
+    members: np.ndarray,
+    t: int,
+    merchants: np.ndarray,
 ) -> np.ndarray:
-    """The account each member uses: a fresh one (opened days before ``t``) or its primary."""
+    """The account each member uses: a fresh one (opened before ``t``) or its primary.
+
+    The share of members on a fresh account is drawn per ring. A fresh account is opened 1
+    to 120 days before the ring acts and also pays a few merchants up to the window's end,
+    so it is not used for the ring alone.
+    """
     accs = members.copy()
-    new = rng.random(len(members)) < p.ring_new_account_share
-    if new.any():
-        opened = t - rng.integers(5 * DAY, 60 * DAY, int(new.sum()))
-        accs[new] = pop.add_accounts(members[new], "checking", opened)
+    new = rng.random(len(members)) < rng.uniform(*p.ring_new_account_share)
+    k = int(new.sum())
+    if k:
+        opened = t - (log_uniform(rng, 1.0, 120.0, k) * DAY).astype(np.int64)
+        fresh = pop.add_accounts(members[new], "checking", opened)
+        accs[new] = fresh
+        uses = rng.poisson(3.0, k)
+        src = np.repeat(fresh, uses)
+        lo = np.repeat(opened, uses)
+        ts = lo + (rng.random(len(src)) * (p.t1 - lo)).astype(np.int64)
+        plan.txns.append(
+            Txns.make(src, money(rng, 28.0, 0.8, len(src)), ts, cp=rng.choice(merchants, len(src)))
+        )
     return accs
 
 
-def _hours(rng: np.random.Generator, lo: float, hi: float, size: int | None = None):
-    return np.asarray(rng.uniform(lo, hi, size) * HOUR).astype(np.int64)
+def _times(rng: np.random.Generator, t: int, window: int, size: int) -> np.ndarray:
+    """``size`` strictly increasing epoch seconds spread over ``[t, t + window]``."""
+    return t + np.sort(rng.integers(0, max(window - size, 1), size)) + np.arange(size)
 
 
-def _cycle(rng: np.random.Generator, p: BankParams, accs: np.ndarray, t: int) -> Txns:
-    """1-3 rounds of money going once around ``accs``; each hop keeps 95-99 %."""
+def _cycle(rng: np.random.Generator, style: Style, accs: np.ndarray, t: int) -> Txns:
+    """1-3 rounds of money going once around ``accs`` in time order over the window.
+
+    Each hop passes on what it received less a fee of up to ``style.fee``.
+    """
     k = len(accs)
-    src, dst, amt, ts = [], [], [], []
-    lo_h, hi_h = p.cycle_hop_hours
-    for _ in range(int(rng.integers(1, 4))):
-        if t + k * hi_h * HOUR >= p.t1:
-            break
-        a = float(money(rng, 4000.0, 0.5, 1)[0])
-        for hop in range(k):
-            src.append(accs[hop])
-            dst.append(accs[(hop + 1) % k])
-            amt.append(a)
-            ts.append(t)
-            t += int(_hours(rng, lo_h, hi_h))
-            a = round(a * (1.0 - rng.uniform(*p.cycle_decay)), 2)
-        t += int(rng.integers(14 * DAY, 30 * DAY))
-    return Txns.make(np.array(src), np.array(amt), np.array(ts), dst=np.array(dst))
+    rounds = int(rng.integers(1, 4))
+    ts = _times(rng, t, style.window, rounds * k)
+    amt = np.empty(rounds * k)
+    for r in range(rounds):
+        a = float(style.amounts(rng, 1)[0])
+        keep = np.concatenate([[1.0], style.kept(rng, k - 1)])
+        amt[r * k : (r + 1) * k] = np.round(a * np.cumprod(keep), 2)
+    src = np.tile(accs, rounds)
+    dst = np.tile(np.roll(accs, -1), rounds)
+    return Txns.make(src, np.maximum(amt, 1.0), ts, dst=dst)
 
 
 def _fan_in(
     rng: np.random.Generator,
-    p: BankParams,
+    style: Style,
     hub: int,
     senders: np.ndarray,
     cash_account: int,
     t: int,
     cash_cps: np.ndarray,
 ) -> Txns:
-    """Senders pay the hub within the window; the hub then cashes out 92-98 % onward."""
+    """Senders pay the hub over the window; the hub passes most of it on in 1-4 batches.
+
+    Each batch forwards its receipts (less what the hub keeps) after a delay, to a cash-out
+    counterparty or, when given, a ring member's cash account.
+    """
     m = len(senders)
-    window = _hours(rng, 6.0, p.fan_window_hours)
-    ts = t + np.sort(rng.integers(0, window, m))
-    amt = money(rng, 800.0, 0.4, m)
+    ts = _times(rng, t, style.window, m)
+    amt = style.amounts(rng, m)
     parts = [Txns.make(senders, amt, ts, dst=np.full(m, hub))]
-    n_out = int(rng.integers(1, 4))
-    total = amt.sum() * rng.uniform(0.92, 0.98)
-    out_amt = np.round(np.full(n_out, total / n_out), 2)
-    out_ts = int(ts[-1]) + np.cumsum(_hours(rng, 2.0, 24.0, n_out))
+    n_out = int(rng.integers(1, min(4, m) + 1))
+    cuts = np.sort(rng.choice(np.arange(1, m), n_out - 1, replace=False)) if n_out > 1 else []
+    batches = np.split(np.arange(m), cuts)
+    out_amt = np.array([amt[b].sum() for b in batches]) * rng.uniform(*style.pass_share, n_out)
+    out_ts = np.array([ts[b[-1]] for b in batches]) + style.delays(rng, n_out)
     src = np.full(n_out, hub)
+    out_amt = np.round(out_amt, 2)
     if cash_account >= 0:
         parts.append(Txns.make(src, out_amt, out_ts, dst=np.full(n_out, cash_account)))
     else:
@@ -197,21 +273,24 @@ def _fan_in(
 
 def _fan_out(
     rng: np.random.Generator,
-    p: BankParams,
+    style: Style,
     source: int,
     recipients: np.ndarray,
     t: int,
     cash_cps: np.ndarray,
 ) -> Txns:
-    """The source pays every recipient within the window; most recipients cash out."""
+    """The source pays every recipient over the window; most recipients cash it out.
+
+    The share of recipients that pass the money on is drawn per ring (half to all).
+    """
     m = len(recipients)
-    window = _hours(rng, 6.0, p.fan_window_hours)
-    ts = t + np.sort(rng.integers(0, window, m))
-    amt = money(rng, 900.0, 0.4, m)
-    out = rng.random(m) < 0.7
-    cash_ts = ts[out] + _hours(rng, 2.0, 96.0, int(out.sum()))
-    cash_amt = np.round(amt[out] * rng.uniform(0.85, 0.95, int(out.sum())), 2)
-    cps = rng.choice(cash_cps, int(out.sum()))
+    ts = _times(rng, t, style.window, m)
+    amt = style.amounts(rng, m)
+    out = rng.random(m) < rng.uniform(0.5, 1.0)
+    k = int(out.sum())
+    cash_ts = ts[out] + style.delays(rng, k)
+    cash_amt = np.round(amt[out] * rng.uniform(*style.pass_share, k), 2)
+    cps = rng.choice(cash_cps, k)
     return Txns.concat(
         [
             Txns.make(np.full(m, source), amt, ts, dst=recipients),
@@ -222,19 +301,18 @@ def _fan_out(
 
 def _scatter_gather(
     rng: np.random.Generator,
-    p: BankParams,
+    style: Style,
     source: int,
     middle: np.ndarray,
     sink: int,
     t: int,
 ) -> Txns:
-    """Source → each intermediate → sink inside the window, each forward keeps 95-99 %."""
+    """Source -> each intermediate -> sink over the window, each forward less a fee."""
     m = len(middle)
-    window = p.fan_window_hours * HOUR
-    ts1 = t + rng.integers(0, int(window / 3), m)
-    amt1 = money(rng, 2000.0, 0.4, m)
-    ts2 = ts1 + rng.integers(HOUR, int(2 * window / 3), m)
-    amt2 = np.round(amt1 * (1.0 - rng.uniform(*p.cycle_decay, m)), 2)
+    ts1 = t + rng.integers(0, max(style.window // 2, 1), m)
+    amt1 = style.amounts(rng, m)
+    ts2 = ts1 + np.minimum(style.delays(rng, m), max(style.window // 2, HOUR))
+    amt2 = np.round(amt1 * style.kept(rng, m), 2)
     return Txns.concat(
         [
             Txns.make(np.full(m, source), amt1, ts1, dst=middle),
@@ -260,6 +338,7 @@ def _identity(
     members: np.ndarray,
     t: int,
     cash_cps: np.ndarray,
+    style: Style,
 ) -> None:
     """Synthetic identities: recent accounts, shared device, phone and address, bust-out."""
     m = len(members)
@@ -286,23 +365,24 @@ def _identity(
         plan.dev_ip.append(np.full(len(cust), r))
         plan.n_devices += 1
 
-    # bust-out: transfers inside the ring within two weeks, then cash-out to an exchange
+    # bust-out: transfers inside the ring over the window, then cash-out to an exchange
     k = 1 + rng.integers(0, 2, m)
     src = np.repeat(members, k)
     shift = rng.integers(1, m, len(src))
     pos = np.repeat(np.arange(m), k)
     dst = members[(pos + shift) % m]
-    ts = t + rng.integers(0, 14 * DAY, len(src))
+    ts = t + rng.integers(0, style.window, len(src))
     out = rng.random(m) < 0.7
+    n_out = int(out.sum())
     plan.txns.append(
         Txns.concat(
             [
-                Txns.make(src, money(rng, 600.0, 0.5, len(src)), ts, dst=dst),
+                Txns.make(src, style.amounts(rng, len(src)), ts, dst=dst),
                 Txns.make(
                     members[out],
-                    money(rng, 1500.0, 0.5, int(out.sum())),
-                    t + 14 * DAY + rng.integers(0, 3 * DAY, int(out.sum())),
-                    cp=rng.choice(cash_cps, int(out.sum())),
+                    style.amounts(rng, n_out) * 2.5,
+                    t + style.window + style.delays(rng, n_out),
+                    cp=rng.choice(cash_cps, n_out),
                 ),
             ]
         )

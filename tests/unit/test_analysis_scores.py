@@ -99,3 +99,51 @@ def test_too_few_positives_learn_nothing() -> None:
     x, y = _labelled()
     y[np.flatnonzero(y)[19:]] = False  # 19 positives
     assert learned_scores(x, y, min_positives=20) is None
+
+
+def _ring_graph(seed: int = 3) -> tuple[pd.DataFrame, np.ndarray, object]:
+    """Noise features; positives in groups of four who all pay each other, negatives in
+    random pairs: only proximity tells them apart."""
+    from scipy.sparse import coo_matrix
+
+    n = 1200
+    rng = np.random.default_rng(seed)
+    y = np.zeros(n, dtype=bool)
+    y[:120] = True
+    src, dst = [], []
+    for g in range(30):  # 30 groups of 4 positives
+        members = range(4 * g, 4 * g + 4)
+        src += [a for a in members for b in members if a < b]
+        dst += [b for a in members for b in members if a < b]
+    pairs = rng.integers(120, n, (900, 2))
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    src += pairs[:, 0].tolist()
+    dst += pairs[:, 1].tolist()
+    a = np.array(src + dst)
+    b = np.array(dst + src)
+    adj = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n)).tocsr()
+    adj.data[:] = 1.0
+    x = pd.DataFrame({"burst": rng.gamma(2.0, 1.0, n), "in_txns": rng.poisson(5.0, n) * 1.0})
+    perm = rng.permutation(n)  # positives not first in position order
+    return x.iloc[perm].reset_index(drop=True), y[perm], adj[perm][:, perm]
+
+
+def test_learned_proximity_features_are_fold_safe_and_carry_the_signal() -> None:
+    x, y, adj = _ring_graph()
+    blind = learned_scores(x, y, folds=5, seed=7)
+    near = learned_scores(x, y, folds=5, seed=7, neighbours=adj)
+    assert blind is not None and near is not None
+    assert blind.meta["oof_auc"] < 0.65  # the features are noise
+    assert near.meta["oof_auc"] > 0.9  # known-fraud partners in the other folds tell
+    assert near.meta["features"][-2:] == ["near_fraud_1", "near_fraud_2"]
+    top = int(np.argmax(near.score))
+    assert "pays or is paid by known-fraud customers" in [r["words"] for r in near.reasons[top]]
+    # cross-fitted with the proximity features too: flipping a customer's own label leaves
+    # its score alone, though its partners' scores move
+    for i in (int(np.flatnonzero(y)[0]), int(np.flatnonzero(~y)[0])):
+        flipped = y.copy()
+        flipped[i] = not flipped[i]
+        again = learned_scores(x, flipped, folds=5, seed=7, neighbours=adj)
+        assert again is not None
+        assert again.score[i] == near.score[i]
+        assert not np.array_equal(again.score, near.score)

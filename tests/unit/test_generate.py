@@ -143,48 +143,56 @@ def _ring_txns(tx: pd.DataFrame, accounts: list[str]) -> pd.DataFrame:
     return tx[inside].sort_values("ts", kind="stable")
 
 
-def test_cycles_are_time_ordered_with_shrinking_amounts(frames, truth) -> None:
+MAX_WINDOW = pd.Timedelta(days=BankParams(customers=N).ring_window_days[1])
+MAX_ONWARD = pd.Timedelta(days=BankParams(customers=N).ring_onward_days[1])
+
+
+def test_cycles_are_time_ordered_and_each_hop_keeps_back_a_fee(frames, truth) -> None:
     tx, rings = frames["transactions"], truth["rings"]
     for rid, ring in rings[rings.kind == "cycle"].groupby("ring_id", sort=False):
         accs = list(ring.account_id)
         k = len(accs)
-        assert 3 <= k <= 8
+        assert 3 <= k <= 12
         hops = _ring_txns(tx, accs)
         assert len(hops) > 0 and len(hops) % k == 0, rid
+        assert hops.ts.is_monotonic_increasing and hops.ts.is_unique, rid
+        assert hops.ts.iloc[-1] - hops.ts.iloc[0] <= MAX_WINDOW, rid
         for r in range(0, len(hops), k):
             rnd = hops.iloc[r : r + k]
             assert list(rnd.from_account) == accs, rid
             assert list(rnd.to_account) == accs[1:] + accs[:1], rid
-            assert rnd.ts.is_monotonic_increasing and rnd.ts.is_unique, rid
             ratio = rnd.amount.values[1:] / rnd.amount.values[:-1]
-            assert ((ratio >= 0.95 - 1e-3) & (ratio <= 0.99 + 1e-3)).all(), rid  # shrinks 1-5 %
-            assert rnd.ts.iloc[-1] - rnd.ts.iloc[0] <= pd.Timedelta(days=10), rid
+            assert ((ratio >= 0.9 - 2e-3) & (ratio <= 1.0 + 2e-3)).all(), rid  # fee 0-10 %
 
 
-def test_fan_in_senders_pay_the_hub_within_the_window_then_cash_out(frames, truth) -> None:
+def test_fan_in_senders_pay_the_hub_over_the_window_then_it_passes_most_on(frames, truth) -> None:
     tx, rings = frames["transactions"], truth["rings"]
-    window = pd.Timedelta(hours=BankParams(customers=N).fan_window_hours)
     for rid, ring in rings[rings.kind == "fan_in"].groupby("ring_id", sort=False):
         accs = list(ring.account_id)
         hub = accs[0]
         incoming = tx[(tx.to_account == hub) & tx.from_account.isin(accs)]
         senders = set(incoming.from_account)
-        assert 10 <= len(senders) <= 30, rid
+        assert 5 <= len(senders) <= 30, rid
         assert senders <= set(accs[1:])
-        assert incoming.ts.max() - incoming.ts.min() <= window, rid
-        out = tx[(tx.from_account == hub) & (tx.ts > incoming.ts.max())]
+        assert incoming.ts.max() - incoming.ts.min() <= MAX_WINDOW, rid
+        out = tx[(tx.from_account == hub) & (tx.ts > incoming.ts.min())]
+        out = out[out.ts <= incoming.ts.max() + MAX_ONWARD]
         onward = out[out.to_counterparty.notna() | out.to_account.isin(accs)]
-        assert 0.9 * incoming.amount.sum() <= onward.amount.sum() <= incoming.amount.sum(), rid
+        total = incoming.amount.sum()
+        assert 0.8 * total - 0.05 <= onward.amount.sum() <= total + 0.05, rid
 
 
 def test_fan_out_and_scatter_gather_move_money_within_the_window(frames, truth) -> None:
     tx, rings = frames["transactions"], truth["rings"]
-    window = pd.Timedelta(hours=BankParams(customers=N).fan_window_hours)
     for rid, ring in rings[rings.kind == "fan_out"].groupby("ring_id", sort=False):
         src, rest = ring.account_id.iloc[0], list(ring.account_id.iloc[1:])
         sent = tx[(tx.from_account == src) & tx.to_account.isin(rest)]
-        assert set(sent.to_account) == set(rest) and len(rest) >= 10, rid
-        assert sent.ts.max() - sent.ts.min() <= window, rid
+        assert set(sent.to_account) == set(rest) and 5 <= len(rest) <= 30, rid
+        assert sent.ts.max() - sent.ts.min() <= MAX_WINDOW, rid
+        # at least half of the recipients pass money on to a cash-out counterparty
+        passed = tx[tx.from_account.isin(rest) & tx.to_counterparty.notna()]
+        passed = passed[passed.ts > sent.ts.min()]
+        assert passed.from_account.nunique() >= len(rest) / 2 - 1, rid
     for rid, ring in rings[rings.kind == "scatter_gather"].groupby("ring_id", sort=False):
         accs = list(ring.account_id)
         src, mid, sink = accs[0], accs[1:-1], accs[-1]
@@ -193,8 +201,33 @@ def test_fan_out_and_scatter_gather_move_money_within_the_window(frames, truth) 
         second = flow[flow.to_account == sink].set_index("from_account")
         assert set(first.index) == set(mid) == set(second.index), rid
         assert (second.ts.loc[mid] > first.ts.loc[mid]).all(), rid
-        assert (second.amount.loc[mid] < first.amount.loc[mid]).all(), rid
-        assert flow.ts.max() - flow.ts.min() <= window, rid
+        kept = second.amount.loc[mid] / first.amount.loc[mid]
+        assert ((kept >= 0.9 - 2e-3) & (kept <= 1.0 + 2e-3)).all(), rid
+        assert flow.ts.max() - flow.ts.min() <= MAX_WINDOW, rid
+
+
+def test_rings_draw_their_style_from_wide_ranges(tmp_path: Path) -> None:
+    """Amounts from a fifth to a hundred times an everyday transfer, windows from a day to
+    months: across many rings both ends of each range show."""
+    p = BankParams(customers=4000, seed=11, ring_share=0.08)
+    generate_bank(tmp_path, customers=4000, seed=11, fmt="parquet", params=p)
+    tx = pd.read_parquet(tmp_path / "transactions.parquet")
+    rings = pd.read_parquet(tmp_path / "truth" / "rings.parquet")
+    medians, spans = [], []
+    money = rings[rings.kind != "identity"]
+    for _rid, ring in money.groupby("ring_id"):
+        inner = _ring_txns(tx, list(ring.account_id))
+        medians.append(inner.amount.median() / p.p2p_amount)
+        spans.append((inner.ts.max() - inner.ts.min()) / pd.Timedelta(days=1))
+    assert min(medians) < 1.0 and max(medians) > 20.0
+    assert min(spans) < 3.0 and max(spans) > 40.0
+    # members also transact normally: most ring accounts send or receive outside the ring
+    inside = set(money.account_id)
+    ring_tx = tx.from_account.isin(inside) & tx.to_account.isin(inside)
+    outside = tx[~ring_tx]
+    active = set(outside.from_account) | set(outside.to_account.dropna())
+    assert len(inside & active) >= 0.8 * len(inside)
+    assert money.ring_id.nunique() >= 20
 
 
 def test_identity_rings_share_a_device_and_identifiers_and_have_new_accounts(frames, truth) -> None:
