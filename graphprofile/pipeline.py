@@ -76,14 +76,22 @@ class Reporter(Protocol):
     def notice(self, text: str) -> None: ...
 
 
-def counter(reporter: Reporter, total: int) -> Callable[[str], None]:
+def counter(
+    reporter: Reporter, total: int, steps: Sequence[str] | None = None
+) -> Callable[[str], None]:
     """A progress callback that reports ``n of total`` to ``reporter.advance`` (if it has
-    one) each time it is called with the name of the step starting."""
+    one) each time it is called with the name of the step starting. With ``steps``, a
+    message that is not one of them only updates what the bar says is under way (a detail
+    of the current step), without counting."""
     done = 0
     advance = getattr(reporter, "advance", None)
 
     def step(item: str) -> None:
         nonlocal done
+        if steps is not None and item not in steps:
+            if advance is not None:
+                advance(max(done - 1, 0), total, item)
+            return
         if advance is not None:
             advance(done, total, item)
         done += 1
@@ -416,7 +424,7 @@ def _analysis(
         run_id=run.run_id,
         computed_at=run.started_at,
         seed=config.seed,
-        progress=counter(run.reporter, len(ANALYSIS_JOBS)),
+        progress=counter(run.reporter, len(ANALYSIS_JOBS), ANALYSIS_JOBS),
     )
 
 

@@ -30,6 +30,7 @@ specific kind (priority cycle > scatter_gather > fan_in > fan_out) is dropped.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -442,8 +443,12 @@ def flow_patterns(
     *,
     src_codes: np.ndarray | None = None,
     dst_codes: np.ndarray | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[dict[str, pd.DataFrame], dict[int, list[dict[str, Any]]], Txns, dict[str, Any]]:
     """Run every flow detector.
+
+    ``progress`` (optional) is told which search starts and what was found so far, e.g.
+    ``fan-in search (12 cycles, 3 scatter-gathers found)``.
 
     Returns
     -------
@@ -451,11 +456,19 @@ def flow_patterns(
         Members (``ring, acc, role``) per kind, cycles per cycle ring, the transaction
         arrays (for reasons) and meta (paths cut per detector).
     """
+    say = progress or (lambda _text: None)
     tx = Txns(graph, proj, src_codes=src_codes, dst_codes=dst_codes)
+    say(f"cycle search ({len(tx.src):,} transfers)")
     cycles, cut_c = find_cycles(tx, proj, settings)
     cyc, per_ring = cycle_members(cycles, len(proj.accounts))
+    found = f"{len(cycles):,} cycles"
+    say(f"scatter-gather search ({found} found)")
     sg, cut_s = find_scatter_gather(tx, settings)
+    found += f", {sg['ring'].nunique():,} scatter-gathers"
+    say(f"fan-in search ({found} found)")
     fin, cut_i = find_fan_in(tx, settings)
+    found += f", {fin['ring'].nunique():,} fan-ins"
+    say(f"fan-out search ({found} found)")
     fout, cut_o = find_fan_out(tx, settings)
     kinds = {"cycle": cyc, "scatter_gather": sg, "fan_in": fin, "fan_out": fout}
     taken = np.zeros(len(proj.accounts), dtype=bool)

@@ -88,6 +88,10 @@ class _Log:
     def skip(self, job: str, why: str) -> None:
         self.skipped[job] = why
 
+    def detail(self, job: str, text: str) -> None:
+        """What a long job is doing now, as ``"<job>: <text>"``."""
+        self.say(f"{job}: {text}")
+
 
 def _has(graph: CanonicalGraph, name: str) -> bool:
     frame = graph.edges.get(name)
@@ -124,7 +128,9 @@ def analyse(
     seed : int, default 42
         Seed of every stochastic step (Leiden, betweenness sampling).
     progress : callable, optional
-        Called with a short message as each job starts.
+        Called with the job's name (one of :data:`JOBS`) as each job starts, and within
+        long jobs with ``"<job>: <what it does now>"`` (e.g. ``"rings: fan-in search
+        (12 cycles, 3 scatter-gathers found)"``).
 
     Returns
     -------
@@ -257,7 +263,12 @@ def _rings(
     t0 = 0
     if txn_dst is not None and bool((txn_dst >= 0).any()):
         kinds, cycles, tx, flow_meta = flow_patterns(
-            graph, proj, s, src_codes=txn_src, dst_codes=txn_dst
+            graph,
+            proj,
+            s,
+            src_codes=txn_src,
+            dst_codes=txn_dst,
+            progress=lambda text: log.detail("rings", text),
         )
         t0 = tx.t0
         parts += flow_parts(kinds, cycles, tx, proj, s)

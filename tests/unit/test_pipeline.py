@@ -162,11 +162,22 @@ def test_progress_counts_every_analysis_job_and_every_table(
     a, _ = banks
     rec = _Recorder()
     run_job(RunConfig(data_dir=a, out_dir=tmp_path / "out"), rec)
-    analysis = rec.steps["analysis"]
+    shown = rec.steps["analysis"]
+    jobs = [(done, item) for done, _, item in shown if item in ANALYSIS_JOBS]
     # one step per job, each announced as it starts, out of the right total
-    assert [item for _, _, item in analysis] == list(ANALYSIS_JOBS)
-    assert [done for done, _, _ in analysis] == list(range(len(ANALYSIS_JOBS)))
-    assert {total for _, total, _ in analysis} == {len(ANALYSIS_JOBS)}
+    assert jobs == list(enumerate(ANALYSIS_JOBS))
+    assert {total for _, total, _ in shown} == {len(ANALYSIS_JOBS)}
+    # within the rings job, which search runs and what was found so far, without counting
+    rings = ANALYSIS_JOBS.index("rings")
+    searches = [(done, item) for done, _, item in shown if item.startswith("rings: ")]
+    assert [item.split(" (")[0] for _, item in searches] == [
+        "rings: cycle search",
+        "rings: scatter-gather search",
+        "rings: fan-in search",
+        "rings: fan-out search",
+    ]
+    assert {done for done, _ in searches} == {rings}
+    assert "cycles, " in searches[-1][1] and "fan-ins found)" in searches[-1][1]
     read = [item for _, _, item in rec.steps["read+validate"]]
     assert read[0] == "customers (0 rows read)"
     # rows read so far grow table by table
