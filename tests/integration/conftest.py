@@ -42,6 +42,17 @@ def missing(reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """Path of a headless-capable Chromium (Debian's ``chromium``); CI installs it."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    missing("chromium not found (apt-get install chromium): cannot open the report in a browser")
+    raise AssertionError("unreachable")
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import missing
 from matplotlib.image import imread
 
 from graphprofile.sinks.report import write_report_for
@@ -72,16 +71,6 @@ def _fixture_module() -> Any:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    missing("chromium not found (apt-get install chromium): cannot open the report in a browser")
-    raise AssertionError("unreachable")
 
 
 def run_chromium(browser: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:

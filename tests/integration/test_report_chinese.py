@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from conftest import missing
 from matplotlib.image import imread
-from test_report_browser import CLICK, FLAGS, RINGS_FIRST, console_messages
+from test_report_browser import CLICK, RINGS_FIRST, console_messages, run_chromium
 
 from graphprofile.cli.investigate import render_explanation
 from graphprofile.explain import explain
@@ -33,16 +33,6 @@ from graphprofile.sinks.report_views import cytoscape_js
 
 ROOT = Path(__file__).resolve().parents[2]
 HAN = re.compile(r"[\u4e00-\u9fff]")
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    missing("chromium not found (apt-get install chromium): cannot open the report in a browser")
-    raise AssertionError("unreachable")
 
 
 @pytest.fixture(scope="module")
@@ -67,16 +57,6 @@ def out(tmp_path_factory: pytest.TempPathFactory, cjk: str) -> Path:
         warnings.simplefilter("error")  # matplotlib: "Glyph … missing from font(s)"
         run_job(config)
     return out
-
-
-def _run(browser: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    profile.mkdir(parents=True)
-    return subprocess.run(
-        [browser, *FLAGS, f"--user-data-dir={profile}", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_headings_reasons_and_notes_are_chinese(out: Path) -> None:
@@ -138,7 +118,7 @@ def test_chinese_report_in_chromium(chromium: str, out: Path, tmp_path: Path) ->
     text = report.read_text(encoding="utf-8")
     page = tmp_path / "click.html"
     page.write_text(text.replace("</body>", CLICK + "</body>", 1), encoding="utf-8")
-    done = _run(
+    done = run_chromium(
         chromium,
         tmp_path / "profile-click",
         "--enable-logging=stderr",
@@ -156,7 +136,7 @@ def test_chinese_report_in_chromium(chromium: str, out: Path, tmp_path: Path) ->
     shot = tmp_path / "report-zh.png"
     shown = tmp_path / "rings-first.html"
     shown.write_text(text.replace("</head>", RINGS_FIRST + "</head>", 1), encoding="utf-8")
-    done = _run(
+    done = run_chromium(
         chromium,
         tmp_path / "profile-shot",
         f"--screenshot={shot}",
