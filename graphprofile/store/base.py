@@ -9,7 +9,8 @@ from __future__ import annotations
 import contextlib
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol, runtime_checkable
@@ -37,6 +38,8 @@ TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 #: What ``write_batches`` accepts as ``$rows``: dicts, a frame (flat rows) or an Arrow table
 #: (see :mod:`graphprofile.store.rows`; the fast path for large loads).
 Rows = Sequence[Mapping[str, Any]] | pd.DataFrame | pa.Table
+#: ``progress(part, rows_done, rows_total)`` after every batch (part: a table or a step).
+Progress = Callable[[str, int, int], None]
 
 
 @runtime_checkable
@@ -336,6 +339,40 @@ def head(query: str) -> str:
     """The start of a statement on one line, for error messages."""
     text = " ".join(query.split())
     return text if len(text) <= 160 else text[:157] + "..."
+
+
+class RowProgress:
+    """Rows committed per part (table or step; thread-safe), reported to a
+    :data:`Progress` callback: first 0 of every part's total, then after every batch.
+
+    Parameters
+    ----------
+    totals : dict
+        Rows to write per part.
+    progress : callable or None
+        The :data:`Progress` callback (``None``: only count).
+    """
+
+    def __init__(self, totals: dict[str, int], progress: Progress | None) -> None:
+        self.totals = totals
+        self.done = dict.fromkeys(totals, 0)
+        self.progress = progress
+        self._lock = threading.Lock()
+        if progress is not None:
+            for part, total in totals.items():
+                progress(part, 0, total)
+
+    def step(self, part: str, n: int) -> None:
+        """``n`` more rows of ``part`` are committed."""
+        with self._lock:
+            self.done[part] += n
+            done = self.done[part]
+        if self.progress is not None:
+            self.progress(part, done, self.totals[part])
+
+    def batches(self, part: str) -> Callable[[int], None]:
+        """The per-batch callback of :meth:`BatchStore.write_batches` for ``part``."""
+        return lambda n: self.step(part, n)
 
 
 class BatchStore:

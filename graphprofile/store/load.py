@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +13,7 @@ import pyarrow as pa
 
 from graphprofile.errors import StoreError
 from graphprofile.frames import EDGE_ENDS, NODE_KEYS, CanonicalGraph
-from graphprofile.store.base import Store
+from graphprofile.store.base import Progress, RowProgress, Store
 from graphprofile.store.cypher import statement
 from graphprofile.store.rows import column_array, frame_to_table, table_to_dicts
 
@@ -34,9 +32,6 @@ NODE_LABELS = {
 TXN_LISTS = {"txn_ids": "txn_id", "amounts": "amount", "ts": "ts", "currencies": "currency"}
 #: Target column of the transactions table behind each money-flow relationship.
 TXN_TARGETS = {"TRANSFER": "to_account", "PAYS": "to_counterparty"}
-
-#: ``progress(table, rows_done, rows_total)`` after every batch.
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -275,26 +270,13 @@ _RESUME = (
 )
 
 
-class _Tracker:
+class _Tracker(RowProgress):
     """Rows committed per table (thread-safe), for progress and for error messages."""
 
     def __init__(self, totals: dict[str, int], progress: Progress | None) -> None:
-        self.totals = totals
-        self.done = dict.fromkeys(totals, 0)
+        super().__init__(totals, progress)
         self.finished: list[str] = []
         self.failed: dict[str, str] = {}
-        self.progress = progress
-        self._lock = threading.Lock()
-        if progress is not None:
-            for table, total in totals.items():
-                progress(table, 0, total)
-
-    def step(self, table: str, n: int) -> None:
-        with self._lock:
-            self.done[table] += n
-            done = self.done[table]
-        if self.progress is not None:
-            self.progress(table, done, self.totals[table])
 
     def finish(self, table: str) -> None:
         with self._lock:
@@ -340,7 +322,7 @@ def _write_table(store: Store, job: LoadJob, batch_size: int, tracker: _Tracker)
     t0 = time.perf_counter()
     try:
         written = store.write_batches(
-            query, job.rows, batch_size, progress=lambda n: tracker.step(job.table, n)
+            query, job.rows, batch_size, progress=tracker.batches(job.table)
         )
     except StoreError as exc:
         tracker.fail(job.table, str(exc))

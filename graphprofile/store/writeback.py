@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,7 +28,15 @@ import pandas as pd
 
 from graphprofile.domain import CUSTOMER_LABELS
 from graphprofile.errors import StoreError
-from graphprofile.store.base import TS_FORMAT, Store, clean_value, frame_to_rows, validate_name
+from graphprofile.store.base import (
+    TS_FORMAT,
+    Progress,
+    RowProgress,
+    Store,
+    clean_value,
+    frame_to_rows,
+    validate_name,
+)
 from graphprofile.store.cypher import statement
 
 #: Labels put on customers, each from a boolean column of ``features``.
@@ -60,7 +68,7 @@ def write_back(
     run_meta: Mapping[str, Any],
     labels: Mapping[str, str] | None = None,
     batch_size: int = 10_000,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Write one run's results onto the graph and remove what no longer holds.
 
@@ -124,8 +132,7 @@ def write_back(
         community_nodes, community_members = _communities(features, communities)
         ring_nodes, ring_members = _rings(features, rings)
         label_ids = _label_ids(features, labels)
-        tick = _Ticker(
-            progress,
+        row_progress = RowProgress(
             {
                 "customers": len(customer_rows),
                 "labels": sum(len(yes) + len(no) for yes, no in label_ids.values()),
@@ -133,6 +140,7 @@ def write_back(
                 "rings": len(ring_nodes),
                 "member_of": len(community_members) + len(ring_members),
             },
+            progress,
         )
 
         done.append(step)
@@ -163,7 +171,7 @@ def write_back(
             customer_rows,
             batch_size,
             params=params,
-            progress=tick("customers"),
+            progress=row_progress.batches("customers"),
         )
         summary["customers_missing"] = len(customer_rows) - summary["customers"]
 
@@ -175,13 +183,13 @@ def write_back(
                 statement("writeback/label_remove", LABEL=label),
                 [{"customer_id": i} for i in no],
                 batch_size,
-                progress=tick("labels"),
+                progress=row_progress.batches("labels"),
             )
             summary["labels"][label] = store.write_batches(
                 statement("writeback/label_set", LABEL=label),
                 [{"customer_id": i} for i in yes],
                 batch_size,
-                progress=tick("labels"),
+                progress=row_progress.batches("labels"),
             )
 
         done.append(step)
@@ -191,14 +199,14 @@ def write_back(
             community_nodes,
             batch_size,
             params=params,
-            progress=tick("communities"),
+            progress=row_progress.batches("communities"),
         )
         summary["rings"] = store.write_batches(
             statement("writeback/rings"),
             ring_nodes,
             batch_size,
             params=params,
-            progress=tick("rings"),
+            progress=row_progress.batches("rings"),
         )
         done.append(step)
         step = "MEMBER_OF relationships"
@@ -207,13 +215,13 @@ def write_back(
             community_members,
             batch_size,
             params=params,
-            progress=tick("member_of"),
+            progress=row_progress.batches("member_of"),
         ) + store.write_batches(
             statement("writeback/member_of_ring"),
             ring_members,
             batch_size,
             params=params,
-            progress=tick("member_of"),
+            progress=row_progress.batches("member_of"),
         )
 
         done.append(step)
@@ -258,31 +266,6 @@ def write_back(
             "(write-back is idempotent)"
         ) from None
     return summary
-
-
-class _Ticker:
-    """Rows written per step, reported to ``progress(step, done, total)``."""
-
-    def __init__(
-        self, progress: Callable[[str, int, int], None] | None, totals: dict[str, int]
-    ) -> None:
-        self.progress = progress
-        self.totals = totals
-        self.done = dict.fromkeys(totals, 0)
-        if progress is not None:
-            for name, total in totals.items():
-                progress(name, 0, total)
-
-    def __call__(self, name: str) -> Callable[[int], None] | None:
-        if self.progress is None:
-            return None
-        report = self.progress
-
-        def step(rows: int) -> None:
-            self.done[name] += rows
-            report(name, self.done[name], self.totals[name])
-
-        return step
 
 
 def _customer_rows(features: pd.DataFrame, props_of: dict[str, str]) -> list[dict[str, Any]]:
