@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from graphprofile.analysis.behaviour import BEHAVIOUR_COLUMNS, anomaly_scores, behaviour_features
+from graphprofile.analysis.behaviour import (
+    BEHAVIOUR_COLUMNS,
+    anomaly_scores,
+    behaviour_features,
+    tail_surprise,
+)
 from graphprofile.analysis.learned import learned_scores
 
 DAY = 86_400
@@ -54,6 +59,26 @@ def test_anomaly_score_is_seeded_and_finds_the_outlier() -> None:
     a = anomaly_scores(x, seed=3)
     assert a.argmax() == 7 and a.max() == 1.0
     assert np.array_equal(a, anomaly_scores(x, seed=3))
+
+
+def test_tail_surprise_known_answers() -> None:
+    # column a: 0, 1, 1, 3 -> at least that value: 4, 3, 3, 1 of 4 rows
+    x = np.array([[0.0, 5.0], [1.0, 5.0], [1.0, 5.0], [3.0, 5.0]])
+    expected = np.log(4 / np.array([4, 3, 3, 1]))  # column b is constant: no surprise
+    assert np.allclose(tail_surprise(x), expected)
+    # only the order within a column matters
+    assert np.allclose(tail_surprise(np.column_stack([x[:, 0] ** 3 + 7, x[:, 1]])), expected)
+
+
+def test_anomaly_score_ranks_many_high_counts_above_one_low_outlier() -> None:
+    # the tail half of the ensemble is one-sided: a customer far *below* everyone in one
+    # count is less unusual than one moderately above everyone in all four
+    rng = np.random.default_rng(2)
+    x = pd.DataFrame(rng.poisson(10, size=(400, 4)).astype(float), columns=list("abcd"))
+    x.loc[3] = [0.0, 10.0, 10.0, 10.0]
+    x.loc[5] = [19.0, 19.0, 19.0, 19.0]
+    a = anomaly_scores(x, seed=1)
+    assert a[5] > a[3] and a[5] > 0.99
 
 
 def _labelled(n: int = 600, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
