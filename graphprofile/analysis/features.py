@@ -215,6 +215,7 @@ def customer_profiles(
         known=known,
         hops=proximity.hops,
         neighbours=proximity.neighbours,
+        share=proximity.share,
         young=context["young_customer"],
         cash_out=context["cash_out"],
         **score_inputs(behaviour),

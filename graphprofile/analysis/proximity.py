@@ -20,6 +20,11 @@ Personalised PageRank (Brin & Page 1998; Haveliwala 2002) restarts on the known-
 customers (PRPACK solver). ``fraud_proximity`` is a customer's personalised PageRank over the
 largest value among customers that are not known fraud, clipped to [0, 1].
 
+How much a 1- or 2-hop link counts in the customer risk is the customer's **link share**
+(:func:`link_shares`): the share of its own money exchanged with known fraud (at two hops,
+with 1-hop customers, in proportion to their own share), or the neighbour's share whole over
+a shared device or identifier.
+
 ``graphprofile explain`` finds its paths on the same graph (:func:`fraud_paths`), so hop
 counts agree everywhere.
 
@@ -65,11 +70,15 @@ class Evidence:
         (``email``, ``phone`` …) or ``money``.
     meta : dict
         Thresholds used and counts of links kept and dropped, for ``run.json``.
+    money_total : numpy.ndarray or None
+        Each customer's money sent to and received from other customers, ordinary payments
+        included (the denominator of :func:`link_shares`).
     """
 
     graph: ig.Graph
     links: pd.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)
+    money_total: np.ndarray | None = None
 
 
 def _item_links(proj: Projection) -> pd.DataFrame:
@@ -102,7 +111,9 @@ def contact_threshold(contacts: np.ndarray, *, percentile: float, floor: int) ->
     return int(max(floor, np.ceil(np.percentile(active, percentile))))
 
 
-def _money_links(proj: Projection, settings: AnalysisSettings) -> tuple[pd.DataFrame, dict]:
+def _money_links(
+    proj: Projection, settings: AnalysisSettings
+) -> tuple[pd.DataFrame, dict, np.ndarray]:
     me = proj.money_edges
     a = proj.account_customer[me["src"].to_numpy()] if len(me) else np.zeros(0, np.int64)
     b = proj.account_customer[me["dst"].to_numpy()] if len(me) else np.zeros(0, np.int64)
@@ -133,7 +144,11 @@ def _money_links(proj: Projection, settings: AnalysisSettings) -> tuple[pd.DataF
         "ordinary_money_links_dropped": int(ordinary.sum()),
     }
     links = kept.assign(via="money", item_id="")[LINK_COLUMNS]
-    return links.astype({"a": "int64", "b": "int64"}), meta
+    amount = flows["amount"].to_numpy(dtype="float64")
+    total = np.bincount(flows["a"].to_numpy(), weights=amount, minlength=n) + np.bincount(
+        flows["b"].to_numpy(), weights=amount, minlength=n
+    )
+    return links.astype({"a": "int64", "b": "int64"}), meta, total
 
 
 def evidence_graph(proj: Projection, *, settings: AnalysisSettings | None = None) -> Evidence:
@@ -151,7 +166,7 @@ def evidence_graph(proj: Projection, *, settings: AnalysisSettings | None = None
     Evidence
     """
     settings = settings or AnalysisSettings()
-    money, meta = _money_links(proj, settings)
+    money, meta, total = _money_links(proj, settings)
     items = _item_links(proj)
     links = pd.concat([df for df in (items, money) if len(df)] or [items], ignore_index=True)
     links = links.astype({"a": "int64", "b": "int64", "n_txns": "int64", "amount": "float64"})
@@ -164,7 +179,57 @@ def evidence_graph(proj: Projection, *, settings: AnalysisSettings | None = None
     graph = igraph_from_edges(len(proj.customers), src, dst, directed=False)
     graph.es["weight"] = pairs.to_numpy(dtype="float64").tolist()
     meta.update({"item_links": len(items), "edges": int(graph.ecount())})
-    return Evidence(graph=graph, links=links, meta=meta)
+    return Evidence(graph=graph, links=links, meta=meta, money_total=total)
+
+
+def link_shares(evidence: Evidence, hops: np.ndarray) -> np.ndarray:
+    """How much of each customer's relationship with known fraud its links carry, in [0, 1].
+
+    Known-fraud customers get 1. A customer ``h`` hops away (``h`` in :data:`REASON_HOPS`)
+    gets the larger of
+
+    - the share of its own money (sent and received, ordinary payments included:
+      :attr:`Evidence.money_total`) exchanged over evidence links with customers ``h - 1``
+      hops away, each weighted by that customer's own share;
+    - for a shared device or identifier with a customer ``h - 1`` hops away, that
+      customer's share (sharing a device says as much whatever the money).
+
+    So a customer who received two small payments from a known-fraud customer among
+    thousands of others gets a share near 0, and a mule whose money mostly comes from
+    known fraud a share near 1; farther customers get 0.
+
+    Parameters
+    ----------
+    evidence : Evidence
+        The evidence graph (:func:`evidence_graph`).
+    hops : numpy.ndarray
+        Hops to the nearest known-fraud customer per position (NaN: unreachable).
+
+    Returns
+    -------
+    numpy.ndarray
+        Share per customer position (float64).
+    """
+    n = len(hops)
+    share = np.where(hops == 0, 1.0, 0.0)
+    links = evidence.links
+    a = links["a"].to_numpy(dtype=np.int64)
+    b = links["b"].to_numpy(dtype=np.int64)
+    money = (links["via"] == "money").to_numpy()
+    amount = np.where(money, links["amount"].to_numpy(dtype="float64"), 0.0)
+    u, v = np.concatenate([a, b]), np.concatenate([b, a])  # both directions
+    amount, money = np.concatenate([amount, amount]), np.concatenate([money, money])
+    total = evidence.money_total if evidence.money_total is not None else np.zeros(n)
+    for h in REASON_HOPS:  # each hop from the shares of the hop before
+        step = (hops[u] == h) & (hops[v] == h - 1)
+        by_money = np.bincount(u[step], weights=amount[step] * share[v[step]], minlength=n)
+        by_money = by_money / np.maximum(total, 1e-12)
+        by_item = np.zeros(n)
+        item = step & ~money
+        np.maximum.at(by_item, u[item], share[v[item]])
+        at = hops == h
+        share[at] = np.clip(np.maximum(by_money, by_item)[at], 0.0, 1.0)
+    return share
 
 
 def fraud_proximity(
@@ -394,6 +459,8 @@ class Proximity:
         :func:`neighbour_reasons` (customer position → path and links).
     meta : dict
         The evidence graph's thresholds and counts, for ``run.json``.
+    share : numpy.ndarray or None
+        :func:`link_shares` (``None`` when no customer is known fraud).
     """
 
     fraud_hops: pd.api.extensions.ExtensionArray
@@ -401,6 +468,7 @@ class Proximity:
     hops: np.ndarray | None
     neighbours: dict[int, dict[str, Any]]
     meta: dict[str, Any] = field(default_factory=dict)
+    share: np.ndarray | None = None
 
 
 def no_proximity(n: int) -> Proximity:
@@ -433,10 +501,12 @@ def customer_proximity(
     """
     evidence = evidence_graph(proj, settings=settings)
     px = fraud_proximity(evidence.graph, known)
+    hops = px["fraud_hops"].astype("Float64").fillna(np.nan).to_numpy(dtype="float64")
     return Proximity(
         fraud_hops=px["fraud_hops"].array,
         fraud_proximity=px["fraud_proximity"].to_numpy(),
-        hops=px["fraud_hops"].astype("Float64").fillna(np.nan).to_numpy(dtype="float64"),
+        hops=hops,
         neighbours=neighbour_reasons(evidence, px, known, proj.customers.to_numpy()),
         meta=evidence.meta,
+        share=link_shares(evidence, hops),
     )

@@ -30,10 +30,12 @@ sum to 1 (see :data:`RING_WEIGHTS` and ``docs/ANALYSIS.md``):
 
 **Customer risk** combines independent signals by noisy-OR,
 ``1 - prod(1 - s_i)``: the riskiest reported ring the customer belongs to (its ring risk),
-being known fraud (1.0), known-fraud neighbours over links that carry evidence (0.5 at one
-hop, 0.25 at two hops; 0.1 and 0.05 when a model learned from known fraud, since it then
-weighs proximity itself; see :mod:`graphprofile.analysis.proximity`; farther away adds
-nothing, so no reason too weak to change a tag is listed), a weak background (0.15
+being known fraud (1.0), known-fraud neighbours over links that carry evidence (up to 0.5
+at one hop, 0.25 at two hops, each scaled by the customer's link share,
+:func:`graphprofile.analysis.proximity.link_shares`: the share of its own money exchanged
+with known fraud, or 1 over a shared device or identifier; 0.1 and 0.05, unscaled, when a
+model learned from known fraud, since it then weighs proximity itself; farther away adds nothing, so
+no reason too weak to change a tag is listed), a weak background (0.15
 when every account is young, 0.1 when paying exchanges), the behaviour anomaly
 (``ANOMALY_WEIGHT * anomaly_score ** SCORE_POWER``) and, when a model learned from known
 fraud, the learned score (``LEARNED_WEIGHT * learned_pct ** SCORE_POWER``, ``learned_pct``
@@ -209,6 +211,7 @@ def customer_risk(
     anomaly_words: list[list[str]] | None = None,
     learned: np.ndarray | None = None,
     learned_reasons: list[list[dict[str, Any]]] | None = None,
+    share: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[str]]:
     """Customer risk in [0, 1] by noisy-OR, and JSON reasons per customer.
 
@@ -238,6 +241,10 @@ def customer_risk(
         Cross-fitted ``learned_score`` (probability); ``None`` without a model.
     learned_reasons : list, optional
         Top feature contributions per customer (``feature, words, contribution``).
+    share : numpy.ndarray, optional
+        Link share per customer (:func:`~graphprofile.analysis.proximity.link_shares`):
+        scales the fixed known-fraud neighbour weight (not the small one used with a
+        learned model); ``None`` counts every link fully.
 
     Returns
     -------
@@ -250,6 +257,10 @@ def customer_risk(
         # weight shrinks so that the model, not a constant, says how much it counts here
         w1, w2 = PROXIMITY_WEIGHTS["learned" if learned is not None else "fixed"]
         s_prox = np.where(hops == 1, w1, np.where(hops == 2, w2, 0.0))
+        if share is not None and learned is None:
+            # the fixed weight counts as much as the link carries of the customer's own
+            # money (a learned model weighs the links itself; its small weight stays whole)
+            s_prox = s_prox * np.asarray(share, dtype="float64")
         s_prox = np.where(known, 0.0, np.nan_to_num(s_prox))
     else:
         s_prox = np.zeros(n)
@@ -283,6 +294,8 @@ def customer_risk(
             item: dict[str, Any] = {"type": "known_fraud_neighbour", "weight": _r(s_prox[i])}
             if h[i] >= 0:
                 item["hops"] = int(h[i])
+            if share is not None and learned is None:  # the share the weight counts
+                item["share"] = _r(share[i])
             if i in neighbours:
                 item.update(neighbours[i])
             items.append(item)
@@ -307,14 +320,16 @@ def customer_risk(
     signal = risk > 0
     for i in np.flatnonzero(signal & special).tolist():  # ring members, known fraud
         reasons[i] = json.dumps(items_of(i), sort_keys=True)
-    # everyone else: the reasons depend only on (proximity weight, hops, young, cash-out),
-    # so each distinct combination is written once
+    # everyone else: the reasons depend only on (proximity weight, hops, share, young,
+    # cash-out), so each distinct combination is written once
     rest = np.flatnonzero(signal & ~special)
     if len(rest):
+        shown = np.round(share, 4) if share is not None else np.zeros(n)
         combo = pd.DataFrame(
             {
                 "w": w_prox[rest],
                 "h": np.where(s_prox[rest] > 0, h[rest], -1),
+                "s": np.where(s_prox[rest] > 0, shown[rest], -1.0),
                 "y": young[rest],
                 "c": cash_out[rest],
             }

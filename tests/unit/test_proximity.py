@@ -43,14 +43,20 @@ def test_money_link_says_what_it_is(run) -> None:
     _, f = run
     assert f.loc["B04", "fraud_hops"] == 1
     reason = _neighbour(f, "B04")
-    assert reason["customer"] == "B05" and reason["hops"] == 1 and reason["weight"] == 0.5
+    # B04 received 37 * 4**1.3 from B03 and sent 37 * 5**1.3 to known-fraud B05: the link
+    # carries that share of its money, and the 1-hop weight 0.5 is scaled by it
+    share = 5**1.3 / (4**1.3 + 5**1.3)
+    assert reason["customer"] == "B05" and reason["hops"] == 1
+    assert reason["share"] == round(share, 4) and reason["weight"] == round(0.5 * share, 4)
     link = reason["steps"][0]["links"][0]
     assert link["via"] == "money" and link["direction"] == "sent" and link["n_txns"] == 1
     words = reasons_in_words([reason])[0]
-    assert words.startswith("1 hop from known fraud B05 (+0.50 risk): sent 1 transfer totalling ")
+    assert words.startswith("1 hop from known fraud B05 (+0.29 risk): sent 1 transfer totalling ")
     assert words.endswith(" to B05")
     two = _neighbour(f, "B03")
     assert two["hops"] == 2 and [s["to"] for s in two["steps"]] == ["B04", "B05"]
+    # two hops: B03's share of money with B04, times B04's own share
+    assert two["share"] == round(4**1.3 / (3**1.3 + 4**1.3) * share, 4)
     assert "; B04 sent 1 transfer totalling" in reasons_in_words([two])[0]
 
 
@@ -95,3 +101,34 @@ def test_fraud_hops_count_customer_steps() -> None:
     vias = {x["via"] for x in reason["steps"][0]["links"]}
     assert vias == {"device", "phone"}
     assert "shares device dev-ring with D1" in reasons_in_words([reason])[0]
+
+
+def test_link_share_weighs_the_link_by_the_customers_own_money() -> None:
+    import igraph as ig
+
+    from graphprofile.analysis.proximity import Evidence, link_shares
+
+    # 0 is known fraud. 1 received 40 from it among 4,000 of its own payments; 2 sends all
+    # its money (900) to 0; 3 shares a device with 1; 4 got 100 from 2 and paid 300 to 5;
+    # 5 is 3 hops away (no share)
+    links = pd.DataFrame(
+        {
+            "a": [0, 1, 2, 1, 2, 4],
+            "b": [1, 9, 0, 3, 4, 5],
+            "via": ["money", "money", "money", "device", "money", "money"],
+            "item_id": ["", "", "", "dev-1", "", ""],
+            "n_txns": [2, 50, 3, 0, 1, 1],
+            "amount": [40.0, 3960.0, 900.0, 0.0, 100.0, 300.0],
+        }
+    )
+    total = np.array([940.0, 4000.0, 1000.0, 0.0, 400.0, 300.0, 0, 0, 0, 3960.0])
+    hops = np.array([0, 1, 1, 2, 2, 3, np.nan, np.nan, np.nan, 2], dtype="float64")
+    ev = Evidence(graph=ig.Graph(10), links=links, money_total=total)
+    share = link_shares(ev, hops)
+    assert share[0] == 1.0
+    assert share[1] == 40.0 / 4000.0  # two small payments among many: near 0
+    assert share[2] == 0.9
+    assert share[3] == share[1]  # a shared device carries the neighbour's share whole
+    assert share[4] == 100.0 / 400.0 * 0.9
+    assert share[9] == 3960.0 / 3960.0 * share[1]
+    assert share[5] == 0.0 and np.isnan(hops[6]) and share[6] == 0.0
