@@ -182,6 +182,8 @@ def behaviour_job(
             ts=epoch_seconds(txns["ts"]),
             amount=txns["amount"].to_numpy(dtype="float64"),
             window_days=settings.behaviour_window_days,
+            hub_percentile=settings.hub_percentile,
+            hub_floor=settings.hub_floor,
         )
     else:
         feats = pd.DataFrame(0.0, index=pd.RangeIndex(n), columns=BEHAVIOUR_COLUMNS)

@@ -172,3 +172,27 @@ def test_learned_proximity_features_are_fold_safe_and_carry_the_signal() -> None
         assert again is not None
         assert again.score[i] == near.score[i]
         assert not np.array_equal(again.score, near.score)
+
+
+def test_bicliques_find_bipartite_layers_and_stacks_not_payroll() -> None:
+    # a stack: layer 0-2 pays every account of layer 3-5 (a complete 3x3 layer), which pays
+    # every account of layer 6-8; an employer 9 pays 24 staff 10-33 (a payroll batch) and
+    # a second employer 34 pays the same staff; 35 and 36 each pay 37 once (a plain fan-in);
+    # 200 others each pay the next two (everyday traffic: 2 payees, no shared pair)
+    layers = [(u, w) for u in (0, 1, 2) for w in (3, 4, 5)]
+    layers += [(u, w) for u in (3, 4, 5) for w in (6, 7, 8)]
+    payroll = [(9, w) for w in range(10, 34)] + [(34, w) for w in range(10, 34)]
+    everyday = [(38 + i, 38 + (i + k) % 200) for i in range(200) for k in (1, 2)]
+    pairs = np.array(layers + payroll + [(35, 37), (36, 37)] + everyday)
+    n = 238
+    ts = np.arange(len(pairs)) * 3600
+    f = behaviour_features(
+        n, src=pairs[:, 0], dst=pairs[:, 1], ts=ts, amount=np.full(len(pairs), 100.0)
+    )
+    got = f["bicliques"].to_numpy()
+    # a layer member shares all 3 counterparties with 2 others: 2 * C(3, 2) = 6 per side;
+    # the middle layer is payee of one layer and payer of the next
+    assert got[[0, 1, 2, 6, 7, 8]].tolist() == [6.0] * 6
+    assert got[[3, 4, 5]].tolist() == [12.0] * 3
+    # employers pay more distinct customers than the data's contact threshold: left out
+    assert got[9:].sum() == 0.0
