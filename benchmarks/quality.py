@@ -27,7 +27,9 @@ same for the ``anomaly_score`` and ``learned_score`` columns when present. Basel
 the same customers: account in-degree alone, and a seeded IsolationForest on ten plain
 per-customer counts. Ring recall: our generator, per planted ring (``graphprofile.evaluate``);
 AMLSim, *alert recall* = the share of laundering accounts inside some reported ring, with
-*ring precision* = the share of reported ring members that are laundering.
+*ring precision* = the share of reported ring members that are laundering. AMLSim also:
+risk AUC against only the positives that sent laundering money in the data (its own
+``fraudStep >= 0``); about half of its ``isFraud`` accounts never did.
 
 Not a test: nothing here asserts a number.
 """
@@ -156,6 +158,8 @@ def run_dataset(
     if kind == "amlsim":
         nodes = pd.read_csv(folder / "nodes.csv", dtype={"nodeid": str})
         positive_ids = set(nodes.loc[nodes["isFraud"] == 1, "nodeid"])
+        # positives that sent a laundering transfer in the data (AMLSim's own fraudStep)
+        sender_ids = set(nodes.loc[(nodes["isFraud"] == 1) & (nodes["fraudStep"] >= 0), "nodeid"])
     else:
         truth = pd.read_parquet(folder / "truth" / "rings.parquet")
         positive_ids = set(truth["customer_id"].astype(str))
@@ -209,6 +213,11 @@ def run_dataset(
                 round(float(members[in_ring].mean()), 4) if in_ring.any() else None
             )
             row["rings_reported"] = len(rings)
+            # risk AUC against the positives that sent laundering money in the data only
+            senders = f["customer_id"].isin(sender_ids).to_numpy()[keep]
+            pick = senders | ~y
+            row["risk_senders"] = _scores(y[pick], f["risk_score"].to_numpy()[keep][pick])
+            row["senders"] = int(senders.sum())
         else:
             with _tmp_out(result) as out:
                 ev = evaluate(out, folder / "truth")
@@ -217,6 +226,11 @@ def run_dataset(
                 for k, v in ev["rings"].items()
             }
             row["nmi"] = round(ev["communities"]["nmi"], 4)
+            row["layers"] = {
+                k: round(v["risk_auc"], 4) if v["risk_auc"] is not None else None
+                for k, v in ev.get("layers", {}).items()
+                if v["planted"]
+            }
         rows.append(row)
         print(json.dumps(row), flush=True)
     return rows
@@ -266,11 +280,19 @@ def _table(rows: list[dict[str, Any]]) -> list[str]:
                 if v["planted"]
             )
             rings = f"R/P {rings}; NMI {_fmt(r['nmi'])}"
+            if r.get("layers"):
+                layers = ", ".join(f"{k} {_fmt(v)}" for k, v in r["layers"].items())
+                rings += f"; risk AUC of layer members (no ring kind): {layers}"
         else:
             rings = (
                 f"alert recall {_fmt(r['alert_recall'])}, ring precision "
                 f"{_fmt(r['ring_precision'])} ({r['rings_reported']} rings)"
             )
+            if "risk_senders" in r:
+                rings += (
+                    f"; risk AUC {_fmt(r['risk_senders']['auc'])} on the {r['senders']} "
+                    "positives that sent laundering money (fraudStep >= 0)"
+                )
         an, le = r.get("anomaly_score", {}), r.get("learned_score", {})
         lines.append(
             f"| {r['dataset']} | {'20%' if r['condition'] == 'labels20' else 'none'} | "

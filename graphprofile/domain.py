@@ -9,6 +9,12 @@ from dataclasses import dataclass
 
 #: Ring kinds (the generator plants them in this order; evaluation reports them so).
 RING_KINDS = ("identity", "cycle", "fan_in", "fan_out", "scatter_gather")
+#: Layered typologies the generator plants beside :data:`RING_KINDS` (AMLSim's bipartite
+#: layer and stack of layers). The analysis reports no ring of these kinds: their members
+#: are found through the ``bicliques`` behaviour feature, in the anomaly and learned scores.
+LAYER_KINDS = ("bipartite", "stack")
+#: Every kind the generator plants (and ``evaluate`` reports recall for).
+PLANTED_KINDS = (*RING_KINDS, *LAYER_KINDS)
 #: Money-flow ring kinds (members are accounts; identity rings' members are customers).
 FLOW_KINDS = RING_KINDS[1:]
 #: Money-flow kinds in priority order: an account already in a ring of an earlier kind
@@ -47,4 +53,12 @@ CUSTOMER_LABELS = (
     CustomerLabel("HighRisk", "is_high_risk", "risk:high"),
 )
 
-__all__ = ["CUSTOMER_LABELS", "FLOW_KINDS", "FLOW_PRIORITY", "RING_KINDS", "RING_ORDER"]
+__all__ = [
+    "CUSTOMER_LABELS",
+    "FLOW_KINDS",
+    "FLOW_PRIORITY",
+    "LAYER_KINDS",
+    "PLANTED_KINDS",
+    "RING_KINDS",
+    "RING_ORDER",
+]

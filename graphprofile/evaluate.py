@@ -26,11 +26,13 @@ import igraph as ig
 import numpy as np
 import pandas as pd
 
-from graphprofile.domain import FLOW_KINDS, RING_KINDS
+from graphprofile.domain import FLOW_KINDS, LAYER_KINDS, RING_KINDS
 from graphprofile.errors import InputError
 from graphprofile.outputs import RUN_JSON, RunOutputs, load_outputs, read_table
 
 KINDS = RING_KINDS
+#: Kinds whose members are accounts (money flows), not customers.
+ACCOUNT_KINDS = (*FLOW_KINDS, *LAYER_KINDS)
 
 
 def _read_truth(truth_dir: Path, name: str) -> pd.DataFrame:
@@ -96,7 +98,10 @@ def ring_scores(
     Returns
     -------
     dict
-        ``{kind: {"planted", "found", "recovered", "matched", "recall", "precision"}}``.
+        ``{kind: {"planted", "found", "recovered", "matched", "recall", "precision"}}`` per
+        ring kind. A found ring with at least half its members in one planted ring of a
+        layered kind (:data:`~graphprofile.domain.LAYER_KINDS`, which no detector reports)
+        counts as matched: it found laundering of another shape, not a false ring.
     """
     f_size = found.groupby("ring_id").size().rename("f_size")
     p_size = planted.groupby("ring_id").size().rename("p_size")
@@ -105,12 +110,23 @@ def ring_scores(
     inter = inter.join(f_size, on="ring_id_f").join(p_size, on="ring_id_p")
     inter["jaccard"] = inter["inter"] / (inter["f_size"] + inter["p_size"] - inter["inter"])
     ok = inter[inter["jaccard"] >= min_jaccard]
+    # a found ring of any kind lying mostly inside one planted layered ring (a kind no
+    # detector reports) found real laundering in another shape: it is not a false ring
+    in_layer = found.merge(
+        planted[planted["kind"].isin(LAYER_KINDS)][["ring_id", "member"]],
+        on="member",
+        suffixes=("_f", "_p"),
+    )
+    share = in_layer.groupby(["ring_id_f", "ring_id_p"]).size().div(f_size, level="ring_id_f")
+    layered = set(share[share >= 0.5].index.get_level_values("ring_id_f"))
     out: dict[str, dict[str, float | int]] = {}
     for kind in KINDS:
         n_p = int(planted.loc[planted["kind"] == kind, "ring_id"].nunique())
-        n_f = int(found.loc[found["kind"] == kind, "ring_id"].nunique())
+        of_kind = found.loc[found["kind"] == kind, "ring_id"]
+        n_f = int(of_kind.nunique())
         k = ok[ok["kind"] == kind]
-        rec, mat = int(k["ring_id_p"].nunique()), int(k["ring_id_f"].nunique())
+        matched = set(k["ring_id_f"]) | (set(of_kind) & layered)
+        rec, mat = int(k["ring_id_p"].nunique()), len(matched)
         out[kind] = {
             "planted": n_p,
             "found": n_f,
@@ -138,7 +154,10 @@ def evaluate(out_dir: Path, truth_dir: Path, *, min_jaccard: float = 0.5) -> dic
     Returns
     -------
     dict
-        ``rings`` (per kind), ``risk`` (``auc``, ``average_precision``, ``positives``),
+        ``rings`` (per ring kind), ``layers`` (per layered kind the generator plants and
+        the analysis reports as no ring: ``planted``, ``customers``, ``risk_auc`` of its
+        members against customers in no planted ring), ``risk`` (``auc``,
+        ``average_precision``, ``positives``),
         ``communities`` (``nmi``, counts) and ``influencers`` (recall in the top 5 %).
 
     Raises
@@ -152,7 +171,7 @@ def evaluate(out_dir: Path, truth_dir: Path, *, min_jaccard: float = 0.5) -> dic
     t_comm = _read_truth(truth_dir, "communities")
 
     t_rings = t_rings.astype({"ring_id": "str", "kind": "str"})
-    flow = t_rings["kind"].isin(FLOW_KINDS) & t_rings["account_id"].notna()
+    flow = t_rings["kind"].isin(ACCOUNT_KINDS) & t_rings["account_id"].notna()
     planted = pd.DataFrame(
         {
             "ring_id": t_rings["ring_id"],
@@ -164,7 +183,7 @@ def evaluate(out_dir: Path, truth_dir: Path, *, min_jaccard: float = 0.5) -> dic
     if len(rings):
         r = rings.assign(
             member=[
-                _as_list(a) if k in FLOW_KINDS else _as_list(c)
+                _as_list(a) if k in ACCOUNT_KINDS else _as_list(c)
                 for k, a, c in zip(
                     rings["kind"], rings["accounts"], rings["customers"], strict=True
                 )
@@ -201,7 +220,12 @@ def evaluate(out_dir: Path, truth_dir: Path, *, min_jaccard: float = 0.5) -> dic
         "found": int(features["community_id"].nunique()),
         "customers_compared": len(merged),
     }
-    result: dict[str, Any] = {"rings": ring_metrics, "risk": risk, "communities": communities}
+    result: dict[str, Any] = {
+        "rings": ring_metrics,
+        "layers": _layer_scores(t_rings, cust, positives, score),
+        "risk": risk,
+        "communities": communities,
+    }
     infl_path = Path(truth_dir) / "influencers.parquet"
     if infl_path.exists() and "pagerank_pct" in features:
         hubs = set(pd.read_parquet(infl_path)["customer_id"].astype("str"))
@@ -212,6 +236,25 @@ def evaluate(out_dir: Path, truth_dir: Path, *, min_jaccard: float = 0.5) -> dic
             "recall_top5pct": float((top & is_hub).sum() / is_hub.sum()) if is_hub.any() else None,
         }
     return _no_nan(result)
+
+
+def _layer_scores(
+    t_rings: pd.DataFrame, cust: pd.Series, positives: np.ndarray, score: np.ndarray
+) -> dict[str, dict[str, Any]]:
+    """Per layered kind (:data:`~graphprofile.domain.LAYER_KINDS`, reported as no ring):
+    planted rings, member customers, and the risk AUC of those members against the
+    customers in no planted ring."""
+    out: dict[str, dict[str, Any]] = {}
+    for kind in LAYER_KINDS:
+        rows = t_rings[t_rings["kind"] == kind]
+        member = cust.isin(set(rows["customer_id"].astype("str"))).to_numpy()
+        pick = member | ~positives
+        out[kind] = {
+            "planted": int(rows["ring_id"].nunique()),
+            "customers": int(member.sum()),
+            "risk_auc": roc_auc(member[pick], score[pick]) if member.any() else float("nan"),
+        }
+    return out
 
 
 def _no_nan(value: Any) -> Any:

@@ -6,6 +6,6 @@ See ``docs/GENERATOR.md`` for the knobs and the ``truth/`` format.
 from __future__ import annotations
 
 from graphprofile.generate.bank import generate_bank
-from graphprofile.generate.params import RING_KINDS, BankParams
+from graphprofile.generate.params import PLANTED_KINDS, RING_KINDS, BankParams
 
-__all__ = ["RING_KINDS", "BankParams", "generate_bank"]
+__all__ = ["PLANTED_KINDS", "RING_KINDS", "BankParams", "generate_bank"]

@@ -14,7 +14,7 @@ from graphprofile.generate import write
 from graphprofile.generate.activity import normal_activity
 from graphprofile.generate.decoys import plant_decoys
 from graphprofile.generate.devices import device_uses
-from graphprofile.generate.params import RING_KINDS, BankParams, Txns
+from graphprofile.generate.params import PLANTED_KINDS, BankParams, Txns
 from graphprofile.generate.population import Population, build_population
 from graphprofile.generate.rings import known_fraud, plan_rings
 
@@ -127,7 +127,7 @@ def generate_bank(
             "customers": len(np.unique(members[kinds == k])),
             "accounts": int(((kinds == k) & (accounts >= 0)).sum()),
         }
-        for k in RING_KINDS
+        for k in PLANTED_KINDS
     }
     manifest = {
         "generator": "graphprofile.generate",

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from graphprofile.domain import RING_KINDS
+from graphprofile.domain import PLANTED_KINDS, RING_KINDS  # noqa: F401 (re-exported)
 from graphprofile.errors import ConfigError
 
 DAY = 86_400
@@ -73,6 +73,8 @@ class BankParams:
             "fan_in": 0.25,
             "fan_out": 0.15,
             "scatter_gather": 0.2,
+            "bipartite": 0.1,
+            "stack": 0.1,
         }
     )
     # at least this many rings of each kind (10 keeps per-kind recall stable at 100k),
@@ -118,8 +120,8 @@ class BankParams:
             lo, hi = getattr(self, name)
             if not 0.0 < lo <= hi:
                 raise ConfigError(f"{name} must be a positive range (got {lo}, {hi})")
-        if set(self.ring_kind_weights) != set(RING_KINDS):
-            raise ConfigError(f"ring_kind_weights must name exactly {', '.join(RING_KINDS)}")
+        if set(self.ring_kind_weights) != set(PLANTED_KINDS):
+            raise ConfigError(f"ring_kind_weights must name exactly {', '.join(PLANTED_KINDS)}")
         try:
             np.datetime64(self.start, "D")
         except ValueError as exc:

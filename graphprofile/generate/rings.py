@@ -3,7 +3,9 @@
 The shapes are those of the public AML simulators' typologies (e.g. IBM AMLSim):
 time-ordered cycles that keep back a fee per hop, fan-in from many senders to one collector
 that passes the money on, fan-out from one source to recipients that cash out,
-scatter-gather from a source through intermediates to a sink. Each ring draws its own
+scatter-gather from a source through intermediates to a sink, a bipartite layer (a group of
+accounts each paying many of another group) and a stack (two or three such layers chained,
+each layer passing on what it received). Each ring draws its own
 style -- amounts from a fifth to a hundred times an everyday transfer, a window from a day
 to four months, fees, delays, how many members use a fresh account -- from the wide ranges
 in :class:`~graphprofile.generate.params.BankParams`: these are the generator's choices, not
@@ -14,6 +16,7 @@ per ring or per hop (a few thousand at a million customers), never per customer.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 
@@ -21,7 +24,7 @@ from graphprofile.errors import ConfigError
 from graphprofile.generate.params import (
     DAY,
     HOUR,
-    RING_KINDS,
+    PLANTED_KINDS,
     BankParams,
     Txns,
     log_uniform,
@@ -44,7 +47,7 @@ class RingPlan:
     dev_ts: list[np.ndarray] = field(default_factory=list)
     dev_ip: list[np.ndarray] = field(default_factory=list)  # ring IP number
     n_devices: int = 0
-    rings: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RING_KINDS, 0))
+    rings: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PLANTED_KINDS, 0))
 
     def add_row(self, rid: str, kind: str, customers: np.ndarray, accounts: np.ndarray) -> None:
         """Record the members of one ring in truth order."""
@@ -76,6 +79,10 @@ def _sizes(rng: np.random.Generator, p: BankParams, kind: str) -> list[int]:
             out.append(int(rng.integers(3, 13)))
         elif kind in ("fan_in", "fan_out"):
             out.append(1 + int(rng.integers(5, 31)))
+        elif kind == "bipartite":
+            out.append(int(rng.integers(4, 13)))
+        elif kind == "stack":
+            out.append(int(rng.integers(6, 16)))
         else:
             out.append(2 + int(rng.integers(3, 13)))
     return out
@@ -154,7 +161,7 @@ def plan_rings(rng: np.random.Generator, p: BankParams, pop: Population) -> Ring
     cash_cps = pop.cps("exchange")
     merchants = pop.cps("merchant")
     span = p.t1 - p.t0
-    for kind in RING_KINDS:
+    for kind in PLANTED_KINDS:
         for j, size in enumerate(_sizes(rng, p, kind)):
             rid = f"{kind}-{j + 1:04d}"
             plan.rings[kind] += 1
@@ -177,6 +184,9 @@ def plan_rings(rng: np.random.Generator, p: BankParams, pop: Population) -> Ring
                 txns = _fan_in(rng, style, accs[0], accs[1:size], cash, t, cash_cps)
             elif kind == "fan_out":
                 txns = _fan_out(rng, style, accs[0], accs[1:], t, cash_cps)
+            elif kind in ("bipartite", "stack"):
+                n_layers = 2 if kind == "bipartite" else int(rng.integers(3, min(4, size // 2) + 1))
+                txns = _layers(rng, style, np.array_split(accs, n_layers), t)
             else:
                 txns = _scatter_gather(rng, style, accs[0], accs[1:-1], accs[-1], t)
             plan.txns.append(txns)
@@ -319,6 +329,38 @@ def _scatter_gather(
             Txns.make(middle, amt2, ts2, dst=np.full(m, sink)),
         ]
     )
+
+
+def _layers(rng: np.random.Generator, style: Style, layers: list[np.ndarray], t: int) -> Txns:
+    """Money passed from layer to layer: each account pays many accounts of the next layer.
+
+    Layer ``i`` acts in the ``i``-th slice of the window. The first layer pays amounts around
+    the ring's typical one; every later account splits what it received (less a fee of up to
+    ``style.fee``) over its payees in the next layer after a delay. Each account pays a share
+    of the next layer drawn per ring (more than half to all of it, at least two accounts;
+    AMLSim's bipartite layer is complete).
+    """
+    density = float(rng.uniform(0.5, 1.0))
+    got = np.zeros(0)
+    parts = []
+    slot = max(style.window // (len(layers) - 1), HOUR)
+    for i, (payers, payees) in enumerate(pairwise(layers)):
+        # more than half the next layer each, so any two payers share two payees or more
+        m = len(payees)
+        k = min(m, max(2, (m + 3) // 2, round(density * m)))
+        src = np.repeat(payers, k)
+        dst = np.concatenate([rng.choice(payees, k, replace=False) for _ in payers])
+        if i == 0:
+            amt = style.amounts(rng, len(src))
+        else:  # pass on what each payer received, less a fee, split over its payees
+            amt = np.repeat(got * style.kept(rng, len(payers)) / k, k)
+        ts = t + i * slot + rng.integers(0, slot, len(src))
+        if i > 0:
+            ts = ts + style.delays(rng, len(src)) // 4
+        amt = np.maximum(np.round(amt, 2), 1.0)
+        parts.append(Txns.make(src, amt, ts, dst=dst))
+        got = np.array([amt[dst == a].sum() for a in payees])  # per payee (a few dozen)
+    return Txns.concat(parts)
 
 
 def _subset(rng: np.random.Generator, m: int) -> np.ndarray:

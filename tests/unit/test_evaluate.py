@@ -41,3 +41,31 @@ def test_ring_match_needs_same_kind_and_jaccard_half():
 def test_missing_output_is_a_clear_error(tmp_path):
     with pytest.raises(InputError, match=r"holds no run\.json, so no finished run"):
         evaluate(tmp_path, tmp_path)
+
+
+def test_layer_kinds_are_scored_by_the_risk_of_their_members():
+    from graphprofile.evaluate import _layer_scores
+
+    t_rings = pd.DataFrame(
+        {"ring_id": ["s1", "s1", "c1", "c1"], "kind": ["stack", "stack", "cycle", "cycle"],
+         "customer_id": ["A", "B", "C", "D"], "account_id": ["a", "b", "c", "d"]}
+    )  # fmt: skip
+    cust = pd.Series(["A", "B", "C", "D", "E", "F", "G"])
+    positives = cust.isin({"A", "B", "C", "D"}).to_numpy()
+    # A outranks the three customers in no ring, B only one of them; C and D are left out
+    score = np.array([0.9, 0.2, 0.0, 0.0, 0.5, 0.1, 0.3])
+    layers = _layer_scores(t_rings, cust, positives, score)
+    assert layers["stack"] == {"planted": 1, "customers": 2, "risk_auc": 4 / 6}
+    assert layers["bipartite"]["planted"] == 0 and np.isnan(layers["bipartite"]["risk_auc"])
+
+
+def test_a_ring_found_inside_a_planted_stack_is_not_a_false_ring():
+    planted = pd.DataFrame({"ring_id": ["s1"] * 6, "kind": ["stack"] * 6, "member": list("abcdef")})
+    found = pd.DataFrame(
+        {"ring_id": ["f1"] * 4 + ["f2"] * 3, "kind": ["fan_in"] * 7,
+         "member": ["a", "b", "c", "x", "p", "q", "a"]}
+    )  # fmt: skip
+    scores = ring_scores(found, planted)
+    # f1 has 3 of its 4 members in the stack; f2 only 1 of 3
+    assert scores["fan_in"]["matched"] == 1 and scores["fan_in"]["precision"] == 0.5
+    assert "stack" not in scores  # layered kinds get no recall (no detector reports them)

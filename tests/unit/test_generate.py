@@ -14,7 +14,7 @@ import pytest
 from graphprofile.cli import main
 from graphprofile.errors import ConfigError
 from graphprofile.frames import TABLES
-from graphprofile.generate import RING_KINDS, BankParams, generate_bank
+from graphprofile.generate import PLANTED_KINDS, BankParams, generate_bank
 
 N = 2000
 SEED = 7
@@ -118,7 +118,7 @@ def test_parquet_has_real_types(tmp_path: Path) -> None:
 def test_truth_members_exist_and_every_kind_is_planted(frames, truth) -> None:
     rings, comm = truth["rings"], truth["communities"]
     assert list(rings.columns) == ["ring_id", "kind", "customer_id", "account_id"]
-    assert set(rings.kind) == set(RING_KINDS)
+    assert set(rings.kind) == set(PLANTED_KINDS)
     acc = frames["accounts"].set_index("account_id").customer_id
     assert set(rings.customer_id) <= set(frames["customers"].customer_id)
     money = rings[rings.kind != "identity"]
@@ -130,7 +130,7 @@ def test_truth_members_exist_and_every_kind_is_planted(frames, truth) -> None:
     assert sorted(comm.customer_id) == sorted(frames["customers"].customer_id)
     assert set(truth["influencers"].customer_id) <= set(comm.customer_id)
     planted = truth["manifest"]["planted"]["rings"]
-    for kind in RING_KINDS:
+    for kind in PLANTED_KINDS:
         sub = rings[rings.kind == kind]
         assert planted[kind]["rings"] == sub.ring_id.nunique() >= 2
         assert planted[kind]["customers"] == len(sub)
@@ -301,3 +301,24 @@ def test_cli_generate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert capsys.readouterr().out == ""
     assert main(["generate", str(tmp_path / "e"), "--customers", "5"]) == 2
     assert capsys.readouterr().err.startswith("Error: --customers must be at least 1000 (got 5)")
+
+
+def test_bipartite_and_stacks_pay_layer_to_layer(frames, truth) -> None:
+    tx, rings = frames["transactions"], truth["rings"]
+    for kind in ("bipartite", "stack"):
+        for rid, ring in rings[rings.kind == kind].groupby("ring_id", sort=False):
+            inside = _ring_txns(tx, list(ring.account_id))
+            assert (inside.groupby("from_account").to_account.nunique() >= 2).all(), rid
+            # money only moves forward: nobody pays an account that paid it
+            back = inside.merge(
+                inside,
+                left_on=["from_account", "to_account"],
+                right_on=["to_account", "from_account"],
+            )
+            assert back.empty, rid
+            # two payers share two payees: a 2x2 biclique, the layer's signature
+            payees = list(inside.groupby("from_account").to_account.apply(frozenset))
+            assert any(len(a & b) >= 2 for i, a in enumerate(payees) for b in payees[i + 1 :]), rid
+            # a stack has middle layers that receive and pay on; a bipartite layer has none
+            middle = set(inside.from_account) & set(inside.to_account)
+            assert bool(middle) == (kind == "stack"), rid
