@@ -66,7 +66,8 @@ def test_rerun_with_another_format_reads_the_new_run(
     text = (out / "report.html").read_text()
     assert run_id in text
     assert re.search(r"B-C\d{8}", text)
-    assert not re.search(r"(?<!B-)C\d{8}", text), "the report shows customers of the old run"
+    shown = re.sub(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=]+", "", text)  # not embedded images
+    assert not re.search(r"(?<!B-)C\d{8}", shown), "the report shows customers of the old run"
 
 
 def test_a_run_that_stops_half_way_leaves_nothing_to_read(
