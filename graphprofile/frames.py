@@ -143,6 +143,44 @@ class Frames:
     def table(self, name: str) -> pd.DataFrame:
         return getattr(self, name)
 
+    def accounting_only(self, keep: pd.DataFrame | None = None) -> Frames:
+        """These frames with every table emptied but the rejects and the row accounting.
+
+        Once the graph is built and the rejects are written, a run needs only ``stats``,
+        ``present`` and ``notices``: dropping the tables frees their memory for the
+        analysis (at 1M customers the device and identifier rows alone are hundreds of MB).
+
+        Parameters
+        ----------
+        keep : pandas.DataFrame, optional
+            A table that stays (the transactions, which the graph shares): every table
+            that *is* ``keep`` is kept as it is.
+
+        Returns
+        -------
+        Frames
+            New frames: each table has its columns and dtypes and no rows (unless it is
+            ``keep``); ``rejects``, ``stats``, ``present`` and ``notices`` are these.
+        """
+
+        def emptied(df: pd.DataFrame) -> pd.DataFrame:
+            if keep is not None and df is keep:
+                return df
+            return pd.DataFrame({c: pd.Series(dtype=df[c].dtype) for c in df.columns})
+
+        return Frames(
+            transactions=emptied(self.transactions),
+            accounts=emptied(self.accounts),
+            customers=emptied(self.customers),
+            devices=emptied(self.devices),
+            identifiers=emptied(self.identifiers),
+            counterparties=emptied(self.counterparties),
+            rejects=self.rejects,
+            stats=self.stats,
+            present=self.present,
+            notices=self.notices,
+        )
+
 
 @dataclass
 class CanonicalGraph:

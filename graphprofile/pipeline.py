@@ -330,6 +330,8 @@ def run_job(
                 run.outputs.update(write_snapshot(graph, out))
             if frames is not None:
                 run.outputs.update(write_rejects(frames, out))
+                # the graph holds what the analysis reads: keep only the row accounting
+                frames = frames.accounting_only(keep=graph.transactions if graph else None)
         with run.timed("analysis"):
             result = _analysis(config, graph, store, previous, run)
             run.notices.extend(f"skipped: {text}" for text in result.meta.get("skipped", []))

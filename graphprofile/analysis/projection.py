@@ -65,7 +65,8 @@ class Projection:
     money_edges : pandas.DataFrame
         ``src, dst`` (account positions), ``n_txns``, ``total_amount``.
     money : igraph.Graph
-        Directed account graph, edge attributes ``weight`` (amount) and ``n_txns``.
+        Directed account graph, edge attribute ``weight`` (amount; ``n_txns`` is in
+        ``money_edges``).
     links : pandas.DataFrame
         Non-hub shared items: ``cust`` (position), ``item_id``, ``layer``, ``kind``,
         ``n_customers`` (only items with at least two customers).
@@ -289,7 +290,6 @@ def project(graph: CanonicalGraph, *, settings: AnalysisSettings | None = None) 
         len(accounts), money_edges["src"].to_numpy(), money_edges["dst"].to_numpy(), directed=True
     )
     money.es["weight"] = money_edges["total_amount"].to_numpy().tolist()
-    money.es["n_txns"] = money_edges["n_txns"].to_numpy().tolist()
 
     rel_edges = _relationship_edges(money_edges, acc_cust, links, settings)
     relationship = igraph_from_edges(

@@ -113,6 +113,7 @@ def read_rows(
         )
         log.stats[table].rejected += len(raw.invalid)
     df, reason, column = parse_cells(raw, tm, now)
+    raw.frame = pd.DataFrame(columns=raw.frame.columns)  # parsed: the text as read can go
     if pre_reason is not None:
         column = pre_column.where(pre_reason.notna(), column)
         reason = pre_reason.fillna(reason)

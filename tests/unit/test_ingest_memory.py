@@ -1,0 +1,54 @@
+"""Memory-saving paths of ingest (#16) give the same answers as the plain pandas ones."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from graphprofile.frames import Frames, TableStats
+from graphprofile.ingest.parse import as_text
+from graphprofile.ingest.validate import repeated_keys
+
+
+def test_repeated_keys_match_pandas_duplicated() -> None:
+    rng = np.random.default_rng(7)
+    for n in (0, 1, 2, 50, 5_000):
+        ids = pd.Series([f"k{i}" for i in rng.integers(0, n // 3 + 1, size=n)], dtype="string")
+        ids[rng.random(n) < 0.1] = pd.NA
+        expected = ids.duplicated(keep="first") & ids.notna()
+        assert repeated_keys(ids).tolist() == expected.tolist()
+    keys = pd.Series(["a", "b", "a", None, None, "b", "c"], dtype="string")
+    assert repeated_keys(keys).tolist() == [False, False, True, False, False, True, False]
+
+
+def test_as_text_trims_and_blanks_only_when_needed() -> None:
+    clean = pd.Series(["A1", "B2", None], dtype="str")
+    out = as_text(clean)
+    assert out.dtype == "string" and out.tolist() == ["A1", "B2", pd.NA]
+    messy = pd.Series([" A1", "B2\u3000", "  ", None], dtype="str")
+    assert as_text(messy).tolist() == ["A1", "B2", pd.NA, pd.NA]
+    blank = pd.Series(["A1", ""], dtype="str")
+    assert as_text(blank).tolist() == ["A1", pd.NA]
+
+
+def test_accounting_only_keeps_the_counts_and_the_shared_table() -> None:
+    txns = pd.DataFrame({"txn_id": pd.Series(["t1"], dtype="string")})
+    devices = pd.DataFrame({"device_id": pd.Series(["d1", "d2"], dtype="string")})
+    stats = {"devices": TableStats("devices", "devices.csv", read=2, accepted=2)}
+    frames = Frames(
+        transactions=txns,
+        accounts=devices.iloc[:0],
+        customers=devices.iloc[:0],
+        devices=devices,
+        identifiers=devices.iloc[:0],
+        counterparties=devices.iloc[:0],
+        rejects=pd.DataFrame(),
+        stats=stats,
+        present={"devices", "transactions"},
+        notices=["n"],
+    )
+    light = frames.accounting_only(keep=txns)
+    assert light.transactions is txns
+    assert len(light.devices) == 0 and list(light.devices.columns) == ["device_id"]
+    assert light.devices["device_id"].dtype == "string"
+    assert light.stats is stats and light.present == frames.present and light.notices == ["n"]
