@@ -13,7 +13,7 @@ skipped with a visible reason, except under ``CI=true`` where that is a failure.
 
 ``crashable_falkordb`` is a server of the test's own that the test may kill: it keeps an
 append-only file fsynced after every write (``--appendonly yes --appendfsync always``) in
-its data directory, so a ``kill -9`` followed by :meth:`FalkorDBServer.start` comes back
+its data directory, so a ``kill -9`` followed by :meth:`servers.FalkorDBServer.start` comes back
 with exactly what had been committed, as a crashed production server would.
 """
 
@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -30,7 +28,7 @@ from pathlib import Path
 
 import pytest
 from neo4j_server import Neo4jServer, tools_missing, wipe
-from servers import PostgresServer, RedisServer
+from servers import FalkorDBServer, PostgresServer, RedisServer
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -51,107 +49,6 @@ def chromium() -> str:
             return found
     missing("chromium not found (apt-get install chromium): cannot open the report in a browser")
     raise AssertionError("unreachable")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class FalkorDBServer:
-    """A FalkorDB server process on 127.0.0.1 that tests may stop and restart."""
-
-    def __init__(
-        self,
-        redis_server: str,
-        module: str,
-        workdir: Path,
-        *,
-        persistent: bool = False,
-        password: str | None = None,
-    ) -> None:
-        self.redis_server = redis_server
-        self.module = module
-        self.workdir = workdir
-        self.persistent = persistent
-        self.password = password
-        self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def uri(self) -> str:
-        return f"falkordb://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 120.0) -> None:
-        """Start (or restart, on the same port and data directory) and wait for PONG."""
-        persistence = ["--appendonly", "no"]
-        if self.persistent:
-            persistence = ["--appendonly", "yes", "--appendfsync", "always"]
-        # the password goes to the server through its stdin config, never its argv
-        auth = ["-"] if self.password else []
-        with open(self.workdir / "falkordb.log", "ab") as log:
-            self.proc = subprocess.Popen(
-                [
-                    self.redis_server,
-                    "--port",
-                    str(self.port),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    *persistence,
-                    "--dir",
-                    str(self.workdir),
-                    "--loadmodule",
-                    self.module,
-                    *auth,
-                ],
-                stdin=subprocess.PIPE if self.password else subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.workdir,
-            )
-        if self.password and self.proc.stdin is not None:
-            self.proc.stdin.write(f'requirepass "{self.password}"\n'.encode())
-            self.proc.stdin.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                tail = (self.workdir / "falkordb.log").read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"FalkorDB exited with {self.proc.returncode}:\n{tail}")
-            if self._ping():
-                return
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"FalkorDB did not answer on port {self.port} within {timeout}s")
-
-    def _ping(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
-                sock.sendall(b"PING\r\n")
-                reply = sock.recv(64)
-                return reply.startswith(b"+PONG") or reply.startswith(b"-NOAUTH")
-        except OSError:
-            return False
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-        self.proc = None
-
-    def kill(self) -> None:
-        """Kill -9, as a crash would."""
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-            self.proc = None
 
 
 @pytest.fixture(scope="session")

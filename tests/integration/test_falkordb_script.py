@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import _binaries, free_port
+from conftest import _binaries
+from servers import free_port
 
 from graphprofile.cli import main
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import FalkorDBServer
+from servers import FalkorDBServer
 
 from graphprofile.cli import main
 from graphprofile.errors import StoreError

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import FalkorDBServer, free_port
+from servers import FalkorDBServer, RedisServer, free_port
 
 from graphprofile.cli import main
 from graphprofile.store import open_store
@@ -112,38 +112,14 @@ def test_non_graph_port_fails_in_seconds(
 
 
 @pytest.fixture
-def plain_redis(falkordb_server: FalkorDBServer, tmp_path: Path):
+def plain_redis(falkordb_server: FalkorDBServer, tmp_path: Path) -> Iterator[int]:
     """A Redis server without the FalkorDB module, with a password."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            falkordb_server.redis_server,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--requirepass",
-            "right-pw",
-            "--dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = RedisServer(tmp_path / "redis", password="right-pw", binary=falkordb_server.binary)
+    server.start()
     try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        yield port
+        yield server.port
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        server.stop()
 
 
 def test_password_and_module_checks(

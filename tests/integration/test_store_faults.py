@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FalkorDBServer, missing
+from conftest import missing
 from neo4j_server import Neo4jServer, wipe
+from servers import FalkorDBServer
 from store_suite import count, customers, dump, run_one, run_two, small_graph
 
 from graphprofile.errors import StoreError

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import FalkorDBServer, _binaries
+from conftest import _binaries
+from servers import FalkorDBServer
 
 from graphprofile.cli import main
 from graphprofile.errors import StoreError
