@@ -52,3 +52,15 @@ def percentile_rank(values: np.ndarray) -> np.ndarray:
     """Percentile rank in [0, 100] (ties share the highest rank; NaN stays NaN)."""
     s = pd.Series(values, dtype="float64")
     return (s.rank(method="max", pct=True) * 100.0).to_numpy()
+
+
+def contact_threshold(contacts: np.ndarray, *, percentile: float, floor: int) -> int:
+    """The ``percentile`` of distinct money contacts among customers with any, at least ``floor``.
+
+    A customer paying (or paid by) more distinct customers than this is an employer or a
+    biller: its payments are ordinary, not evidence of a relationship.
+    """
+    active = contacts[contacts >= 1]
+    if len(active) == 0:
+        return int(floor)
+    return int(max(floor, np.ceil(np.percentile(active, percentile))))

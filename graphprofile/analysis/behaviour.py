@@ -58,6 +58,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from graphprofile.analysis._util import contact_threshold
+
 DAY = 86_400
 #: Robust z beyond which an amount is an outlier of the population (the usual 3-sigma rule).
 ODD_Z = 3.0
@@ -223,15 +225,6 @@ def behaviour_features(
     return out.astype("float64")
 
 
-def _contact_cap(contacts: np.ndarray, percentile: float, floor: int) -> int:
-    """``percentile`` of the distinct contacts among customers with any, at least ``floor``
-    (as :func:`graphprofile.analysis.proximity.contact_threshold`)."""
-    active = contacts[contacts >= 1]
-    if len(active) == 0:
-        return int(floor)
-    return int(max(floor, np.ceil(np.percentile(active, percentile))))
-
-
 def biclique_counts(
     n: int,
     payer: np.ndarray,
@@ -282,9 +275,9 @@ def biclique_counts(
         return out
     n_payees = np.bincount(payer, minlength=n)
     n_payers = np.bincount(payee, minlength=n)
-    keep = (n_payees[payer] <= _contact_cap(n_payees, percentile, floor)) & (
-        n_payers[payee] <= _contact_cap(n_payers, percentile, floor)
-    )
+    max_payees = contact_threshold(n_payees, percentile=percentile, floor=floor)
+    max_payers = contact_threshold(n_payers, percentile=percentile, floor=floor)
+    keep = (n_payees[payer] <= max_payees) & (n_payers[payee] <= max_payers)
     ones = np.ones(int(keep.sum()))
     b = csr_matrix((ones, (payer[keep], payee[keep])), shape=(n, n))
     for side in (b, b.T.tocsr()):

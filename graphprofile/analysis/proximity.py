@@ -43,7 +43,7 @@ import igraph as ig
 import numpy as np
 import pandas as pd
 
-from graphprofile.analysis._util import igraph_from_edges, single_openmp_thread
+from graphprofile.analysis._util import contact_threshold, igraph_from_edges, single_openmp_thread
 from graphprofile.analysis.projection import Projection
 from graphprofile.analysis.settings import AnalysisSettings
 
@@ -97,18 +97,6 @@ def _item_links(proj: Projection) -> pd.DataFrame:
             "amount": 0.0,
         }
     )
-
-
-def contact_threshold(contacts: np.ndarray, *, percentile: float, floor: int) -> int:
-    """The ``percentile`` of distinct money contacts among customers with any, at least ``floor``.
-
-    A customer paying (or paid by) more distinct customers than this is an employer or a
-    biller: its payments are ordinary, not evidence of a relationship.
-    """
-    active = contacts[contacts >= 1]
-    if len(active) == 0:
-        return int(floor)
-    return int(max(floor, np.ceil(np.percentile(active, percentile))))
 
 
 def _money_links(
