@@ -80,25 +80,34 @@ def _key(*parts: tuple[np.ndarray, int]) -> np.ndarray:
     return key
 
 
-def _unique(key: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sorted distinct keys, their counts and each row's position among them.
+def _unique(
+    key: np.ndarray, *, inverse: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Sorted distinct keys, their counts and (``inverse``) each row's position among them.
 
     Sort-based (``numpy.unique``'s hash path measured several times slower on int64 keys).
+    Without ``inverse`` the keys are sorted in place of an argsort, which needs neither the
+    row order nor the position arrays (three int64 arrays of the rows' length fewer).
     """
-    order = np.argsort(key, kind="stable")
-    k = key[order]
+    if inverse:
+        order = np.argsort(key, kind="stable")
+        k = key[order]
+    else:
+        k = np.sort(key)
     first = np.ones(len(k), dtype=bool)
     first[1:] = k[1:] != k[:-1]
     starts = np.flatnonzero(first)
     counts = np.diff(np.append(starts, len(k)))
-    inverse = np.empty(len(k), dtype=np.int64)
-    inverse[order] = np.cumsum(first) - 1
-    return k[starts], counts, inverse
+    if not inverse:
+        return k[starts], counts, None
+    where = np.empty(len(k), dtype=np.int64)
+    where[order] = np.cumsum(first) - 1
+    return k[starts], counts, where
 
 
 def _repeated(key: np.ndarray) -> np.ndarray:
     """Rows whose key occurs more than once."""
-    _, counts, inverse = _unique(key)
+    _, counts, inverse = _unique(key, inverse=True)
     return counts[inverse] > 1
 
 
@@ -147,13 +156,20 @@ def behaviour_features(
     s_i, d_i, t_i, a_i = src[inner], dst[inner], ts[inner], amount[inner]
     out["out_txns"] = np.bincount(src, minlength=n)
     out["in_txns"] = np.bincount(d_i, minlength=n)
-    pairs = _unique(_key((s_i, n), (d_i, n)))[0]
+    # distinct (payer, payee) pairs, and each inner transfer's pair
+    pairs, _, pair_of = _unique(_key((s_i, n), (d_i, n)), inverse=True)
     out["out_partners"] = np.bincount(pairs // n, minlength=n)
     out["in_partners"] = np.bincount(pairs % n, minlength=n)
     out["out_amount"] = np.bincount(src, weights=amount, minlength=n)
     out["in_amount"] = np.bincount(d_i, weights=a_i, minlength=n)
     out["through_amount"] = np.minimum(out["in_amount"], out["out_amount"])
     out["through_fast"] = _through_fast(n, src, ts, amount, d_i, t_i, a_i, window_days)
+    pair_sum = np.bincount(pair_of, weights=a_i, minlength=len(pairs))
+    ps = pairs // n
+    share = pair_sum / np.maximum(out["out_amount"].to_numpy()[ps], 1e-12)
+    out["concentration"] = np.bincount(ps, weights=share**2, minlength=n)
+    # temporaries of the rows' length are dropped as soon as they are used (memory at 1M+)
+    del pair_of, pair_sum, ps, share
 
     # amounts far from the population's typical amount (robust z of the log amount)
     la = np.log(amount)
@@ -165,6 +181,7 @@ def behaviour_features(
     out["odd_amounts"] = np.bincount(src, weights=odd, minlength=n) + np.bincount(
         d_i, weights=odd[inner], minlength=n
     )
+    del la, odd
 
     t_min = int(ts.min())
     day = (t_i - t_min) // DAY
@@ -173,6 +190,7 @@ def behaviour_features(
     out["same_day_repeats"] = np.bincount(s_i, weights=rep, minlength=n) + np.bincount(
         d_i, weights=rep, minlength=n
     )
+    del rep
 
     # both directions: (customer, partner, time) for burst, windows and repeat share
     me = np.concatenate([s_i, d_i])
@@ -186,6 +204,7 @@ def behaviour_features(
     total = np.bincount(c_day, weights=counts, minlength=n)
     with np.errstate(invalid="ignore", divide="ignore"):
         out["burst"] = np.nan_to_num(mx / (total / np.maximum(active, 1.0)))
+    del both_day, cd, counts, c_day
     window = max(int(window_days * DAY), 1)
     w = (np.concatenate([t_i, t_i]) - t_min) // window
     n_w = int(w.max()) + 1 if len(w) else 1
@@ -194,17 +213,12 @@ def behaviour_features(
     mxw = np.zeros(n)
     np.maximum.at(mxw, cw // n_w, per_window.astype("float64"))
     out["window_partners"] = mxw
+    del w, cw, per_window
     nb_pairs = _unique(_key((me, n), (other, n)))[0]
     partners = np.bincount(nb_pairs // n, minlength=n).astype("float64")
     both = np.bincount(me, minlength=n).astype("float64")
     with np.errstate(invalid="ignore", divide="ignore"):
         out["repeat_share"] = np.nan_to_num(1.0 - partners / both)
-
-    pk, _, inverse = _unique(_key((s_i, n), (d_i, n)))
-    pair_sum = np.bincount(inverse, weights=a_i, minlength=len(pk))
-    ps = pk // n
-    share = pair_sum / np.maximum(out["out_amount"].to_numpy()[ps], 1e-12)
-    out["concentration"] = np.bincount(ps, weights=share**2, minlength=n)
 
     # 2-hop aggregates over the counterparties of each transfer
     flagged = ((out["odd_amounts"] > 0) | (out["same_day_repeats"] > 0)).to_numpy()
@@ -219,6 +233,7 @@ def behaviour_features(
     out["nb_flagged"] = np.bincount(
         nb_pairs // n, weights=flagged[nb_pairs % n].astype("float64"), minlength=n
     )
+    del me, other, nb_pairs, agg, src, dst, ts, amount, s_i, d_i, t_i, a_i, day, inner
     out["bicliques"] = biclique_counts(
         n, pairs // n, pairs % n, percentile=hub_percentile, floor=hub_floor
     )
