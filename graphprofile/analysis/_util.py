@@ -64,3 +64,29 @@ def contact_threshold(contacts: np.ndarray, *, percentile: float, floor: int) ->
     if len(active) == 0:
         return int(floor)
     return int(max(floor, np.ceil(np.percentile(active, percentile))))
+
+
+def distinct_sorted(
+    key: np.ndarray, *, inverse: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Sorted distinct keys, their counts and (``inverse``) each row's position among them.
+
+    ``numpy.unique(key, return_counts=True[, return_inverse=True])`` for integer keys, but
+    sort-based (``numpy.unique``'s hash path measured several times slower on int64 keys).
+    Without ``inverse`` the keys are sorted in place of an argsort, which needs neither the
+    row order nor the position arrays (three int64 arrays of the rows' length fewer).
+    """
+    if inverse:
+        order = np.argsort(key, kind="stable")
+        k = key[order]
+    else:
+        k = np.sort(key)
+    first = np.ones(len(k), dtype=bool)
+    first[1:] = k[1:] != k[:-1]
+    starts = np.flatnonzero(first)
+    counts = np.diff(np.append(starts, len(k)))
+    if not inverse:
+        return k[starts], counts, None
+    where = np.empty(len(k), dtype=np.int64)
+    where[order] = np.cumsum(first) - 1
+    return k[starts], counts, where

@@ -58,7 +58,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from graphprofile.analysis._util import contact_threshold
+from graphprofile.analysis._util import contact_threshold, distinct_sorted
 
 DAY = 86_400
 #: Robust z beyond which an amount is an outlier of the population (the usual 3-sigma rule).
@@ -80,34 +80,9 @@ def _key(*parts: tuple[np.ndarray, int]) -> np.ndarray:
     return key
 
 
-def _unique(
-    key: np.ndarray, *, inverse: bool = False
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Sorted distinct keys, their counts and (``inverse``) each row's position among them.
-
-    Sort-based (``numpy.unique``'s hash path measured several times slower on int64 keys).
-    Without ``inverse`` the keys are sorted in place of an argsort, which needs neither the
-    row order nor the position arrays (three int64 arrays of the rows' length fewer).
-    """
-    if inverse:
-        order = np.argsort(key, kind="stable")
-        k = key[order]
-    else:
-        k = np.sort(key)
-    first = np.ones(len(k), dtype=bool)
-    first[1:] = k[1:] != k[:-1]
-    starts = np.flatnonzero(first)
-    counts = np.diff(np.append(starts, len(k)))
-    if not inverse:
-        return k[starts], counts, None
-    where = np.empty(len(k), dtype=np.int64)
-    where[order] = np.cumsum(first) - 1
-    return k[starts], counts, where
-
-
 def _repeated(key: np.ndarray) -> np.ndarray:
     """Rows whose key occurs more than once."""
-    _, counts, inverse = _unique(key, inverse=True)
+    _, counts, inverse = distinct_sorted(key, inverse=True)
     return counts[inverse] > 1
 
 
@@ -157,7 +132,7 @@ def behaviour_features(
     out["out_txns"] = np.bincount(src, minlength=n)
     out["in_txns"] = np.bincount(d_i, minlength=n)
     # distinct (payer, payee) pairs, and each inner transfer's pair
-    pairs, _, pair_of = _unique(_key((s_i, n), (d_i, n)), inverse=True)
+    pairs, _, pair_of = distinct_sorted(_key((s_i, n), (d_i, n)), inverse=True)
     out["out_partners"] = np.bincount(pairs // n, minlength=n)
     out["in_partners"] = np.bincount(pairs % n, minlength=n)
     out["out_amount"] = np.bincount(src, weights=amount, minlength=n)
@@ -196,7 +171,7 @@ def behaviour_features(
     me = np.concatenate([s_i, d_i])
     other = np.concatenate([d_i, s_i])
     both_day = np.concatenate([day, day])
-    cd, counts, _ = _unique(_key((me, n), (both_day, n_days)))
+    cd, counts, _ = distinct_sorted(_key((me, n), (both_day, n_days)))
     c_day = cd // n_days
     mx = np.zeros(n)
     np.maximum.at(mx, c_day, counts.astype("float64"))
@@ -208,13 +183,14 @@ def behaviour_features(
     window = max(int(window_days * DAY), 1)
     w = (np.concatenate([t_i, t_i]) - t_min) // window
     n_w = int(w.max()) + 1 if len(w) else 1
-    cw = _unique(_key((me, n), (w, n_w), (other, n)))[0] // n  # distinct (c, w, o) -> (c, w)
-    cw, per_window, _ = _unique(cw)
+    # distinct (customer, window, other) -> (customer, window)
+    cw = distinct_sorted(_key((me, n), (w, n_w), (other, n)))[0] // n
+    cw, per_window, _ = distinct_sorted(cw)
     mxw = np.zeros(n)
     np.maximum.at(mxw, cw // n_w, per_window.astype("float64"))
     out["window_partners"] = mxw
     del w, cw, per_window
-    nb_pairs = _unique(_key((me, n), (other, n)))[0]
+    nb_pairs = distinct_sorted(_key((me, n), (other, n)))[0]
     partners = np.bincount(nb_pairs // n, minlength=n).astype("float64")
     both = np.bincount(me, minlength=n).astype("float64")
     with np.errstate(invalid="ignore", divide="ignore"):
