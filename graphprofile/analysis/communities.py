@@ -405,8 +405,7 @@ def community_table(
     out = pd.DataFrame(index=pd.Index(cids, name="community_id"))
     out["size"] = pd.Series(community).value_counts()
     me = proj.money_edges
-    a = proj.account_customer[me["src"].to_numpy()]
-    b = proj.account_customer[me["dst"].to_numpy()]
+    a, b = proj.money_customers()
     ok = (a >= 0) & (b >= 0)
     ca, cb = community[a[ok]], community[b[ok]]
     amt = me["total_amount"].to_numpy()[ok]

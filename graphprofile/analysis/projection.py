@@ -87,6 +87,20 @@ class Projection:
     hubs: pd.DataFrame
     hub_thresholds: dict[str, int]
 
+    def money_customers(self) -> tuple[np.ndarray, np.ndarray]:
+        """Customer positions of each money edge's sending and receiving account.
+
+        Returns
+        -------
+        (numpy.ndarray, numpy.ndarray)
+            ``a, b`` per row of :attr:`money_edges` (int64; -1 when the owner is unknown).
+        """
+        me = self.money_edges
+        return (
+            self.account_customer[me["src"].to_numpy(dtype=np.int64)],
+            self.account_customer[me["dst"].to_numpy(dtype=np.int64)],
+        )
+
 
 def _edge(graph: CanonicalGraph, name: str) -> pd.DataFrame | None:
     frame = graph.edges.get(name)

@@ -103,8 +103,7 @@ def _money_links(
     proj: Projection, settings: AnalysisSettings
 ) -> tuple[pd.DataFrame, dict, np.ndarray]:
     me = proj.money_edges
-    a = proj.account_customer[me["src"].to_numpy()] if len(me) else np.zeros(0, np.int64)
-    b = proj.account_customer[me["dst"].to_numpy()] if len(me) else np.zeros(0, np.int64)
+    a, b = proj.money_customers()
     ok = (a >= 0) & (b >= 0) & (a != b)
     flows = (
         pd.DataFrame(

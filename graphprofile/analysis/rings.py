@@ -188,9 +188,7 @@ def community_strength(proj: Projection, community: np.ndarray | None) -> float:
     """
     if community is None or len(community) == 0:
         return float("nan")
-    me = proj.money_edges
-    a = proj.account_customer[me["src"].to_numpy()]
-    b = proj.account_customer[me["dst"].to_numpy()]
+    a, b = proj.money_customers()
     ok = (a >= 0) & (b >= 0) & (a != b)
     if not ok.any():
         return float("nan")
@@ -235,9 +233,7 @@ def _cohesion(
     circ_a, circ_b = ca["circle"].to_numpy(), cb["circle"].to_numpy()
     same = (circ_a == circ_b) & (circ_a >= 0)
     # people who pay each other both ways know each other, whatever their circles
-    me = proj.money_edges
-    ea = proj.account_customer[me["src"].to_numpy()]
-    eb = proj.account_customer[me["dst"].to_numpy()]
+    ea, eb = proj.money_customers()
     n_c = len(proj.customers)
     paid = np.unique(ea[(ea >= 0) & (eb >= 0)] * n_c + eb[(ea >= 0) & (eb >= 0)])
     pa, pb = pairs["a"].to_numpy(), pairs["b"].to_numpy()
@@ -264,10 +260,8 @@ def _circles(cust_members: pd.DataFrame, proj: Projection, community: np.ndarray
     counted once) are in, leaving out the ring's other members; ``-1`` (a stranger to
     all) when it has no other partner.
     """
-    me = proj.money_edges
-    a = proj.account_customer[me["src"].to_numpy()]
-    b = proj.account_customer[me["dst"].to_numpy()]
-    n = np.ones(len(me))  # each partner once: a monthly salary is one tie, not twelve
+    a, b = proj.money_customers()
+    n = np.ones(len(a))  # each partner once: a monthly salary is one tie, not twelve
     ok = (a >= 0) & (b >= 0) & (a != b)
     both = pd.DataFrame(
         {
