@@ -54,16 +54,20 @@ def percentile_rank(values: np.ndarray) -> np.ndarray:
     return (s.rank(method="max", pct=True) * 100.0).to_numpy()
 
 
-def contact_threshold(contacts: np.ndarray, *, percentile: float, floor: int) -> int:
-    """The ``percentile`` of distinct money contacts among customers with any, at least ``floor``.
+def count_threshold(counts: np.ndarray, *, percentile: float, floor: int, min_count: int) -> int:
+    """The ``percentile`` of ``counts`` among those of at least ``min_count``, rounded up,
+    and at least ``floor``.
 
-    A customer paying (or paid by) more distinct customers than this is an employer or a
-    biller: its payments are ordinary, not evidence of a relationship.
+    The one rule behind the data-derived hub thresholds: customers per shared device or
+    identifier (``min_count=2``: an item of one customer shares nothing, and most items
+    would pull the percentile down to 1) and distinct money contacts per customer
+    (``min_count=1``: a customer paying or paid by more distinct customers than this is an
+    employer or a biller, whose payments are ordinary, not evidence of a relationship).
     """
-    active = contacts[contacts >= 1]
-    if len(active) == 0:
+    counted = counts[counts >= min_count]
+    if len(counted) == 0:
         return int(floor)
-    return int(max(floor, np.ceil(np.percentile(active, percentile))))
+    return int(max(floor, np.ceil(np.percentile(counted, percentile))))
 
 
 def distinct_sorted(

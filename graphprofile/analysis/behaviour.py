@@ -58,7 +58,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from graphprofile.analysis._util import contact_threshold, distinct_sorted
+from graphprofile.analysis._util import count_threshold, distinct_sorted
 
 DAY = 86_400
 #: Robust z beyond which an amount is an outlier of the population (the usual 3-sigma rule).
@@ -266,8 +266,8 @@ def biclique_counts(
         return out
     n_payees = np.bincount(payer, minlength=n)
     n_payers = np.bincount(payee, minlength=n)
-    max_payees = contact_threshold(n_payees, percentile=percentile, floor=floor)
-    max_payers = contact_threshold(n_payers, percentile=percentile, floor=floor)
+    max_payees = count_threshold(n_payees, percentile=percentile, floor=floor, min_count=1)
+    max_payers = count_threshold(n_payers, percentile=percentile, floor=floor, min_count=1)
     keep = (n_payees[payer] <= max_payees) & (n_payers[payee] <= max_payers)
     ones = np.ones(int(keep.sum()))
     b = csr_matrix((ones, (payer[keep], payee[keep])), shape=(n, n))

@@ -39,7 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graphprofile._arrow import arrow_strings, codes, sorted_codes
-from graphprofile.analysis._util import igraph_from_edges
+from graphprofile.analysis._util import count_threshold, igraph_from_edges
 from graphprofile.analysis.settings import AnalysisSettings
 from graphprofile.frames import CanonicalGraph
 
@@ -211,18 +211,6 @@ def item_codes(values: pd.Series) -> np.ndarray:
     return sorted_codes(values)[0]
 
 
-def hub_threshold(n_customers: np.ndarray, *, percentile: float, floor: int) -> int:
-    """``K`` for one layer: the ``percentile`` of customers-per-shared-item, at least ``floor``.
-
-    Only items shared by two or more customers enter the percentile (most items belong to
-    one customer and would pull it down to 1).
-    """
-    shared = n_customers[n_customers >= 2]
-    if len(shared) == 0:
-        return int(floor)
-    return int(max(floor, np.ceil(np.percentile(shared, percentile))))
-
-
 def _pairs(links: pd.DataFrame) -> pd.DataFrame:
     """All customer pairs sharing an item: ``src < dst``, ``layer``, ``n_customers``."""
     left = links[["layer", "item_id", "item", "cust", "n_customers"]]
@@ -267,8 +255,8 @@ def project(graph: CanonicalGraph, *, settings: AnalysisSettings | None = None) 
         per_item = per_item_count[present]
         k = settings.hub_threshold
         if k is None:
-            k = hub_threshold(
-                per_item, percentile=settings.hub_percentile, floor=settings.hub_floor
+            k = count_threshold(
+                per_item, percentile=settings.hub_percentile, floor=settings.hub_floor, min_count=2
             )
         thresholds[layer] = int(k)
         hub_mask |= in_layer & (members["n_customers"].to_numpy() > k)

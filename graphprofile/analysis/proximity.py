@@ -9,8 +9,9 @@ The **evidence graph** keeps only:
   counts unless ``a`` pays more distinct customers than the data's payroll threshold
   (``a`` looks like an employer) or ``b`` is paid by more distinct customers than the
   biller threshold (``b`` collects bills or rent). Both thresholds come from the data, like
-  the hub thresholds (:func:`contact_threshold`): the ``hub_percentile`` of distinct payees
-  (payers) per customer among customers with any, and at least ``hub_floor``.
+  the hub thresholds (:func:`~graphprofile.analysis._util.count_threshold`): the
+  ``hub_percentile`` of distinct payees (payers) per customer among customers with any,
+  and at least ``hub_floor``.
 
 On that graph the hop distance is one breadth-first search from a virtual vertex joined to
 every ``known_fraud`` customer (one BFS whatever the number of seeds); its BFS tree also
@@ -43,7 +44,7 @@ import igraph as ig
 import numpy as np
 import pandas as pd
 
-from graphprofile.analysis._util import contact_threshold, igraph_from_edges, single_openmp_thread
+from graphprofile.analysis._util import count_threshold, igraph_from_edges, single_openmp_thread
 from graphprofile.analysis.projection import Projection
 from graphprofile.analysis.settings import AnalysisSettings
 
@@ -120,8 +121,12 @@ def _money_links(
     n = len(proj.customers)
     payees = np.bincount(flows["a"].to_numpy(), minlength=n)
     payers = np.bincount(flows["b"].to_numpy(), minlength=n)
-    k_out = contact_threshold(payees, percentile=settings.hub_percentile, floor=settings.hub_floor)
-    k_in = contact_threshold(payers, percentile=settings.hub_percentile, floor=settings.hub_floor)
+    k_out = count_threshold(
+        payees, percentile=settings.hub_percentile, floor=settings.hub_floor, min_count=1
+    )
+    k_in = count_threshold(
+        payers, percentile=settings.hub_percentile, floor=settings.hub_floor, min_count=1
+    )
     ordinary = (payees[flows["a"].to_numpy()] > k_out) | (payers[flows["b"].to_numpy()] > k_in)
     kept = flows[~ordinary]
     meta = {

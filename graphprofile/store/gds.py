@@ -297,7 +297,7 @@ class GdsGateway:
 def hub_thresholds(
     gw: GdsGateway, *, percentile: float, floor: int, fixed: int | None
 ) -> dict[str, int]:
-    """``K`` per layer, as :func:`graphprofile.analysis.projection.hub_threshold` sets it.
+    """``K`` per layer, as :func:`graphprofile.analysis.projection.project` sets it.
 
     The percentile (linear interpolation, as NumPy's default) of customers per item over
     items shared by two or more customers, rounded up, at least ``floor``; ``fixed`` when
