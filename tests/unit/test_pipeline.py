@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
+from graphprofile._arrow import POOL_VARIABLE
 from graphprofile.analysis.job import JOBS as ANALYSIS_JOBS
 from graphprofile.cli import main
 from graphprofile.generate import generate_bank
@@ -106,6 +111,30 @@ def test_extra_stages_run_after_the_built_in_ones_and_list_their_files(
     assert seen == [summary["run_id"]]
     assert list(summary["stages"])[-3:] == ["exports", "report", "extra"]
     assert summary["outputs"]["extra"] == "extra.txt" and "extra stage ran" in summary["notices"]
+    # the run allocates Arrow memory from jemalloc (lower peak at 1M, #16) and says so
+    pool = summary["packages"]["arrow_memory_pool"]
+    assert pool == pa.default_memory_pool().backend_name
+    if "jemalloc" in pa.supported_memory_backends() and not os.environ.get(POOL_VARIABLE):
+        assert pool == "jemalloc"
+
+
+@pytest.mark.parametrize(("chosen", "expected"), [(None, "jemalloc"), ("system", "system")])
+def test_the_run_uses_jemalloc_unless_the_user_chose_a_pool(
+    chosen: str | None, expected: str
+) -> None:
+    if "jemalloc" not in pa.supported_memory_backends():
+        pytest.skip("this pyarrow is built without jemalloc")
+    env = {k: v for k, v in os.environ.items() if k != POOL_VARIABLE}
+    if chosen:
+        env[POOL_VARIABLE] = chosen
+    code = (
+        "import pyarrow as pa; from graphprofile._arrow import use_lean_memory_pool; "
+        "print(use_lean_memory_pool(), pa.default_memory_pool().backend_name)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == [expected, expected]
 
 
 @pytest.mark.parametrize(
