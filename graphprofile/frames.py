@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 #: Canonical tables, their columns and whether each column is required in the source.
@@ -196,12 +197,17 @@ class CanonicalGraph:
     - ``PAYS``: from_account, counterparty_id, n_txns, total_amount, first_ts, last_ts
 
     ``transactions`` keeps the individual canonical transactions for time-aware jobs.
+    ``transaction_accounts``, when the graph builder set it: the position of each
+    transaction's ``from_account`` and ``to_account`` in ``nodes["account"]`` (sorted,
+    unique ids; -1 where there is none), so that the analysis need not look the 10M-row
+    text columns up again.
     """
 
     nodes: dict[str, pd.DataFrame]
     edges: dict[str, pd.DataFrame]
     transactions: pd.DataFrame
     present: set[str] = field(default_factory=set)
+    transaction_accounts: tuple[np.ndarray, np.ndarray] | None = None
 
     def counts(self) -> dict[str, dict[str, int]]:
         return {

@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from graphprofile._arrow import sorted_codes
+from graphprofile._arrow import codes, contiguous_text, sorted_codes
 from graphprofile.frames import NODE_KEYS, CanonicalGraph, Frames
 
 _REDUCERS = {"sum": np.add, "min": np.minimum, "max": np.maximum}
@@ -51,72 +51,184 @@ def _is_sorted_unique(values: pd.Series) -> bool:
     return bool(pc.all(pc.greater(arr[1:], arr[:-1])).as_py())
 
 
-def sort_by(df: pd.DataFrame, columns: list[str], *, unique: bool = False) -> pd.DataFrame:
-    """``df`` sorted by text ``columns`` (stable), optionally keeping the first of duplicates.
+class SortedIds:
+    """A node table's key column, sorted and unique: other id columns are coded against it.
 
-    Sorting integer codes (:func:`sorted_codes`) instead of text is several times faster.
+    A column whose every value is one of these ids gets its text-order codes from a hash
+    lookup (:func:`~graphprofile._arrow.codes`: the position of each value here), without
+    hashing the column into a dictionary of its own and sorting that dictionary as
+    :func:`~graphprofile._arrow.sorted_codes` does (at 1M customers both cost seconds per
+    id column). The codes differ from ``sorted_codes``' only by a gap for each id that the
+    column lacks, so the text order, and every grouping and sort built on it, is the same.
     """
-    if len(df) == 0 or (len(columns) == 1 and _is_sorted_unique(df[columns[0]])):
-        return df.reset_index(drop=True)
-    keys = [sorted_codes(df[c])[0] for c in columns]
+
+    def __init__(self, ids: pd.Series) -> None:
+        self.ids = ids
+        self.usable = bool(ids.notna().all()) and _is_sorted_unique(ids)
+        self.uniques = pd.arrays.ArrowStringArray(contiguous_text(ids)) if self.usable else None
+
+    def codes(self, values: pd.Series) -> tuple[np.ndarray, pd.api.extensions.ExtensionArray]:
+        """Text-order codes of ``values`` and the ids they index.
+
+        Positions in these ids when every value is one of them; otherwise (a null, or an
+        id not here) :func:`~graphprofile._arrow.sorted_codes` of ``values``.
+        """
+        if self.usable and len(values):
+            pos = codes(values, self.ids)
+            if pos.min() >= 0:
+                assert self.uniques is not None
+                return pos, self.uniques
+        return sorted_codes(values)
+
+
+def _sort_order(keys: list[np.ndarray], *, unique: bool) -> np.ndarray:
+    """Row order that sorts by the integer ``keys`` (stable), optionally first of duplicates."""
     order = np.lexsort(keys[::-1])
     if unique:
         stacked = np.column_stack([k[order] for k in keys])
         keep = np.r_[True, (stacked[1:] != stacked[:-1]).any(axis=1)]
         order = order[keep]
-    return df.iloc[order].reset_index(drop=True)
+    return order
 
 
-def group_pairs(
-    left: pd.Series, right: pd.Series, values: dict[str, pd.Series], **aggs: tuple[str, str]
+def sort_by(
+    df: pd.DataFrame,
+    columns: list[str],
+    *,
+    unique: bool = False,
+    ids: dict[str, SortedIds] | None = None,
 ) -> pd.DataFrame:
-    """Aggregate ``values`` per (left, right) pair, sorted by the pair.
+    """``df`` sorted by text ``columns`` (stable), optionally keeping the first of duplicates.
 
-    Both id columns get integer codes in text order (:func:`sorted_codes`); one int64 pair
-    key is sorted once and every aggregation (``size``, ``sum``, ``min``, ``max``) is a
-    NumPy ``reduceat`` over its runs — no hashing of text, no Python loop.
+    Sorting integer codes (:func:`sorted_codes`) instead of text is several times faster;
+    a column with its node ids in ``ids`` is coded against them (:class:`SortedIds`).
     """
-    lcodes, luniq = sorted_codes(left)
-    rcodes, runiq = sorted_codes(right)
+    if len(df) == 0 or (len(columns) == 1 and _is_sorted_unique(df[columns[0]])):
+        return df.reset_index(drop=True)
+    ids = ids or {}
+    keys = [ids[c].codes(df[c])[0] if c in ids else sorted_codes(df[c])[0] for c in columns]
+    return df.iloc[_sort_order(keys, unique=unique)].reset_index(drop=True)
+
+
+def _group_codes(
+    left: tuple[str, np.ndarray, pd.api.extensions.ExtensionArray],
+    right: tuple[str, np.ndarray, pd.api.extensions.ExtensionArray],
+    values: dict[str, pd.Series],
+    aggs: dict[str, tuple[str, str]],
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """:func:`group_pairs` on coded columns ``(name, codes, uniques)``; also the right codes
+    of the output rows."""
+    (lname, lcodes, luniq), (rname, rcodes, runiq) = left, right
     width = max(len(runiq), 1)
     key = lcodes * width + rcodes
     order = np.argsort(key, kind="stable")
     sorted_key = key[order]
-    starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]]) if len(key) else key
+    del key
+    starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]]) if len(order) else order
     k = sorted_key[starts]
-    out = pd.DataFrame(
-        {
-            str(left.name): luniq.take(k // width),
-            str(right.name): runiq.take(k % width),
-        }
-    )
-    sizes = np.diff(np.r_[starts, len(key)]).astype(np.int64)
+    del sorted_key
+    out = pd.DataFrame({lname: luniq.take(k // width), rname: runiq.take(k % width)})
+    sizes = np.diff(np.r_[starts, len(order)]).astype(np.int64)
     for name, (column, how) in aggs.items():
         if how == "size":
             out[name] = sizes
         else:
             out[name] = _reduce(values[column].reset_index(drop=True), order, starts, how)
+    return out, k % width
+
+
+def group_pairs(
+    left: pd.Series,
+    right: pd.Series,
+    values: dict[str, pd.Series],
+    *,
+    left_ids: SortedIds | None = None,
+    right_ids: SortedIds | None = None,
+    **aggs: tuple[str, str],
+) -> pd.DataFrame:
+    """Aggregate ``values`` per (left, right) pair, sorted by the pair.
+
+    Both id columns get integer codes in text order (:func:`sorted_codes`, or positions in
+    ``left_ids``/``right_ids``: :class:`SortedIds`); one int64 pair key is sorted once and
+    every aggregation (``size``, ``sum``, ``min``, ``max``) is a NumPy ``reduceat`` over its
+    runs — no hashing of text, no Python loop.
+    """
+    lcodes, luniq = left_ids.codes(left) if left_ids else sorted_codes(left)
+    rcodes, runiq = right_ids.codes(right) if right_ids else sorted_codes(right)
+    out, _ = _group_codes(
+        (str(left.name), lcodes, luniq), (str(right.name), rcodes, runiq), values, aggs
+    )
     return out
 
 
-def _flows(txns: pd.DataFrame, target: str) -> pd.DataFrame:
-    """Aggregate transactions per (from_account, target) pair."""
-    # only the four columns aggregated: a copy of every column would double the
-    # transactions in memory for a moment
-    sel = txns.loc[txns[target].notna(), ["from_account", target, "amount", "ts"]]
-    out = group_pairs(
-        sel["from_account"],
-        sel[target],
-        {"amount": sel["amount"], "ts": sel["ts"]},
-        n_txns=("amount", "size"),
-        total_amount=("amount", "sum"),
-        first_ts=("ts", "min"),
-        last_ts=("ts", "max"),
+def _flows(
+    txns: pd.DataFrame,
+    target: str,
+    src: tuple[np.ndarray, pd.api.extensions.ExtensionArray],
+    dst: tuple[np.ndarray, pd.api.extensions.ExtensionArray],
+) -> pd.DataFrame:
+    """Aggregate transactions per (from_account, target) pair.
+
+    ``src`` and ``dst``: text-order codes of every transaction's ``from_account`` and
+    ``target`` and the ids they index (-1 where ``target`` is null).
+    """
+    # only the rows with a target, and of them only the codes and the two columns
+    # aggregated: no copy of the text columns
+    has = txns[target].notna().to_numpy()
+    everywhere = bool(has.all())
+    amount, ts = txns["amount"], txns["ts"]
+    if not everywhere:
+        amount, ts = amount[has], ts[has]
+    out, _ = _group_codes(
+        ("from_account", src[0] if everywhere else src[0][has], src[1]),
+        (target, dst[0] if everywhere else dst[0][has], dst[1]),
+        {"amount": amount, "ts": ts},
+        {
+            "n_txns": ("amount", "size"),
+            "total_amount": ("amount", "sum"),
+            "first_ts": ("ts", "min"),
+            "last_ts": ("ts", "max"),
+        },
     )
     out["n_txns"] = out["n_txns"].astype("int64")
     out["first_ts"] = out["first_ts"].astype("datetime64[ns, UTC]")
     out["last_ts"] = out["last_ts"].astype("datetime64[ns, UTC]")
     return out
+
+
+def _target_codes(
+    txns: pd.DataFrame, target: str, ids: SortedIds
+) -> tuple[np.ndarray, pd.api.extensions.ExtensionArray]:
+    """Codes of a transaction column that may be null (-1 there), against ``ids``."""
+    values = txns[target]
+    has = values.notna().to_numpy()
+    if bool(has.all()):
+        return ids.codes(values)
+    found, uniques = ids.codes(values[has])
+    out = np.full(len(values), -1, dtype=np.int64)
+    out[has] = found
+    return out, uniques
+
+
+def _identifier_links(
+    identifiers: pd.DataFrame, customer_ids: SortedIds
+) -> tuple[pd.DataFrame, np.ndarray, pd.api.extensions.ExtensionArray]:
+    """``HAS_IDENTIFIER`` (one row per customer and ``kind:value``, sorted), the text-order
+    code of each row's identifier and the identifiers they index (each coded once)."""
+    idf = identifiers.dropna(subset=["value"])
+    has_id = pd.DataFrame(
+        {
+            "customer_id": idf["customer_id"].astype("string"),
+            "identifier_id": (idf["kind"] + ":" + idf["value"]).astype("string"),
+            "kind": idf["kind"].astype("string"),
+        }
+    )
+    icodes, iuniq = sorted_codes(has_id["identifier_id"])
+    if len(has_id) == 0:
+        return has_id.reset_index(drop=True), icodes, iuniq
+    order = _sort_order([customer_ids.codes(has_id["customer_id"])[0], icodes], unique=True)
+    # dropping repeated (customer, identifier) rows keeps every identifier: ``iuniq`` holds
+    return has_id.iloc[order].reset_index(drop=True), icodes[order], iuniq
 
 
 def build_graph(frames: Frames) -> CanonicalGraph:
@@ -137,19 +249,33 @@ def build_graph(frames: Frames) -> CanonicalGraph:
     """
     customers = sort_by(frames.customers, ["customer_id"])
     accounts = sort_by(frames.accounts, ["account_id"])
+    counterparties = sort_by(frames.counterparties, ["counterparty_id"])
+    # every id column that names a customer, account or counterparty is coded once
+    # against that node table's sorted ids, not hashed and sorted again on its own
+    customer_ids = SortedIds(customers["customer_id"])
+    account_ids = SortedIds(accounts["account_id"])
 
     dev = frames.devices
-    uses = group_pairs(
-        dev["customer_id"],
-        dev["device_id"],
+    lcodes, luniq = customer_ids.codes(dev["customer_id"])
+    rcodes, runiq = sorted_codes(dev["device_id"])
+    uses, dcodes = _group_codes(
+        ("customer_id", lcodes, luniq),
+        ("device_id", rcodes, runiq),
         {"seen_at": dev["seen_at"]},
-        n_uses=("seen_at", "size"),
-        first_seen=("seen_at", "min"),
-        last_seen=("seen_at", "max"),
+        {
+            "n_uses": ("seen_at", "size"),
+            "first_seen": ("seen_at", "min"),
+            "last_seen": ("seen_at", "max"),
+        },
     )
     uses["n_uses"] = uses["n_uses"].astype("int64")
     # ``uses`` has one row per (customer, device): customers per device is a row count.
-    dcodes, duniq = sorted_codes(uses["device_id"])
+    # Its device codes index every device of ``dev`` (each has a row in ``uses``) unless a
+    # code was -1 (a null id): then the devices are coded afresh.
+    duniq = runiq
+    if len(lcodes) and min(lcodes.min(), rcodes.min()) < 0:
+        dcodes, duniq = sorted_codes(uses["device_id"])
+    del lcodes, rcodes
     devices = pd.DataFrame(
         {
             "device_id": duniq,
@@ -160,16 +286,7 @@ def build_graph(frames: Frames) -> CanonicalGraph:
         }
     )
 
-    idf = frames.identifiers.dropna(subset=["value"])
-    has_id = pd.DataFrame(
-        {
-            "customer_id": idf["customer_id"].astype("string"),
-            "identifier_id": (idf["kind"] + ":" + idf["value"]).astype("string"),
-            "kind": idf["kind"].astype("string"),
-        }
-    )
-    has_id = sort_by(has_id, ["customer_id", "identifier_id"], unique=True)
-    icodes, iuniq = sorted_codes(has_id["identifier_id"])
+    has_id, icodes, iuniq = _identifier_links(frames.identifiers, customer_ids)
     identifiers = pd.DataFrame(
         {
             "identifier_id": iuniq,
@@ -178,16 +295,24 @@ def build_graph(frames: Frames) -> CanonicalGraph:
         }
     )
 
-    counterparties = sort_by(frames.counterparties, ["counterparty_id"])
     txns = frames.transactions
+    src = account_ids.codes(txns["from_account"])
+    dst = _target_codes(txns, "to_account", account_ids)
     edges = {
-        "OWNS": sort_by(accounts[["customer_id", "account_id"]], ["customer_id", "account_id"]),
+        "OWNS": sort_by(
+            accounts[["customer_id", "account_id"]],
+            ["customer_id", "account_id"],
+            ids={"customer_id": customer_ids, "account_id": account_ids},
+        ),
         "USES_DEVICE": uses,
         "HAS_IDENTIFIER": has_id,
-        "TRANSFER": _flows(txns, "to_account"),
-        "PAYS": _flows(txns, "to_counterparty").rename(
-            columns={"to_counterparty": "counterparty_id"}
-        ),
+        "TRANSFER": _flows(txns, "to_account", src, dst),
+        "PAYS": _flows(
+            txns,
+            "to_counterparty",
+            src,
+            _target_codes(txns, "to_counterparty", SortedIds(counterparties["counterparty_id"])),
+        ).rename(columns={"to_counterparty": "counterparty_id"}),
     }
     nodes = {
         "customer": customers,
@@ -198,4 +323,15 @@ def build_graph(frames: Frames) -> CanonicalGraph:
     }
     for label, key in NODE_KEYS.items():
         nodes[label][key] = nodes[label][key].astype("string")
-    return CanonicalGraph(nodes=nodes, edges=edges, transactions=txns, present=set(frames.present))
+    # positions in the account nodes (not codes of a column's own uniques): the analysis
+    # shares them (projection.transaction_accounts)
+    positions = src[1] is account_ids.uniques and (
+        dst[1] is account_ids.uniques or not bool((dst[0] >= 0).any())
+    )
+    return CanonicalGraph(
+        nodes=nodes,
+        edges=edges,
+        transactions=txns,
+        present=set(frames.present),
+        transaction_accounts=(src[0], dst[0]) if positions and len(txns) else None,
+    )

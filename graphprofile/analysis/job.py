@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from graphprofile._arrow import codes
 from graphprofile.analysis.assemble import (
     assemble_rings,
     flow_parts,
@@ -32,7 +31,7 @@ from graphprofile.analysis.communities import (
 from graphprofile.analysis.features import customer_profiles
 from graphprofile.analysis.flows import flow_patterns
 from graphprofile.analysis.influence import influence
-from graphprofile.analysis.projection import Projection, project
+from graphprofile.analysis.projection import Projection, project, transaction_accounts
 from graphprofile.analysis.proximity import customer_proximity, no_proximity
 from graphprofile.analysis.rings import bank_context
 from graphprofile.analysis.scores import behaviour_job, model_graph_features
@@ -146,13 +145,8 @@ def analyse(
 
     log.say("projections")
     proj = project(graph, settings=s)
-    txns = graph.transactions
     # account positions of every transaction's ends: looked up once, shared by the jobs
-    txn_src = txn_dst = None
-    if txns is not None and len(txns):
-        txn_src = codes(txns["from_account"], proj.accounts)
-        if "to_account" in txns:
-            txn_dst = codes(txns["to_account"], proj.accounts)
+    txn_src, txn_dst = transaction_accounts(graph, proj.accounts)
     context = bank_context(graph, proj, txn_src=txn_src)
     n = len(proj.customers)
     log.lap("projections")

@@ -143,6 +143,39 @@ def account_index(graph: CanonicalGraph) -> pd.Index:
     return _sorted_unique(parts, "account_id")
 
 
+def transaction_accounts(
+    graph: CanonicalGraph, accounts: pd.Index
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Position of each transaction's ``from_account`` and ``to_account`` in ``accounts``.
+
+    The graph builder's positions (``CanonicalGraph.transaction_accounts``, in the account
+    nodes' sorted ids) when ``accounts`` holds exactly those ids: :func:`account_index` is
+    their union with the accounts of the edges, sorted the same way, so equal sizes mean
+    equal indexes. Otherwise two lookups of the text columns.
+
+    Returns
+    -------
+    (numpy.ndarray or None, numpy.ndarray or None)
+        int64 positions, -1 where a transaction has no such account; ``None`` without
+        transactions (and for ``to_account`` without that column).
+    """
+    txns = graph.transactions
+    if txns is None or len(txns) == 0:
+        return None, None
+    coded = graph.transaction_accounts
+    nodes = graph.nodes.get("account")
+    if (
+        coded is not None
+        and nodes is not None
+        and len(nodes) == len(accounts)
+        and len(coded[0]) == len(txns)
+    ):
+        return coded
+    src = codes(txns["from_account"], accounts)
+    dst = codes(txns["to_account"], accounts) if "to_account" in txns else None
+    return src, dst
+
+
 def _memberships(
     graph: CanonicalGraph, customers: pd.Index, accounts: pd.Index, acc_cust: np.ndarray
 ) -> pd.DataFrame:

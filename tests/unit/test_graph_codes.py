@@ -1,0 +1,137 @@
+"""Id columns coded once against the node tables' sorted ids (#16): same graph, fewer sorts.
+
+The graph builder codes every customer, account and counterparty column by its position
+in the node table's sorted ids (:class:`graphprofile.graph.SortedIds`) instead of hashing
+and sorting each column on its own (:func:`graphprofile._arrow.sorted_codes`). These tests
+build the same tables both ways and compare them, and check that the analysis gets the
+same transaction account positions from the graph as from its own lookup.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from graphprofile._arrow import codes, sorted_codes
+from graphprofile.analysis.projection import account_index, transaction_accounts
+from graphprofile.frames import CanonicalGraph, Frames
+from graphprofile.generate import generate_bank
+from graphprofile.graph import SortedIds, build_graph, group_pairs, sort_by
+from graphprofile.ingest import load_frames
+
+
+@pytest.fixture(scope="module")
+def frames(tmp_path_factory: pytest.TempPathFactory) -> Frames:
+    data = tmp_path_factory.mktemp("bank")
+    generate_bank(data, customers=1000, seed=5)
+    return load_frames(data, now=pd.Timestamp("2030-01-01", tz="UTC"))
+
+
+def _text(values: list[str | None]) -> pd.Series:
+    return pd.Series(values, dtype="string")
+
+
+def test_positions_in_sorted_ids_order_values_as_their_own_sorted_codes() -> None:
+    ids = SortedIds(_text(["a", "b", "c", "d", "e"]))
+    values = _text(["d", "a", "d", "b"])
+    found, uniques = ids.codes(values)
+    assert found.tolist() == [3, 0, 3, 1] and list(uniques) == ["a", "b", "c", "d", "e"]
+    own, own_uniques = sorted_codes(values)
+    assert list(own_uniques.take(own)) == list(uniques.take(found)) == ["d", "a", "d", "b"]
+    assert np.array_equal(np.argsort(found, kind="stable"), np.argsort(own, kind="stable"))
+
+
+@pytest.mark.parametrize(
+    ("ids", "values"),
+    [
+        (["a", "b", "c"], ["c", None, "a"]),  # a null: sorted_codes gives it -1
+        (["a", "b", "c"], ["c", "z", "a"]),  # an id that is not a node
+        (["b", "a", "c"], ["c", "a"]),  # ids not sorted
+        (["a", "a", "c"], ["c", "a"]),  # ids not unique
+    ],
+)
+def test_columns_that_do_not_fit_the_ids_are_coded_on_their_own(
+    ids: list[str], values: list[str | None]
+) -> None:
+    found, uniques = SortedIds(_text(ids)).codes(_text(values))
+    own, own_uniques = sorted_codes(_text(values))
+    assert found.tolist() == own.tolist() and list(uniques) == list(own_uniques)
+
+
+def test_the_graph_equals_the_one_built_from_each_columns_own_codes(frames: Frames) -> None:
+    graph = build_graph(frames)
+    txns = frames.transactions
+    aggs = {
+        "n_txns": ("amount", "size"),
+        "total_amount": ("amount", "sum"),
+        "first_ts": ("ts", "min"),
+        "last_ts": ("ts", "max"),
+    }
+    for name, target in (("TRANSFER", "to_account"), ("PAYS", "to_counterparty")):
+        sel = txns[txns[target].notna()]
+        expected = group_pairs(
+            sel["from_account"], sel[target], {"amount": sel["amount"], "ts": sel["ts"]}, **aggs
+        )
+        expected["n_txns"] = expected["n_txns"].astype("int64")
+        got = graph.edges[name].rename(columns={"counterparty_id": "to_counterparty"})
+        assert len(got) > 10
+        pd.testing.assert_frame_equal(got, expected.astype(got.dtypes.to_dict()))
+
+    dev = frames.devices
+    uses = group_pairs(
+        dev["customer_id"],
+        dev["device_id"],
+        {"seen_at": dev["seen_at"]},
+        n_uses=("seen_at", "size"),
+        first_seen=("seen_at", "min"),
+        last_seen=("seen_at", "max"),
+    )
+    uses["n_uses"] = uses["n_uses"].astype("int64")
+    pd.testing.assert_frame_equal(graph.edges["USES_DEVICE"], uses)
+    per_device = uses.groupby("device_id", sort=True)["customer_id"].size()
+    assert graph.nodes["device"]["n_customers"].tolist() == per_device.tolist()
+    assert graph.nodes["device"]["device_id"].tolist() == per_device.index.tolist()
+
+    idf = frames.identifiers.dropna(subset=["value"])
+    has_id = pd.DataFrame(
+        {
+            "customer_id": idf["customer_id"].astype("string"),
+            "identifier_id": (idf["kind"] + ":" + idf["value"]).astype("string"),
+            "kind": idf["kind"].astype("string"),
+        }
+    )
+    has_id = sort_by(has_id, ["customer_id", "identifier_id"], unique=True)
+    assert len(has_id) < len(idf) or len(has_id) > 100
+    pd.testing.assert_frame_equal(graph.edges["HAS_IDENTIFIER"], has_id)
+    owners = frames.accounts[["customer_id", "account_id"]]
+    pd.testing.assert_frame_equal(
+        graph.edges["OWNS"], sort_by(owners, ["customer_id", "account_id"])
+    )
+
+
+def test_the_analysis_takes_the_graphs_account_positions_only_when_they_fit(
+    frames: Frames,
+) -> None:
+    graph = build_graph(frames)
+    txns = graph.transactions
+    accounts = account_index(graph)
+    expected = (codes(txns["from_account"], accounts), codes(txns["to_account"], accounts))
+    assert graph.transaction_accounts is not None
+    src, dst = transaction_accounts(graph, accounts)
+    assert src is graph.transaction_accounts[0]  # shared, not looked up again
+    assert np.array_equal(src, expected[0]) and np.array_equal(dst, expected[1])
+    assert (dst == -1).sum() == txns["to_account"].isna().sum() > 0
+
+    # one account node fewer (as a graph read from a store may have): looked up afresh
+    fewer = CanonicalGraph(
+        nodes={**graph.nodes, "account": graph.nodes["account"].iloc[1:]},
+        edges=graph.edges,
+        transactions=txns,
+        transaction_accounts=graph.transaction_accounts,
+    )
+    smaller = account_index(fewer)
+    src, dst = transaction_accounts(fewer, smaller)
+    assert src is not graph.transaction_accounts[0]
+    assert np.array_equal(src, codes(txns["from_account"], smaller))
+    assert np.array_equal(dst, codes(txns["to_account"], smaller))
