@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from graphprofile._arrow import is_in
+from graphprofile._arrow import codes, is_in
 from graphprofile.ingest.parse import show
 from graphprofile.ingest.table import empty
 from graphprofile.ingest.validate import LoadLog
@@ -30,6 +30,17 @@ def dangling(
     reason = pd.Series(pd.NA, index=df.index, dtype="string")
     reason[bad] = f"dangling reference: {column} " + show(values[bad]) + f" is not in {what}"
     return log.reject(table, df, bad, reason, column)
+
+
+def _owners(account_ids: pd.Series, accounts: pd.DataFrame) -> pd.Series:
+    """The ``customer_id`` of each account in ``account_ids`` (null where unknown or null).
+
+    An Arrow hash lookup of the (unique) account ids: ``Series.map`` over a text index
+    made a Python object per row (~4x slower on 4M device rows).
+    """
+    pos = codes(account_ids, pd.Index(accounts["account_id"]))
+    owner = accounts["customer_id"].astype("string").array.take(pos, allow_fill=True)
+    return pd.Series(owner, index=account_ids.index, dtype="string")
 
 
 def link_tables(
@@ -102,7 +113,7 @@ def link_tables(
             log, "devices", devices, "account_id", accounts["account_id"], "accounts"
         )
         if "account_id" in devices:
-            owner = devices["account_id"].map(accounts.set_index("account_id")["customer_id"])
+            owner = _owners(devices["account_id"], accounts)
             if "customer_id" in devices:
                 clash = (
                     devices["customer_id"].notna()
