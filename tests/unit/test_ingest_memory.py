@@ -19,6 +19,12 @@ def test_repeated_keys_match_pandas_duplicated() -> None:
         assert repeated_keys(ids).tolist() == expected.tolist()
     keys = pd.Series(["a", "b", "a", None, None, "b", "c"], dtype="string")
     assert repeated_keys(keys).tolist() == [False, False, True, False, False, True, False]
+    # keys in increasing order take the comparison shortcut; a repeat breaks the order
+    ordered = pd.Series([f"T{i:05d}" for i in range(100)], dtype="string")
+    assert not repeated_keys(ordered).any()
+    ordered[60] = "T00059"
+    assert repeated_keys(ordered).tolist() == [i == 60 for i in range(100)]
+    assert repeated_keys(pd.Series(["a", "a"], dtype="string")).tolist() == [False, True]
 
 
 def test_as_text_trims_and_blanks_only_when_needed() -> None:
