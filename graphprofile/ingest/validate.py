@@ -34,6 +34,7 @@ from graphprofile.frames import KEYS, REJECT_COLUMNS, TABLES, TableStats
 from graphprofile.ingest.mapping import SAFE_NAME, TableMapping
 from graphprofile.ingest.parse import (
     as_text,
+    nullable_text,
     parse_amount,
     parse_bool,
     parse_text,
@@ -206,9 +207,7 @@ def parse_cells(
         empty_rows = flagged[empty.to_numpy(dtype=bool)]
         reason_arr[empty_rows] = "empty row"
         column_arr[empty_rows] = "(row)"
-    reason = pd.Series(reason_arr, index=df.index, dtype="string")
-    column = pd.Series(column_arr, index=df.index, dtype="string")
-    return out, reason, column
+    return out, nullable_text(reason_arr, df.index), nullable_text(column_arr, df.index)
 
 
 def shape_rules(table: str, df: pd.DataFrame, reason: pd.Series) -> pd.Series:
