@@ -115,3 +115,41 @@ def epoch_seconds(ts: pd.Series) -> np.ndarray:
     """Whole seconds since 1970-01-01 UTC of a timestamp column (floor, any resolution)."""
     values = pd.to_datetime(ts, utc=True)
     return values.array.as_unit("s").asi8.astype(np.int64, copy=False)
+
+
+def is_sorted_unique(values: pd.Series) -> bool:
+    """Whether a text column is already strictly increasing (Arrow compares, no Python loop)."""
+    if len(values) < 2 or values.isna().any():
+        return len(values) < 2
+    arr = arrow_strings(values)
+    return bool(pc.all(pc.greater(arr[1:], arr[:-1])).as_py())
+
+
+class SortedIds:
+    """A node table's key column, sorted and unique: other id columns are coded against it.
+
+    A column whose every value is one of these ids gets its text-order codes from a hash
+    lookup (:func:`codes`: the position of each value here), without
+    hashing the column into a dictionary of its own and sorting that dictionary as
+    :func:`sorted_codes` does (at 1M customers both cost seconds per
+    id column). The codes differ from ``sorted_codes``' only by a gap for each id that the
+    column lacks, so the text order, and every grouping and sort built on it, is the same.
+    """
+
+    def __init__(self, ids: pd.Series) -> None:
+        self.ids = ids
+        self.usable = bool(ids.notna().all()) and is_sorted_unique(ids)
+        self.uniques = pd.arrays.ArrowStringArray(contiguous_text(ids)) if self.usable else None
+
+    def codes(self, values: pd.Series) -> tuple[np.ndarray, pd.api.extensions.ExtensionArray]:
+        """Text-order codes of ``values`` and the ids they index.
+
+        Positions in these ids when every value is one of them; otherwise (a null, or an
+        id not here) :func:`sorted_codes` of ``values``.
+        """
+        if self.usable and len(values):
+            pos = codes(values, self.ids)
+            if pos.min() >= 0:
+                assert self.uniques is not None
+                return pos, self.uniques
+        return sorted_codes(values)

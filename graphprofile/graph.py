@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
-from graphprofile._arrow import codes, contiguous_text, sorted_codes
+from graphprofile._arrow import SortedIds, is_sorted_unique, sorted_codes
 from graphprofile.frames import NODE_KEYS, CanonicalGraph, Frames
 
 _REDUCERS = {"sum": np.add, "min": np.minimum, "max": np.maximum}
@@ -43,44 +41,6 @@ def _first_positions(codes: np.ndarray, n: int) -> np.ndarray:
     return first
 
 
-def _is_sorted_unique(values: pd.Series) -> bool:
-    """Whether a text column is already strictly increasing (Arrow compares, no Python loop)."""
-    if len(values) < 2 or values.isna().any():
-        return len(values) < 2
-    arr = pa.array(values, from_pandas=True, type=pa.string())
-    return bool(pc.all(pc.greater(arr[1:], arr[:-1])).as_py())
-
-
-class SortedIds:
-    """A node table's key column, sorted and unique: other id columns are coded against it.
-
-    A column whose every value is one of these ids gets its text-order codes from a hash
-    lookup (:func:`~graphprofile._arrow.codes`: the position of each value here), without
-    hashing the column into a dictionary of its own and sorting that dictionary as
-    :func:`~graphprofile._arrow.sorted_codes` does (at 1M customers both cost seconds per
-    id column). The codes differ from ``sorted_codes``' only by a gap for each id that the
-    column lacks, so the text order, and every grouping and sort built on it, is the same.
-    """
-
-    def __init__(self, ids: pd.Series) -> None:
-        self.ids = ids
-        self.usable = bool(ids.notna().all()) and _is_sorted_unique(ids)
-        self.uniques = pd.arrays.ArrowStringArray(contiguous_text(ids)) if self.usable else None
-
-    def codes(self, values: pd.Series) -> tuple[np.ndarray, pd.api.extensions.ExtensionArray]:
-        """Text-order codes of ``values`` and the ids they index.
-
-        Positions in these ids when every value is one of them; otherwise (a null, or an
-        id not here) :func:`~graphprofile._arrow.sorted_codes` of ``values``.
-        """
-        if self.usable and len(values):
-            pos = codes(values, self.ids)
-            if pos.min() >= 0:
-                assert self.uniques is not None
-                return pos, self.uniques
-        return sorted_codes(values)
-
-
 def _sort_order(keys: list[np.ndarray], *, unique: bool) -> np.ndarray:
     """Row order that sorts by the integer ``keys`` (stable), optionally first of duplicates."""
     order = np.lexsort(keys[::-1])
@@ -103,7 +63,7 @@ def sort_by(
     Sorting integer codes (:func:`sorted_codes`) instead of text is several times faster;
     a column with its node ids in ``ids`` is coded against them (:class:`SortedIds`).
     """
-    if len(df) == 0 or (len(columns) == 1 and _is_sorted_unique(df[columns[0]])):
+    if len(df) == 0 or (len(columns) == 1 and is_sorted_unique(df[columns[0]])):
         return df.reset_index(drop=True)
     ids = ids or {}
     keys = [ids[c].codes(df[c])[0] if c in ids else sorted_codes(df[c])[0] for c in columns]

@@ -38,10 +38,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from graphprofile._arrow import arrow_strings, codes, sorted_codes
+from graphprofile._arrow import SortedIds, arrow_strings, codes, sorted_codes
 from graphprofile.analysis._util import count_threshold, igraph_from_edges
 from graphprofile.analysis.settings import AnalysisSettings
-from graphprofile.frames import CanonicalGraph
+from graphprofile.frames import NODE_KEYS, CanonicalGraph
 
 LAYERS = ("money", "devices", "identifiers", "counterparties")
 
@@ -188,7 +188,7 @@ def _memberships(
                 {
                     "cust": codes(dev["customer_id"], customers),
                     "item_id": dev["device_id"].astype("str").array,
-                    "item": item_codes(dev["device_id"]),
+                    "item": item_codes(dev["device_id"], _node_ids(graph, "device")),
                     "layer": "devices",
                     "kind": "device",
                 }
@@ -202,7 +202,7 @@ def _memberships(
                 {
                     "cust": codes(idf["customer_id"], customers),
                     "item_id": idf["identifier_id"].astype("str").array,
-                    "item": item_codes(idf["identifier_id"]),
+                    "item": item_codes(idf["identifier_id"], _node_ids(graph, "identifier")),
                     "layer": "identifiers",
                     "kind": kind.astype("str").array,
                 }
@@ -217,7 +217,7 @@ def _memberships(
                 {
                     "cust": cust,
                     "item_id": pays["counterparty_id"].astype("str").array,
-                    "item": item_codes(pays["counterparty_id"]),
+                    "item": item_codes(pays["counterparty_id"], _node_ids(graph, "counterparty")),
                     "layer": "counterparties",
                     "kind": "counterparty",
                 }
@@ -239,9 +239,23 @@ def _memberships(
     return frame.drop_duplicates(["item", "cust"]).reset_index(drop=True)
 
 
-def item_codes(values: pd.Series) -> np.ndarray:
-    """Integer codes of item ids (devices, identifiers, counterparties), nulls -1."""
-    return sorted_codes(values)[0]
+def item_codes(values: pd.Series, ids: SortedIds | None = None) -> np.ndarray:
+    """Integer codes of item ids (devices, identifiers, counterparties) in text order, nulls -1.
+
+    With ``ids`` (the item nodes' sorted ids), positions there: a hash lookup instead of
+    a dictionary of ``values`` sorted anew (:class:`~graphprofile._arrow.SortedIds`); the
+    codes then leave gaps for absent ids, which only equality and order ever see.
+    """
+    return (ids.codes(values) if ids is not None else sorted_codes(values))[0]
+
+
+def _node_ids(graph: CanonicalGraph, label: str) -> SortedIds | None:
+    """The sorted ids of a node table (``None`` when the graph has none)."""
+    nodes = graph.nodes.get(label)
+    key = NODE_KEYS[label]
+    if nodes is None or key not in nodes or len(nodes) == 0:
+        return None
+    return SortedIds(nodes[key])
 
 
 def _pairs(links: pd.DataFrame) -> pd.DataFrame:
@@ -312,11 +326,13 @@ def project(graph: CanonicalGraph, *, settings: AnalysisSettings | None = None) 
                 "total_amount": transfer["total_amount"].to_numpy(dtype="float64"),
             }
         )
-        money_edges = (
-            money_edges.groupby(["src", "dst"], as_index=False, sort=True)
-            .sum()
-            .reset_index(drop=True)
-        )
+        key = money_edges["src"].to_numpy() * len(accounts) + money_edges["dst"].to_numpy()
+        if len(key) and not bool((np.diff(key) > 0).all()):  # the builder's are sorted pairs
+            money_edges = (
+                money_edges.groupby(["src", "dst"], as_index=False, sort=True)
+                .sum()
+                .reset_index(drop=True)
+            )
     else:
         money_edges = pd.DataFrame({"src": [], "dst": [], "n_txns": [], "total_amount": []}).astype(
             {"src": "int64", "dst": "int64", "n_txns": "int64", "total_amount": "float64"}

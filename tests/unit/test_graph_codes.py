@@ -13,11 +13,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from graphprofile._arrow import codes, sorted_codes
-from graphprofile.analysis.projection import account_index, transaction_accounts
+from graphprofile._arrow import SortedIds, codes, sorted_codes
+from graphprofile.analysis.projection import (
+    account_index,
+    item_codes,
+    project,
+    transaction_accounts,
+)
 from graphprofile.frames import CanonicalGraph, Frames
 from graphprofile.generate import generate_bank
-from graphprofile.graph import SortedIds, build_graph, group_pairs, sort_by
+from graphprofile.graph import build_graph, group_pairs, sort_by
 from graphprofile.ingest import load_frames
 
 
@@ -135,3 +140,22 @@ def test_the_analysis_takes_the_graphs_account_positions_only_when_they_fit(
     assert src is not graph.transaction_accounts[0]
     assert np.array_equal(src, codes(txns["from_account"], smaller))
     assert np.array_equal(dst, codes(txns["to_account"], smaller))
+
+
+def test_item_codes_from_the_item_nodes_keep_the_order_of_their_own_codes(
+    frames: Frames,
+) -> None:
+    graph = build_graph(frames)
+    for edge, column, label in (
+        ("USES_DEVICE", "device_id", "device"),
+        ("HAS_IDENTIFIER", "identifier_id", "identifier"),
+        ("PAYS", "counterparty_id", "counterparty"),
+    ):
+        values = graph.edges[edge][column]
+        ids = SortedIds(graph.nodes[label][column])
+        assert ids.usable
+        found, own = item_codes(values, ids), item_codes(values)
+        # the same items in the same order: only the gaps of absent ids differ
+        assert np.array_equal(np.unique(found, return_inverse=True)[1], own)
+    money = project(graph).money_edges
+    assert (np.diff(money["src"].to_numpy() * 10**7 + money["dst"].to_numpy()) > 0).all()
