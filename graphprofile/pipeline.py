@@ -41,6 +41,7 @@ from graphprofile import __version__
 from graphprofile._arrow import use_lean_memory_pool
 from graphprofile.analysis import AnalysisResult, AnalysisSettings, analyse
 from graphprofile.analysis.job import JOBS as ANALYSIS_JOBS
+from graphprofile.analysis.job import TRANSACTION_COLUMNS
 from graphprofile.analysis.settings import load_settings
 from graphprofile.changes import summarise_changes, tag_changes
 from graphprofile.errors import ConfigError, RejectShareError
@@ -334,8 +335,17 @@ def run_job(
                 run.outputs.update(write_snapshot(graph, out))
             if frames is not None:
                 run.outputs.update(write_rejects(frames, out))
-                # the graph holds what the analysis reads: keep only the row accounting
-                frames = frames.accounting_only(keep=graph.transactions if graph else None)
+                # the graph holds what the analysis reads: keep only the row accounting;
+                # without a store or extra stages, nothing later reads the transactions'
+                # other columns either (currency, to_counterparty: ~240 MB at 1M)
+                slim = graph is not None and store is None and not stages
+                shared = graph.transactions if graph is not None and not slim else None
+                frames = frames.accounting_only(keep=shared)
+                if slim:
+                    assert graph is not None
+                    txns = graph.transactions
+                    graph.transactions = txns[[c for c in TRANSACTION_COLUMNS if c in txns]]
+                    del txns
         with run.timed("analysis"):
             result = _analysis(config, graph, store, previous, run)
             run.notices.extend(f"skipped: {text}" for text in result.meta.get("skipped", []))

@@ -38,6 +38,10 @@ from graphprofile.analysis.scores import behaviour_job, model_graph_features
 from graphprofile.analysis.settings import AnalysisSettings
 from graphprofile.frames import CanonicalGraph
 
+#: The columns of ``CanonicalGraph.transactions`` the analysis reads (the report reads
+#: none); a run without a store or extra stages keeps only these once the graph is built.
+TRANSACTION_COLUMNS = ("txn_id", "from_account", "to_account", "amount", "ts")
+
 #: The jobs :func:`analyse` announces through its ``progress`` callback, in order.
 JOBS = (
     "projections",

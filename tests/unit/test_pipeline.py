@@ -10,13 +10,16 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 import pytest
 
+from graphprofile import pipeline
 from graphprofile._arrow import POOL_VARIABLE
 from graphprofile.analysis.job import JOBS as ANALYSIS_JOBS
+from graphprofile.analysis.job import TRANSACTION_COLUMNS
 from graphprofile.cli import main
 from graphprofile.generate import generate_bank
 from graphprofile.pipeline import RunConfig, StageInput, run_job
@@ -102,6 +105,9 @@ def test_extra_stages_run_after_the_built_in_ones_and_list_their_files(
 
     def extra(given: StageInput) -> dict[str, str]:
         seen.append(given.run_id)
+        # with extra stages the graph keeps every transaction column (without, only
+        # what the analysis reads: analysis.job.TRANSACTION_COLUMNS)
+        assert {"currency", "to_counterparty"} <= set(given.graph.transactions.columns)
         assert (out / "report.html").is_file() and not (out / "run.json").exists()
         (out / "extra.txt").write_text(str(len(given.analysis.features)))
         given.notice("extra stage ran")
@@ -213,3 +219,20 @@ def test_progress_counts_every_analysis_job_and_every_table(
     # rows read so far grow table by table
     counts = [int(item.split("(")[1].split(" ")[0].replace(",", "")) for item in read]
     assert counts == sorted(counts) and counts[-1] > counts[1] > 0
+
+
+def test_without_a_store_or_extra_stages_the_analysis_keeps_only_what_it_reads(
+    banks: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, _ = banks
+    seen: list[list[str]] = []
+    analysis = pipeline._analysis
+
+    def spy(config: RunConfig, graph: Any, *args: Any) -> Any:
+        seen.append(list(graph.transactions.columns))
+        return analysis(config, graph, *args)
+
+    monkeypatch.setattr(pipeline, "_analysis", spy)
+    summary = run_job(RunConfig(data_dir=a, out_dir=tmp_path / "out", report=False))
+    assert seen == [list(TRANSACTION_COLUMNS)]  # currency and to_counterparty dropped
+    assert summary["tables"]["transactions"]["accepted"] > 1000
