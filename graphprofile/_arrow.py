@@ -52,10 +52,14 @@ def arrow_strings(values: pd.Series | pd.Index | np.ndarray) -> pa.Array | pa.Ch
 def contiguous_text(values: pd.Series) -> pa.Array:
     """A text column as one contiguous Arrow array: ``take`` of a few rows is then O(rows).
 
-    (Positional indexing into a chunked 10M-row column cost ~20 ms a call.)
+    (Positional indexing into a chunked 10M-row column cost ~20 ms a call.) A column that
+    is one chunk already is returned without a copy.
     """
     arr = arrow_strings(values)
-    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    if isinstance(arr, pa.ChunkedArray):
+        # one chunk is already contiguous (combine_chunks would copy it)
+        return arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
+    return arr
 
 
 def sorted_codes(values: pd.Series) -> tuple[np.ndarray, pd.api.extensions.ExtensionArray]:

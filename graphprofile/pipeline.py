@@ -38,7 +38,7 @@ import pandas as pd
 import pyarrow as pa
 
 from graphprofile import __version__
-from graphprofile._arrow import use_lean_memory_pool
+from graphprofile._arrow import contiguous_text, use_lean_memory_pool
 from graphprofile.analysis import AnalysisResult, AnalysisSettings, analyse
 from graphprofile.analysis.job import JOBS as ANALYSIS_JOBS
 from graphprofile.analysis.job import TRANSACTION_COLUMNS
@@ -343,9 +343,7 @@ def run_job(
                 frames = frames.accounting_only(keep=shared)
                 if slim:
                     assert graph is not None
-                    txns = graph.transactions
-                    graph.transactions = txns[[c for c in TRANSACTION_COLUMNS if c in txns]]
-                    del txns
+                    graph.transactions = _analysis_columns(graph.transactions)
         with run.timed("analysis"):
             result = _analysis(config, graph, store, previous, run)
             run.notices.extend(f"skipped: {text}" for text in result.meta.get("skipped", []))
@@ -391,6 +389,15 @@ def run_job(
     summary = summarise(run, config, frames, graph, result, store_summary)
     write_json(summary, out / RUN_JSON)
     return summary
+
+
+def _analysis_columns(txns: pd.DataFrame) -> pd.DataFrame:
+    """The transactions with only the columns the analysis reads, ``txn_id`` in one chunk
+    (the flow search's lookups of it then copy nothing)."""
+    txns = txns[[c for c in TRANSACTION_COLUMNS if c in txns]]
+    if "txn_id" in txns:
+        txns = txns.assign(txn_id=pd.arrays.ArrowStringArray(contiguous_text(txns["txn_id"])))
+    return txns
 
 
 def read_previous(previous: Path | None) -> RunOutputs | None:
