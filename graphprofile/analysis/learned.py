@@ -235,11 +235,14 @@ def _cross_fit(
             contrib[explain, j] = score[explain] - _unshift(
                 model.predict_proba(occluded)[:, 1], rate
             )
-    order = np.argsort(-contrib, axis=1, kind="stable")[:, :top]
     reasons: list[list[dict[str, float | str]]] = [[] for _ in range(len(y))]
-    for i in np.flatnonzero(score >= explain_from).tolist():  # explained customers only
+    explained = np.flatnonzero(score >= explain_from)  # explained customers only
+    # each row is ordered on its own, so ordering only the explained rows gives the same
+    # orders without three customers-by-features copies of ``contrib`` (~0.8 GB at 1M)
+    order = np.argsort(-contrib[explained], axis=1, kind="stable")[:, :top]
+    for i, row in zip(explained.tolist(), order, strict=True):
         items = reasons[i]
-        for j in order[i]:
+        for j in row:
             c = float(contrib[i, j])
             if c <= 0.005:
                 break
