@@ -73,10 +73,15 @@ BEHAVIOUR_COLUMNS = [
 
 
 def _key(*parts: tuple[np.ndarray, int]) -> np.ndarray:
-    """One int64 key per row from integer columns ``(values, cardinality)`` (mixed radix)."""
-    key = np.zeros(len(parts[0][0]), dtype=np.int64)
-    for values, size in parts:
-        key = key * np.int64(size) + values.astype(np.int64)
+    """One int64 key per row from integer columns ``(values, cardinality)`` (mixed radix).
+
+    Built in place in one array: no temporaries of the rows' length (each ~130 MB for
+    the 16M directed transfers at 1M customers).
+    """
+    key = parts[0][0].astype(np.int64)  # a copy
+    for values, size in parts[1:]:
+        key *= np.int64(size)
+        key += values
     return key
 
 
