@@ -140,6 +140,9 @@ class Frames:
     stats: dict[str, TableStats] = field(default_factory=dict)
     present: set[str] = field(default_factory=set)
     notices: list[str] = field(default_factory=list)
+    #: Position of each transaction's ``from_account`` and ``to_account`` among the rows
+    #: of ``accounts`` (-1: none), as the reference check found them; ``None`` if unknown.
+    transaction_accounts: tuple[np.ndarray, np.ndarray] | None = None
 
     def table(self, name: str) -> pd.DataFrame:
         return getattr(self, name)

@@ -170,6 +170,34 @@ def _target_codes(
     return out, uniques
 
 
+def _transaction_accounts(
+    frames: Frames, account_ids: SortedIds
+) -> tuple[
+    tuple[np.ndarray, pd.api.extensions.ExtensionArray],
+    tuple[np.ndarray, pd.api.extensions.ExtensionArray],
+]:
+    """Text-order codes of every transaction's ``from_account`` and ``to_account``.
+
+    The positions the reference check found (``Frames.transaction_accounts``) when the
+    accounts table is already in id order (then its rows are the account nodes) and they
+    account for every id; otherwise looked up in ``account_ids``.
+    """
+    txns = frames.transactions
+    found = frames.transaction_accounts
+    if (
+        found is not None
+        and account_ids.usable
+        and len(found[0]) == len(txns)
+        and len(frames.accounts) == len(account_ids.ids)
+        and is_sorted_unique(frames.accounts["account_id"])
+        and bool((found[0] >= 0).all())
+        and np.array_equal(found[1] >= 0, txns["to_account"].notna().to_numpy(dtype=bool))
+    ):
+        assert account_ids.uniques is not None
+        return (found[0], account_ids.uniques), (found[1], account_ids.uniques)
+    return account_ids.codes(txns["from_account"]), _target_codes(txns, "to_account", account_ids)
+
+
 def _identifier_links(
     identifiers: pd.DataFrame, customer_ids: SortedIds
 ) -> tuple[pd.DataFrame, np.ndarray, pd.api.extensions.ExtensionArray]:
@@ -256,8 +284,7 @@ def build_graph(frames: Frames) -> CanonicalGraph:
     )
 
     txns = frames.transactions
-    src = account_ids.codes(txns["from_account"])
-    dst = _target_codes(txns, "to_account", account_ids)
+    src, dst = _transaction_accounts(frames, account_ids)
     edges = {
         "OWNS": sort_by(
             accounts[["customer_id", "account_id"]],

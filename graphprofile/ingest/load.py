@@ -70,7 +70,7 @@ def load_frames(
             progress(f"{table} ({rows:,} rows read)")
         tables[table] = read_rows(table, data_dir, mapping, now, log)
     present = {t for t, df in tables.items() if df is not None}
-    linked, n_derived = link_tables(tables, present, log)
+    linked, n_derived, ends = link_tables(tables, present, log)
     customers, devices, identifiers = pseudonymise(
         linked["customers"], linked["devices"], linked["identifiers"], log.notices
     )
@@ -89,6 +89,7 @@ def load_frames(
         stats=log.stats,
         present=present,
         notices=log.notices,
+        transaction_accounts=ends,
     )
     for table, stat in log.stats.items():
         kept = len(frames.table(table)) - (n_derived if table == "customers" else 0)

@@ -20,10 +20,12 @@ from graphprofile.analysis.projection import (
     project,
     transaction_accounts,
 )
-from graphprofile.frames import CanonicalGraph, Frames
+from graphprofile.frames import CanonicalGraph, Frames, TableStats
 from graphprofile.generate import generate_bank
 from graphprofile.graph import build_graph, group_pairs, sort_by
 from graphprofile.ingest import load_frames
+from graphprofile.ingest.references import account_ends
+from graphprofile.ingest.validate import LoadLog
 
 
 @pytest.fixture(scope="module")
@@ -159,3 +161,38 @@ def test_item_codes_from_the_item_nodes_keep_the_order_of_their_own_codes(
         assert np.array_equal(np.unique(found, return_inverse=True)[1], own)
     money = project(graph).money_edges
     assert (np.diff(money["src"].to_numpy() * 10**7 + money["dst"].to_numpy()) > 0).all()
+
+
+def test_the_reference_check_keeps_where_each_transactions_accounts_are() -> None:
+    log = LoadLog()
+    log.files["transactions"] = "transactions.csv"
+    log.stats["transactions"] = TableStats("transactions", "transactions.csv", read=5)
+    accounts = pd.DataFrame({"account_id": _text(["A3", "A1", "A2"])})
+    txns = pd.DataFrame(
+        {
+            "_row": [2, 3, 4, 5, 6],
+            "txn_id": _text(["T1", "T2", "T3", "T4", "T5"]),
+            "from_account": _text(["A1", "A9", "A2", "A8", "A3"]),
+            "to_account": _text(["A2", "A1", "A7", "A7", None]),
+        }
+    )
+    kept, (src, dst) = account_ends(log, txns, accounts)
+    assert kept["txn_id"].tolist() == ["T1", "T5"]
+    assert src.tolist() == [1, 0] and dst.tolist() == [2, -1]  # rows of ``accounts``
+    rejects = log.rejects.frame()
+    # a transaction with both ends unknown is rejected once, for its sender
+    assert rejects["source_row"].tolist() == [3, 4, 5]
+    assert rejects["column"].tolist() == ["from_account", "to_account", "from_account"]
+    assert rejects["reason"].tolist()[1] == "dangling reference: to_account 'A7' is not in accounts"
+
+
+def test_loaded_frames_carry_the_positions_the_graph_codes_from(frames: Frames) -> None:
+    assert frames.transaction_accounts is not None
+    src, dst = frames.transaction_accounts
+    ids = pd.Index(frames.accounts["account_id"])
+    txns = frames.transactions
+    assert np.array_equal(src, codes(txns["from_account"], ids))
+    assert np.array_equal(dst, codes(txns["to_account"], ids))
+    graph = build_graph(frames)
+    assert graph.transaction_accounts is not None
+    assert graph.transaction_accounts[0] is src  # taken over, not looked up again
