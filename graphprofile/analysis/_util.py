@@ -71,18 +71,22 @@ def count_threshold(counts: np.ndarray, *, percentile: float, floor: int, min_co
 
 
 def distinct_sorted(
-    key: np.ndarray, *, inverse: bool = False
+    key: np.ndarray, *, inverse: bool = False, overwrite: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Sorted distinct keys, their counts and (``inverse``) each row's position among them.
 
     ``numpy.unique(key, return_counts=True[, return_inverse=True])`` for integer keys, but
     sort-based (``numpy.unique``'s hash path measured several times slower on int64 keys).
     Without ``inverse`` the keys are sorted in place of an argsort, which needs neither the
-    row order nor the position arrays (three int64 arrays of the rows' length fewer).
+    row order nor the position arrays (three int64 arrays of the rows' length fewer); with
+    ``overwrite`` too, ``key`` itself is sorted (no copy: for a key the caller drops).
     """
     if inverse:
         order = np.argsort(key, kind="stable")
         k = key[order]
+    elif overwrite:
+        k = key
+        k.sort()
     else:
         k = np.sort(key)
     first = np.ones(len(k), dtype=bool)

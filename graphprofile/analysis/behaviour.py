@@ -176,7 +176,7 @@ def behaviour_features(
     me = np.concatenate([s_i, d_i])
     other = np.concatenate([d_i, s_i])
     both_day = np.concatenate([day, day])
-    cd, counts, _ = distinct_sorted(_key((me, n), (both_day, n_days)))
+    cd, counts, _ = distinct_sorted(_key((me, n), (both_day, n_days)), overwrite=True)
     c_day = cd // n_days
     mx = np.zeros(n)
     np.maximum.at(mx, c_day, counts.astype("float64"))
@@ -189,13 +189,13 @@ def behaviour_features(
     w = (np.concatenate([t_i, t_i]) - t_min) // window
     n_w = int(w.max()) + 1 if len(w) else 1
     # distinct (customer, window, other) -> (customer, window)
-    cw = distinct_sorted(_key((me, n), (w, n_w), (other, n)))[0] // n
-    cw, per_window, _ = distinct_sorted(cw)
+    cw = distinct_sorted(_key((me, n), (w, n_w), (other, n)), overwrite=True)[0] // n
+    cw, per_window, _ = distinct_sorted(cw, overwrite=True)
     mxw = np.zeros(n)
     np.maximum.at(mxw, cw // n_w, per_window.astype("float64"))
     out["window_partners"] = mxw
     del w, cw, per_window
-    nb_pairs = distinct_sorted(_key((me, n), (other, n)))[0]
+    nb_pairs = distinct_sorted(_key((me, n), (other, n)), overwrite=True)[0]
     partners = np.bincount(nb_pairs // n, minlength=n).astype("float64")
     both = np.bincount(me, minlength=n).astype("float64")
     with np.errstate(invalid="ignore", divide="ignore"):
