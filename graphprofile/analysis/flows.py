@@ -16,7 +16,9 @@ step would exceed it, the cut is counted and reported.
 - **fan_in**: an account receives from at least ``fan_min_degree`` distinct senders within
   ``fan_window_days`` and passes money through: at least ``fan_onward_share`` of the
   gathered amount leaves it (to accounts or counterparties) between the first receipt and
-  ``onward_days`` after the last. Members: the collector, the senders and onward receiving accounts.
+  ``onward_days`` after the last. Established payers -- whose transfers to the account
+  span more than the window, such as an employer -- are neither senders nor gathered
+  money. Members: the collector, the senders and onward receiving accounts.
 - **fan_out**: an account pays at least ``fan_min_degree`` distinct receivers within
   ``fan_window_days`` and at least ``fan_pass_share`` of the receivers pass the money
   through within ``onward_days``. Members: the source and the receivers.
@@ -225,6 +227,55 @@ def _count_threshold(
     return max(s.fan_min_degree, int(np.ceil(q)))
 
 
+def _distinct_windows(
+    lo: np.ndarray, hi: np.ndarray, t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Grid windows (sorted by account and start) that begin at the same transfer are one:
+    the one reaching furthest is kept."""
+    last = np.concatenate([lo[1:] != lo[:-1], [True]]) if len(lo) else np.zeros(0, bool)
+    return lo[last], hi[last], t[last]
+
+
+def _pick_windows(found: pd.DataFrame) -> pd.DataFrame:
+    """One window per account from every qualifying window (``acc, w, t0, n_key, start``).
+
+    The window whose count most exceeds its width's threshold (``n_key`` = count ÷
+    threshold; then the narrowest, then the earliest) -- a wide window always holds more
+    counterparties than a narrow one, so the plain count would pick a busy account's
+    ordinary months over the day of its fan. When the window of twice that width that
+    holds it qualified too, that one is taken instead (then the higher ``n_key``, the
+    earlier): a fan straddling the edge of the narrow window is not cut in two.
+    """
+    order = ["acc", "n_key", "w", "t0"]
+    found = found.sort_values(order, ascending=[True, False, True, True], ignore_index=True)
+    best = found.drop_duplicates("acc")
+    wide = found.merge(best[["acc", "w", "t0"]], on="acc", suffixes=("", "_best"))
+    holds = (
+        (wide["w"] == 2 * wide["w_best"])
+        & (wide["t0"] <= wide["t0_best"])
+        & (wide["t0_best"] + wide["w_best"] <= wide["t0"] + wide["w"])
+    )
+    wide = wide[holds].drop_duplicates("acc")[found.columns]
+    return pd.concat([wide, best[~best["acc"].isin(wide["acc"])]]).sort_values(
+        "acc", ignore_index=True
+    )
+
+
+def _pair_span(acc: np.ndarray, other: np.ndarray, ts: np.ndarray) -> np.ndarray:
+    """Per transfer: seconds between the first and the last transfer of its
+    ``(acc, other)`` pair (0 for a pair that met once). Rows sorted by ``(acc, ts)``."""
+    n_other = int(other.max()) + 1 if len(other) else 1
+    key = acc.astype(np.int64) * n_other + other
+    order = np.argsort(key, kind="stable")  # time order kept within each pair
+    k = key[order]
+    start = np.flatnonzero(np.concatenate([[True], k[1:] != k[:-1]]))
+    size = np.diff(np.concatenate([start, [len(k)]]))
+    t = ts[order]
+    out = np.empty(len(acc), dtype=np.int64)
+    out[order] = np.repeat(t[start + size - 1] - t[start], size)
+    return out
+
+
 def find_fan_in(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, int]:
     """Fan-in pass-throughs: ``ring, acc, role`` rows (role collector/sender/onward).
 
@@ -235,44 +286,59 @@ def find_fan_in(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, int]:
     d_acc = tx.dst[tx.by_dst]
     d_ts = tx.ts[tx.by_dst]
     d_src = tx.src[tx.by_dst]
-    cum = np.concatenate([[0.0], np.cumsum(tx.amount[tx.by_dst])])
+    d_amount = tx.amount[tx.by_dst]
+    pair_span = _pair_span(d_acc, d_src, d_ts)
     found, cut = [], 0
     for w in fan_scales(tx, s):
         need = _count_threshold(d_acc, d_src, d_ts, w, s)
         acc, t = _grid_windows(d_acc, d_ts, w)
         lo = np.searchsorted(tx.dkey, acc * tx.span + t)
         hi = np.searchsorted(tx.dkey, acc * tx.span + t + w)
+        lo, hi, t = _distinct_windows(lo, hi, t)
         ok = hi - lo >= need
-        lo, hi = lo[ok], hi[ok]
+        lo, hi, t = lo[ok], hi[ok], t[ok]
         if len(lo) == 0:
             continue
         # pass-through test before any expansion: money may leave while it is still being
-        # gathered, so it is counted from the first receipt
+        # gathered, so it is counted from the first receipt. What an established payer
+        # sends (one that also pays the account outside any window of this width: an
+        # employer's salary, a relative's allowance) is the account's own income, not
+        # money the fan gathered
+        cum = np.concatenate([[0.0], np.cumsum(np.where(pair_span > w, 0.0, d_amount))])
         total = cum[hi] - cum[lo]
         sent = tx.sent_between(d_acc[lo], d_ts[lo], d_ts[hi - 1] + onward)
         ok = sent >= s.fan_onward_share * total
-        lo, hi = lo[ok], hi[ok]
+        lo, hi, t = lo[ok], hi[ok], t[ok]
         rows, pos, c = _expand(lo, hi, s.max_paths)
         cut += c
+        new = pair_span[pos] <= w  # the fan's senders: not the account's established payers
+        rows, pos = rows[new], pos[new]
         frame = pd.DataFrame({"start": lo[rows], "sender": d_src[pos], "ts": d_ts[pos]})
         agg = frame.groupby("start").agg(
             n=("sender", "nunique"), first=("ts", "min"), last=("ts", "max")
         )
         agg = agg[agg["n"] >= need]
         if len(agg):
-            found.append(agg.assign(w=w, n_key=agg["n"], acc=d_acc[agg.index.to_numpy()]))
+            start = agg.index.to_numpy()
+            found.append(
+                agg.assign(
+                    w=w,
+                    n_key=agg["n"] / need,
+                    acc=d_acc[start],
+                    t0=t[np.searchsorted(lo, start)],
+                )
+            )
     if not found:
         return _empty_members(), cut
-    agg = pd.concat(found).rename_axis("start").reset_index()
-    # one window per collector: most senders, then narrowest, earliest
-    agg = agg.sort_values(["acc", "n_key", "w", "start"], ascending=[True, False, True, True])
-    agg = agg.drop_duplicates("acc").reset_index(drop=True)
+    agg = _pick_windows(pd.concat(found).rename_axis("start").reset_index())
     agg["ring"] = np.arange(len(agg))
     lo = agg["start"].to_numpy()
     hi = np.searchsorted(
         tx.dkey, agg["acc"].to_numpy() * tx.span + agg["last"].to_numpy(), side="right"
     )
     r1, p1, c1 = _expand(lo, hi, s.max_paths)
+    new = pair_span[p1] <= agg["w"].to_numpy()[r1]
+    r1, p1 = r1[new], p1[new]
     senders = pd.DataFrame({"ring": agg["ring"].to_numpy()[r1], "acc": d_src[p1]})
     senders = senders.assign(role="sender")
     # onward receiving accounts within the onward horizon
@@ -326,10 +392,11 @@ def find_fan_out(
         acc, t = _grid_windows(tx.src, tx.ts, w)
         lo = np.searchsorted(tx.key, acc * tx.span + t)
         hi = np.searchsorted(tx.key, acc * tx.span + t + w)
+        lo, hi, t = _distinct_windows(lo, hi, t)
         # at least ``need`` passing transfers, counted by cumulative sums: windows that
         # fail are never expanded
         ok = cp[hi] - cp[lo] >= need
-        lo, hi = lo[ok], hi[ok]
+        lo, hi, t = lo[ok], hi[ok], t[ok]
         if len(lo) == 0:
             continue
         rows, pos, c = _expand(lo, hi, s.max_paths)
@@ -339,17 +406,21 @@ def find_fan_out(
         agg = per_recv.groupby("start").agg(n=("recv", "size"), n_passed=("passed", "sum"))
         agg = agg[(agg["n_passed"] >= need) & (agg["n_passed"] >= s.fan_pass_share * agg["n"])]
         if len(agg):
+            start = agg.index.to_numpy()
             found.append(
                 (
-                    agg.assign(w=w, n_key=agg["n_passed"], acc=tx.src[agg.index.to_numpy()]),
+                    agg.assign(
+                        w=w,
+                        n_key=agg["n_passed"] / need,
+                        acc=tx.src[start],
+                        t0=t[np.searchsorted(lo, start)],
+                    ),
                     per_recv[per_recv["start"].isin(agg.index)].assign(w=w),
                 )
             )
     if not found:
         return _empty_members(), cut
-    agg = pd.concat([f[0] for f in found]).rename_axis("start").reset_index()
-    agg = agg.sort_values(["acc", "n_key", "w", "start"], ascending=[True, False, True, True])
-    agg = agg.drop_duplicates("acc").reset_index(drop=True)
+    agg = _pick_windows(pd.concat([f[0] for f in found]).rename_axis("start").reset_index())
     agg["ring"] = np.arange(len(agg))
     per_recv = pd.concat([f[1] for f in found])
     recvs = per_recv.merge(agg[["start", "w", "ring"]], on=["start", "w"])[["ring", "recv"]]

@@ -4,11 +4,14 @@ days, a gather-scatter, and a payroll batch that must not be flagged."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pandas as pd
 import pytest
 
 from graphprofile.analysis import AnalysisSettings, analyse
+from graphprofile.analysis.flows import Txns, find_fan_in
+from graphprofile.analysis.projection import project
 from graphprofile.frames import REJECT_COLUMNS, CanonicalGraph, Frames
 from graphprofile.graph import build_graph
 
@@ -17,7 +20,8 @@ OLD = pd.Timestamp("2015-01-01", tz="UTC")
 NOW = pd.Timestamp("2025-08-01", tz="UTC")
 
 
-def _bank() -> CanonicalGraph:
+def _bank(extra: Callable[[Callable[..., None]], None] | None = None) -> CanonicalGraph:
+    """The hand-built bank; ``extra(pay)`` may add payments of its own."""
     customers: list[str] = []
     txns: list[tuple] = []
 
@@ -63,6 +67,8 @@ def _bank() -> CanonicalGraph:
         for k in range(30):
             pay("E", f"P{k:02d}", 2100.0 + 10 * k, 24.0 * (25 + 30 * month) + 0.1 * k)
             pay(f"P{k:02d}", None, 300.0 + k, 24.0 * (27 + 30 * month) + k, cp="P-SHOP")
+    if extra is not None:
+        extra(pay)
 
     s = "string"
     frames = Frames(
@@ -196,3 +202,50 @@ def test_friends_passing_money_round_are_not_a_ring_strangers_are(result):
     strangers = cycles[cycles["customers"].map(lambda c: "Y1" in list(c))].iloc[0]
     assert mates["cohesion"] == 1.0 and strangers["cohesion"] == 0.0
     assert mates["risk"] < AnalysisSettings().ring_min_risk <= strangers["risk"]
+
+
+def _fan_in_members(graph: CanonicalGraph) -> dict[str, set[str]]:
+    """Fan-in candidates of the detector itself: collector -> its member accounts."""
+    settings = AnalysisSettings()
+    proj = project(graph, settings=settings)
+    members, _cut = find_fan_in(Txns(graph, proj), settings)
+    ids = proj.accounts.to_numpy()
+    out = {}
+    for _ring, grp in members.groupby("ring"):
+        head = grp.loc[grp["role"] == "collector", "acc"].iloc[0]
+        out[str(ids[head])] = set(ids[grp["acc"].to_numpy()].tolist())
+    return out
+
+
+def test_a_salary_around_a_fan_in_is_not_money_the_fan_gathered() -> None:
+    # M is paid 1,800 every 30 days by its employer J and spends 400 of it a few days
+    # later. Within twelve days, around one salary, 9 strangers pay M small amounts, which
+    # M passes to an exchange the day after the last of them. Counted as money the fan
+    # gathered, the salary hid the pass-through (M spends it slowly).
+    def fan(pay: Callable[..., None]) -> None:
+        for month in range(7):
+            pay("J", "M", 1800.0 + month, 24.0 * (20 + 30 * month) + 9)
+            pay("M", None, 400.0, 24.0 * (25 + 30 * month), cp="P-SHOP")
+        for k in range(9):
+            pay(f"U{k}", "M", 15.0 + 4 * k, 24.0 * (73 + 1.5 * k))
+        pay("M", None, 200.0, 24.0 * (73 + 1.5 * 8 + 1), cp="P-EXCH")
+
+    found = _fan_in_members(_bank(fan))
+    assert found["A-M"] == {"A-M", *[f"A-U{k}" for k in range(9)]}
+
+
+def test_a_collector_is_judged_by_its_most_unusual_window_not_its_widest() -> None:
+    # C is paid once each by 10 acquaintances over 100 days and spends it at the shop; on
+    # day 150, 7 strangers pay it within a day and it passes the money to an exchange. Its
+    # widest window holds the most senders (17), but a window that wide needs as many in
+    # this bank; a day's 7 are far beyond what one day needs, so the day is the fan.
+    def fan(pay: Callable[..., None]) -> None:
+        for k in range(10):
+            pay(f"Q{k}", "C", 60.0 + k, 24.0 * (30 + 10 * k))
+            pay("C", None, 55.0 + k, 24.0 * (31 + 10 * k), cp="P-SHOP")
+        for k in range(7):
+            pay(f"V{k}", "C", 500.0 + 10 * k, 24.0 * 150 + 2 * k)
+        pay("C", None, 3500.0, 24.0 * 151, cp="P-EXCH")
+
+    found = _fan_in_members(_bank(fan))
+    assert found["A-C"] == {"A-C", *[f"A-V{k}" for k in range(7)]}
