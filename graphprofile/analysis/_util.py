@@ -81,20 +81,28 @@ def distinct_sorted(
     row order nor the position arrays (three int64 arrays of the rows' length fewer); with
     ``overwrite`` too, ``key`` itself is sorted (no copy: for a key the caller drops).
     """
-    if inverse:
-        order = np.argsort(key, kind="stable")
-        k = key[order]
-    elif overwrite:
-        k = key
-        k.sort()
-    else:
-        k = np.sort(key)
+    if not inverse:
+        if overwrite:
+            key.sort()
+            return (*runs(key), None)
+        return (*runs(np.sort(key)), None)
+    order = np.argsort(key, kind="stable")
+    k = key[order]
     first = np.ones(len(k), dtype=bool)
     first[1:] = k[1:] != k[:-1]
     starts = np.flatnonzero(first)
     counts = np.diff(np.append(starts, len(k)))
-    if not inverse:
-        return k[starts], counts, None
     where = np.empty(len(k), dtype=np.int64)
     where[order] = np.cumsum(first) - 1
     return k[starts], counts, where
+
+
+def runs(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values of a non-decreasing ``key`` and how often each occurs (no sort).
+
+    :func:`distinct_sorted` for keys already in order (rows sorted by account and time).
+    """
+    first = np.ones(len(key), dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    starts = np.flatnonzero(first)
+    return key[starts], np.diff(np.append(starts, len(key)))

@@ -30,6 +30,7 @@ Ke, G. et al. (2017). LightGBM: a highly efficient gradient boosting decision tr
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,6 +76,8 @@ FEATURE_WORDS: dict[str, str] = {
     "near_fraud_1": "pays or is paid by known-fraud customers",
     "near_fraud_2": "two payments away from known-fraud customers",
 }
+#: Rows predicted at once when occluding features (bounds the memory of the batch).
+OCCLUSION_BATCH = 262_144
 #: Fold-safe proximity features added per fold when payment partners are given.
 NEAR_COLUMNS = ["near_fraud_1", "near_fraud_2"]
 
@@ -173,6 +176,37 @@ def _near(neighbours: Any, positives: np.ndarray, n: int) -> np.ndarray:
     return np.column_stack([one, two])
 
 
+def _occlusion(
+    model: Any, x: np.ndarray, score: np.ndarray, median: np.ndarray, rate: float
+) -> np.ndarray:
+    """Drop in each row's score when one feature at a time is set to its median.
+
+    All features are occluded in one batch of predictions (copy ``j`` of the rows has
+    feature ``j`` at the median), at most :data:`OCCLUSION_BATCH` rows at a time.
+    """
+    k = x.shape[1]
+    out = np.zeros((len(x), k))
+    step = max(1, OCCLUSION_BATCH // k)
+    for lo in range(0, len(x), step):  # batches of rows (one for a few thousand rows)
+        rows = x[lo : lo + step]
+        occluded = np.tile(rows, (k, 1))
+        feature = np.repeat(np.arange(k), len(rows))
+        occluded[np.arange(len(occluded)), feature] = median[feature]
+        p = _unshift(model.predict_proba(occluded)[:, 1], rate).reshape(k, len(rows))
+        out[lo : lo + step] = score[lo : lo + step, None] - p.T
+    return out
+
+
+def _median(x: np.ndarray) -> np.ndarray:
+    """Column medians ignoring NaN (0 for a column of NaN only)."""
+    if not np.isnan(x).any():
+        return np.median(x, axis=0)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
+        median = np.nanmedian(x, axis=0)
+    return np.where(np.isnan(median), 0.0, median)
+
+
 def _unshift(p: np.ndarray, rate: float) -> np.ndarray:
     """Probabilities of a model trained on a ``rate`` sample of the negatives, corrected."""
     if rate >= 1.0:
@@ -205,12 +239,13 @@ def _cross_fit(
     score = np.zeros(len(y))
     contrib = np.zeros((len(y), len(cols)))
     split = kfold_cls(n_splits=folds, shuffle=True, random_state=seed)
+    base_median = _median(base)  # the same for every fold
     for train, test in split.split(base):
-        x = base
+        x, median = base, base_median
         if neighbours is not None:  # from the other folds' labels only
-            x = np.column_stack([base, _near(neighbours, train[y[train]], len(y))])
-        median = np.nanmedian(x, axis=0)
-        median = np.where(np.isnan(median), 0.0, median)
+            near = _near(neighbours, train[y[train]], len(y))
+            x = np.column_stack([base, near])
+            median = np.concatenate([base_median, _median(near)])
         model = model_cls(
             max_iter=max_iter,
             learning_rate=0.1,
@@ -232,14 +267,7 @@ def _cross_fit(
         p = _unshift(model.predict_proba(x[test])[:, 1], rate)
         score[test] = p
         explain = test[p >= explain_from]  # reasons only where the score matters
-        xt = x[explain]
-        # occlusion, one feature at a time (a few dozen), where there is anything to explain
-        for j in range(x.shape[1] if len(explain) else 0):
-            occluded = xt.copy()
-            occluded[:, j] = median[j]
-            contrib[explain, j] = score[explain] - _unshift(
-                model.predict_proba(occluded)[:, 1], rate
-            )
+        contrib[explain] = _occlusion(model, x[explain], score[explain], median, rate)
     reasons: list[list[dict[str, float | str]]] = [[] for _ in range(len(y))]
     explained = np.flatnonzero(score >= explain_from)  # explained customers only
     # each row is ordered on its own, so ordering only the explained rows gives the same

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from graphprofile._arrow import epoch_seconds
+from graphprofile.analysis._util import distinct_sorted
 from graphprofile.analysis.behaviour import (
     BEHAVIOUR_COLUMNS,
     anomaly_scores,
@@ -120,7 +121,7 @@ def _partners(
     a = account_customer[txn_src[ok]]
     b = account_customer[txn_dst[ok]]
     keep = (a >= 0) & (b >= 0) & (a != b)
-    key = np.unique(np.minimum(a[keep], b[keep]) * n + np.maximum(a[keep], b[keep]))
+    key = distinct_sorted(np.minimum(a[keep], b[keep]) * n + np.maximum(a[keep], b[keep]))[0]
     lo, hi = key // n, key % n
     ones = np.ones(2 * len(key))
     m = coo_matrix((ones, (np.concatenate([lo, hi]), np.concatenate([hi, lo]))), shape=(n, n))
