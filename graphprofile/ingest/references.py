@@ -28,8 +28,15 @@ def dangling(
     bad = values.notna() & ~is_in(values, known)
     if not bad.any():
         return df
+    return _reject_dangling(log, table, df, bad, column, what)
+
+
+def _reject_dangling(
+    log: LoadLog, table: str, df: pd.DataFrame, bad: pd.Series, column: str, what: str
+) -> pd.DataFrame:
+    """Reject the ``bad`` rows of ``df``, saying which ``column`` value is not in ``what``."""
     reason = pd.Series(pd.NA, index=df.index, dtype="string")
-    reason[bad] = f"dangling reference: {column} " + show(values[bad]) + f" is not in {what}"
+    reason[bad] = f"dangling reference: {column} " + show(df[column][bad]) + f" is not in {what}"
     return log.reject(table, df, bad, reason, column)
 
 
@@ -72,11 +79,7 @@ def account_ends(
         pos = np.where(has, codes(values, ids), -1)
         bad = pd.Series(has & (pos < 0), index=txns.index)
         if bad.any():
-            reason = pd.Series(pd.NA, index=txns.index, dtype="string")
-            reason[bad] = (
-                f"dangling reference: {column} " + show(values[bad]) + " is not in accounts"
-            )
-            txns = log.reject("transactions", txns, bad, reason, column)
+            txns = _reject_dangling(log, "transactions", txns, bad, column, "accounts")
             kept = ~bad.to_numpy()
             ends = [earlier[kept] for earlier in ends]
             pos = pos[kept]
