@@ -87,14 +87,10 @@ def distinct_sorted(
             return (*runs(key), None)
         return (*runs(np.sort(key)), None)
     order = np.argsort(key, kind="stable")
-    k = key[order]
-    first = np.ones(len(k), dtype=bool)
-    first[1:] = k[1:] != k[:-1]
-    starts = np.flatnonzero(first)
-    counts = np.diff(np.append(starts, len(k)))
-    where = np.empty(len(k), dtype=np.int64)
-    where[order] = np.cumsum(first) - 1
-    return k[starts], counts, where
+    distinct, counts = runs(key[order])
+    where = np.empty(len(order), dtype=np.int64)
+    where[order] = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+    return distinct, counts, where
 
 
 def runs(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
