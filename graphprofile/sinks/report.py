@@ -4,7 +4,9 @@ Run summary and data quality (rows read/accepted/rejected per table), charts (co
 sizes, PageRank, risk, ring kinds), a picture of each of the top rings with its reasons
 in words, the top influencers of the largest communities, and churn since the previous
 run when the run had one. Charts are matplotlib (Agg) PNGs embedded as ``data:`` URIs;
-ring pictures are networkx drawings. Every piece of data is HTML-escaped.
+ring pictures (the print twins of the interactive ring views) are SVG written by
+:mod:`graphprofile.sinks.report_ring_svg`, embedded the same way. Every piece of data is
+HTML-escaped.
 
 Written by ``graphprofile run`` (its report stage, after the result tables and before any
 graph write-back) and by ``graphprofile report OUT_DIR``.
@@ -22,6 +24,7 @@ from graphprofile.outputs import REPORT, RunOutputs, load_outputs, write_text
 from graphprofile.sinks import fonts
 from graphprofile.sinks import report_charts as charts
 from graphprofile.sinks import report_html as h
+from graphprofile.sinks import report_ring_svg as ring_svg
 from graphprofile.sinks import report_views as views
 from graphprofile.sinks.report_data import (
     as_list,
@@ -231,8 +234,7 @@ def _ring_block(out: RunOutputs, ring: dict[str, Any], rank: int, say: Messages)
         draw = messages(fonts.chart_language(say.lang))
         picture_kind = kind if draw.is_default else draw.get(f"ring_kind.{kind}", kind)
         title = draw("report.rings.picture_title", ring_id=rid, kind=picture_kind)
-        with fonts.chart_fonts(draw.lang):
-            uri = charts.data_uri(charts.ring_picture(graph, title=title, say=draw))
+        uri = ring_svg.svg_data_uri(ring_svg.ring_picture(graph, title=title, say=draw))
         shared = sum(1 for _, d in graph.nodes(data=True) if d["label"] in ("device", "identifier"))
         flows = sum(1 for *_, d in graph.edges(data=True) if d["type"] == "TRANSFER")
         caption = say(

@@ -224,8 +224,8 @@ def image(uri: str, *, alt: str, kind: str, ident: str, caption: str = "", css: 
 
     ``css="print-only"`` shows it only when printing (the static twin of an interactive view).
     """
-    if not uri.startswith("data:image/png;base64,"):
-        raise ValueError("report images must be PNG data URIs")
+    if not uri.startswith(("data:image/png;base64,", "data:image/svg+xml;base64,")):
+        raise ValueError("report images must be PNG or SVG data URIs")
     cap = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""
     cls = f' class="{esc(css)}"' if css else ""
     return (

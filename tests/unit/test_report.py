@@ -7,6 +7,7 @@ import io
 import json
 import math
 import re
+import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -23,6 +24,8 @@ from graphprofile.pipeline import RunConfig, run_job
 from graphprofile.sinks.report import build_report, top_rings, write_report_for
 from graphprofile.sinks.report_charts import ring_kinds_figure
 from graphprofile.sinks.report_views import cytoscape_js, layout
+
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 class Images(HTMLParser):
@@ -65,12 +68,29 @@ def test_report_is_self_contained_with_every_picture(report: tuple[Path, str]) -
     assert "http://" not in own and "https://" not in own
     charts = {"chart-communities", "chart-pagerank", "chart-risk", "chart-ring-kinds"}
     assert set(parser.images) == charts | {"ring-img-1", "ring-img-2"}
-    for ident, img in parser.images.items():
+    for ident in charts:
+        img = parser.images[ident]
         assert img["src"].startswith("data:image/png;base64,")
         pixels = imread(io.BytesIO(base64.b64decode(img["src"].split(",", 1)[1])), format="png")
         assert pixels.shape[0] > 200 and pixels.shape[1] > 300, ident
         assert pixels.std() > 0.05, f"{ident} is blank"
         assert img["alt"]
+    # ring pictures are SVG: R-0001 is 3 members, 4 accounts, device D1, identifier email:h1
+    # and one flow A01 → A02; R-0002 three accounts paying round a cycle (+ their owners)
+    for ident, nodes, flows, legend in (
+        ("ring-img-1", 9, 1, "customer (3)"),
+        ("ring-img-2", 6, 3, "account (3)"),
+    ):
+        img = parser.images[ident]
+        assert img["src"].startswith("data:image/svg+xml;base64,") and img["alt"]
+        svg = ET.fromstring(base64.b64decode(img["src"].split(",", 1)[1]))
+        assert float(svg.get("width", 0)) > 300 and float(svg.get("height", 0)) > 200, ident
+        group = {g.get("class"): g for g in svg.iter(f"{SVG}g")}
+        assert len(group["nodes"]) == len(group["node-labels"]) == nodes, ident
+        assert len(group["flows"].findall(f"{SVG}path")) == flows, ident
+        assert len(group["flows"].findall(f"{SVG}text")) == flows, ident  # amount · dates
+        texts = [t.text for t in group["legend"].iter(f"{SVG}text")]
+        assert legend in texts and "money flow (amount · dates)" in texts, texts
 
 
 def test_data_is_escaped(report: tuple[Path, str]) -> None:
