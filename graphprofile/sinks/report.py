@@ -32,7 +32,7 @@ from graphprofile.sinks.report_data import (
     is_missing,
     reasons_in_words,
 )
-from graphprofile.sinks.report_graph import ring_subgraph
+from graphprofile.sinks.report_graph import ring_scope, ring_subgraph, scope
 from graphprofile.sinks.report_views import ROLE_ORDER
 
 
@@ -272,9 +272,11 @@ def _rings_section(out: RunOutputs, n: int, say: Messages) -> str:
     if chosen.empty:
         return h.section("rings", title, h.note(say("report.rings.none")))
     blocks = []
+    # the rows the drawn rings read, found in one pass over the bank's tables
+    scope = ring_scope(out, chosen["ring_id"].astype(str)) if out.graph is not None else out
     for rank, ring in enumerate(chosen.to_dict("records"), start=1):
         ring["customers"] = as_list(ring.get("customers"))
-        blocks.append(_ring_block(out, ring, rank, say))
+        blocks.append(_ring_block(scope, ring, rank, say))
     total = len(out.rings) if out.rings is not None else 0
     intro = h.note(say("report.ring.intro", shown=len(chosen), total=total))
     return h.section("rings", title, intro + "".join(blocks))
@@ -377,6 +379,11 @@ def _influencers_section(
     if f is None or not {"community_id", "pagerank"} <= set(f.columns):
         return h.section("influencers", title, h.note(say("report.influencers.none")))
     sizes = f["community_id"].value_counts().head(n_communities)
+    view_scope = out
+    if out.graph is not None and len(sizes):  # the rows the community views read
+        drawn = {str(c) for c in sizes.index[:COMMUNITY_VIEWS]}
+        members = f.loc[f["community_id"].astype(str).isin(drawn), "customer_id"]
+        view_scope = scope(out, members.astype(str))
     body = []
     for rank, (cid, size) in enumerate(sizes.items(), start=1):
         members = f[f["community_id"] == cid].nlargest(per, "pagerank")
@@ -393,7 +400,7 @@ def _influencers_section(
         heading = say("report.influencers.heading", community_id=_text(cid), size=_text(int(size)))
         body.append(f"<h3>{h.esc(heading)}</h3>")
         if rank <= COMMUNITY_VIEWS and out.graph is not None:
-            body.append(_community_view(out, cid, rank, say))
+            body.append(_community_view(view_scope, cid, rank, say))
         columns = ("customer", "pagerank", "pagerank_pct", "degree", "risk")
         body.append(
             h.table(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 import networkx as nx
@@ -159,14 +160,7 @@ def ring_subgraph(outputs: RunOutputs, ring_id: str) -> nx.DiGraph:
         The ring is not in ``rings`` (nor in ``features.ring_id``).
     """
     _need_graph(outputs)
-    customers, accounts = ring_members(outputs.rings, ring_id)
-    if not customers and outputs.features is not None and "ring_id" in outputs.features:
-        f = outputs.features
-        customers = f.loc[f["ring_id"].astype(str) == str(ring_id), "customer_id"].astype(str)
-        customers = customers.tolist()
-    if not customers:
-        known = outputs.rings["ring_id"] if outputs.rings is not None else []
-        raise InputError(not_found("ring", ring_id, outputs.out_dir / "rings.parquet", known))
+    customers, accounts = _ring_members(outputs, ring_id)
     g = outputs.graph
     assert g is not None
     shared = {}
@@ -185,6 +179,95 @@ def ring_subgraph(outputs: RunOutputs, ring_id: str) -> nx.DiGraph:
     )
     graph.graph.update(ring_id=str(ring_id))
     return graph
+
+
+def _ring_members(outputs: RunOutputs, ring_id: str) -> tuple[list[str], list[str]]:
+    """Customer and account ids of a ring (from ``rings``, else ``features.ring_id``).
+
+    Raises
+    ------
+    InputError
+        The ring is not in ``rings`` (nor in ``features.ring_id``).
+    """
+    customers, accounts = ring_members(outputs.rings, ring_id)
+    if not customers and outputs.features is not None and "ring_id" in outputs.features:
+        f = outputs.features
+        customers = f.loc[f["ring_id"].astype(str) == str(ring_id), "customer_id"].astype(str)
+        customers = customers.tolist()
+    if not customers:
+        known = outputs.rings["ring_id"] if outputs.rings is not None else []
+        raise InputError(not_found("ring", ring_id, outputs.out_dir / "rings.parquet", known))
+    return customers, accounts
+
+
+def ring_scope(outputs: RunOutputs, ring_ids: Iterable[str]) -> RunOutputs:
+    """:func:`scope` of the given rings' members and named accounts: :func:`ring_subgraph`
+    of any of these rings gives the same graph on the result as on ``outputs``."""
+    _need_graph(outputs)
+    customers: set[str] = set()
+    accounts: set[str] = set()
+    for rid in ring_ids:
+        members, named = _ring_members(outputs, str(rid))
+        customers.update(members)
+        accounts.update(named)
+    return scope(outputs, customers, accounts)
+
+
+def scope(
+    outputs: RunOutputs, customers: Iterable[str], accounts: Iterable[str] = ()
+) -> RunOutputs:
+    """``outputs`` with the graph snapshot, ``features`` and ``tags`` cut down to the rows
+    that subgraphs and details of the given customers (and accounts) can read.
+
+    :func:`subgraph` of these customers (their accounts, devices and identifiers), the
+    report's ring and community views and member details of them, give the same answer on
+    the result as on ``outputs`` (rows keep their order), but each looks through a few
+    hundred rows instead of every row of the bank's tables: the report draws ten rings and
+    three communities, and each used to scan every node and edge table (#16).
+
+    Kept: the customers' rows of ``customer`` nodes, ``OWNS``, ``USES_DEVICE``,
+    ``HAS_IDENTIFIER``, ``features`` and ``tags``; the given accounts and those the
+    customers own, with their ``TRANSFER`` rows between each other and their ``PAYS`` rows;
+    the devices, identifiers and counterparties those rows name. ``rings`` and
+    ``communities`` are kept whole.
+    """
+    _need_graph(outputs)
+    g = outputs.graph
+    assert g is not None
+    customers = {str(c) for c in customers}
+    accounts = {str(a) for a in accounts}
+
+    def rows(table: pd.DataFrame, column: str, keys: set[str]) -> pd.DataFrame:
+        return table[table[column].astype(str).isin(keys)]
+
+    edges = dict(g.edges)
+    for rel in ("OWNS", "USES_DEVICE", "HAS_IDENTIFIER"):
+        if rel in edges:
+            edges[rel] = rows(edges[rel], "customer_id", customers)
+    if "OWNS" in edges:
+        accounts.update(edges["OWNS"]["account_id"].astype(str))
+    if "TRANSFER" in edges:
+        tr = rows(edges["TRANSFER"], "from_account", accounts)
+        edges["TRANSFER"] = rows(tr, "to_account", accounts)
+    if "PAYS" in edges:
+        edges["PAYS"] = rows(edges["PAYS"], "from_account", accounts)
+    named = {"customer": customers, "account": accounts}
+    for rel, col, label in (
+        ("USES_DEVICE", "device_id", "device"),
+        ("HAS_IDENTIFIER", "identifier_id", "identifier"),
+        ("PAYS", "counterparty_id", "counterparty"),
+    ):
+        named[label] = set(edges[rel][col].astype(str)) if rel in edges else set()
+    nodes = {
+        label: rows(table, NODE_KEYS[label], named[label]) if label in named else table
+        for label, table in g.nodes.items()
+    }
+    f, tags = outputs.features, outputs.tags
+    if f is not None and "customer_id" in f.columns:
+        f = rows(f, "customer_id", customers)
+    if tags is not None and "customer_id" in tags.columns:
+        tags = rows(tags, "customer_id", customers)
+    return replace(outputs, graph=replace(g, nodes=nodes, edges=edges), features=f, tags=tags)
 
 
 def community_subgraph(outputs: RunOutputs, community_id: str) -> nx.DiGraph:

@@ -237,6 +237,12 @@ def customer_details(
         nodes = outputs.graph.nodes["customer"]
         sel = nodes[nodes["customer_id"].astype(str).isin(customers)]
         known = dict(zip(sel["customer_id"].astype(str), sel["known_fraud"], strict=True))
+    # the customers' tag rows, in table order, found in one pass over the tags table
+    theirs: dict[str, list[dict[str, Any]]] = {}
+    if tags is not None and "customer_id" in tags.columns:
+        ids = tags["customer_id"].astype(str)
+        for t in tags[ids.isin(customers)].to_dict("records"):
+            theirs.setdefault(str(t["customer_id"]), []).append(t)
     for c in customers:
         info: dict[str, Any] = {"customer_id": c, "known_fraud": bool(known.get(c, False))}
         if c in frow.index:
@@ -246,7 +252,7 @@ def customer_details(
                     info[col] = fmt_value(row[col])
         info["tags"] = []
         if tags is not None and "customer_id" in tags.columns:
-            for t in tags[tags["customer_id"].astype(str) == c].to_dict("records"):
+            for t in theirs.get(c, []):
                 info["tags"].append(
                     {
                         "tag": str(t["tag"]),
