@@ -167,6 +167,7 @@ class RunConfig:
     settings: AnalysisSettings | None = None  # None: defaults, or read from settings_file
     settings_file: Path | None = None  # --settings: a TOML file of AnalysisSettings
     lang: str = "en"  # language of the report (graphprofile.i18n.LANGS); not a result
+    workers: int | None = None  # processes the analysis may use (None: the cores available)
 
     def __post_init__(self) -> None:
         if isinstance(self.store, str):
@@ -450,6 +451,7 @@ def _analysis(
         computed_at=run.started_at,
         seed=config.seed,
         progress=counter(run.reporter, len(ANALYSIS_JOBS), ANALYSIS_JOBS),
+        workers=config.workers,
     )
 
 

@@ -288,12 +288,12 @@ class Communities:
     algorithm: str
 
 
-def multiplex_layers(proj: Projection) -> list[ig.Graph]:
-    """One weighted customer graph per relationship layer (:data:`LAYERS`), for multiplex Leiden."""
-    n = len(proj.customers)
+def multiplex_layers(n: int, rel_edges: pd.DataFrame) -> list[ig.Graph]:
+    """One weighted customer graph per relationship layer (:data:`LAYERS`), for multiplex
+    Leiden: ``n`` customers, ``rel_edges`` as :attr:`Projection.rel_edges`."""
     layers = []
     for layer in LAYERS:
-        e = proj.rel_edges[proj.rel_edges[layer] > 0]
+        e = rel_edges[rel_edges[layer] > 0]
         g = igraph_from_edges(n, e["src"].to_numpy(), e["dst"].to_numpy(), directed=False)
         g.es["weight"] = e[layer].to_numpy().tolist()
         layers.append(g)
@@ -313,6 +313,103 @@ def previous_memberships(features: pd.DataFrame | None) -> pd.DataFrame | None:
     )
 
 
+def partition(
+    relationship: ig.Graph,
+    rel_edges: pd.DataFrame,
+    settings: AnalysisSettings,
+    *,
+    seed: int,
+) -> tuple[np.ndarray, float]:
+    """Leiden membership of the customers and its modularity on the relationship graph.
+
+    Parameters
+    ----------
+    relationship : igraph.Graph
+        The customer relationship graph (:attr:`Projection.relationship`).
+    rel_edges : pandas.DataFrame
+        Its edges with one weight column per layer (:attr:`Projection.rel_edges`), read
+        only with ``settings.multiplex``.
+    settings : AnalysisSettings
+        ``multiplex``, ``objective``, ``resolution``, ``n_iterations`` and
+        ``layer_weights``.
+    seed : int
+        Seed of Leiden.
+
+    Returns
+    -------
+    (numpy.ndarray, float)
+        Canonical community number of each customer (:func:`canonical_labels`), and the
+        weighted modularity of that partition (0 without edges).
+    """
+    s = settings
+    if s.multiplex:
+        membership = leiden_multiplex(
+            multiplex_layers(relationship.vcount(), rel_edges),
+            layer_weights=[s.layer_weights[layer] for layer in LAYERS],
+            n_iterations=s.n_iterations,
+            resolution=s.resolution,
+            seed=seed,
+        )
+    else:
+        membership = leiden(
+            relationship,
+            objective=s.objective,
+            resolution=s.resolution,
+            n_iterations=s.n_iterations,
+            seed=seed,
+        )
+    modularity = (
+        float(relationship.modularity(membership.tolist(), weights="weight"))
+        if relationship.ecount()
+        else 0.0
+    )
+    return membership, modularity
+
+
+def communities_from(
+    proj: Projection,
+    membership: np.ndarray,
+    modularity: float,
+    settings: AnalysisSettings,
+    *,
+    previous_features: pd.DataFrame | None = None,
+) -> Communities:
+    """Communities of a :func:`partition`, with ids kept from a previous run.
+
+    Parameters
+    ----------
+    proj : Projection
+        The projection the partition was found on (its customer ids).
+    membership, modularity
+        :func:`partition`'s result.
+    settings : AnalysisSettings
+        ``match_min_share`` and ``multiplex`` (the algorithm's name).
+    previous_features : pandas.DataFrame, optional
+        A previous run's ``features``: its community ids are kept (:func:`match_ids`).
+
+    Returns
+    -------
+    Communities
+    """
+    s = settings
+    n = len(proj.customers)
+    cust_ids = proj.customers.to_numpy()
+    previous = previous_memberships(previous_features)
+    members = pd.DataFrame({"group": membership, "customer_id": cust_ids})
+    comm_ids = match_ids(members, previous, min_share=s.match_min_share)
+    community = comm_ids.loc[membership].to_numpy() if n else np.zeros(0, dtype=np.int64)
+    sizes = pd.Series(community).map(pd.Series(community).value_counts()).to_numpy()
+    return Communities(
+        ids=community,
+        sizes=sizes,
+        churn=churn(pd.DataFrame({"id": community, "customer_id": cust_ids}), previous),
+        modularity=modularity,
+        algorithm="leidenalg.find_partition_multiplex"
+        if s.multiplex
+        else "igraph.community_leiden",
+    )
+
+
 def detect_communities(
     proj: Projection,
     settings: AnalysisSettings,
@@ -320,15 +417,15 @@ def detect_communities(
     seed: int,
     previous_features: pd.DataFrame | None = None,
 ) -> Communities:
-    """Leiden communities of the customers, with ids kept from a previous run.
+    """Leiden communities of the customers, with ids kept from a previous run:
+    :func:`partition` then :func:`communities_from`.
 
     Parameters
     ----------
     proj : Projection
         The customer relationship graph (and its layers).
     settings : AnalysisSettings
-        ``multiplex``, ``objective``, ``resolution``, ``n_iterations``, ``layer_weights``
-        and ``match_min_share``.
+        See :func:`partition` and :func:`communities_from`.
     seed : int
         Seed of Leiden.
     previous_features : pandas.DataFrame, optional
@@ -338,43 +435,9 @@ def detect_communities(
     -------
     Communities
     """
-    s = settings
-    if s.multiplex:
-        membership = leiden_multiplex(
-            multiplex_layers(proj),
-            layer_weights=[s.layer_weights[layer] for layer in LAYERS],
-            n_iterations=s.n_iterations,
-            resolution=s.resolution,
-            seed=seed,
-        )
-    else:
-        membership = leiden(
-            proj.relationship,
-            objective=s.objective,
-            resolution=s.resolution,
-            n_iterations=s.n_iterations,
-            seed=seed,
-        )
-    n = len(proj.customers)
-    cust_ids = proj.customers.to_numpy()
-    previous = previous_memberships(previous_features)
-    members = pd.DataFrame({"group": membership, "customer_id": cust_ids})
-    comm_ids = match_ids(members, previous, min_share=s.match_min_share)
-    community = comm_ids.loc[membership].to_numpy() if n else np.zeros(0, dtype=np.int64)
-    sizes = pd.Series(community).map(pd.Series(community).value_counts()).to_numpy()
-    modularity = (
-        float(proj.relationship.modularity(membership.tolist(), weights="weight"))
-        if proj.relationship.ecount()
-        else 0.0
-    )
-    return Communities(
-        ids=community,
-        sizes=sizes,
-        churn=churn(pd.DataFrame({"id": community, "customer_id": cust_ids}), previous),
-        modularity=modularity,
-        algorithm="leidenalg.find_partition_multiplex"
-        if s.multiplex
-        else "igraph.community_leiden",
+    membership, modularity = partition(proj.relationship, proj.rel_edges, settings, seed=seed)
+    return communities_from(
+        proj, membership, modularity, settings, previous_features=previous_features
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from graphprofile.analysis import graph_worker
 from graphprofile.analysis.assemble import (
     assemble_rings,
     flow_parts,
@@ -24,13 +25,13 @@ from graphprofile.analysis.assemble import (
 )
 from graphprofile.analysis.communities import (
     Communities,
+    communities_from,
     community_table,
-    detect_communities,
     embeddedness,
+    partition,
 )
 from graphprofile.analysis.features import customer_profiles
 from graphprofile.analysis.flows import flow_patterns
-from graphprofile.analysis.influence import influence
 from graphprofile.analysis.projection import Projection, project, transaction_accounts
 from graphprofile.analysis.proximity import customer_proximity, no_proximity
 from graphprofile.analysis.rings import bank_context
@@ -111,6 +112,7 @@ def analyse(
     computed_at: pd.Timestamp,
     seed: int = 42,
     progress: Callable[[str], None] | None = None,
+    workers: int | None = None,
 ) -> AnalysisResult:
     """Run every analysis job on ``graph``.
 
@@ -134,6 +136,11 @@ def analyse(
         Called with the job's name (one of :data:`JOBS`) as each job starts, and within
         long jobs with ``"<job>: <what it does now>"`` (e.g. ``"rings: fan-in search
         (12 cycles, 3 scatter-gathers found)"``).
+    workers : int, optional
+        Processes the analysis may use (default: the cores available to it). With two or
+        more, on a large graph, communities and influence run in a worker process beside
+        the ring search (:mod:`graphprofile.analysis.graph_worker`); the results are the
+        same either way.
 
     Returns
     -------
@@ -156,28 +163,41 @@ def analyse(
     log.lap("projections")
 
     log.say("communities")
-    comm = detect_communities(proj, s, seed=seed, previous_features=previous_features)
-    context["community"] = comm.ids  # ring evidence: do members share a social circle?
+    # on two or more cores (and a large graph) Leiden and influence run in a worker
+    # process while this one searches rings (graph_worker); otherwise here, in turn
+    pending = graph_worker.start(proj, s, seed=seed, workers=workers)
+    where: dict[str, Any] = {"where": "this process"}
+    if pending is None:
+        membership, modularity = partition(proj.relationship, proj.rel_edges, s, seed=seed)
     log.lap("communities")
-
     log.say("influence")
-    infl, btw_mode = influence(
-        proj.relationship,
-        proj.money,
-        proj.account_customer,
-        exact_max=s.betweenness_exact_max,
-        samples=s.betweenness_samples,
-        budget=s.betweenness_budget,
-        seed=seed,
-    )
+    if pending is None:
+        infl, btw_mode = graph_worker.influence_of(
+            proj.relationship, proj.money, proj.account_customer, s, seed=seed
+        )
     if proj.money.ecount() == 0:
         log.skip("money_pagerank", "no transfers between accounts")
     log.lap("influence")
 
     log.say("rings")
-    rings, ring_members, parts, ring_meta = _rings(
-        graph, proj, s, context, txn_src, txn_dst, previous_rings, log
+    parts, t0, flow_meta = _ring_candidates(graph, proj, s, txn_src, txn_dst, log)
+    if pending is not None:
+        done = pending.result()
+        membership, modularity, infl, btw_mode = (
+            done.membership,
+            done.modularity,
+            done.influence,
+            done.betweenness,
+        )
+        where = done.run
+        log.lap("graph_worker_wait")
+    comm = communities_from(proj, membership, modularity, s, previous_features=previous_features)
+    context["community"] = comm.ids  # ring evidence: do members share a social circle?
+    rings, ring_members, ring_meta = _assemble(
+        graph, proj, s, context, parts, t0, previous_rings, log
     )
+    ring_meta["flows"] = flow_meta
+    ring_meta["graph_jobs"] = where
 
     log.say("proximity")
     known = context["known_fraud"]
@@ -239,18 +259,16 @@ def analyse(
     )
 
 
-def _rings(
+def _ring_candidates(
     graph: CanonicalGraph,
     proj: Projection,
     s: AnalysisSettings,
-    context: dict[str, Any],
     txn_src: np.ndarray | None,
     txn_dst: np.ndarray | None,
-    previous_rings: pd.DataFrame | None,
     log: _Log,
-) -> tuple[pd.DataFrame, pd.DataFrame, list[tuple[Any, ...]], dict[str, Any]]:
-    """Identity and money-flow ring candidates, assembled, scored and filtered; also the
-    candidate parts (before ring risk) that the learned model counts per customer."""
+) -> tuple[list[tuple[Any, ...]], int, dict[str, Any]]:
+    """Identity and money-flow ring candidates (the parts, before ring risk, that the
+    learned model also counts per customer), the flows' time origin and the flow meta."""
     parts = []
     if _has(graph, "USES_DEVICE") or _has(graph, "HAS_IDENTIFIER"):
         parts.append(identity_part(proj))
@@ -273,6 +291,20 @@ def _rings(
     else:
         log.skip("flow_patterns", "no account-to-account transactions")
     log.lap("flow_patterns")
+    return parts, t0, flow_meta
+
+
+def _assemble(
+    graph: CanonicalGraph,
+    proj: Projection,
+    s: AnalysisSettings,
+    context: dict[str, Any],
+    parts: list[tuple[Any, ...]],
+    t0: int,
+    previous_rings: pd.DataFrame | None,
+    log: _Log,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Ring candidates assembled, scored (ring risk) and filtered."""
     prev_keys = (
         previous_ring_keys(previous_rings)
         if previous_rings is not None and len(previous_rings)
@@ -289,7 +321,7 @@ def _rings(
         match_min_share=s.match_min_share,
     )
     log.lap("ring_risk")
-    return rings, members, parts, {"rings": meta, "flows": flow_meta}
+    return rings, members, {"rings": meta}
 
 
 def _meta(

@@ -14,10 +14,12 @@ What is covered: every table file of the run directory (``graph/nodes``, ``graph
 the result tables, ``rejects/``) column by column (name, Arrow type, every value in row
 order) and ``run.json`` without what differs between runs by design: the run id, times and
 timings (``run_id``, ``computed_at``, ``started_at``, ``finished_at``, ``seconds``,
-``stages``, ``peak_rss_mb``), paths (``parameters``, ``outputs``, input files, the report) and
-package versions. Floating-point values are compared to 10 significant digits, so that a
-change of summation order in a speed fix does not count as an output change while any
-difference visible in a score, tag or reason does. The report (HTML) is not run.
+``stages``, ``peak_rss_mb``), where the graph jobs ran (``graph_jobs``: in this process or
+a worker, by the machine's cores; the results are the same), paths (``parameters``,
+``outputs``, input files, the report) and package versions. Floating-point values are
+compared to 10 significant digits, so that a change of summation order in a speed fix does
+not count as an output change while any difference visible in a score, tag or reason does.
+The report (HTML) is not run.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ BANK = {"customers": 20_000, "seed": 1, "run_seed": 1, "pii_key": "output-digest
 #: Columns and run.json keys that differ between two runs of the same input by design.
 RUN_KEYS = {"run_id", "computed_at", "started_at", "finished_at", "seconds", "stages"}
 RUN_KEYS |= {"peak_rss_mb", "parameters", "packages", "outputs", "report", "source_file"}
+RUN_KEYS |= {"graph_jobs"}
 PACKAGES = ("pandas", "pyarrow", "numpy", "python-igraph", "leidenalg", "scikit-learn")
 
 
