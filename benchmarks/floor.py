@@ -163,7 +163,7 @@ def ensure_bank(root: Path, customers: int, seed: int, fmt: str) -> Path:
     return data
 
 
-def run_and_floor(data: Path, *, seed: int, report: bool) -> dict:
+def run_and_floor(data: Path, *, seed: int, report: bool, workers: int | None = None) -> dict:
     """Floor, ``graphprofile run`` in this process, floor again; seconds and ratios."""
     sys.path.insert(0, str(ROOT))
     from graphprofile.pipeline import RunConfig, run_job
@@ -171,16 +171,25 @@ def run_and_floor(data: Path, *, seed: int, report: bool) -> dict:
     before = floor_in_child(data, seed=seed)
     out = Path(tempfile.mkdtemp(prefix="gp-floor-"))
     start = time.perf_counter()
-    summary = run_job(RunConfig(data_dir=data, out_dir=out, seed=seed, report=report))
+    summary = run_job(
+        RunConfig(data_dir=data, out_dir=out, seed=seed, report=report, workers=workers)
+    )
     total = time.perf_counter() - start
     after = floor_in_child(data, seed=seed)
     base = min(before["total_seconds"], after["total_seconds"])
     stages = {name: s["seconds"] for name, s in summary["stages"].items()}
     jobs = summary.get("analysis", {}).get("seconds", {})
+    graph_jobs = summary.get("analysis", {}).get("graph_jobs", {})
+    worker_rss = graph_jobs.get("peak_rss_mb", 0.0)
     n_txn = summary["tables"]["transactions"]["read"]
     return {
         "run_seconds": round(total, 2),
         "run_peak_rss_mb": summary["peak_rss_mb"],
+        # the analysis' worker process (communities, influence), when it ran one; the sum
+        # is an upper bound on the run's memory, as if both peaks were at the same time
+        "graph_jobs": graph_jobs,
+        "worker_peak_rss_mb": worker_rss,
+        "run_and_worker_peak_rss_mb": round(summary["peak_rss_mb"] + worker_rss, 1),
         "stages_seconds": stages,
         "analysis_jobs_seconds": jobs,
         "floor_before": before,
@@ -202,6 +211,9 @@ def main() -> None:
     ap.add_argument("--data-root", type=Path, default=ROOT / "benchmarks" / "data")
     ap.add_argument("--no-report", action="store_true", help="run without the HTML report")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument(
+        "--workers", type=int, default=None, help="processes the analysis may use (default: cores)"
+    )
     args = ap.parse_args()
 
     data = ensure_bank(args.data_root, args.customers, args.seed, args.format)
@@ -217,7 +229,9 @@ def main() -> None:
         },
         "packages": {"pyarrow": pa.__version__, "igraph": ig.__version__},
     }
-    result.update(run_and_floor(data, seed=args.seed, report=not args.no_report))
+    result.update(
+        run_and_floor(data, seed=args.seed, report=not args.no_report, workers=args.workers)
+    )
     base = result["floor_seconds"]
 
     print(f"\n{args.customers:,} customers, {result['transactions']:,} transactions, {args.format}")
@@ -232,7 +246,8 @@ def main() -> None:
         print(f"  · {name:<36}{secs:>10.2f}{secs / base:>10.2f}")
     print(f"{'total':<40}{result['run_seconds']:>10.2f}{result['ratio']:>10.2f}")
     print(
-        f"peak RSS: run {result['run_peak_rss_mb']:.0f} MB, "
+        f"peak RSS: run {result['run_peak_rss_mb']:.0f} MB "
+        f"(+ worker {result['worker_peak_rss_mb']:.0f} MB), "
         f"floor {result['floor_before']['peak_rss_mb']:.0f} MB"
     )
     path = args.json or (

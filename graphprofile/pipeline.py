@@ -208,6 +208,7 @@ class RunConfig:
             "store": store.address if store else None,
             "max_reject_share": self.max_reject_share,
             "settings": str(self.settings_file) if self.settings_file else "default",
+            "workers": self.workers,
         }
 
 

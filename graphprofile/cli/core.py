@@ -186,6 +186,15 @@ MaxRejectShareOpt = Annotated[
         "default: the mapping's max_reject_share (0.05).",
     ),
 ]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        min=1,
+        help="Processes the analysis may use (default: the cores available); with two or "
+        "more, communities and influence run beside the ring search. Same results either way.",
+    ),
+]
 PreviousOpt = Annotated[
     Path | None,
     typer.Option(
@@ -210,6 +219,7 @@ def run(
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
     lang: LangOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Run the main job: load tables, build the graph, analyse it, write tags.
 
@@ -228,6 +238,7 @@ def run(
         lang=msgs.lang,
         max_reject_share=max_reject_share,
         report=report,
+        workers=workers,
     )
     summary = run_job(config, RichReporter(quiet or as_json))
     _finish(summary, quiet, as_json, msgs)

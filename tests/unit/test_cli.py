@@ -65,9 +65,11 @@ def test_missing_data_dir_is_a_clear_error(tmp_path: Path, capsys) -> None:
 def test_run_json_summary_reconciles(tmp_path: Path, capsys) -> None:
     data = Path(__file__).resolve().parents[1] / "data" / "foreign"
     mapping = Path(__file__).resolve().parents[2] / "loaders" / "example_foreign.toml"
-    rc = main(["run", str(data), "--mapping", str(mapping), "--out", str(tmp_path), "--json"])
-    assert rc == 0
+    args = ["--mapping", str(mapping), "--out", str(tmp_path), "--json", "--workers", "1"]
+    assert main(["run", str(data), *args]) == 0
     summary = json.loads(capsys.readouterr().out)
+    assert summary["parameters"]["workers"] == 1
+    assert summary["analysis"]["graph_jobs"] == {"where": "this process"}
     assert summary == json.loads((tmp_path / "run.json").read_text())
     for stats in summary["tables"].values():
         assert stats["read"] == stats["accepted"] + stats["rejected"]
