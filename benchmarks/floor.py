@@ -36,6 +36,7 @@ import random
 import resource
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -52,6 +53,62 @@ TABLE_FILES = ("customers", "accounts", "devices", "identifiers", "counterpartie
 
 def _peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+class TreeRss:
+    """Peak resident memory of this process and all its descendants together (the
+    analysis' worker process among them), sampled every ``interval`` seconds from /proc.
+
+    ``ru_maxrss`` gives each process's own peak only; this sums the processes alive at the
+    same moment. Linux only (``peak_mb`` stays 0 elsewhere).
+    """
+
+    def __init__(self, interval: float = 0.2) -> None:
+        self.interval = interval
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> TreeRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @staticmethod
+    def _rss_kb(pid: int) -> int:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
+    @staticmethod
+    def _parents() -> dict[int, int]:
+        parents = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                text = stat.read_text()
+            except OSError:
+                continue
+            parents[int(stat.parent.name)] = int(text.rsplit(")", 1)[1].split()[1])
+        return parents
+
+    def _sample(self) -> None:
+        me = os.getpid()
+        while not self._stop.wait(self.interval):
+            parents = self._parents()
+            tree, grown = {me}, True
+            while grown:
+                more = {pid for pid, ppid in parents.items() if ppid in tree} - tree
+                tree |= more
+                grown = bool(more)
+            total = sum(self._rss_kb(pid) for pid in tree) / 1024
+            self.peak_mb = max(self.peak_mb, round(total, 1))
 
 
 def _read(path: Path) -> pa.Table:
@@ -171,9 +228,10 @@ def run_and_floor(data: Path, *, seed: int, report: bool, workers: int | None = 
     before = floor_in_child(data, seed=seed)
     out = Path(tempfile.mkdtemp(prefix="gp-floor-"))
     start = time.perf_counter()
-    summary = run_job(
-        RunConfig(data_dir=data, out_dir=out, seed=seed, report=report, workers=workers)
-    )
+    with TreeRss() as tree:
+        summary = run_job(
+            RunConfig(data_dir=data, out_dir=out, seed=seed, report=report, workers=workers)
+        )
     total = time.perf_counter() - start
     after = floor_in_child(data, seed=seed)
     base = min(before["total_seconds"], after["total_seconds"])
@@ -190,6 +248,8 @@ def run_and_floor(data: Path, *, seed: int, report: bool, workers: int | None = 
         "graph_jobs": graph_jobs,
         "worker_peak_rss_mb": worker_rss,
         "run_and_worker_peak_rss_mb": round(summary["peak_rss_mb"] + worker_rss, 1),
+        # this process and its descendants together, sampled every 0.2 s
+        "run_tree_peak_rss_mb": tree.peak_mb,
         "stages_seconds": stages,
         "analysis_jobs_seconds": jobs,
         "floor_before": before,
@@ -247,7 +307,8 @@ def main() -> None:
     print(f"{'total':<40}{result['run_seconds']:>10.2f}{result['ratio']:>10.2f}")
     print(
         f"peak RSS: run {result['run_peak_rss_mb']:.0f} MB "
-        f"(+ worker {result['worker_peak_rss_mb']:.0f} MB), "
+        f"(+ worker {result['worker_peak_rss_mb']:.0f} MB; together, sampled: "
+        f"{result['run_tree_peak_rss_mb']:.0f} MB), "
         f"floor {result['floor_before']['peak_rss_mb']:.0f} MB"
     )
     path = args.json or (
