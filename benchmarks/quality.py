@@ -222,7 +222,12 @@ def run_dataset(
             with _tmp_out(result) as out:
                 ev = evaluate(out, folder / "truth")
             row["rings"] = {
-                k: {"recall": v["recall"], "precision": v["precision"], "planted": v["planted"]}
+                k: {
+                    "recall": v["recall"],
+                    "precision": v["precision"],
+                    "planted": v["planted"],
+                    "found": v["found"],
+                }
                 for k, v in ev["rings"].items()
             }
             row["nmi"] = round(ev["communities"]["nmi"], 4)
@@ -279,6 +284,14 @@ def _table(rows: list[dict[str, Any]]) -> list[str]:
                 for k, v in r["rings"].items()
                 if v["planted"]
             )
+            # kinds no generator plants (unusual_transfers): how many were reported anyway
+            unplanted = ", ".join(
+                f"{k} {v['found']} found ({_fmt(v['precision'])} inside planted layers)"
+                for k, v in r["rings"].items()
+                if not v["planted"] and v.get("found")
+            )
+            if unplanted:
+                rings += f"; {unplanted}"
             rings = f"R/P {rings}; NMI {_fmt(r['nmi'])}"
             if r.get("layers"):
                 layers = ", ".join(f"{k} {_fmt(v)}" for k, v in r["layers"].items())

@@ -7,19 +7,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: Ring kinds (the generator plants them in this order; evaluation reports them so).
-RING_KINDS = ("identity", "cycle", "fan_in", "fan_out", "scatter_gather")
+#: Ring kinds the generator plants (in this order; evaluation reports them so).
+PLANTED_RING_KINDS = ("identity", "cycle", "fan_in", "fan_out", "scatter_gather")
+#: Ring kinds the analysis reports: the planted shapes, and groups of accounts linked by
+#: transfers unusual for the bank (a kind no generator plants: it is read from the
+#: transfers, whatever the shape; see ``graphprofile.analysis.unusual``).
+RING_KINDS = (*PLANTED_RING_KINDS, "unusual_transfers")
 #: Layered typologies the generator plants beside :data:`RING_KINDS` (AMLSim's bipartite
 #: layer and stack of layers). The analysis reports no ring of these kinds: their members
 #: are found through the ``bicliques`` behaviour feature, in the anomaly and learned scores.
 LAYER_KINDS = ("bipartite", "stack")
 #: Every kind the generator plants (and ``evaluate`` reports recall for).
-PLANTED_KINDS = (*RING_KINDS, *LAYER_KINDS)
+PLANTED_KINDS = (*PLANTED_RING_KINDS, *LAYER_KINDS)
 #: Money-flow ring kinds (members are accounts; identity rings' members are customers).
 FLOW_KINDS = RING_KINDS[1:]
 #: Money-flow kinds in priority order: an account already in a ring of an earlier kind
 #: does not start a ring of a later one (see ``docs/ANALYSIS.md``).
-FLOW_PRIORITY = ("cycle", "scatter_gather", "fan_in", "fan_out")
+FLOW_PRIORITY = ("cycle", "scatter_gather", "fan_in", "fan_out", "unusual_transfers")
 #: Order of the kinds in the ``rings`` table (and ring ids).
 RING_ORDER = ("identity", *FLOW_PRIORITY)
 
@@ -59,6 +63,7 @@ __all__ = [
     "FLOW_PRIORITY",
     "LAYER_KINDS",
     "PLANTED_KINDS",
+    "PLANTED_RING_KINDS",
     "RING_KINDS",
     "RING_ORDER",
 ]

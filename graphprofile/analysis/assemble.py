@@ -14,6 +14,7 @@ from graphprofile.analysis.projection import Projection
 from graphprofile.analysis.rings import identity_rings, ring_features
 from graphprofile.analysis.risk import ring_reasons, ring_risk
 from graphprofile.analysis.settings import AnalysisSettings
+from graphprofile.analysis.unusual import evidence as unusual_evidence
 from graphprofile.domain import FLOW_PRIORITY, RING_ORDER
 from graphprofile.frames import CanonicalGraph
 
@@ -141,6 +142,12 @@ def flow_evidence(
         stats["hops"] = pd.Series(hops)
         stats["first_s"], stats["last_s"] = pd.Series(first), pd.Series(last)
         return evidence, stats
+    if kind == "unusual_transfers":
+        links = tx.unusual_links
+        if links is None or len(members) == 0:
+            return evidence, stats
+        links = links[links["ring"].isin(stats.index)]
+        return unusual_evidence(members, links, acc_ids, lambda s: _iso(tx.t0, [s])[0])
     roles = members.groupby(["ring", "role"]).size().unstack(fill_value=0)
     fan_role = {"fan_in": "sender", "fan_out": "receiver", "scatter_gather": "intermediate"}[kind]
     n_fan = roles[fan_role] if fan_role in roles else pd.Series(0, index=roles.index)
@@ -308,7 +315,16 @@ def assemble_rings(
         cash = np.zeros(len(head))
         cash[owner >= 0] = context["cash_out"][owner[owner >= 0]]
         rings["head_cash_out"] = np.where(ok, cash, np.nan)
-    for col in ("hops", "breadth", "n_shared_devices", "n_shared_identifiers", "first_s", "last_s"):
+    for col in (
+        "hops",
+        "breadth",
+        "n_shared_devices",
+        "n_shared_identifiers",
+        "first_s",
+        "last_s",
+        "odd_share",
+        "repeat_share",
+    ):
         if col not in rings:
             rings[col] = np.nan
     if "identifier_kinds" not in rings:
@@ -337,6 +353,16 @@ def assemble_rings(
     )
     inside = share.index[share.to_numpy() >= 0.5]
     rings = rings.drop(index=inside)
+    # an unusual-transfer group mostly inside a reported ring of another money-flow kind
+    # says nothing that ring does not (its accounts were not dropped as candidates: the
+    # group is evidence of another nature, see graphprofile.analysis.unusual)
+    shape_rings = rings.index[~rings["kind"].isin(["identity", "unusual_transfers"])]
+    in_shape = np.zeros(len(proj.accounts), dtype=bool)
+    in_shape[am_all_df.loc[am_all_df["ring"].isin(shape_rings), "acc"].to_numpy()] = True
+    unusual = am_all_df[am_all_df["ring"].isin(rings.index[rings["kind"] == "unusual_transfers"])]
+    covered = pd.Series(in_shape[unusual["acc"].to_numpy()]).groupby(unusual["ring"].to_numpy())
+    covered = covered.mean()
+    rings = rings.drop(index=covered.index[covered.to_numpy() >= 0.5])
 
     # canonical order, then stable ids matched on kind|customer
     cm_all_df = cm_all_df[cm_all_df["ring"].isin(rings.index)]

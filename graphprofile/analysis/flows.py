@@ -26,8 +26,12 @@ step would exceed it, the cut is counted and reported.
   within ``fan_window_days`` with the amount roughly conserved, through at least
   ``scatter_min_paths`` distinct intermediates.
 
+- **unusual_transfers**: accounts linked by transfers unusual for this bank (odd amounts,
+  same-day repeats), in any time order: :mod:`graphprofile.analysis.unusual`.
+
 A fan or scatter-gather ring that has half or more of its accounts in a ring of a more
-specific kind (priority cycle > scatter_gather > fan_in > fan_out) is dropped.
+specific kind (priority cycle > scatter_gather > fan_in > fan_out) is dropped. Unusual-
+transfer groups are not dropped here (evidence of another nature; see ``assemble_rings``).
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from graphprofile._arrow import codes, contiguous_text, epoch_seconds
 from graphprofile.analysis._util import igraph_from_edges, runs
 from graphprofile.analysis.projection import Projection
 from graphprofile.analysis.settings import AnalysisSettings
+from graphprofile.analysis.unusual import find_unusual
 from graphprofile.domain import FLOW_PRIORITY
 from graphprofile.frames import CanonicalGraph
 
@@ -97,6 +102,8 @@ class Txns:
         dkey = self.dst * self.span + self.ts
         self.by_dst = np.argsort(dkey, kind="stable")
         self.dkey = dkey[self.by_dst]
+        #: links of the ``unusual_transfers`` candidates (set by :func:`flow_patterns`)
+        self.unusual_links: pd.DataFrame | None = None
 
     def txn_ids(self, pos: np.ndarray) -> list[str]:
         """Transaction ids of transfers at positions ``pos`` (for reasons)."""
@@ -546,11 +553,33 @@ def flow_patterns(
     found += f", {fin['ring'].nunique():,} fan-ins"
     say(f"fan-out search ({found} found)")
     fout, cut_o = find_fan_out(tx, settings)
-    kinds = {"cycle": cyc, "scatter_gather": sg, "fan_in": fin, "fan_out": fout}
+    found += f", {fout['ring'].nunique():,} fan-outs"
+    say(f"unusual-transfer search ({found} found)")
+    unusual, tx.unusual_links = find_unusual(
+        tx.src,
+        tx.dst,
+        tx.ts,
+        tx.amount,
+        np.diff(tx.out_cum),
+        proj.account_customer,
+        hub_percentile=settings.hub_percentile,
+        hub_floor=settings.hub_floor,
+    )
+    kinds = {
+        "cycle": cyc,
+        "scatter_gather": sg,
+        "fan_in": fin,
+        "fan_out": fout,
+        "unusual_transfers": unusual,
+    }
     taken = np.zeros(len(proj.accounts), dtype=bool)
     dropped = {}
     for kind in FLOW_PRIORITY:
         m = kinds[kind]
+        if kind == "unusual_transfers":
+            # evidence of another nature (the transfers, not the shape): a group is dropped
+            # only when a *reported* ring of another kind already holds it (assemble_rings)
+            continue
         share = pd.Series(taken[m["acc"].to_numpy()]).groupby(m["ring"].to_numpy()).mean()
         keep = share.index[share.to_numpy() < 0.5]
         dropped[kind] = int(len(share) - len(keep))

@@ -99,6 +99,16 @@ RING_WEIGHTS: dict[str, dict[str, float]] = {
         "strangers": 0.4,
         "known_fraud": 0.1,
     },
+    # accounts linked by transfers unusual for the bank: the links themselves are evidence
+    "unusual_transfers": {
+        "pattern": 0.15,
+        "size": 0.1,
+        "odd_amounts": 0.25,
+        "same_day_repeats": 0.15,
+        "young": 0.05,
+        "strangers": 0.2,
+        "known_fraud": 0.1,
+    },
 }
 #: ``magnitude`` is 0 up to this ratio of ring amounts to the members' usual amounts ...
 MAGNITUDE_FROM = 10**0.5
@@ -139,6 +149,8 @@ def ring_components(rings: pd.DataFrame) -> pd.DataFrame:
     if "head_cash_out" in rings:  # fan-in: its money leaves through the collector alone
         comp["cash_out"] = np.fmax(comp["cash_out"], rings["head_cash_out"].astype("float64"))
     comp["thin"] = np.clip(1.0 - rings["activity_ratio"].fillna(1.0), 0.0, 1.0)
+    comp["odd_amounts"] = rings["odd_share"].astype("float64").fillna(0.0)
+    comp["same_day_repeats"] = rings["repeat_share"].astype("float64").fillna(0.0)
     comp["known_fraud"] = (rings["known_fraud_share"].fillna(0.0) > 0).astype("float64")
     cohesion = rings["cohesion"] if "cohesion" in rings else pd.Series(np.nan, index=rings.index)
     strength = (

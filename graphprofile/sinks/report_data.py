@@ -97,7 +97,7 @@ def fmt_value(value: Any, say: Messages = ENGLISH) -> str:
 
 #: Reason types whose sentence is "risk raised by …" (``reason.components.*``).
 _COMPONENTS = ("young", "cash_out", "thin", "length", "known_fraud", "size", "breadth",
-               "magnitude", "one_off")  # fmt: skip
+               "magnitude", "one_off", "odd_amounts", "same_day_repeats")  # fmt: skip
 #: Ring kinds whose pattern reason is "pattern: …" (``reason.patterns.*``).
 _PATTERNS = RING_KINDS
 
@@ -153,6 +153,24 @@ def _known_type(r: dict[str, Any], say: Messages) -> str | None:
     if kind == "scatter_gather_pattern":
         return say("reason.scatter_gather_pattern", source=r.get("source", "?"),
                    n=r.get("n_intermediates", "?"), sink=r.get("sink", "?"))  # fmt: skip
+    if kind == "unusual_transfers_pattern":
+        links = [
+            say(
+                "reason.unusual_link",
+                src=x.get("from", "?"),
+                dst=x.get("to", "?"),
+                n=x.get("n_txns", "?"),
+                amount=f"{float(x.get('amount') or 0.0):,.2f}",
+                when=fmt_value(x.get("first")),
+                why=", ".join(x.get("why") or []),
+            )
+            for x in (r.get("links") or [])[:5]
+            if isinstance(x, dict)
+        ]
+        more = " …" if len(r.get("links") or []) > 5 else ""
+        return say("reason.unusual_transfers_pattern", n=len(r.get("accounts") or []),
+                   shape=str(r.get("shape", "?")).replace("_", "-"),
+                   links="; ".join(links) + more)  # fmt: skip
     if kind == "known_fraud" and (w is None or w >= 1.0):  # the customer's own flag
         return say("reason.own_known_fraud")
     if kind in _COMPONENTS:

@@ -6,7 +6,7 @@ positions, so the picture is the same on every machine and labels never sit on e
 - **cycles** are loops: the accounts in the order the money went round, on a circle;
 - **fans and scatter-gather** are layers: source(s) → intermediates → sink(s), top to bottom
   (fan-in: senders → collector; fan-out: source → receivers; scatter-gather: source →
-  intermediates → sink);
+  intermediates → sink; unusual-transfer groups: payers → pass-through accounts → payees);
 - **identity rings** are two rows: the members, and the devices and identifiers they share.
 
 Accounts carry their owner's customer id; every customer drawn has its tags and reasons in
@@ -39,8 +39,12 @@ OTHER_ROLE = {
     "fan_out": "mule",
     "scatter_gather": "mule",
     "cycle": "mule",
+    "unusual_transfers": "mule",
     "identity": "member",
 }
+#: Unusual-transfer groups name their payers, pass-through accounts and payees: drawn as
+#: layers like a fan (payers on top).
+GROUP_ROLES = (("payers", "source"), ("throughs", "mule"), ("payees", "sink"))
 ROLE_ORDER = {"collector": 0, "source": 1, "sink": 2, "mule": 3, "member": 4}
 
 
@@ -65,6 +69,10 @@ def account_roles(kind: str, reasons: Any, accounts: list[str]) -> dict[str, str
             for role in HEAD_ROLES:
                 if r.get(role) is not None:
                     roles[str(r[role])] = role
+            for key, role in GROUP_ROLES:
+                for acc in r.get(key) or []:
+                    if str(acc) in roles:
+                        roles[str(acc)] = role
     return roles
 
 
