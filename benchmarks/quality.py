@@ -295,7 +295,7 @@ def _table(rows: list[dict[str, Any]]) -> list[str]:
             rings = f"R/P {rings}; NMI {_fmt(r['nmi'])}"
             if r.get("layers"):
                 layers = ", ".join(f"{k} {_fmt(v)}" for k, v in r["layers"].items())
-                rings += f"; risk AUC of layer members (no ring kind): {layers}"
+                rings += f"; risk AUC of layer members: {layers}"
         else:
             rings = (
                 f"alert recall {_fmt(r['alert_recall'])}, ring precision "

@@ -7,23 +7,39 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: Layered typologies (AMLSim's bipartite layer and stack of layers): a ring kind each,
+#: found by ``graphprofile.analysis.layers``.
+LAYER_KINDS = ("bipartite", "stack")
 #: Ring kinds the generator plants (in this order; evaluation reports them so).
-PLANTED_RING_KINDS = ("identity", "cycle", "fan_in", "fan_out", "scatter_gather")
+PLANTED_RING_KINDS = ("identity", "cycle", "fan_in", "fan_out", "scatter_gather", *LAYER_KINDS)
 #: Ring kinds the analysis reports: the planted shapes, and groups of accounts linked by
 #: transfers unusual for the bank (a kind no generator plants: it is read from the
 #: transfers, whatever the shape; see ``graphprofile.analysis.unusual``).
 RING_KINDS = (*PLANTED_RING_KINDS, "unusual_transfers")
-#: Layered typologies the generator plants beside :data:`RING_KINDS` (AMLSim's bipartite
-#: layer and stack of layers). The analysis reports no ring of these kinds: their members
-#: are found through the ``bicliques`` behaviour feature, in the anomaly and learned scores.
-LAYER_KINDS = ("bipartite", "stack")
 #: Every kind the generator plants (and ``evaluate`` reports recall for).
-PLANTED_KINDS = (*PLANTED_RING_KINDS, *LAYER_KINDS)
+PLANTED_KINDS = PLANTED_RING_KINDS
 #: Money-flow ring kinds (members are accounts; identity rings' members are customers).
 FLOW_KINDS = RING_KINDS[1:]
 #: Money-flow kinds in priority order: an account already in a ring of an earlier kind
 #: does not start a ring of a later one (see ``docs/ANALYSIS.md``).
-FLOW_PRIORITY = ("cycle", "scatter_gather", "fan_in", "fan_out", "unusual_transfers")
+FLOW_PRIORITY = (
+    "cycle",
+    "scatter_gather",
+    "fan_in",
+    "fan_out",
+    "stack",
+    "bipartite",
+    "unusual_transfers",
+)
+#: Kinds whose candidates are not dropped by candidates of earlier kinds (their many
+#: ordinary candidates would otherwise suppress, or be suppressed by, unreported ones): a
+#: reported ring of one is dropped when half or more of its accounts lie in *reported*
+#: rings of the kinds named here (``graphprofile.analysis.assemble``).
+LATE_KINDS = {
+    "stack": ("cycle", "scatter_gather"),
+    "bipartite": ("cycle", "scatter_gather", "stack"),
+    "unusual_transfers": ("cycle", "scatter_gather", "fan_in", "fan_out", "stack", "bipartite"),
+}
 #: Order of the kinds in the ``rings`` table (and ring ids).
 RING_ORDER = ("identity", *FLOW_PRIORITY)
 
@@ -61,6 +77,7 @@ __all__ = [
     "CUSTOMER_LABELS",
     "FLOW_KINDS",
     "FLOW_PRIORITY",
+    "LATE_KINDS",
     "LAYER_KINDS",
     "PLANTED_KINDS",
     "PLANTED_RING_KINDS",

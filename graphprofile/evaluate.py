@@ -32,7 +32,7 @@ from graphprofile.outputs import RUN_JSON, RunOutputs, load_outputs, read_table
 
 KINDS = RING_KINDS
 #: Kinds whose members are accounts (money flows), not customers.
-ACCOUNT_KINDS = (*FLOW_KINDS, *LAYER_KINDS)
+ACCOUNT_KINDS = FLOW_KINDS
 
 
 def _read_truth(truth_dir: Path, name: str) -> pd.DataFrame:
@@ -100,8 +100,9 @@ def ring_scores(
     dict
         ``{kind: {"planted", "found", "recovered", "matched", "recall", "precision"}}`` per
         ring kind. A found ring with at least half its members in one planted ring of a
-        layered kind (:data:`~graphprofile.domain.LAYER_KINDS`, which no detector reports)
-        counts as matched: it found laundering of another shape, not a false ring.
+        layered kind (:data:`~graphprofile.domain.LAYER_KINDS`: a fan inside a layer, a
+        layer inside a stack) counts as matched: it found laundering of another shape, not
+        a false ring.
     """
     f_size = found.groupby("ring_id").size().rename("f_size")
     p_size = planted.groupby("ring_id").size().rename("p_size")
@@ -110,8 +111,8 @@ def ring_scores(
     inter = inter.join(f_size, on="ring_id_f").join(p_size, on="ring_id_p")
     inter["jaccard"] = inter["inter"] / (inter["f_size"] + inter["p_size"] - inter["inter"])
     ok = inter[inter["jaccard"] >= min_jaccard]
-    # a found ring of any kind lying mostly inside one planted layered ring (a kind no
-    # detector reports) found real laundering in another shape: it is not a false ring
+    # a found ring of any kind lying mostly inside one planted layered ring (a fan inside a
+    # layer, one layer of a stack) found real laundering in another shape: not a false ring
     in_layer = found.merge(
         planted[planted["kind"].isin(LAYER_KINDS)][["ring_id", "member"]],
         on="member",
@@ -155,7 +156,7 @@ def evaluate(out_dir: Path, truth_dir: Path, *, min_jaccard: float = 0.5) -> dic
     -------
     dict
         ``rings`` (per ring kind), ``layers`` (per layered kind the generator plants and
-        the analysis reports as no ring: ``planted``, ``customers``, ``risk_auc`` of its
+        also a ring kind: ``planted``, ``customers``, ``risk_auc`` of its
         members against customers in no planted ring), ``risk`` (``auc``,
         ``average_precision``, ``positives``),
         ``communities`` (``nmi``, counts) and ``influencers`` (recall in the top 5 %).
@@ -241,7 +242,7 @@ def evaluate(out_dir: Path, truth_dir: Path, *, min_jaccard: float = 0.5) -> dic
 def _layer_scores(
     t_rings: pd.DataFrame, cust: pd.Series, positives: np.ndarray, score: np.ndarray
 ) -> dict[str, dict[str, Any]]:
-    """Per layered kind (:data:`~graphprofile.domain.LAYER_KINDS`, reported as no ring):
+    """Per layered kind (:data:`~graphprofile.domain.LAYER_KINDS`):
     planted rings, member customers, and the risk AUC of those members against the
     customers in no planted ring."""
     out: dict[str, dict[str, Any]] = {}

@@ -10,12 +10,13 @@ import pandas as pd
 
 from graphprofile.analysis.communities import match_ids
 from graphprofile.analysis.flows import Txns
+from graphprofile.analysis.layers import evidence as layers_evidence
 from graphprofile.analysis.projection import Projection
 from graphprofile.analysis.rings import identity_rings, ring_features
 from graphprofile.analysis.risk import ring_reasons, ring_risk
 from graphprofile.analysis.settings import AnalysisSettings
 from graphprofile.analysis.unusual import evidence as unusual_evidence
-from graphprofile.domain import FLOW_PRIORITY, RING_ORDER
+from graphprofile.domain import FLOW_PRIORITY, LATE_KINDS, RING_ORDER
 from graphprofile.frames import CanonicalGraph
 
 MAX_ITEMS = 20  # shared items / cycles listed per ring in reasons
@@ -142,6 +143,16 @@ def flow_evidence(
         stats["hops"] = pd.Series(hops)
         stats["first_s"], stats["last_s"] = pd.Series(first), pd.Series(last)
         return evidence, stats
+    if kind in ("bipartite", "stack"):
+        lay = tx.layer_rings
+        if lay is None or len(members) == 0:
+            return evidence, stats
+        ev, st = layers_evidence(lay[lay["ring"].isin(stats.index)], acc_ids)
+        # breadth: accounts against twice the smallest layer (two payers, two payees)
+        n_acc = members.groupby("ring").size().reindex(st.index)
+        st["breadth"] = np.minimum(1.0, n_acc / (2.0 * 4.0))
+        st["first_s"], st["last_s"] = _ring_span(members, tx)
+        return ev, st
     if kind == "unusual_transfers":
         links = tx.unusual_links
         if links is None or len(members) == 0:
@@ -353,16 +364,17 @@ def assemble_rings(
     )
     inside = share.index[share.to_numpy() >= 0.5]
     rings = rings.drop(index=inside)
-    # an unusual-transfer group mostly inside a reported ring of another money-flow kind
-    # says nothing that ring does not (its accounts were not dropped as candidates: the
-    # group is evidence of another nature, see graphprofile.analysis.unusual)
-    shape_rings = rings.index[~rings["kind"].isin(["identity", "unusual_transfers"])]
-    in_shape = np.zeros(len(proj.accounts), dtype=bool)
-    in_shape[am_all_df.loc[am_all_df["ring"].isin(shape_rings), "acc"].to_numpy()] = True
-    unusual = am_all_df[am_all_df["ring"].isin(rings.index[rings["kind"] == "unusual_transfers"])]
-    covered = pd.Series(in_shape[unusual["acc"].to_numpy()]).groupby(unusual["ring"].to_numpy())
-    covered = covered.mean()
-    rings = rings.drop(index=covered.index[covered.to_numpy() >= 0.5])
+    # a layer, stack or unusual-transfer group (LATE_KINDS: not dropped as candidates) mostly
+    # inside reported rings of the kinds named for it says nothing those rings do not
+    for kind, over in LATE_KINDS.items():
+        mine = am_all_df[am_all_df["ring"].isin(rings.index[rings["kind"] == kind])]
+        if len(mine) == 0:
+            continue
+        held = np.zeros(len(proj.accounts), dtype=bool)
+        by = am_all_df[am_all_df["ring"].isin(rings.index[rings["kind"].isin(over)])]
+        held[by["acc"].to_numpy()] = True
+        covered = pd.Series(held[mine["acc"].to_numpy()]).groupby(mine["ring"].to_numpy()).mean()
+        rings = rings.drop(index=covered.index[covered.to_numpy() >= 0.5])
 
     # canonical order, then stable ids matched on kind|customer
     cm_all_df = cm_all_df[cm_all_df["ring"].isin(rings.index)]

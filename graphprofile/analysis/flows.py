@@ -26,12 +26,15 @@ step would exceed it, the cut is counted and reported.
   within ``fan_window_days`` with the amount roughly conserved, through at least
   ``scatter_min_paths`` distinct intermediates.
 
+- **bipartite** / **stack**: payers sharing two or more payees (a layer), and layers
+  passing money on to other layers: :mod:`graphprofile.analysis.layers`.
 - **unusual_transfers**: accounts linked by transfers unusual for this bank (odd amounts,
   same-day repeats), in any time order: :mod:`graphprofile.analysis.unusual`.
 
 A fan or scatter-gather ring that has half or more of its accounts in a ring of a more
-specific kind (priority cycle > scatter_gather > fan_in > fan_out) is dropped. Unusual-
-transfer groups are not dropped here (evidence of another nature; see ``assemble_rings``).
+specific kind (priority cycle > scatter_gather > fan_in > fan_out) is dropped. Layers,
+stacks and unusual-transfer groups (:data:`~graphprofile.domain.LATE_KINDS`) are not dropped
+here, but after ring risk by reported rings (see ``assemble_rings``).
 """
 
 from __future__ import annotations
@@ -45,10 +48,12 @@ import pyarrow as pa
 
 from graphprofile._arrow import codes, contiguous_text, epoch_seconds
 from graphprofile.analysis._util import igraph_from_edges, runs
+from graphprofile.analysis.layers import find_layers
+from graphprofile.analysis.layers import kind_of as layers_kind_of
 from graphprofile.analysis.projection import Projection
 from graphprofile.analysis.settings import AnalysisSettings
 from graphprofile.analysis.unusual import find_unusual
-from graphprofile.domain import FLOW_PRIORITY
+from graphprofile.domain import FLOW_PRIORITY, LATE_KINDS
 from graphprofile.frames import CanonicalGraph
 
 DAY = 86_400
@@ -104,6 +109,8 @@ class Txns:
         self.dkey = dkey[self.by_dst]
         #: links of the ``unusual_transfers`` candidates (set by :func:`flow_patterns`)
         self.unusual_links: pd.DataFrame | None = None
+        #: layers of the ``bipartite`` / ``stack`` candidates (set by :func:`flow_patterns`)
+        self.layer_rings: pd.DataFrame | None = None
 
     def txn_ids(self, pos: np.ndarray) -> list[str]:
         """Transaction ids of transfers at positions ``pos`` (for reasons)."""
@@ -554,6 +561,17 @@ def flow_patterns(
     say(f"fan-out search ({found} found)")
     fout, cut_o = find_fan_out(tx, settings)
     found += f", {fout['ring'].nunique():,} fan-outs"
+    say(f"layer search ({found} found)")
+    layered, tx.layer_rings = find_layers(
+        tx.src,
+        tx.dst,
+        tx.ts,
+        proj.account_customer,
+        hub_percentile=settings.hub_percentile,
+        hub_floor=settings.hub_floor,
+    )
+    layer_kind = layers_kind_of(tx.layer_rings)
+    found += f", {len(layer_kind):,} layers and stacks"
     say(f"unusual-transfer search ({found} found)")
     unusual, tx.unusual_links = find_unusual(
         tx.src,
@@ -570,15 +588,18 @@ def flow_patterns(
         "scatter_gather": sg,
         "fan_in": fin,
         "fan_out": fout,
+        **{
+            kind: layered[layered["ring"].isin(layer_kind.index[layer_kind == kind])]
+            for kind in ("stack", "bipartite")
+        },
         "unusual_transfers": unusual,
     }
     taken = np.zeros(len(proj.accounts), dtype=bool)
     dropped = {}
     for kind in FLOW_PRIORITY:
         m = kinds[kind]
-        if kind == "unusual_transfers":
-            # evidence of another nature (the transfers, not the shape): a group is dropped
-            # only when a *reported* ring of another kind already holds it (assemble_rings)
+        if kind in LATE_KINDS:
+            # dropped only when *reported* rings of earlier kinds hold them (assemble_rings)
             continue
         share = pd.Series(taken[m["acc"].to_numpy()]).groupby(m["ring"].to_numpy()).mean()
         keep = share.index[share.to_numpy() < 0.5]

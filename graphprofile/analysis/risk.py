@@ -87,7 +87,7 @@ RING_WEIGHTS: dict[str, dict[str, float]] = {
             "strangers": 0.3,
             "known_fraud": 0.1,
         }
-        for kind in ("fan_in", "fan_out")
+        for kind in ("fan_in", "fan_out", "bipartite", "stack")
     },
     # money gathers at the sink rather than leaving to a cash-out channel
     "scatter_gather": {

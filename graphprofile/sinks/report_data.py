@@ -171,6 +171,13 @@ def _known_type(r: dict[str, Any], say: Messages) -> str | None:
         return say("reason.unusual_transfers_pattern", n=len(r.get("accounts") or []),
                    shape=str(r.get("shape", "?")).replace("_", "-"),
                    links="; ".join(links) + more)  # fmt: skip
+    if kind == "layers_pattern":
+        return say("reason.layers_pattern", n_layers=r.get("n_layers", "?"),
+                   n=r.get("n_accounts", "?"))  # fmt: skip
+    if kind == "layer":
+        return say("reason.layer", depth=r.get("depth", "?"),
+                   payers=", ".join(map(str, r.get("payers") or [])),
+                   payees=", ".join(map(str, r.get("payees") or [])))  # fmt: skip
     if kind == "known_fraud" and (w is None or w >= 1.0):  # the customer's own flag
         return say("reason.own_known_fraud")
     if kind in _COMPONENTS:

@@ -40,6 +40,8 @@ OTHER_ROLE = {
     "scatter_gather": "mule",
     "cycle": "mule",
     "unusual_transfers": "mule",
+    "bipartite": "mule",
+    "stack": "mule",
     "identity": "member",
 }
 #: Unusual-transfer groups name their payers, pass-through accounts and payees: drawn as
@@ -73,6 +75,18 @@ def account_roles(kind: str, reasons: Any, accounts: list[str]) -> dict[str, str
                 for acc in r.get(key) or []:
                     if str(acc) in roles:
                         roles[str(acc)] = role
+    # layers and stacks: the first layer's payers on top, the last layer's payees below,
+    # the accounts passing money between layers in the middle
+    layers = [r for r in parsed if isinstance(r, dict) and r.get("type") == "layer"]
+    deepest = max((int(r.get("depth") or 0) for r in layers), default=0)
+    for r in layers:
+        depth = int(r.get("depth") or 0)
+        for acc in (r.get("payers") or []) if depth == 0 else []:
+            if str(acc) in roles:
+                roles[str(acc)] = "source"
+        for acc in (r.get("payees") or []) if depth == deepest else []:
+            if str(acc) in roles and roles[str(acc)] != "source":
+                roles[str(acc)] = "sink"
     return roles
 
 

@@ -211,10 +211,11 @@ def test_progress_counts_every_analysis_job_and_every_table(
         "rings: scatter-gather search",
         "rings: fan-in search",
         "rings: fan-out search",
+        "rings: layer search",
         "rings: unusual-transfer search",
     ]
     assert {done for done, _ in searches} == {rings}
-    assert "cycles, " in searches[-1][1] and "fan-outs found)" in searches[-1][1]
+    assert "cycles, " in searches[-1][1] and "layers and stacks found)" in searches[-1][1]
     read = [item for _, _, item in rec.steps["read+validate"]]
     assert read[0] == "customers (0 rows read)"
     # rows read so far grow table by table
