@@ -34,8 +34,15 @@ def data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
+#: Margins of every chart (fractions of the figure), room for tick labels, axis labels and
+#: the title. Fixed rather than computed by matplotlib's constrained layout, which measured
+#: every tick label of every axis twice per chart: 60 % of the charts' drawing time (#16).
+MARGINS = {"left": 0.12, "right": 0.98, "bottom": 0.2, "top": 0.9}
+
+
 def _figure(width: float = 6.0, height: float = 3.4) -> tuple[Figure, Any]:
-    fig = Figure(figsize=(width, height), layout="constrained")
+    fig = Figure(figsize=(width, height))
+    fig.subplots_adjust(**MARGINS)
     return fig, fig.add_subplot()
 
 
