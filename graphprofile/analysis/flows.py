@@ -47,7 +47,7 @@ import pandas as pd
 import pyarrow as pa
 
 from graphprofile._arrow import codes, contiguous_text, epoch_seconds
-from graphprofile.analysis._util import igraph_from_edges, runs
+from graphprofile.analysis._util import igraph_from_edges, runs, search_sorted, stable_argsort
 from graphprofile.analysis.layers import find_layers
 from graphprofile.analysis.layers import kind_of as layers_kind_of
 from graphprofile.analysis.projection import Projection
@@ -91,7 +91,7 @@ class Txns:
         self.span = int(ts.max()) + 100 * DAY + 1 if len(ts) else 1
         key = src.astype(np.int64) * self.span + ts
         order = np.flatnonzero(ok)
-        order = order[np.argsort(key[order], kind="stable")]
+        order = order[stable_argsort(key[order])]
         self.out_key = key[order]
         self.out_cum = np.concatenate([[0.0], np.cumsum(amount[order])])
         # account-to-account transfers sorted by (src, ts)
@@ -105,7 +105,7 @@ class Txns:
         self._txn_id = contiguous_text(t["txn_id"]) if "txn_id" in t else None
         # the same transfers sorted by (dst, ts)
         dkey = self.dst * self.span + self.ts
-        self.by_dst = np.argsort(dkey, kind="stable")
+        self.by_dst = stable_argsort(dkey)
         self.dkey = dkey[self.by_dst]
         #: links of the ``unusual_transfers`` candidates (set by :func:`flow_patterns`)
         self.unusual_links: pd.DataFrame | None = None
@@ -163,8 +163,10 @@ def find_cycles(
         last = paths[:, -1]
         start_ts = tx.ts[paths[:, 0]]
         q_acc = accs[:, -1]
-        lo = np.searchsorted(tx.key, q_acc * tx.span + tx.ts[last], side="right")
-        hi = np.searchsorted(tx.key, q_acc * tx.span + start_ts + window, side="right")
+        after = q_acc * tx.span + tx.ts[last]
+        by_q = np.argsort(after)  # paths looked up in account order: a walk, not a scatter
+        lo = search_sorted(tx.key, after, side="right", order=by_q)
+        hi = search_sorted(tx.key, q_acc * tx.span + start_ts + window, side="right", order=by_q)
         rows, pos, cut = _expand(lo, hi, s.max_paths)
         cut_total += cut
         ratio = tx.amount[pos] / tx.amount[last[rows]]
