@@ -72,11 +72,33 @@ def identity_evidence(
     stats["n_shared_identifiers"] = shared[shared["layer"] == "identifiers"].groupby("ring").size()
     stats = stats.fillna(0).astype("int64")
     stats["pattern"] = (dev.groupby("ring")["n_customers"].max() / size).fillna(0.0)
-    kinds = shared.groupby("ring")["kind"].unique()
-    stats["identifier_kinds"] = [sorted(map(str, kinds.get(r, []))) for r in stats.index]
+    stats["identifier_kinds"] = _kinds_per_ring(shared, stats.index)
     top = shared.sort_values(["ring", "n_customers", "item_id"], ascending=[True, False, True])
     top = top.groupby("ring").head(MAX_ITEMS)
     return _SharedItems(top), stats
+
+
+def _kinds_per_ring(shared: pd.DataFrame, rings: pd.Index) -> list[list[str]]:
+    """Per ring of ``rings``: the distinct ``kind`` values of its shared items, as sorted text.
+
+    The kinds are few (device, phone, email, ...), so each ring's set of them is a bit mask
+    summed over its distinct (ring, kind) pairs, and each distinct mask is turned into words
+    once: a loop over the rings of a 1M-customer bank took seconds per ``Series.unique``
+    and ``Series.get`` call (#16).
+    """
+    codes, originals = pd.factorize(shared["kind"], use_na_sentinel=False)
+    if len(originals) > 62:  # more kinds than bits: one group at a time
+        kinds = shared.groupby("ring")["kind"].unique()
+        return [sorted(map(str, kinds.get(r, []))) for r in rings]
+    pair = np.unique(shared["ring"].to_numpy(dtype=np.int64) * 64 + codes)  # distinct pairs
+    masks = pd.Series(np.left_shift(1, pair % 64, dtype=np.int64)).groupby(pair // 64).sum()
+    words = [str(k) for k in originals]
+    combos = {
+        mask: sorted(words[j] for j in range(len(words)) if mask >> j & 1)
+        for mask in masks.unique().tolist()
+    }
+    mask_of = dict(zip(masks.index.tolist(), masks.tolist(), strict=True))
+    return [list(combos[mask_of[r]]) if r in mask_of else [] for r in rings]
 
 
 class _SharedItems:
