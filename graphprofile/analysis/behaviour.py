@@ -351,14 +351,33 @@ def tail_surprise(x: np.ndarray) -> np.ndarray:
     total = np.zeros(n)
     for j in range(x.shape[1]):  # one sort per feature (a dozen)
         col = x[:, j]
-        at_least = n - np.searchsorted(np.sort(col), col, side="left")
+        order = np.argsort(col)  # the rows looked up in value order: one walk, no scatter
+        at_least = n - search_sorted(col[order], col, side="left", order=order)
         total += np.log(n / at_least)
     return total
 
 
 def _pct(values: np.ndarray) -> np.ndarray:
-    """Percentile rank in (0, 1] (ties share their average rank)."""
-    return pd.Series(values).rank(method="average", pct=True).to_numpy()
+    """Percentile rank in (0, 1] (ties share their average rank).
+
+    ``pandas.Series.rank(method="average", pct=True)``, computed from one NumPy sort: the
+    rows of a run of equal values at sorted positions ``a .. a + c - 1`` share the rank
+    ``a + (c + 1) / 2``, a half-integer that pandas' sum of the run's ranks divided by
+    ``c`` gives exactly too (the same values, bit for bit). With NaN, pandas ranks.
+    """
+    v = np.asarray(values, dtype="float64")
+    n = len(v)
+    if n == 0 or np.isnan(v).any():
+        return pd.Series(v).rank(method="average", pct=True).to_numpy()
+    order = np.argsort(v)
+    ranked = v[order]
+    first = np.ones(n, dtype=bool)
+    first[1:] = ranked[1:] != ranked[:-1]
+    starts = np.flatnonzero(first)
+    counts = np.diff(np.append(starts, n))
+    out = np.empty(n)
+    out[order] = np.repeat((2 * starts + counts + 1) / 2.0, counts)
+    return out / n
 
 
 def anomaly_scores(

@@ -1,11 +1,13 @@
-"""The sorting helpers give NumPy's own answers: same permutation, same positions."""
+"""The sorting helpers give NumPy's and pandas' own answers: same permutation, positions, ranks."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from graphprofile.analysis._util import distinct_sorted, search_sorted, stable_argsort
+from graphprofile.analysis.behaviour import _pct, tail_surprise
 
 
 @pytest.mark.parametrize("n, high", [(0, 1), (1, 1), (2, 1), (1000, 5), (5000, 10**12)])
@@ -40,3 +42,30 @@ def test_distinct_sorted_matches_numpy_unique() -> None:
     u, inv, c = np.unique(key, return_inverse=True, return_counts=True)
     assert np.array_equal(distinct, u) and np.array_equal(counts, c)
     assert where is not None and np.array_equal(where, inv)
+
+
+def test_percentile_rank_is_pandas_average_rank_bit_for_bit() -> None:
+    rng = np.random.default_rng(0)
+    for v in (
+        rng.integers(0, 5, 1000).astype(float),
+        rng.random(1000),
+        np.array([1.0]),
+        np.array([2.0, 2.0]),
+        np.r_[rng.random(10), np.nan],  # with NaN: pandas itself
+    ):
+        expected = pd.Series(v).rank(method="average", pct=True).to_numpy()
+        assert np.array_equal(_pct(v), expected, equal_nan=True)
+    assert _pct(np.array([3.0, 1.0, 3.0, 2.0])).tolist() == [0.875, 0.25, 0.875, 0.5]
+
+
+def test_tail_surprise_counts_rows_at_least_as_large() -> None:
+    x = np.array([[0.0, 5.0], [1.0, 5.0], [1.0, 0.0], [3.0, 1.0]])
+    # column 0: 4, 3, 3, 1 rows at least as large; column 1: 2, 2, 4, 3
+    expected = np.log(4 / np.array([4, 3, 3, 1])) + np.log(4 / np.array([2, 2, 4, 3]))
+    assert np.allclose(tail_surprise(x), expected)
+    x = np.random.default_rng(1).integers(0, 4, (500, 6)).astype(float)
+    slow = sum(
+        np.log(500 / (500 - np.searchsorted(np.sort(x[:, j]), x[:, j], side="left")))
+        for j in range(6)
+    )
+    assert np.array_equal(tail_surprise(x), slow)
