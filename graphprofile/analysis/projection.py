@@ -39,7 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graphprofile._arrow import SortedIds, arrow_strings, codes, sorted_codes
-from graphprofile.analysis._util import count_threshold, igraph_from_edges
+from graphprofile.analysis._util import count_threshold, igraph_from_edges, stable_argsort
 from graphprofile.analysis.settings import AnalysisSettings
 from graphprofile.frames import NODE_KEYS, CanonicalGraph
 
@@ -238,7 +238,25 @@ def _memberships(
         offset = int(part["item"].max()) + 1 if len(part) else offset
     frame = pd.concat(parts, ignore_index=True)
     frame = frame[frame["cust"] >= 0]
-    return frame.drop_duplicates(["item", "cust"]).reset_index(drop=True)
+    return frame.iloc[
+        _first_of_pairs(frame["item"].to_numpy(), frame["cust"].to_numpy())
+    ].reset_index(drop=True)
+
+
+def _first_of_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row positions of the first occurrence of each distinct ``(a, b)`` pair, in row order:
+    ``drop_duplicates(keep="first")`` of two integer columns, from one integer key and one
+    sort (pandas hashed each column: 2.7 s of the projections at 1M customers)."""
+    if len(a) == 0:
+        return np.zeros(0, dtype=np.int64)
+    a = a.astype(np.int64) - int(a.min())
+    b = b.astype(np.int64) - int(b.min())
+    key = a * (int(b.max()) + 1) + b
+    order = stable_argsort(key)
+    sorted_key = key[order]
+    first = np.ones(len(key), dtype=bool)
+    first[1:] = sorted_key[1:] != sorted_key[:-1]
+    return np.sort(order[first])
 
 
 def item_codes(values: pd.Series, ids: SortedIds | None = None) -> np.ndarray:

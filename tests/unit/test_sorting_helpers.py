@@ -8,6 +8,7 @@ import pytest
 
 from graphprofile.analysis._util import distinct_sorted, search_sorted, stable_argsort
 from graphprofile.analysis.behaviour import _pct, tail_surprise
+from graphprofile.analysis.projection import _first_of_pairs
 
 
 @pytest.mark.parametrize("n, high", [(0, 1), (1, 1), (2, 1), (1000, 5), (5000, 10**12)])
@@ -69,3 +70,11 @@ def test_tail_surprise_counts_rows_at_least_as_large() -> None:
         for j in range(6)
     )
     assert np.array_equal(tail_surprise(x), slow)
+
+
+@pytest.mark.parametrize("n", [0, 1, 50, 5000])
+def test_first_of_pairs_is_drop_duplicates(n: int) -> None:
+    rng = np.random.default_rng(n)
+    a, b = rng.integers(-1, 30, n), rng.integers(0, 40, n)
+    expected = pd.DataFrame({"a": a, "b": b}).drop_duplicates(["a", "b"]).index.to_numpy()
+    assert np.array_equal(_first_of_pairs(a, b), expected)
