@@ -32,7 +32,9 @@ from graphprofile.frames import TABLES
 from graphprofile.ingest.read import ROW
 
 ENV_KEY = "GRAPHPROFILE_PII_KEY"
-_DERIVE_SALT = b"graphprofile/pii/derived-key/v1"
+#: v2: the digest reads each sample's UTF-8 bytes and lengths (v1 hashed every value with
+#: pandas first: 4.4 s of a 1M-customer load against ~0.5 s)
+_DERIVE_SALT = b"graphprofile/pii/derived-key/v2"
 
 
 class Pseudonymiser:
@@ -116,6 +118,23 @@ def _casefold(s: pd.Series) -> pd.Series:
     return pd.Series(pd.arrays.ArrowStringArray(lower), index=s.index, name=s.name)
 
 
+def _text_bytes(values: pd.Series) -> tuple[np.ndarray, pa.Buffer]:
+    """A text column as the UTF-8 length of each value (-1 for null) and all values' bytes
+    end to end: the same for the same values in the same order, however Arrow chunks them."""
+    arr = arrow_strings(values.astype("string"))
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    lengths = pc.fill_null(pc.binary_length(arr), -1).to_numpy(zero_copy_only=False)
+    filled = pc.fill_null(arr, "")  # a null's slot may hold bytes; an empty string's none
+    offsets = np.frombuffer(filled.buffers()[1], dtype=np.int64)[
+        filled.offset : filled.offset + len(filled) + 1
+    ]
+    data = filled.buffers()[2]
+    if data is None or len(offsets) < 2:
+        return lengths, pa.py_buffer(b"")
+    return lengths, data.slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
+
+
 def key_from_env_or_data(samples: list[pd.Series]) -> tuple[bytes, str]:
     """Return the PII key and a one-line notice saying where it came from."""
     env = os.environ.get(ENV_KEY)
@@ -123,8 +142,9 @@ def key_from_env_or_data(samples: list[pd.Series]) -> tuple[bytes, str]:
         return env.encode("utf-8"), f"PII pseudonymised with the key from {ENV_KEY}"
     digest = hashlib.blake2b(_DERIVE_SALT, digest_size=32)
     for s in samples:
-        hashed = pd.util.hash_pandas_object(s.astype("string"), index=False)
-        digest.update(hashed.to_numpy().tobytes())
+        lengths, data = _text_bytes(s)
+        digest.update(lengths.astype("<i8").tobytes())
+        digest.update(data)
     return digest.digest(), (
         f"no {ENV_KEY} set: PII pseudonymised with a key derived from this dataset and "
         "recorded nowhere (pseudonyms cannot be joined with other datasets); "

@@ -182,3 +182,33 @@ def test_a_headerless_pii_file_is_not_echoed_in_the_error(tmp_path: Path, capsys
         "not shown (it may hold personal data); does the file lack its header row?"
     )
     assert [v for v in RAW if v in err] == []
+
+
+def test_derived_key_reads_values_not_their_layout(monkeypatch) -> None:
+    """The key derived without GRAPHPROFILE_PII_KEY depends on the values, nulls and order
+    only: not on how Arrow chunks or slices them, nor on bytes a null slot may hold."""
+    import pyarrow as pa
+
+    from graphprofile.ingest.pii import key_from_env_or_data
+
+    monkeypatch.delenv("GRAPHPROFILE_PII_KEY", raising=False)
+    plain = pd.Series(["ab", None, "", "ü€x", "z"], dtype="string")
+    large = pa.large_string()
+    chunks = [pa.array(["ab", None], large), pa.array(["", "ü€x", "z"], large)]
+    chunked = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(chunks)))
+    sliced = pd.Series(["skip", "ab", None, "", "ü€x", "z"], dtype="string").iloc[1:]
+    # a null whose slot holds bytes: built from raw buffers (validity 0b11101, "ab|xx|..")
+    data = "abxxü€xz".encode()
+    offsets = pa.py_buffer(pa.array([0, 2, 4, 4, 10, 11], pa.int64()).buffers()[1])
+    validity = pa.py_buffer(bytes([0b11101]))
+    raw = pa.Array.from_buffers(pa.large_string(), 5, [validity, offsets, pa.py_buffer(data)])
+    dirty = pd.Series(pd.arrays.ArrowStringArray(raw))
+    key = key_from_env_or_data([plain])[0]
+    for same in (chunked, sliced, dirty):
+        assert key_from_env_or_data([same])[0] == key
+    for other in (
+        pd.Series(["ab", "", "", "ü€x", "z"], dtype="string"),  # empty, not null
+        pd.Series(["a", "b", None, "ü€x", "z"], dtype="string"),  # same bytes, cut elsewhere
+        pd.Series(["z", None, "", "ü€x", "ab"], dtype="string"),  # another order
+    ):
+        assert key_from_env_or_data([other])[0] != key
