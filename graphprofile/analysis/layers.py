@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy.sparse import csr_matrix
 
-from graphprofile.analysis._util import count_threshold, distinct_sorted, igraph_from_edges
+from graphprofile.analysis._util import count_threshold, distinct_sorted, igraph_from_edges, runs
 from graphprofile.analysis.unusual import DAY, RECURRING_DAYS, n_days
 
 #: Shared payees that make two payers one layer (a 2x2 biclique).
@@ -202,30 +202,38 @@ def kind_of(layers: pd.DataFrame) -> pd.Series:
 def evidence(
     layers: pd.DataFrame, acc_ids: np.ndarray
 ) -> tuple[dict[int, list[dict[str, Any]]], pd.DataFrame]:
-    """Reason objects (the layers, payers and payees by account id) and per-ring stats."""
+    """Reason objects (the layers, payers and payees by account id) and per-ring stats.
+
+    The layers of each ring in row order (up to :data:`MAX_LAYERS` listed; the accounts
+    counted over all of them). Rings are walked with NumPy positions, not a pandas group
+    per ring (1.4 ms a ring: 1.2 s for 891 candidate rings at 100k customers).
+    """
     ev: dict[int, list[dict[str, Any]]] = {}
-    per = layers.groupby("ring")
-    stats = pd.DataFrame(index=np.sort(layers["ring"].unique()))
+    ring = layers["ring"].to_numpy()
+    order = np.argsort(ring, kind="stable")
+    distinct, counts = runs(ring[order])
+    stats = pd.DataFrame(index=distinct)
     stats["pattern"] = 1.0
-    stats["hops"] = per.size() + 1  # account layers: one more than payment layers
-    for ring, grp in per:  # loops over rings, not transfers
+    stats["hops"] = counts + 1  # account layers: one more than payment layers
+    depth = layers["depth"].to_numpy()[order]
+    payers = [np.asarray(p, dtype=np.int64) for p in layers["payers"].to_numpy()[order]]
+    payees = [np.asarray(q, dtype=np.int64) for q in layers["payees"].to_numpy()[order]]
+    start = 0
+    for r, n in zip(distinct.tolist(), counts.tolist(), strict=True):  # rings, not transfers
+        rows = range(start, start + n)
         items = [
             {
                 "type": "layer",
-                "depth": int(dep),
-                "payers": [str(a) for a in acc_ids[np.asarray(p, dtype=np.int64)]],
-                "payees": [str(a) for a in acc_ids[np.asarray(q, dtype=np.int64)]],
+                "depth": int(depth[i]),
+                "payers": [str(a) for a in acc_ids[payers[i]]],
+                "payees": [str(a) for a in acc_ids[payees[i]]],
             }
-            for dep, p, q in grp[["depth", "payers", "payees"]]
-            .head(MAX_LAYERS)
-            .itertuples(index=False)
+            for i in rows[:MAX_LAYERS]
         ]
-        ev[int(ring)] = [
-            {"type": "layers_pattern", "n_layers": len(grp), "n_accounts": _n_accounts(grp)},
+        accounts = {a for i in rows for a in (*payers[i].tolist(), *payees[i].tolist())}
+        ev[int(r)] = [
+            {"type": "layers_pattern", "n_layers": n, "n_accounts": len(accounts)},
             *items,
         ]
+        start += n
     return ev, stats
-
-
-def _n_accounts(grp: pd.DataFrame) -> int:
-    return len({int(a) for col in ("payers", "payees") for lst in grp[col] for a in lst})
