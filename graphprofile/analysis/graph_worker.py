@@ -3,9 +3,9 @@
 igraph holds Python's global interpreter lock through every call and is not thread-safe, so
 threads cannot overlap Leiden or PageRank with anything. On a machine with two or more cores,
 and a graph large enough for it to pay, the analysis hands both jobs to a second process
-(:func:`start`) and searches rings in its own meanwhile; neither needs the other's result
-until ring risk (which reads the communities). At 1M customers the two jobs take about a
-tenth of the run (``benchmarks/RESULTS.md``).
+(:func:`start`: a fresh interpreter, see :class:`Pending`) and searches rings in its own
+meanwhile; neither needs the other's result until ring risk (which reads the communities).
+At 1M customers the two jobs take about a tenth of the run (``benchmarks/RESULTS.md``).
 
 The worker gets the projection's edge arrays, rebuilds the same igraph graphs from them (same
 vertices, edges in the same order, same weights) and runs the same functions with the same
@@ -16,14 +16,18 @@ the jobs run again in this process and ``run.json`` says so.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import pickle
 import resource
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+import weakref
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 import igraph as ig
 import numpy as np
@@ -149,18 +153,34 @@ def _in_worker(
     return out
 
 
+def serve(paths: list[str]) -> None:
+    """The worker process's entry point (``python -m graphprofile.analysis._graph_worker_main
+    IN OUT``): read :func:`_in_worker`'s arguments pickled in ``IN``, write its
+    :class:`GraphJobs` pickled to ``OUT`` (renamed into place when complete)."""
+    source, target = paths
+    with open(source, "rb") as fh:
+        args = pickle.load(fh)
+    out = _in_worker(*args)
+    with open(target + ".part", "wb") as fh:
+        pickle.dump(out, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(target + ".part", target)
+
+
 class Pending:
-    """Graph jobs running in a worker process; :meth:`result` waits for them."""
+    """Graph jobs running in a worker process; :meth:`result` waits for them.
+
+    The worker is a fresh interpreter running only this module (``python -m``), not a
+    multiprocessing child: those import the caller's ``__main__`` again, and a script
+    that calls :func:`~graphprofile.pipeline.run_job` at its top level would then load
+    the whole bank a second time in the worker. Arguments and results travel as pickles
+    in a temporary directory, removed when the result is read (or the object dropped).
+    """
 
     def __init__(self, proj: Projection, settings: AnalysisSettings, *, seed: int) -> None:
         self._args = (proj, settings, seed)
-        methods = multiprocessing.get_all_start_methods()
-        # a clean process, never a fork of this one (its Arrow and OpenMP threads)
-        context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+        self._dir = Path(tempfile.mkdtemp(prefix="graphprofile-worker-"))
         rel_columns = ["src", "dst", "weight", *(LAYERS if settings.multiplex else ())]
-        self._future = self._pool.submit(
-            _in_worker,
+        args = (
             len(proj.customers),
             proj.rel_edges[rel_columns],
             len(proj.accounts),
@@ -169,26 +189,72 @@ class Pending:
             settings,
             seed,
         )
+        with open(self._dir / "in.pickle", "wb") as fh:
+            pickle.dump(args, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        # the worker imports graphprofile from where this process did
+        root = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        self._stderr = open(self._dir / "stderr.txt", "wb")  # closed by _close
+        self._proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "graphprofile.analysis._graph_worker_main",
+                str(self._dir / "in.pickle"),
+                str(self._dir / "out.pickle"),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self._stderr,
+            env=env,
+        )
+        # a worker whose result is never asked for (the analysis failed meanwhile) is
+        # stopped, and its files removed, when this object goes
+        self._finalizer = weakref.finalize(self, _close, self._proc, self._stderr, self._dir)
+
+    @property
+    def pid(self) -> int:
+        """The worker's process id."""
+        return self._proc.pid
 
     def result(self) -> GraphJobs:
-        """The jobs' results; computed in this process instead if the worker died."""
+        """The jobs' results; computed in this process instead if the worker failed."""
         try:
-            out = self._future.result()
-            out.run["where"] = "worker process"
-        except BrokenProcessPool as error:
-            proj, settings, seed = self._args
-            out = graph_jobs(
-                proj.relationship,
-                proj.rel_edges,
-                proj.money,
-                proj.account_customer,
-                settings,
-                seed=seed,
-            )
-            out.run["where"] = f"this process, after the worker failed: {error}"
+            code = self._proc.wait()
+            done = self._dir / "out.pickle"
+            if code == 0 and done.is_file():
+                with open(done, "rb") as fh:
+                    out: GraphJobs = pickle.load(fh)
+                out.run["where"] = "worker process"
+                return out
+            why = _last_line(self._dir / "stderr.txt") or f"exit status {code}"
         finally:
-            self._pool.shutdown()
+            self._finalizer()
+        proj, settings, seed = self._args
+        out = graph_jobs(
+            proj.relationship,
+            proj.rel_edges,
+            proj.money,
+            proj.account_customer,
+            settings,
+            seed=seed,
+        )
+        out.run["where"] = f"this process, after the worker failed: {why}"
         return out
+
+
+def _close(proc: subprocess.Popen, stderr: IO[bytes], folder: Path) -> None:
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    stderr.close()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _last_line(path: Path) -> str:
+    lines = path.read_text(errors="replace").strip().splitlines() if path.is_file() else []
+    return lines[-1] if lines else ""
 
 
 def available_cores() -> int:
