@@ -36,8 +36,9 @@ FLOW_PRIORITY = (
 #: reported ring of one is dropped when half or more of its accounts lie in *reported*
 #: rings of the kinds named here (``graphprofile.analysis.assemble``).
 LATE_KINDS = {
-    "stack": ("cycle", "scatter_gather"),
-    "bipartite": ("cycle", "scatter_gather", "stack"),
+    # a stack holding scatter-gathers or fans is the larger picture: both are reported
+    "stack": ("cycle",),
+    "bipartite": ("cycle", "stack"),
     "unusual_transfers": ("cycle", "scatter_gather", "fan_in", "fan_out", "stack", "bipartite"),
 }
 #: Order of the kinds in the ``rings`` table (and ring ids).

@@ -87,17 +87,21 @@ RING_WEIGHTS: dict[str, dict[str, float]] = {
             "strangers": 0.3,
             "known_fraud": 0.1,
         }
-        for kind in ("fan_in", "fan_out", "bipartite", "stack")
+        for kind in ("fan_in", "fan_out")
     },
-    # money gathers at the sink rather than leaving to a cash-out channel
-    "scatter_gather": {
-        "pattern": 0.1,
-        "breadth": 0.1,
-        "magnitude": 0.05,
-        "one_off": 0.1,
-        "young": 0.15,
-        "strangers": 0.4,
-        "known_fraud": 0.1,
+    # money gathers at the sink, or passes from layer to layer between accounts, rather
+    # than leaving to a cash-out channel
+    **{
+        kind: {
+            "pattern": 0.1,
+            "breadth": 0.1,
+            "magnitude": 0.05,
+            "one_off": 0.1,
+            "young": 0.15,
+            "strangers": 0.4,
+            "known_fraud": 0.1,
+        }
+        for kind in ("scatter_gather", "bipartite", "stack")
     },
     # accounts linked by transfers unusual for the bank: the links themselves are evidence
     "unusual_transfers": {
