@@ -149,8 +149,23 @@ def _in_worker(
     )
     money.es["weight"] = money_edges["total_amount"].to_numpy().tolist()
     out = graph_jobs(relationship, rel_edges, money, account_customer, settings, seed=seed)
-    out.run["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    out.run["peak_rss_mb"] = _own_peak_rss_mb()
     return out
+
+
+def _own_peak_rss_mb() -> float:
+    """This process's peak resident memory since it started its program.
+
+    Linux's ``VmHWM``: ``ru_maxrss`` of a process started by fork and exec also counts the
+    memory of the parent it was forked from (at 1M customers it said 4,309 MB for a worker
+    whose own peak was about 1 GB).
+    """
+    status = Path("/proc/self/status")
+    if status.is_file():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def serve(paths: list[str]) -> None:
