@@ -233,6 +233,10 @@ class Pending:
         """The worker's process id."""
         return self._proc.pid
 
+    def done(self) -> bool:
+        """Whether the worker has finished (or failed): :meth:`result` would not wait."""
+        return self._proc.poll() is not None
+
     def result(self) -> GraphJobs:
         """The jobs' results; computed in this process instead if the worker failed."""
         try:

@@ -35,7 +35,7 @@ from graphprofile.analysis.flows import flow_patterns
 from graphprofile.analysis.projection import Projection, project, transaction_accounts
 from graphprofile.analysis.proximity import customer_proximity, no_proximity
 from graphprofile.analysis.rings import bank_context
-from graphprofile.analysis.scores import behaviour_job, model_graph_features
+from graphprofile.analysis.scores import behaviour_job, load_libraries, model_graph_features
 from graphprofile.analysis.settings import AnalysisSettings
 from graphprofile.frames import CanonicalGraph
 
@@ -182,6 +182,8 @@ def analyse(
     log.say("rings")
     parts, t0, flow_meta = _ring_candidates(graph, proj, s, txn_src, txn_dst, log)
     if pending is not None:
+        if not pending.done():  # still running: load the behaviour job's library meanwhile
+            load_libraries()
         done = pending.result()
         membership, modularity, infl, btw_mode = (
             done.membership,

@@ -64,6 +64,15 @@ def model_graph_features(
     return x
 
 
+def load_libraries() -> None:
+    """Import the scikit-learn estimators this job uses (about a second: scikit-learn,
+    SciPy's statistics) ahead of the job, e.g. while waiting for the graph worker, so that
+    the wait does the loading instead of the job."""
+    import sklearn.ensemble  # IsolationForest, HistGradientBoostingClassifier
+    import sklearn.model_selection
+    import sklearn.preprocessing  # noqa: F401
+
+
 @dataclass
 class BehaviourResult:
     """Output of :func:`behaviour_job` (rows in customer position order)."""

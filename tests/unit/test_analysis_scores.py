@@ -196,3 +196,16 @@ def test_bicliques_find_bipartite_layers_and_stacks_not_payroll() -> None:
     assert got[[3, 4, 5]].tolist() == [12.0] * 3
     # employers pay more distinct customers than the data's contact threshold: left out
     assert got[9:].sum() == 0.0
+
+
+def test_load_libraries_imports_the_estimators_ahead_of_the_job() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from graphprofile.analysis.scores import load_libraries; "
+        "assert 'sklearn.ensemble' not in sys.modules; load_libraries(); "
+        "assert {'sklearn.ensemble', 'sklearn.model_selection'} <= set(sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

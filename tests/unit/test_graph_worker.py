@@ -95,6 +95,7 @@ def test_a_killed_worker_is_replaced_by_this_process(
     assert pending is not None
     os.kill(pending.pid, signal.SIGKILL)  # the worker, killed as the OOM killer would
     out = pending.result()
+    assert pending.done()
     assert out.run["where"] == "this process, after the worker failed: exit status -9"
     expected = graph_worker.graph_jobs(
         proj.relationship, proj.rel_edges, proj.money, proj.account_customer, s, seed=3
