@@ -152,3 +152,50 @@ def test_reason_in_words_names_the_links() -> None:
     assert text.startswith("3 accounts linked by transfers unusual for this bank (chain)")
     assert "A1 → A2: 3 transfers totalling 30.33" in text
     assert "odd_amount, same_day_repeat" in text
+
+
+def test_amlsim_like_loop_is_reported_with_its_members(tmp_path, monkeypatch) -> None:
+    """End to end on AMLSim's format: a loop of small amounts paid in same-day bursts, in
+    no time order, among accounts that also pay ordinarily, becomes one reported ring."""
+    import json
+    from pathlib import Path
+
+    from ingest_support import PII_KEY, write_files
+
+    from graphprofile.analysis import analyse
+    from graphprofile.graph import build_graph
+    from graphprofile.ingest import load_frames
+
+    monkeypatch.setenv("GRAPHPROFILE_PII_KEY", PII_KEY)
+    rng = np.random.default_rng(7)
+    n = 300
+    rows = [
+        (int(a), int((a + rng.integers(1, n)) % n), round(float(rng.uniform(100, 600)), 2), int(d))
+        for a, d in zip(rng.integers(0, n, 3000), rng.integers(1, 120, 3000), strict=True)
+    ]
+    loop = [101, 102, 103, 104, 105]
+    days = [90, 12, 55, 31, 70]  # hop k paid on days[k]: not in flow order
+    for k, a in enumerate(loop):
+        rows += [(a, loop[(k + 1) % 5], 10.11, days[k])] * 3
+    txns = "sourceNodeId,targetNodeId,value,time\n" + "".join(
+        f"{a},{b},{v},{d}\n" for a, b, v, d in rows
+    )
+    nodes = "nodeid,isFraud,init_balance,fraudStep\n" + "".join(f"{i},0,100,-1\n" for i in range(n))
+    folder = write_files(tmp_path, {"nodes.csv": nodes, "transactions.csv": txns})
+    mapping = Path(__file__).resolve().parents[2] / "loaders" / "amlsim.toml"
+    graph = build_graph(load_frames(folder, mapping))
+    result = analyse(graph, run_id="t", computed_at=pd.Timestamp("2026-01-01", tz="UTC"), seed=1)
+    rings = result.rings[result.rings["kind"] == "unusual_transfers"]
+    assert len(rings) == 1
+    ring = rings.iloc[0]
+    assert sorted(ring["accounts"]) == sorted(str(a) for a in loop)
+    assert ring["risk"] >= 0.55
+    reasons = json.loads(ring["reasons"])
+    (pattern,) = [r for r in reasons if r["type"] == "unusual_transfers_pattern"]
+    assert pattern["shape"] == "cycle"
+    assert sorted(pattern["throughs"]) == sorted(str(a) for a in loop)
+    assert {(x["from"], x["to"], x["n_txns"]) for x in pattern["links"]} == {
+        (str(a), str(loop[(k + 1) % 5]), 3) for k, a in enumerate(loop)
+    }
+    f = result.features.set_index("customer_id")
+    assert (f.loc[[str(a) for a in loop], "ring_kind"] == "unusual_transfers").all()
