@@ -167,7 +167,7 @@ class RunConfig:
     settings: AnalysisSettings | None = None  # None: defaults, or read from settings_file
     settings_file: Path | None = None  # --settings: a TOML file of AnalysisSettings
     lang: str = "en"  # language of the report (graphprofile.i18n.LANGS); not a result
-    workers: int | None = None  # processes the analysis may use (None: the cores available)
+    workers: int = 1  # processes the analysis may use (2+: the graph worker, see graph_worker)
 
     def __post_init__(self) -> None:
         if isinstance(self.store, str):

@@ -1,11 +1,16 @@
 """Communities and influence, the igraph-bound jobs, in a worker process beside the ring search.
 
 igraph holds Python's global interpreter lock through every call and is not thread-safe, so
-threads cannot overlap Leiden or PageRank with anything. On a machine with two or more cores,
-and a graph large enough for it to pay, the analysis hands both jobs to a second process
-(:func:`start`: a fresh interpreter, see :class:`Pending`) and searches rings in its own
-meanwhile; neither needs the other's result until ring risk (which reads the communities).
-At 1M customers the two jobs take about a tenth of the run (``benchmarks/RESULTS.md``).
+threads cannot overlap Leiden or PageRank with anything. Asked for two or more workers
+(``run --workers 2``), on a graph large enough for it to pay, the analysis hands both jobs to
+a second process (:func:`start`: a fresh interpreter, see :class:`Pending`) and searches
+rings in its own meanwhile; neither needs the other's result until ring risk (which reads
+the communities). At 1M customers the two jobs take about a tenth of a single-process run.
+
+Off by default: on the 2-core machine this was measured on, the two processes slowed each
+other down by more than they overlapped (1M customers: 161.9 s with the worker against
+146.9 s without; the ring search took 2.1x and the worker's jobs 2.5x as long as alone;
+``benchmarks/RESULTS.md``). On machines with cores to spare, try it.
 
 The worker gets the projection's edge arrays, rebuilds the same igraph graphs from them (same
 vertices, edges in the same order, same weights) and runs the same functions with the same
@@ -276,15 +281,8 @@ def _last_line(path: Path) -> str:
     return lines[-1] if lines else ""
 
 
-def available_cores() -> int:
-    """The cores this process may run on (its CPU affinity where the system tells it)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
 def start(
-    proj: Projection, settings: AnalysisSettings, *, seed: int, workers: int | None = None
+    proj: Projection, settings: AnalysisSettings, *, seed: int, workers: int = 1
 ) -> Pending | None:
     """Start the graph jobs in a worker process, where that pays.
 
@@ -296,9 +294,8 @@ def start(
         Leiden and betweenness settings.
     seed : int
         Seed of both jobs.
-    workers : int, optional
-        Processes the analysis may use (default: :func:`available_cores`); 1 keeps
-        everything in this process.
+    workers : int, default 1
+        Processes the analysis may use; 1 keeps everything in this process.
 
     Returns
     -------
@@ -306,7 +303,6 @@ def start(
         The running jobs, or ``None`` when they are to run in this process: one worker
         allowed, or fewer than :data:`WORKER_MIN_EDGES` edges.
     """
-    workers = available_cores() if workers is None else workers
     edges = proj.relationship.ecount() + proj.money.ecount()
     if workers < 2 or edges < WORKER_MIN_EDGES:
         return None

@@ -112,7 +112,7 @@ def analyse(
     computed_at: pd.Timestamp,
     seed: int = 42,
     progress: Callable[[str], None] | None = None,
-    workers: int | None = None,
+    workers: int = 1,
 ) -> AnalysisResult:
     """Run every analysis job on ``graph``.
 
@@ -136,11 +136,12 @@ def analyse(
         Called with the job's name (one of :data:`JOBS`) as each job starts, and within
         long jobs with ``"<job>: <what it does now>"`` (e.g. ``"rings: fan-in search
         (12 cycles, 3 scatter-gathers found)"``).
-    workers : int, optional
-        Processes the analysis may use (default: the cores available to it). With two or
-        more, on a large graph, communities and influence run in a worker process beside
-        the ring search (:mod:`graphprofile.analysis.graph_worker`); the results are the
-        same either way.
+    workers : int, default 1
+        Processes the analysis may use. With two or more, on a large graph, communities
+        and influence run in a worker process beside the ring search
+        (:mod:`graphprofile.analysis.graph_worker`); the results are the same either way.
+        One by default: on the 2-core machine measured, the two processes slowed each
+        other down more than they overlapped (``benchmarks/RESULTS.md``).
 
     Returns
     -------

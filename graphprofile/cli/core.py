@@ -187,12 +187,12 @@ MaxRejectShareOpt = Annotated[
     ),
 ]
 WorkersOpt = Annotated[
-    int | None,
+    int,
     typer.Option(
         "--workers",
         min=1,
-        help="Processes the analysis may use (default: the cores available); with two or "
-        "more, communities and influence run beside the ring search. Same results either way.",
+        help="Processes the analysis may use (default 1); with two or more, communities and "
+        "influence run beside the ring search on large graphs. Same results either way.",
     ),
 ]
 PreviousOpt = Annotated[
@@ -219,7 +219,7 @@ def run(
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
     lang: LangOpt = None,
-    workers: WorkersOpt = None,
+    workers: WorkersOpt = 1,
 ) -> None:
     """Run the main job: load tables, build the graph, analyse it, write tags.
 

@@ -76,13 +76,17 @@ def test_a_script_without_a_main_guard_is_not_run_again_by_the_worker(
     assert done.stdout.splitlines() == ["script body ran", "worker process"]
 
 
-def test_small_graphs_and_one_core_stay_in_this_process(graph) -> None:
+def test_small_graphs_one_worker_and_the_default_stay_in_this_process(
+    graph, monkeypatch: pytest.MonkeyPatch
+) -> None:
     proj = project(graph)
     s = AnalysisSettings()
     edges = proj.relationship.ecount() + proj.money.ecount()
     assert 0 < edges < graph_worker.WORKER_MIN_EDGES
     assert graph_worker.start(proj, s, seed=1, workers=8) is None
+    monkeypatch.setattr(graph_worker, "WORKER_MIN_EDGES", 0)
     assert graph_worker.start(proj, s, seed=1, workers=1) is None
+    assert graph_worker.start(proj, s, seed=1) is None  # one worker unless asked
 
 
 def test_a_killed_worker_is_replaced_by_this_process(
