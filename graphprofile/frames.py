@@ -143,6 +143,8 @@ class Frames:
     #: Position of each transaction's ``from_account`` and ``to_account`` among the rows
     #: of ``accounts`` (-1: none), as the reference check found them; ``None`` if unknown.
     transaction_accounts: tuple[np.ndarray, np.ndarray] | None = None
+    #: Seconds and rows of each ingest step (``LoadLog.steps``), for ``run.json``.
+    steps: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def table(self, name: str) -> pd.DataFrame:
         return getattr(self, name)
@@ -183,6 +185,7 @@ class Frames:
             stats=self.stats,
             present=self.present,
             notices=self.notices,
+            steps=self.steps,
         )
 
 

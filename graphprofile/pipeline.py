@@ -229,6 +229,20 @@ class StageInput:
 Stage = Callable[[StageInput], Mapping[str, str] | None]
 
 
+def ingest_steps(steps: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, float]]:
+    """Seconds, rows and rows per second of each ingest step (``Frames.steps``), for
+    ``run.json``: the read and parse steps count the rows read, ``references`` the rows
+    accepted by then, ``pseudonymise`` the customer, device and identifier rows."""
+    return {
+        name: {
+            "seconds": round(s["seconds"], 3),
+            "rows": int(s["rows"]),
+            "rows_per_second": round(s["rows"] / s["seconds"]) if s["seconds"] > 0 else None,
+        }
+        for name, s in steps.items()
+    }
+
+
 def _peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
@@ -533,6 +547,7 @@ def summarise(
         if graph is not None
         else (result.meta.get("graph", {}) if result is not None else {}),
         "stages": dict(run.stages),
+        "ingest_steps": ingest_steps(frames.steps) if frames is not None else {},
         "peak_rss_mb": _peak_rss_mb(),
         "notices": list(run.notices),
         "outputs": dict(run.outputs),

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -70,10 +71,15 @@ def load_frames(
             progress(f"{table} ({rows:,} rows read)")
         tables[table] = read_rows(table, data_dir, mapping, now, log)
     present = {t for t, df in tables.items() if df is not None}
+    start = time.perf_counter()
     linked, n_derived, ends = link_tables(tables, present, log)
+    log.timed("references", start, sum(len(df) for df in tables.values() if df is not None))
+    start = time.perf_counter()
     customers, devices, identifiers = pseudonymise(
         linked["customers"], linked["devices"], linked["identifiers"], log.notices
     )
+    pii_rows = (customers, devices, identifiers)
+    log.timed("pseudonymise", start, sum(len(df) for df in pii_rows if df is not None))
     for stat in log.stats.values():
         stat.accepted = stat.read - stat.rejected - stat.merged
     frames = Frames(
@@ -90,6 +96,7 @@ def load_frames(
         present=present,
         notices=log.notices,
         transaction_accounts=ends,
+        steps=log.steps,
     )
     for table, stat in log.stats.items():
         kept = len(frames.table(table)) - (n_derived if table == "customers" else 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -80,6 +81,7 @@ def read_rows(
             )
         return None
     required = {c for c, (_, req) in TABLES[table].items() if req}
+    start = time.perf_counter()
     if tm.kinds:
         raw = wide.read_wide_identifiers(path, tm)
     elif table == "devices" and (tm.from_table or tm.separator):
@@ -106,6 +108,9 @@ def read_rows(
         log.notices.append(f"{path.name}: unmapped column(s) ignored: {', '.join(ignored)}")
     log.files[table] = str(path)
     log.stats[table] = TableStats(table=table, source_file=str(path), read=raw.read)
+    n_read = raw.read
+    log.timed("read", start, n_read)
+    start = time.perf_counter()
     if raw.invalid:
         rows = pd.Series([r for r, _ in raw.invalid])
         log.rejects.add(
@@ -114,6 +119,8 @@ def read_rows(
         log.stats[table].rejected += len(raw.invalid)
     df, reason, column = parse_cells(raw, tm, now)
     raw.frame = pd.DataFrame(columns=raw.frame.columns)  # parsed: the text as read can go
+    log.timed("parse cells", start, n_read)
+    start = time.perf_counter()
     if pre_reason is not None:
         column = pre_column.where(pre_reason.notna(), column)
         reason = pre_reason.fillna(reason)
@@ -132,6 +139,7 @@ def read_rows(
     df = df[~merged.reindex(df.index).fillna(False).astype(bool)]
     if table == "customers":
         df = keep_safe_attributes(df, log.notices, path.name)
+    log.timed("row rules, identifiers, duplicates", start, n_read)
     return df
 
 

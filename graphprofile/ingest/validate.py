@@ -22,6 +22,7 @@ account, counterparties from transactions) and are not in ``Frames.present``.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -97,12 +98,22 @@ class LoadLog:
         One-line notices for the user and ``run.json``.
     files : dict
         The source file read for each table.
+    steps : dict
+        Seconds and rows of each ingest step, summed over the tables (:meth:`timed`).
     """
 
     rejects: RejectLog = field(default_factory=RejectLog)
     stats: dict[str, TableStats] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
+    steps: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def timed(self, step: str, start: float, rows: int) -> None:
+        """Add the seconds since ``start`` (a ``time.perf_counter()``) and ``rows`` to
+        ``step`` in :attr:`steps`."""
+        entry = self.steps.setdefault(step, {"seconds": 0.0, "rows": 0})
+        entry["seconds"] += time.perf_counter() - start
+        entry["rows"] += rows
 
     def reject(
         self,

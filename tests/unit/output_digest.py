@@ -14,8 +14,8 @@ What is covered: every table file of the run directory (``graph/nodes``, ``graph
 the result tables, ``rejects/``) column by column (name, Arrow type, every value in row
 order) and ``run.json`` without what differs between runs by design: the run id, times and
 timings (``run_id``, ``computed_at``, ``started_at``, ``finished_at``, ``seconds``,
-``stages``, ``peak_rss_mb``), where the graph jobs ran (``graph_jobs``: in this process or
-a worker, by the machine's cores; the results are the same), paths (``parameters``,
+``stages``, ``ingest_steps``, ``peak_rss_mb``), where the graph jobs ran (``graph_jobs``:
+in this process or a worker; the results are the same), paths (``parameters``,
 ``outputs``, input files, the report) and package versions. Floating-point values are
 compared to 10 significant digits, so that a change of summation order in a speed fix does
 not count as an output change while any difference visible in a score, tag or reason does.
@@ -46,7 +46,7 @@ BANK = {"customers": 20_000, "seed": 1, "run_seed": 1, "pii_key": "output-digest
 #: Columns and run.json keys that differ between two runs of the same input by design.
 RUN_KEYS = {"run_id", "computed_at", "started_at", "finished_at", "seconds", "stages"}
 RUN_KEYS |= {"peak_rss_mb", "parameters", "packages", "outputs", "report", "source_file"}
-RUN_KEYS |= {"graph_jobs"}
+RUN_KEYS |= {"graph_jobs", "ingest_steps"}
 PACKAGES = ("pandas", "pyarrow", "numpy", "python-igraph", "leidenalg", "scikit-learn")
 
 

@@ -70,6 +70,17 @@ def test_run_json_summary_reconciles(tmp_path: Path, capsys) -> None:
     summary = json.loads(capsys.readouterr().out)
     assert summary["parameters"]["workers"] == 1
     assert summary["analysis"]["graph_jobs"] == {"where": "this process"}
+    steps = summary["ingest_steps"]
+    assert list(steps) == [
+        "read",
+        "parse cells",
+        "row rules, identifiers, duplicates",
+        "references",
+        "pseudonymise",
+    ]
+    for step in ("read", "parse cells", "row rules, identifiers, duplicates"):
+        assert steps[step]["rows"] == summary["rows"]["read"]
+    assert all(s["seconds"] >= 0 for s in steps.values())
     assert summary == json.loads((tmp_path / "run.json").read_text())
     for stats in summary["tables"].values():
         assert stats["read"] == stats["accepted"] + stats["rejected"]
