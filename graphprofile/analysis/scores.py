@@ -32,6 +32,7 @@ from graphprofile.analysis.behaviour import (
 )
 from graphprofile.analysis.learned import FEATURE_WORDS, learned_scores
 from graphprofile.analysis.settings import AnalysisSettings
+from graphprofile.domain import RING_ORDER
 from graphprofile.frames import CanonicalGraph
 
 #: Behaviour features the anomaly forest sees (scale-free: counts, shares, neighbourhood).
@@ -44,7 +45,8 @@ ANOMALY_COLUMNS = [
 SCORE_COLUMNS = [*BEHAVIOUR_COLUMNS, "anomaly_score", "learned_score"]
 #: Label-free graph features (besides behaviour) the learned score may use.
 MODEL_GRAPH_COLUMNS = ["pagerank", "money_pagerank", "degree", "betweenness", "core"]
-PATTERN_KINDS = ("identity", "cycle", "scatter_gather", "fan_in", "fan_out")
+#: Ring kinds whose candidate counts the learned model sees (every kind, always a column).
+PATTERN_KINDS = RING_ORDER
 
 
 def model_graph_features(
