@@ -31,8 +31,15 @@ import numpy as np
 import pandas as pd
 from scipy.sparse import csr_matrix
 
-from graphprofile.analysis._util import count_threshold, distinct_sorted, igraph_from_edges, runs
-from graphprofile.analysis.unusual import DAY, RECURRING_DAYS, n_days
+from graphprofile.analysis._util import igraph_from_edges, runs
+from graphprofile.analysis.unusual import (
+    DAY,
+    RECURRING_DAYS,
+    contact_limits,
+    empty_members,
+    n_days,
+    pair_days,
+)
 
 #: Shared payees that make two payers one layer (a 2x2 biclique).
 MIN_SHARED = 2
@@ -70,25 +77,17 @@ def find_layers(
         position lists; ``depth`` orders a stack's layers in the direction of the money).
         Rings are numbered by their smallest account.
     """
-    empty_m = pd.DataFrame(
-        {
-            "ring": pd.Series([], dtype="int64"),
-            "acc": pd.Series([], dtype="int64"),
-            "role": pd.Series([], dtype="str"),
-        }
-    )
+    empty_m = empty_members()
     empty_l = pd.DataFrame(columns=["ring", "layer", "depth", "payers", "payees"])
     if len(src) == 0:
         return empty_m, empty_l
     n = int(max(src.max(), dst.max())) + 1
     ok = (src != dst) & ((owner[src] != owner[dst]) | (owner[src] < 0))
     s, d, day = src[ok].astype(np.int64), dst[ok].astype(np.int64), ts[ok] // DAY
-    pair_days = distinct_sorted((s * n + d) * n_days(ts) + day)[0] // n_days(ts)
-    pairs, days = distinct_sorted(pair_days)[:2]
-    n_payees = np.bincount(pairs // n, minlength=n)
-    n_payers = np.bincount(pairs % n, minlength=n)
-    max_payees = count_threshold(n_payees, percentile=hub_percentile, floor=hub_floor, min_count=1)
-    max_payers = count_threshold(n_payers, percentile=hub_percentile, floor=hub_floor, min_count=1)
+    pairs, days = pair_days(s, d, day, n, n_days(ts))
+    n_payees, n_payers, max_payees, max_payers = contact_limits(
+        pairs, n, hub_percentile=hub_percentile, hub_floor=hub_floor
+    )
     ps, pr = pairs // n, pairs % n
     keep = (days < RECURRING_DAYS) & (n_payees[ps] <= max_payees) & (n_payers[pr] <= max_payers)
     ps, pr = ps[keep], pr[keep]

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from graphprofile.analysis._util import count_threshold, distinct_sorted, igraph_from_edges
-from graphprofile.analysis.behaviour import ODD_Z
+from graphprofile.analysis.behaviour import odd_amount, repeated
 
 DAY = 86_400
 #: Accounts a group of unusual links needs to be a structure (two are a pair trading).
@@ -75,23 +75,50 @@ def unusual_transfer_flags(
     (numpy.ndarray, numpy.ndarray)
         ``odd`` and ``repeat`` flags (bool) per transfer.
     """
-    pop = np.log(all_amounts[all_amounts > 0])
-    odd = np.zeros(len(amount), dtype=bool)
-    if len(pop):
-        med = float(np.median(pop))
-        mad = float(np.median(np.abs(pop - med))) * 1.4826
-        if mad > 0:
-            with np.errstate(divide="ignore"):
-                odd = np.abs(np.log(np.maximum(amount, 1e-12)) - med) > ODD_Z * mad
     n = int(max(src.max(), dst.max())) + 1 if len(src) else 1
-    key = (src.astype(np.int64) * n + dst) * n_days(ts) + ts // DAY
-    _, counts, where = distinct_sorted(key, inverse=True)
-    return odd, counts[where] > 1
+    same_day = (src.astype(np.int64) * n + dst) * n_days(ts) + ts // DAY
+    return odd_amount(amount, all_amounts), repeated(same_day)
 
 
 def n_days(ts: np.ndarray) -> int:
     """Number of day slots (``ts // DAY``) the data spans."""
     return int(ts.max()) // DAY + 1 if len(ts) else 1
+
+
+def empty_members() -> pd.DataFrame:
+    """A members frame (``ring, acc, role``) without rows."""
+    return pd.DataFrame(
+        {
+            "ring": pd.Series([], dtype="int64"),
+            "acc": pd.Series([], dtype="int64"),
+            "role": pd.Series([], dtype="str"),
+        }
+    )
+
+
+def contact_limits(
+    pairs: np.ndarray, n: int, *, hub_percentile: float, hub_floor: int
+) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Distinct payees and payers of each of ``n`` accounts, from the distinct pairs
+    ``payer * n + payee``, and the bank's contact threshold for each (the
+    ``hub_percentile`` of the counts, at least ``hub_floor``: the payroll/biller rule)."""
+    n_payees = np.bincount(pairs // n, minlength=n)
+    n_payers = np.bincount(pairs % n, minlength=n)
+    limits = [
+        count_threshold(counts, percentile=hub_percentile, floor=hub_floor, min_count=1)
+        for counts in (n_payees, n_payers)
+    ]
+    return n_payees, n_payers, limits[0], limits[1]
+
+
+def pair_days(
+    s: np.ndarray, d: np.ndarray, day: np.ndarray, n: int, days: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (payer, payee) pairs ``s * n + d`` of transfers on day slots ``day`` (of
+    ``days``), and on how many distinct days each pair paid."""
+    pair_day = distinct_sorted((s.astype(np.int64) * n + d) * days + day)[0] // days
+    pairs, n_days_paid, _ = distinct_sorted(pair_day)
+    return pairs, n_days_paid
 
 
 def find_unusual(
@@ -124,13 +151,7 @@ def find_unusual(
         ``ring, src, dst, n_txns, amount, first, last, odd, repeat`` (one row per directed
         account pair of the ring; ``odd``/``repeat``: any of its transfers is).
     """
-    empty_m = pd.DataFrame(
-        {
-            "ring": pd.Series([], dtype="int64"),
-            "acc": pd.Series([], dtype="int64"),
-            "role": pd.Series([], dtype="str"),
-        }
-    )
+    empty_m = empty_members()
     empty_l = pd.DataFrame(columns=["ring", "src", "dst", "n_txns", "amount", "first", "last",
                                     "odd", "repeat"])  # fmt: skip
     if len(src) == 0:
@@ -138,19 +159,15 @@ def find_unusual(
     odd, repeat = unusual_transfer_flags(src, dst, ts, amount, all_amounts)
     n = int(max(src.max(), dst.max())) + 1
     pairs = distinct_sorted(src.astype(np.int64) * n + dst)[0]
-    n_payees = np.bincount(pairs // n, minlength=n)
-    n_payers = np.bincount(pairs % n, minlength=n)
-    max_payees = count_threshold(n_payees, percentile=hub_percentile, floor=hub_floor, min_count=1)
-    max_payers = count_threshold(n_payers, percentile=hub_percentile, floor=hub_floor, min_count=1)
+    *_, max_payees, max_payers = contact_limits(
+        pairs, n, hub_percentile=hub_percentile, hub_floor=hub_floor
+    )
     o_s, o_d = owner[src], owner[dst]
     sel = np.flatnonzero((odd | repeat) & ((o_s != o_d) | (o_s < 0)) & (src != dst))
     # a pair paying such amounts on several days has a standing relationship (a salary, a
     # rent): that amount is usual for the pair, whatever the bank's typical payment
-    pair_day = distinct_sorted(
-        (src[sel].astype(np.int64) * n + dst[sel]) * n_days(ts) + ts[sel] // DAY
-    )[0]
-    pair_days = pd.Series(1, index=pair_day // n_days(ts)).groupby(level=0).size()
-    standing = pair_days.index[pair_days.to_numpy() >= RECURRING_DAYS].to_numpy()
+    paid, n_days_paid = pair_days(src[sel], dst[sel], ts[sel] // DAY, n, n_days(ts))
+    standing = paid[n_days_paid >= RECURRING_DAYS]
     sel = sel[~np.isin(src[sel].astype(np.int64) * n + dst[sel], standing)]
     # a hub is an account whose *unusual* links alone reach the contact threshold: a busy
     # account's unusual payments are still unusual, but an employer paying odd amounts to
