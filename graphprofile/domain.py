@@ -10,14 +10,13 @@ from dataclasses import dataclass
 #: Layered typologies (AMLSim's bipartite layer and stack of layers): a ring kind each,
 #: found by ``graphprofile.analysis.layers``.
 LAYER_KINDS = ("bipartite", "stack")
-#: Ring kinds the generator plants (in this order; evaluation reports them so).
-PLANTED_RING_KINDS = ("identity", "cycle", "fan_in", "fan_out", "scatter_gather", *LAYER_KINDS)
+#: Ring kinds the generator plants (in this order; evaluation reports them so, and
+#: reports recall for each).
+PLANTED_KINDS = ("identity", "cycle", "fan_in", "fan_out", "scatter_gather", *LAYER_KINDS)
 #: Ring kinds the analysis reports: the planted shapes, and groups of accounts linked by
 #: transfers unusual for the bank (a kind no generator plants: it is read from the
 #: transfers, whatever the shape; see ``graphprofile.analysis.unusual``).
-RING_KINDS = (*PLANTED_RING_KINDS, "unusual_transfers")
-#: Every kind the generator plants (and ``evaluate`` reports recall for).
-PLANTED_KINDS = PLANTED_RING_KINDS
+RING_KINDS = (*PLANTED_KINDS, "unusual_transfers")
 #: Money-flow ring kinds (members are accounts; identity rings' members are customers).
 FLOW_KINDS = RING_KINDS[1:]
 #: Money-flow kinds in priority order: an account already in a ring of an earlier kind
@@ -81,7 +80,6 @@ __all__ = [
     "LATE_KINDS",
     "LAYER_KINDS",
     "PLANTED_KINDS",
-    "PLANTED_RING_KINDS",
     "RING_KINDS",
     "RING_ORDER",
 ]

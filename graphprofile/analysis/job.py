@@ -164,8 +164,8 @@ def analyse(
     log.lap("projections")
 
     log.say("communities")
-    # on two or more cores (and a large graph) Leiden and influence run in a worker
-    # process while this one searches rings (graph_worker); otherwise here, in turn
+    # asked for two or more workers (and on a large graph), Leiden and influence run in a
+    # worker process while this one searches rings (graph_worker); otherwise here, in turn
     pending = graph_worker.start(proj, s, seed=seed, workers=workers)
     where: dict[str, Any] = {"where": "this process"}
     if pending is None:

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from graphprofile.analysis import analyse
-from graphprofile.domain import PLANTED_RING_KINDS
+from graphprofile.domain import PLANTED_KINDS
 from graphprofile.evaluate import evaluate
 from graphprofile.generate import BankParams, generate_bank
 from graphprofile.graph import build_graph
@@ -41,14 +41,14 @@ def test_acceptance_against_planted_truth(bank):
     data, _, _, out = bank
     metrics = evaluate(out, data / "truth")
     for kind, m in metrics["rings"].items():
-        if kind not in PLANTED_RING_KINDS:  # unusual_transfers: no generator plants it, and
+        if kind not in PLANTED_KINDS:  # unusual_transfers: no generator plants it, and
             # what it reports must lie in planted (layered) rings like any other ring
             assert m["found"] == 0 or m["precision"] >= 0.8, (kind, m)
             continue
         assert m["planted"] >= 5, kind
         assert m["recall"] >= 0.8, (kind, m)  # one miss of five (see docs/ANALYSIS.md)
         assert m["precision"] >= 0.8, (kind, m)
-    flow = [m for kind, m in metrics["rings"].items() if kind in PLANTED_RING_KINDS[1:]]
+    flow = [m for kind, m in metrics["rings"].items() if kind in PLANTED_KINDS[1:]]
     assert sum(m["recovered"] for m in flow) >= 0.9 * sum(m["planted"] for m in flow)
     assert metrics["risk"]["auc"] >= 0.95
     assert metrics["communities"]["nmi"] >= 0.8
