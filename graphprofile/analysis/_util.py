@@ -98,10 +98,15 @@ def runs(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     :func:`distinct_sorted` for keys already in order (rows sorted by account and time).
     """
+    starts = run_starts(key)
+    return key[starts], np.diff(np.append(starts, len(key)))
+
+
+def run_starts(key: np.ndarray) -> np.ndarray:
+    """Positions where a run of equal values of a non-decreasing ``key`` begins."""
     first = np.ones(len(key), dtype=bool)
     first[1:] = key[1:] != key[:-1]
-    starts = np.flatnonzero(first)
-    return key[starts], np.diff(np.append(starts, len(key)))
+    return np.flatnonzero(first)
 
 
 def stable_argsort(key: np.ndarray) -> np.ndarray:

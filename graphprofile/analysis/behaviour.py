@@ -61,6 +61,7 @@ import pandas as pd
 from graphprofile.analysis._util import (
     count_threshold,
     distinct_sorted,
+    run_starts,
     search_sorted,
     stable_argsort,
 )
@@ -384,10 +385,7 @@ def _pct(values: np.ndarray) -> np.ndarray:
     if n == 0 or np.isnan(v).any():
         return pd.Series(v).rank(method="average", pct=True).to_numpy()
     order = np.argsort(v)
-    ranked = v[order]
-    first = np.ones(n, dtype=bool)
-    first[1:] = ranked[1:] != ranked[:-1]
-    starts = np.flatnonzero(first)
+    starts = run_starts(v[order])
     counts = np.diff(np.append(starts, n))
     out = np.empty(n)
     out[order] = np.repeat((2 * starts + counts + 1) / 2.0, counts)

@@ -38,10 +38,9 @@ import igraph as ig
 import numpy as np
 import pandas as pd
 
-from graphprofile.analysis._util import igraph_from_edges
 from graphprofile.analysis.communities import partition
 from graphprofile.analysis.influence import influence
-from graphprofile.analysis.projection import LAYERS, Projection
+from graphprofile.analysis.projection import LAYERS, Projection, money_graph, relationship_graph
 from graphprofile.analysis.settings import AnalysisSettings
 
 #: Fewest relationship plus money-flow edges for which a worker process is started. Starting
@@ -143,16 +142,10 @@ def _in_worker(
     settings: AnalysisSettings,
     seed: int,
 ) -> GraphJobs:
-    """:func:`graph_jobs` on graphs rebuilt from the projection's edge tables, as
-    :func:`~graphprofile.analysis.projection.project` builds them."""
-    relationship = igraph_from_edges(
-        customers, rel_edges["src"].to_numpy(), rel_edges["dst"].to_numpy(), directed=False
-    )
-    relationship.es["weight"] = rel_edges["weight"].to_numpy().tolist()
-    money = igraph_from_edges(
-        accounts, money_edges["src"].to_numpy(), money_edges["dst"].to_numpy(), directed=True
-    )
-    money.es["weight"] = money_edges["total_amount"].to_numpy().tolist()
+    """:func:`graph_jobs` on graphs rebuilt from the projection's edge tables by the
+    functions :func:`~graphprofile.analysis.projection.project` builds them with."""
+    relationship = relationship_graph(customers, rel_edges)
+    money = money_graph(accounts, money_edges)
     out = graph_jobs(relationship, rel_edges, money, account_customer, settings, seed=seed)
     out.run["peak_rss_mb"] = _own_peak_rss_mb()
     return out

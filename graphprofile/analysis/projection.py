@@ -39,7 +39,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graphprofile._arrow import SortedIds, arrow_strings, codes, sorted_codes
-from graphprofile.analysis._util import count_threshold, igraph_from_edges, stable_argsort
+from graphprofile.analysis._util import (
+    count_threshold,
+    igraph_from_edges,
+    run_starts,
+    stable_argsort,
+)
 from graphprofile.analysis.settings import AnalysisSettings
 from graphprofile.frames import NODE_KEYS, CanonicalGraph
 
@@ -253,10 +258,27 @@ def _first_of_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     b = b.astype(np.int64) - int(b.min())
     key = a * (int(b.max()) + 1) + b
     order = stable_argsort(key)
-    sorted_key = key[order]
-    first = np.ones(len(key), dtype=bool)
-    first[1:] = sorted_key[1:] != sorted_key[:-1]
-    return np.sort(order[first])
+    return np.sort(order[run_starts(key[order])])
+
+
+def money_graph(accounts: int, money_edges: pd.DataFrame) -> ig.Graph:
+    """The directed account money-flow graph of :attr:`Projection.money_edges` (weight:
+    ``total_amount``)."""
+    money = igraph_from_edges(
+        accounts, money_edges["src"].to_numpy(), money_edges["dst"].to_numpy(), directed=True
+    )
+    money.es["weight"] = money_edges["total_amount"].to_numpy().tolist()
+    return money
+
+
+def relationship_graph(customers: int, rel_edges: pd.DataFrame) -> ig.Graph:
+    """The undirected customer relationship graph of :attr:`Projection.rel_edges` (weight:
+    ``weight``)."""
+    relationship = igraph_from_edges(
+        customers, rel_edges["src"].to_numpy(), rel_edges["dst"].to_numpy(), directed=False
+    )
+    relationship.es["weight"] = rel_edges["weight"].to_numpy().tolist()
+    return relationship
 
 
 def item_codes(values: pd.Series, ids: SortedIds | None = None) -> np.ndarray:
@@ -357,16 +379,9 @@ def project(graph: CanonicalGraph, *, settings: AnalysisSettings | None = None) 
         money_edges = pd.DataFrame({"src": [], "dst": [], "n_txns": [], "total_amount": []}).astype(
             {"src": "int64", "dst": "int64", "n_txns": "int64", "total_amount": "float64"}
         )
-    money = igraph_from_edges(
-        len(accounts), money_edges["src"].to_numpy(), money_edges["dst"].to_numpy(), directed=True
-    )
-    money.es["weight"] = money_edges["total_amount"].to_numpy().tolist()
-
+    money = money_graph(len(accounts), money_edges)
     rel_edges = _relationship_edges(money_edges, acc_cust, links, settings)
-    relationship = igraph_from_edges(
-        len(customers), rel_edges["src"].to_numpy(), rel_edges["dst"].to_numpy(), directed=False
-    )
-    relationship.es["weight"] = rel_edges["weight"].to_numpy().tolist()
+    relationship = relationship_graph(len(customers), rel_edges)
     return Projection(
         customers=customers,
         accounts=accounts,
