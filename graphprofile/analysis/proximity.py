@@ -106,19 +106,28 @@ def _money_links(
     me = proj.money_edges
     a, b = proj.money_customers()
     ok = (a >= 0) & (b >= 0) & (a != b)
-    flows = (
+    n = len(proj.customers)
+    # one int64 key per customer pair: sorted by key is sorted by (a, b), and a one-column
+    # group is several times faster than a two-column one (same sums, same row order)
+    sums = (
         pd.DataFrame(
             {
-                "a": a[ok],
-                "b": b[ok],
                 "n_txns": me["n_txns"].to_numpy()[ok],
                 "amount": me["total_amount"].to_numpy()[ok],
             }
         )
-        .groupby(["a", "b"], as_index=False, sort=True)
+        .groupby(a[ok].astype(np.int64) * n + b[ok], sort=True)
         .sum()
     )
-    n = len(proj.customers)
+    key = sums.index.to_numpy(dtype=np.int64)
+    flows = pd.DataFrame(
+        {
+            "a": key // n,
+            "b": key % n,
+            "n_txns": sums["n_txns"].to_numpy(),
+            "amount": sums["amount"].to_numpy(),
+        }
+    )
     payees = np.bincount(flows["a"].to_numpy(), minlength=n)
     payers = np.bincount(flows["b"].to_numpy(), minlength=n)
     k_out = count_threshold(
@@ -162,14 +171,18 @@ def evidence_graph(proj: Projection, *, settings: AnalysisSettings | None = None
     items = _item_links(proj)
     links = pd.concat([df for df in (items, money) if len(df)] or [items], ignore_index=True)
     links = links.astype({"a": "int64", "b": "int64", "n_txns": "int64", "amount": "float64"})
-    links = links.sort_values(["a", "b", "via", "item_id"], ignore_index=True)
+    n = len(proj.customers)
+    a, b = links["a"].to_numpy(), links["b"].to_numpy()
+    # the order of sort_values(["a", "b", "via", "item_id"]) by one stable lexsort on
+    # integer keys (the strings' sorted codes), several times faster at 1M customers
+    via = pd.factorize(links["via"], sort=True)[0]
+    item = pd.factorize(links["item_id"], sort=True)[0]
+    links = links.take(np.lexsort((item, via, a * n + b))).reset_index(drop=True)
     lo = np.minimum(links["a"].to_numpy(), links["b"].to_numpy())
     hi = np.maximum(links["a"].to_numpy(), links["b"].to_numpy())
-    pairs = pd.DataFrame({"lo": lo, "hi": hi}).value_counts(sort=False).sort_index()
-    src = pairs.index.get_level_values(0).to_numpy(dtype=np.int64)
-    dst = pairs.index.get_level_values(1).to_numpy(dtype=np.int64)
-    graph = igraph_from_edges(len(proj.customers), src, dst, directed=False)
-    graph.es["weight"] = pairs.to_numpy(dtype="float64").tolist()
+    pair, count = np.unique(lo * n + hi, return_counts=True)  # sorted by (lo, hi)
+    graph = igraph_from_edges(n, pair // n, pair % n, directed=False)
+    graph.es["weight"] = count.astype("float64").tolist()
     meta.update({"item_links": len(items), "edges": int(graph.ecount())})
     return Evidence(graph=graph, links=links, meta=meta, money_total=total)
 

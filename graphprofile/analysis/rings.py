@@ -235,9 +235,13 @@ def _cohesion(
     # people who pay each other both ways know each other, whatever their circles
     ea, eb = proj.money_customers()
     n_c = len(proj.customers)
-    paid = np.unique(ea[(ea >= 0) & (eb >= 0)] * n_c + eb[(ea >= 0) & (eb >= 0)])
     pa, pb = pairs["a"].to_numpy(), pairs["b"].to_numpy()
-    back = np.isin(pb * n_c + pa, paid)
+    # only money edges from a ring pair's payee to its payer can answer: look among those
+    payee, payer = np.zeros(n_c, dtype=bool), np.zeros(n_c, dtype=bool)
+    payee[pb], payer[pa] = True, True
+    ok = (ea >= 0) & (eb >= 0)
+    ok[ok] = payee[ea[ok]] & payer[eb[ok]]
+    back = np.isin(pb * n_c + pa, ea[ok] * n_c + eb[ok])
     same |= back
     # chance that a random customer shares a's circle: big communities meet by chance
     sizes = np.bincount(community, minlength=int(community.max()) + 1) / len(community)
