@@ -204,9 +204,27 @@ def pseudonymise(
         devices = devices.assign(ip=pseud.hash_series(devices["ip"], "ip"))
     if identifiers is not None:
         kind = identifiers["kind"].str.lower()
-        hashed = pd.Series(pd.NA, index=identifiers.index, dtype="string")
-        for k in sorted(pd.unique(kind.dropna())):
-            sel = kind == k
-            hashed[sel] = pseud.hash_series(identifiers.loc[sel, "value"], k)
-        identifiers = identifiers.assign(kind=kind, value=hashed)
+        identifiers = identifiers.assign(kind=kind, value=_by_kind(pseud, identifiers, kind))
     return customers, devices, identifiers
+
+
+def _by_kind(pseud: Pseudonymiser, identifiers: pd.DataFrame, kind: pd.Series) -> pd.Series:
+    """Each identifier value pseudonymised as its kind (lower-cased) says; null without a
+    kind. The kinds' results are put back in row order by one Arrow ``take`` (a masked
+    assignment per kind took ~2 s at 4M identifiers)."""
+    n = len(identifiers)
+    values = identifiers["value"]
+    codes, kinds = pd.factorize(kind, sort=True)  # kinds in sorted order; -1: no kind
+    order = np.argsort(codes, kind="stable")
+    parts = [pa.array([], type=pa.large_string())]
+    at = np.searchsorted(codes[order], np.arange(len(kinds) + 1))
+    for j, k in enumerate(kinds):
+        rows = np.sort(order[at[j] : at[j + 1]])
+        part = pseud.hash_series(values.iloc[rows], k).array
+        parts.append(pa.array(part).cast(pa.large_string()))
+        order[at[j] : at[j + 1]] = rows
+    combined = pa.chunked_array(parts).combine_chunks()
+    where = np.full(n, -1, dtype=np.int64)  # row -> position in ``combined`` (-1: null)
+    where[order[at[0] :]] = np.arange(n - at[0])
+    taken = combined.take(pa.array(where, mask=where < 0))
+    return pd.Series(pd.arrays.ArrowStringArray(taken), index=identifiers.index, dtype="string")
