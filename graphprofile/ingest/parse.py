@@ -57,6 +57,29 @@ def nullable_text(values: np.ndarray | None, index: pd.Index) -> pd.Series:
     return pd.Series(pd.arrays.ArrowStringArray(arr), index=index)
 
 
+#: Bytes that may start or end whitespace Arrow's ``utf8_trim_whitespace`` removes: ASCII
+#: 9-13 and 28-32, and every byte of a multi-byte character (a superset: the trim decides).
+_MAY_TRIM = np.zeros(256, dtype=bool)
+_MAY_TRIM[9:14] = _MAY_TRIM[28:33] = _MAY_TRIM[128:] = True
+
+
+def _nothing_to_trim(text: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether no value of large-string ``text`` can start or end with whitespace, from
+    each value's first and last byte (no trimmed copy of the column is made)."""
+    for chunk in text.chunks if isinstance(text, pa.ChunkedArray) else [text]:
+        data = chunk.buffers()[2]
+        if len(chunk) == 0 or data is None:
+            continue
+        bytes_ = np.frombuffer(data, dtype=np.uint8)
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64)
+        offsets = offsets[chunk.offset : chunk.offset + len(chunk) + 1]
+        lo, hi = offsets[:-1], offsets[1:]
+        filled = hi > lo  # empty values (and most nulls) have no bytes to look at
+        if _MAY_TRIM[bytes_[lo[filled]]].any() or _MAY_TRIM[bytes_[hi[filled] - 1]].any():
+            return False
+    return True
+
+
 def as_text(values: pd.Series) -> pd.Series:
     """Text ids and labels: trimmed; empty means missing.
 
@@ -67,11 +90,12 @@ def as_text(values: pd.Series) -> pd.Series:
     """
     s = values.astype("string")
     text = arrow_strings(s)
-    stripped = pc.utf8_trim_whitespace(text)
-    if pc.any(pc.not_equal(pc.binary_length(stripped), pc.binary_length(text))).as_py():
-        s = pd.Series(pd.arrays.ArrowStringArray(stripped), index=s.index, name=s.name)
-        text = stripped
-    del stripped
+    if not _nothing_to_trim(text):  # trimming copies the column: only when it may change
+        stripped = pc.utf8_trim_whitespace(text)
+        if pc.any(pc.not_equal(pc.binary_length(stripped), pc.binary_length(text))).as_py():
+            s = pd.Series(pd.arrays.ArrowStringArray(stripped), index=s.index, name=s.name)
+            text = stripped
+        del stripped
     if not pc.any(pc.equal(pc.binary_length(text), 0)).as_py():
         return s
     return s.mask(s == "")

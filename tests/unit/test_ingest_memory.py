@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from graphprofile.frames import Frames, TableStats
-from graphprofile.ingest.parse import as_text
+from graphprofile.ingest.parse import _nothing_to_trim, as_text
 from graphprofile.ingest.validate import repeated_keys
 
 
@@ -35,6 +37,22 @@ def test_as_text_trims_and_blanks_only_when_needed() -> None:
     assert as_text(messy).tolist() == ["A1", "B2", pd.NA, pd.NA]
     blank = pd.Series(["A1", ""], dtype="str")
     assert as_text(blank).tolist() == ["A1", pd.NA]
+
+
+def test_trim_check_never_misses_whitespace_the_trim_removes() -> None:
+    # every single character with a value around it: the check may only say "nothing to
+    # trim" where Arrow's trim indeed changes nothing (a sliced, chunked column too)
+    chars = [chr(c) for c in range(0x3000 + 1) if c not in range(0xD800, 0xE000)]
+    for text in (chars, [f"x{c}" for c in chars], [f"{c}x" for c in chars]):
+        arr = pa.chunked_array(
+            [pa.array(text[:50], pa.large_string()), pa.array(text, pa.large_string())[7:]]
+        )
+        for chunk in [arr, *arr.chunks]:
+            trimmed = pc.utf8_trim_whitespace(chunk)
+            changed = not trimmed.equals(chunk)
+            assert not (changed and _nothing_to_trim(chunk))
+    assert _nothing_to_trim(pa.array(["A1", "", None, "b"], pa.large_string()))
+    assert not _nothing_to_trim(pa.array(["A1", "b\u00a0"], pa.large_string()))
 
 
 def test_accounting_only_keeps_the_counts_and_the_shared_table() -> None:
