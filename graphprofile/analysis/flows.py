@@ -20,8 +20,10 @@ step would exceed it, the cut is counted and reported.
   span more than the window, such as an employer -- are neither senders nor gathered
   money. Members: the collector, the senders and onward receiving accounts.
 - **fan_out**: an account pays at least ``fan_min_degree`` distinct receivers within
-  ``fan_window_days`` and at least ``fan_pass_share`` of the receivers pass the money
-  through within ``onward_days``. Members: the source and the receivers.
+  ``fan_window_days`` that pass the money through within ``onward_days``, and they are at
+  least ``fan_pass_share`` of its receivers or more than the bank's own rate of passing
+  money on explains (binomial test at ``fan_pass_alpha``). Members: the source and the
+  receivers.
 - **scatter_gather**: a source pays intermediates that each forward to the same sink
   within ``fan_window_days`` with the amount roughly conserved, through at least
   ``scatter_min_paths`` distinct intermediates.
@@ -394,6 +396,23 @@ def passed_on(tx: Txns, s: AnalysisSettings) -> np.ndarray:
     return out
 
 
+def passers_unlikely(
+    n_passed: pd.Series | np.ndarray, n: pd.Series | np.ndarray, base: float, alpha: float
+) -> np.ndarray:
+    """Per window: are ``n_passed`` passing receivers out of ``n`` unlikely by chance?
+
+    True when a binomial draw of ``n`` receivers, each passing money on with the bank's own
+    rate ``base`` (the share of all its transfers that were passed on), reaches
+    ``n_passed`` or more with probability at most ``alpha`` (a one-sided binomial test).
+    """
+    k = np.asarray(n_passed, dtype=np.int64)
+    if len(k) == 0 or base >= 1.0:
+        return np.zeros(len(k), dtype=bool)
+    from scipy.stats import binom  # imported with scikit-learn by the behaviour job anyway
+
+    return binom.sf(k - 1, np.asarray(n, dtype=np.int64), base) <= alpha
+
+
 def find_fan_out(
     tx: Txns, s: AnalysisSettings, passed: np.ndarray | None = None
 ) -> tuple[pd.DataFrame, int]:
@@ -404,6 +423,7 @@ def find_fan_out(
     if passed is None:
         passed = passed_on(tx, s)
     cp = np.concatenate([[0], np.cumsum(passed)])
+    base = float(passed.mean()) if len(passed) else 0.0  # the bank's share of passed transfers
     found, cut = [], 0
     # thresholds count receivers that pass the money on: a payroll batch pays many, but
     # its employees do not forward their pay
@@ -425,7 +445,13 @@ def find_fan_out(
         frame = pd.DataFrame({"start": lo[rows], "recv": tx.dst[pos], "passed": passed[pos]})
         per_recv = frame.groupby(["start", "recv"], as_index=False)["passed"].max()
         agg = per_recv.groupby("start").agg(n=("recv", "size"), n_passed=("passed", "sum"))
-        agg = agg[(agg["n_passed"] >= need) & (agg["n_passed"] >= s.fan_pass_share * agg["n"])]
+        agg = agg[
+            (agg["n_passed"] >= need)
+            & (
+                (agg["n_passed"] >= s.fan_pass_share * agg["n"])
+                | passers_unlikely(agg["n_passed"], agg["n"], base, s.fan_pass_alpha)
+            )
+        ]
         if len(agg):
             start = agg.index.to_numpy()
             found.append(

@@ -94,7 +94,12 @@ class AnalysisSettings:
         An account *passes money through* when at least this share of what it gathered
         (received) leaves it within ``onward_days``.
     fan_pass_share : float
-        Fan-out: share of the receivers that must pass the money through.
+        Fan-out: share of the receivers that must pass the money through (or see
+        ``fan_pass_alpha``).
+    fan_pass_alpha : float
+        Fan-out: fewer passing receivers than ``fan_pass_share`` still make a fan when so
+        many are unlikely at the bank's own rate of passing money on (one-sided binomial
+        test, this significance level; 0.05 is the conventional one).
     scatter_min_paths : int
         Distinct intermediaries between one source and one sink for scatter-gather.
     influence_percentiles : tuple of float
@@ -148,6 +153,7 @@ class AnalysisSettings:
     fan_min_degree: int = 5
     fan_onward_share: float = 0.7
     fan_pass_share: float = 0.5
+    fan_pass_alpha: float = 0.05
     scatter_min_paths: int = 3
     influence_percentiles: tuple[float, ...] = (1.0, 5.0)
     min_community_for_tags: int = 20
@@ -189,6 +195,8 @@ class AnalysisSettings:
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ConfigError(f"{name} must be greater than 0")
+        if not 0 <= self.fan_pass_alpha < 1:
+            raise ConfigError("fan_pass_alpha must be in [0, 1)")
         if self.onward_days < 0:
             raise ConfigError("onward_days must be 0 or more")
         if self.hub_threshold is not None and self.hub_threshold < 2:
