@@ -12,6 +12,8 @@ Datasets:
   decoys), ``--customers`` each;
 - every AMLSim sample ``../shared/benchmarks/amlsim/*.tgz`` (extracted once, git-ignored,
   under ``--data-root``), read with ``loaders/amlsim.toml``.
+- a stress variant of each AMLSim sample with its laundering amounts scaled into the
+  ordinary range (``*-ordinary-amounts``, :func:`_ordinary_amounts`).
 
 Each dataset is analysed twice, with ``graphprofile.analysis.analyse`` exactly as
 ``graphprofile run`` calls it:
@@ -95,6 +97,30 @@ def _amlsim_dirs(data_root: Path) -> list[Path]:
                 tar.extractall(data_root, filter="data")
         out.append(folder)
     return out
+
+
+def _ordinary_amounts(sample: Path, data_root: Path) -> Path:
+    """A stress variant of an AMLSim sample whose laundering amounts look ordinary.
+
+    The transfers whose amount is below every amount moved between two non-laundering
+    accounts (AMLSim's laundering transfers of 10-20 and 3-5 here) are scaled by the ratio
+    of the two groups' median amounts, into the ordinary range; nothing else changes. Other
+    AMLSim configurations draw laundering amounts from the ordinary range: there the
+    unusual amounts that mark these samples are gone, and this variant shows what is left.
+    """
+    folder = data_root / f"{sample.name}-ordinary-amounts"
+    if not (folder / "transactions.csv").is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        nodes = pd.read_csv(sample / "nodes.csv")
+        txns = pd.read_csv(sample / "transactions.csv")
+        fraud = set(nodes.loc[nodes["isFraud"] == 1, "nodeid"])
+        plain = ~txns["sourceNodeId"].isin(fraud) & ~txns["targetNodeId"].isin(fraud)
+        low = txns["value"] < txns.loc[plain, "value"].min()
+        factor = txns.loc[~low, "value"].median() / txns.loc[low, "value"].median()
+        txns.loc[low, "value"] = (txns.loc[low, "value"] * factor).round(2)
+        nodes.to_csv(folder / "nodes.csv", index=False)
+        txns.to_csv(folder / "transactions.csv", index=False)
+    return folder
 
 
 def _generator_code() -> str:
@@ -397,6 +423,10 @@ def main(argv: list[str] | None = None) -> int:
     datasets: list[tuple[str, Path, str]] = [
         (f"generator:{p}", Path(), "generator") for p in PRESETS
     ] + [(f"amlsim:{d.name}", d, "amlsim") for d in _amlsim_dirs(args.data_root)]
+    datasets += [
+        (f"amlsim:{d.name}-ordinary-amounts", _ordinary_amounts(d, args.data_root), "amlsim")
+        for d in _amlsim_dirs(args.data_root)
+    ]
     rows: list[dict[str, Any]] = []
     for name, folder, kind in datasets:
         if args.only and name not in args.only and name.split(":")[1] not in args.only:
