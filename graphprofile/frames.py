@@ -143,6 +143,9 @@ class Frames:
     #: Position of each transaction's ``from_account`` and ``to_account`` among the rows
     #: of ``accounts`` (-1: none), as the reference check found them; ``None`` if unknown.
     transaction_accounts: tuple[np.ndarray, np.ndarray] | None = None
+    #: Position of each ``devices`` and ``identifiers`` row's ``customer_id`` among the
+    #: rows of ``customers`` (-1: null), as the reference check found them (by table).
+    customer_positions: dict[str, np.ndarray] = field(default_factory=dict)
     #: Seconds and rows of each ingest step (``LoadLog.steps``), for ``run.json``.
     steps: dict[str, dict[str, float]] = field(default_factory=dict)
 
@@ -189,6 +192,21 @@ class Frames:
         )
 
 
+@dataclass(frozen=True)
+class EdgeEnds:
+    """Positions of an edge table's two ends in their node tables, found by the builder.
+
+    ``source[i]`` and ``target[i]`` are the positions of row ``i``'s two end ids
+    (:data:`EDGE_ENDS`) among the sorted, unique ids of the two node tables, so that the
+    analysis need not look the text columns up again (issue #16: encode ids once).
+    ``edges`` is the table they belong to: they hold only for that very frame.
+    """
+
+    edges: pd.DataFrame
+    source: np.ndarray
+    target: np.ndarray
+
+
 @dataclass
 class CanonicalGraph:
     """The canonical property graph as node and edge tables.
@@ -206,7 +224,9 @@ class CanonicalGraph:
     ``transaction_accounts``, when the graph builder set it: the position of each
     transaction's ``from_account`` and ``to_account`` in ``nodes["account"]`` (sorted,
     unique ids; -1 where there is none), so that the analysis need not look the 10M-row
-    text columns up again.
+    text columns up again. ``edge_ends``, likewise, per edge type: the positions of each
+    edge's two ends in the node tables (:class:`EdgeEnds`), for the edge tables whose
+    ends the builder found among the nodes.
     """
 
     nodes: dict[str, pd.DataFrame]
@@ -214,6 +234,7 @@ class CanonicalGraph:
     transactions: pd.DataFrame
     present: set[str] = field(default_factory=set)
     transaction_accounts: tuple[np.ndarray, np.ndarray] | None = None
+    edge_ends: dict[str, EdgeEnds] = field(default_factory=dict)
 
     def counts(self) -> dict[str, dict[str, int]]:
         return {

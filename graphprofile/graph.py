@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from graphprofile._arrow import SortedIds, is_sorted_unique, sorted_codes
-from graphprofile.frames import NODE_KEYS, CanonicalGraph, Frames
+from graphprofile.frames import NODE_KEYS, CanonicalGraph, EdgeEnds, Frames
 
 _REDUCERS = {"sum": np.add, "min": np.minimum, "max": np.maximum}
 
@@ -75,9 +75,9 @@ def _group_codes(
     right: tuple[str, np.ndarray, pd.api.extensions.ExtensionArray],
     values: dict[str, pd.Series],
     aggs: dict[str, tuple[str, str]],
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """:func:`group_pairs` on coded columns ``(name, codes, uniques)``; also the right codes
-    of the output rows."""
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """:func:`group_pairs` on coded columns ``(name, codes, uniques)``; also the left and
+    the right codes of the output rows."""
     (lname, lcodes, luniq), (rname, rcodes, runiq) = left, right
     width = max(len(runiq), 1)
     key = lcodes * width + rcodes
@@ -94,7 +94,7 @@ def _group_codes(
             out[name] = sizes
         else:
             out[name] = _reduce(values[column].reset_index(drop=True), order, starts, how)
-    return out, k % width
+    return out, k // width, k % width
 
 
 def group_pairs(
@@ -115,7 +115,7 @@ def group_pairs(
     """
     lcodes, luniq = left_ids.codes(left) if left_ids else sorted_codes(left)
     rcodes, runiq = right_ids.codes(right) if right_ids else sorted_codes(right)
-    out, _ = _group_codes(
+    out, _, _ = _group_codes(
         (str(left.name), lcodes, luniq), (str(right.name), rcodes, runiq), values, aggs
     )
     return out
@@ -126,8 +126,9 @@ def _flows(
     target: str,
     src: tuple[np.ndarray, pd.api.extensions.ExtensionArray],
     dst: tuple[np.ndarray, pd.api.extensions.ExtensionArray],
-) -> pd.DataFrame:
-    """Aggregate transactions per (from_account, target) pair.
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Aggregate transactions per (from_account, target) pair; also the two codes of
+    each output row.
 
     ``src`` and ``dst``: text-order codes of every transaction's ``from_account`` and
     ``target`` and the ids they index (-1 where ``target`` is null).
@@ -139,7 +140,7 @@ def _flows(
     amount, ts = txns["amount"], txns["ts"]
     if not everywhere:
         amount, ts = amount[has], ts[has]
-    out, _ = _group_codes(
+    out, out_src, out_dst = _group_codes(
         ("from_account", src[0] if everywhere else src[0][has], src[1]),
         (target, dst[0] if everywhere else dst[0][has], dst[1]),
         {"amount": amount, "ts": ts},
@@ -153,7 +154,7 @@ def _flows(
     out["n_txns"] = out["n_txns"].astype("int64")
     out["first_ts"] = out["first_ts"].astype("datetime64[ns, UTC]")
     out["last_ts"] = out["last_ts"].astype("datetime64[ns, UTC]")
-    return out
+    return out, out_src, out_dst
 
 
 def _target_codes(
@@ -198,11 +199,28 @@ def _transaction_accounts(
     return account_ids.codes(txns["from_account"]), _target_codes(txns, "to_account", account_ids)
 
 
+def _customer_codes(
+    values: pd.Series, customer_ids: SortedIds, found: np.ndarray | None
+) -> tuple[np.ndarray, pd.api.extensions.ExtensionArray]:
+    """``customer_ids.codes(values)``, from ``found`` (positions of ``values`` among the
+    customer ids that the reference check found; ``None`` if unknown) when those are the
+    positions the lookup would give: every value found."""
+    if found is not None and customer_ids.usable and len(found) == len(values) and len(found):
+        if found.min() >= 0:
+            assert customer_ids.uniques is not None
+            return found, customer_ids.uniques
+    return customer_ids.codes(values)
+
+
 def _identifier_links(
-    identifiers: pd.DataFrame, customer_ids: SortedIds
-) -> tuple[pd.DataFrame, np.ndarray, pd.api.extensions.ExtensionArray]:
-    """``HAS_IDENTIFIER`` (one row per customer and ``kind:value``, sorted), the text-order
-    code of each row's identifier and the identifiers they index (each coded once)."""
+    identifiers: pd.DataFrame, customer_ids: SortedIds, found: np.ndarray | None = None
+) -> tuple[pd.DataFrame, np.ndarray | None, np.ndarray, pd.api.extensions.ExtensionArray]:
+    """``HAS_IDENTIFIER`` (one row per customer and ``kind:value``, sorted), each row's
+    customer position in ``customer_ids`` (``None`` unless every customer is one of them),
+    the text-order code of each row's identifier and the identifiers they index (each
+    coded once). ``found``: see :func:`_customer_codes`."""
+    if found is not None:
+        found = found[identifiers["value"].notna().to_numpy(dtype=bool)]
     idf = identifiers.dropna(subset=["value"])
     has_id = pd.DataFrame(
         {
@@ -213,10 +231,12 @@ def _identifier_links(
     )
     icodes, iuniq = sorted_codes(has_id["identifier_id"])
     if len(has_id) == 0:
-        return has_id.reset_index(drop=True), icodes, iuniq
-    order = _sort_order([customer_ids.codes(has_id["customer_id"])[0], icodes], unique=True)
+        return has_id.reset_index(drop=True), None, icodes, iuniq
+    ccodes, cuniq = _customer_codes(has_id["customer_id"], customer_ids, found)
+    order = _sort_order([ccodes, icodes], unique=True)
+    positions = ccodes[order] if cuniq is customer_ids.uniques else None
     # dropping repeated (customer, identifier) rows keeps every identifier: ``iuniq`` holds
-    return has_id.iloc[order].reset_index(drop=True), icodes[order], iuniq
+    return has_id.iloc[order].reset_index(drop=True), positions, icodes[order], iuniq
 
 
 def build_graph(frames: Frames) -> CanonicalGraph:
@@ -242,11 +262,19 @@ def build_graph(frames: Frames) -> CanonicalGraph:
     # against that node table's sorted ids, not hashed and sorted again on its own
     customer_ids = SortedIds(customers["customer_id"])
     account_ids = SortedIds(accounts["account_id"])
+    # the reference check's positions among the rows of ``frames.customers`` are
+    # positions among the customer nodes when that table was in id order already
+    found = (
+        frames.customer_positions
+        if len(frames.customers) == len(customers)
+        and is_sorted_unique(frames.customers["customer_id"])
+        else {}
+    )
 
     dev = frames.devices
-    lcodes, luniq = customer_ids.codes(dev["customer_id"])
+    lcodes, luniq = _customer_codes(dev["customer_id"], customer_ids, found.get("devices"))
     rcodes, runiq = sorted_codes(dev["device_id"])
-    uses, dcodes = _group_codes(
+    uses, ucodes, dcodes = _group_codes(
         ("customer_id", lcodes, luniq),
         ("device_id", rcodes, runiq),
         {"seen_at": dev["seen_at"]},
@@ -261,9 +289,12 @@ def build_graph(frames: Frames) -> CanonicalGraph:
     # Its device codes index every device of ``dev`` (each has a row in ``uses``) unless a
     # code was -1 (a null id): then the devices are coded afresh.
     duniq = runiq
+    ends: dict[str, EdgeEnds] = {}
     if len(lcodes) and min(lcodes.min(), rcodes.min()) < 0:
         dcodes, duniq = sorted_codes(uses["device_id"])
-    del lcodes, rcodes
+    elif luniq is customer_ids.uniques:  # positions in the customer and device nodes
+        ends["USES_DEVICE"] = EdgeEnds(uses, ucodes, dcodes)
+    del lcodes, rcodes, ucodes
     devices = pd.DataFrame(
         {
             "device_id": duniq,
@@ -274,7 +305,11 @@ def build_graph(frames: Frames) -> CanonicalGraph:
         }
     )
 
-    has_id, icodes, iuniq = _identifier_links(frames.identifiers, customer_ids)
+    has_id, id_customers, icodes, iuniq = _identifier_links(
+        frames.identifiers, customer_ids, found.get("identifiers")
+    )
+    if id_customers is not None and bool((icodes >= 0).all()):
+        ends["HAS_IDENTIFIER"] = EdgeEnds(has_id, id_customers, icodes)
     identifiers = pd.DataFrame(
         {
             "identifier_id": iuniq,
@@ -285,22 +320,26 @@ def build_graph(frames: Frames) -> CanonicalGraph:
 
     txns = frames.transactions
     src, dst = _transaction_accounts(frames, account_ids)
+    owns = _owns(accounts, customer_ids, account_ids)
+    transfer, t_src, t_dst = _flows(txns, "to_account", src, dst)
+    counterparty_ids = SortedIds(counterparties["counterparty_id"])
+    to_counterparty = _target_codes(txns, "to_counterparty", counterparty_ids)
+    pays, p_src, p_dst = _flows(txns, "to_counterparty", src, to_counterparty)
+    pays = pays.rename(columns={"to_counterparty": "counterparty_id"})
     edges = {
-        "OWNS": sort_by(
-            accounts[["customer_id", "account_id"]],
-            ["customer_id", "account_id"],
-            ids={"customer_id": customer_ids, "account_id": account_ids},
-        ),
+        "OWNS": owns[0],
         "USES_DEVICE": uses,
         "HAS_IDENTIFIER": has_id,
-        "TRANSFER": _flows(txns, "to_account", src, dst),
-        "PAYS": _flows(
-            txns,
-            "to_counterparty",
-            src,
-            _target_codes(txns, "to_counterparty", SortedIds(counterparties["counterparty_id"])),
-        ).rename(columns={"to_counterparty": "counterparty_id"}),
+        "TRANSFER": transfer,
+        "PAYS": pays,
     }
+    if owns[1] is not None:
+        ends["OWNS"] = owns[1]
+    from_nodes = src[1] is account_ids.uniques and bool((t_src >= 0).all())
+    if from_nodes and dst[1] is account_ids.uniques:
+        ends["TRANSFER"] = EdgeEnds(transfer, t_src, t_dst)
+    if from_nodes and to_counterparty[1] is counterparty_ids.uniques:
+        ends["PAYS"] = EdgeEnds(pays, p_src, p_dst)
     nodes = {
         "customer": customers,
         "account": accounts,
@@ -321,4 +360,29 @@ def build_graph(frames: Frames) -> CanonicalGraph:
         transactions=txns,
         present=set(frames.present),
         transaction_accounts=(src[0], dst[0]) if positions and len(txns) else None,
+        edge_ends=ends,
     )
+
+
+def _owns(
+    accounts: pd.DataFrame, customer_ids: SortedIds, account_ids: SortedIds
+) -> tuple[pd.DataFrame, EdgeEnds | None]:
+    """``OWNS`` (customer, account; sorted by both) from the account nodes ``accounts``,
+    and its ends when every owner is a customer node.
+
+    The same rows and order as ``sort_by(accounts[[customer_id, account_id]], ...)``: the
+    account nodes are sorted and unique, so each row's account position is its own row.
+    """
+    frame = accounts[["customer_id", "account_id"]]
+    if len(frame) == 0:
+        return frame.reset_index(drop=True), None
+    ccodes, cuniq = customer_ids.codes(frame["customer_id"])
+    if account_ids.usable:
+        acodes = np.arange(len(frame), dtype=np.int64)
+    else:
+        acodes = account_ids.codes(frame["account_id"])[0]
+    order = _sort_order([ccodes, acodes], unique=False)
+    owns = frame.iloc[order].reset_index(drop=True)
+    if cuniq is customer_ids.uniques and account_ids.usable:
+        return owns, EdgeEnds(owns, ccodes[order], acodes[order])
+    return owns, None

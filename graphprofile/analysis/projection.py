@@ -183,6 +183,29 @@ def transaction_accounts(
     return src, dst
 
 
+def _builder_ends(
+    graph: CanonicalGraph, name: str, frame: pd.DataFrame, **index_sizes: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The graph builder's positions of the two ends of each row of edge table ``frame``
+    (``CanonicalGraph.edge_ends``), when they are the codes the lookups here would give.
+
+    They are positions among the node tables' sorted ids: the same as looking the ids up
+    in the node ids (:func:`item_codes`), and in the customer and account indexes when
+    each of those (``index_sizes``: node label -> length of the index) has as many ids as
+    its node table (:func:`customer_index` and :func:`account_index` are sorted unions of
+    the node ids with the ids of edges, so equal sizes mean equal indexes). ``None``
+    otherwise (a graph read from a store, an edge table replaced since it was built).
+    """
+    found = graph.edge_ends.get(name)
+    if found is None or found.edges is not frame or len(found.source) != len(frame):
+        return None
+    for label, size in index_sizes.items():
+        nodes = graph.nodes.get(label)
+        if nodes is None or len(nodes) != size:
+            return None
+    return found.source, found.target
+
+
 def _memberships(
     graph: CanonicalGraph, customers: pd.Index, accounts: pd.Index, acc_cust: np.ndarray
 ) -> pd.DataFrame:
@@ -190,12 +213,15 @@ def _memberships(
     parts = []
     dev = _edge(graph, "USES_DEVICE")
     if dev is not None:
+        ends = _builder_ends(graph, "USES_DEVICE", dev, customer=len(customers))
         parts.append(
             pd.DataFrame(
                 {
-                    "cust": codes(dev["customer_id"], customers),
+                    "cust": ends[0] if ends else codes(dev["customer_id"], customers),
                     "item_id": dev["device_id"].astype("str").array,
-                    "item": item_codes(dev["device_id"], _node_ids(graph, "device")),
+                    "item": ends[1]
+                    if ends
+                    else item_codes(dev["device_id"], _node_ids(graph, "device")),
                     "layer": "devices",
                     "kind": "device",
                 }
@@ -204,12 +230,15 @@ def _memberships(
     idf = _edge(graph, "HAS_IDENTIFIER")
     if idf is not None:
         kind = idf["kind"] if "kind" in idf else idf["identifier_id"].str.split(":").str[0]
+        ends = _builder_ends(graph, "HAS_IDENTIFIER", idf, customer=len(customers))
         parts.append(
             pd.DataFrame(
                 {
-                    "cust": codes(idf["customer_id"], customers),
+                    "cust": ends[0] if ends else codes(idf["customer_id"], customers),
                     "item_id": idf["identifier_id"].astype("str").array,
-                    "item": item_codes(idf["identifier_id"], _node_ids(graph, "identifier")),
+                    "item": ends[1]
+                    if ends
+                    else item_codes(idf["identifier_id"], _node_ids(graph, "identifier")),
                     "layer": "identifiers",
                     "kind": kind.astype("str").array,
                 }
@@ -217,14 +246,17 @@ def _memberships(
         )
     pays = _edge(graph, "PAYS")
     if pays is not None:
-        acc = codes(pays["from_account"], accounts)
+        ends = _builder_ends(graph, "PAYS", pays, account=len(accounts))
+        acc = ends[0] if ends else codes(pays["from_account"], accounts)
         cust = np.where(acc >= 0, acc_cust[np.maximum(acc, 0)], -1)
         parts.append(
             pd.DataFrame(
                 {
                     "cust": cust,
                     "item_id": pays["counterparty_id"].astype("str").array,
-                    "item": item_codes(pays["counterparty_id"], _node_ids(graph, "counterparty")),
+                    "item": ends[1]
+                    if ends
+                    else item_codes(pays["counterparty_id"], _node_ids(graph, "counterparty")),
                     "layer": "counterparties",
                     "kind": "counterparty",
                 }
@@ -329,8 +361,9 @@ def project(graph: CanonicalGraph, *, settings: AnalysisSettings | None = None) 
     acc_cust = np.full(len(accounts), -1, dtype=np.int64)
     owns = _edge(graph, "OWNS")
     if owns is not None:
-        pos = codes(owns["account_id"], accounts)
-        acc_cust[pos] = codes(owns["customer_id"], customers)
+        ends = _builder_ends(graph, "OWNS", owns, customer=len(customers), account=len(accounts))
+        pos = ends[1] if ends else codes(owns["account_id"], accounts)
+        acc_cust[pos] = ends[0] if ends else codes(owns["customer_id"], customers)
 
     members = _memberships(graph, customers, accounts, acc_cust)
     item = members["item"].to_numpy()
@@ -360,10 +393,11 @@ def project(graph: CanonicalGraph, *, settings: AnalysisSettings | None = None) 
     # money-flow graph between accounts
     transfer = _edge(graph, "TRANSFER")
     if transfer is not None:
+        ends = _builder_ends(graph, "TRANSFER", transfer, account=len(accounts))
         money_edges = pd.DataFrame(
             {
-                "src": codes(transfer["from_account"], accounts),
-                "dst": codes(transfer["to_account"], accounts),
+                "src": ends[0] if ends else codes(transfer["from_account"], accounts),
+                "dst": ends[1] if ends else codes(transfer["to_account"], accounts),
                 "n_txns": transfer["n_txns"].to_numpy(dtype="int64"),
                 "total_amount": transfer["total_amount"].to_numpy(dtype="float64"),
             }

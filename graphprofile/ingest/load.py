@@ -72,7 +72,7 @@ def load_frames(
         tables[table] = read_rows(table, data_dir, mapping, now, log)
     present = {t for t, df in tables.items() if df is not None}
     start = time.perf_counter()
-    linked, n_derived, ends = link_tables(tables, present, log)
+    linked, n_derived, ends, positions = link_tables(tables, present, log)
     log.timed("references", start, sum(len(df) for df in tables.values() if df is not None))
     start = time.perf_counter()
     customers, devices, identifiers = pseudonymise(
@@ -96,6 +96,7 @@ def load_frames(
         present=present,
         notices=log.notices,
         transaction_accounts=ends,
+        customer_positions=positions,
         steps=log.steps,
     )
     for table, stat in log.stats.items():

@@ -9,6 +9,8 @@ same transaction account positions from the graph as from its own lookup.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,11 +22,11 @@ from graphprofile.analysis.projection import (
     project,
     transaction_accounts,
 )
-from graphprofile.frames import CanonicalGraph, Frames, TableStats
+from graphprofile.frames import EDGE_ENDS, NODE_KEYS, CanonicalGraph, Frames, TableStats
 from graphprofile.generate import generate_bank
 from graphprofile.graph import build_graph, group_pairs, sort_by
 from graphprofile.ingest import load_frames
-from graphprofile.ingest.references import account_ends
+from graphprofile.ingest.references import account_ends, dangling_positions
 from graphprofile.ingest.validate import LoadLog
 
 
@@ -196,3 +198,96 @@ def test_loaded_frames_carry_the_positions_the_graph_codes_from(frames: Frames) 
     graph = build_graph(frames)
     assert graph.transaction_accounts is not None
     assert graph.transaction_accounts[0] is src  # taken over, not looked up again
+
+
+def test_every_edge_tables_ends_are_the_positions_of_its_ids_in_the_nodes(
+    frames: Frames,
+) -> None:
+    graph = build_graph(frames)
+    assert set(graph.edge_ends) == {"OWNS", "USES_DEVICE", "HAS_IDENTIFIER", "TRANSFER", "PAYS"}
+    for name, (src_label, src_col, dst_label, dst_col) in EDGE_ENDS.items():
+        ends = graph.edge_ends[name]
+        edges = graph.edges[name]
+        assert ends.edges is edges
+        src_ids = pd.Index(graph.nodes[src_label][NODE_KEYS[src_label]])
+        dst_ids = pd.Index(graph.nodes[dst_label][NODE_KEYS[dst_label]])
+        assert np.array_equal(ends.source, codes(edges[src_col], src_ids)), name
+        assert np.array_equal(ends.target, codes(edges[dst_col], dst_ids)), name
+        assert (ends.source >= 0).all() and (ends.target >= 0).all()
+
+
+def test_the_projection_is_the_same_with_the_builders_ends_or_without(frames: Frames) -> None:
+    graph = build_graph(frames)
+    bare = CanonicalGraph(
+        nodes=graph.nodes,
+        edges=graph.edges,
+        transactions=graph.transactions,
+        transaction_accounts=graph.transaction_accounts,
+    )
+    assert bare.edge_ends == {}
+    built, looked_up = project(graph), project(bare)
+    assert np.array_equal(built.account_customer, looked_up.account_customer)
+    assert (built.account_customer >= 0).all()
+    for name in ("links", "hubs", "money_edges", "rel_edges"):
+        pd.testing.assert_frame_equal(getattr(built, name), getattr(looked_up, name))
+    assert len(built.links) > 0 and len(built.rel_edges) > 0
+
+    # an edge table replaced after the build (a subgraph): its ends are not used
+    owns = graph.edges["OWNS"].copy()
+    owns["customer_id"] = owns["customer_id"].to_numpy()[::-1]
+    swapped = CanonicalGraph(
+        nodes=graph.nodes,
+        edges={**graph.edges, "OWNS": owns},
+        transactions=graph.transactions,
+        edge_ends=graph.edge_ends,
+    )
+    moved = project(swapped).account_customer
+    expected = np.empty(len(owns), dtype=np.int64)
+    expected[codes(owns["account_id"], built.accounts)] = codes(
+        owns["customer_id"], built.customers
+    )
+    assert np.array_equal(moved, expected)
+    assert not np.array_equal(moved, built.account_customer)
+
+
+def test_loaded_frames_carry_each_device_and_identifier_rows_customer_position(
+    frames: Frames,
+) -> None:
+    ids = pd.Index(frames.customers["customer_id"])
+    for table in ("devices", "identifiers"):
+        found = frames.customer_positions[table]
+        expected = codes(frames.table(table)["customer_id"], ids)
+        assert np.array_equal(found, expected) and (found >= 0).all(), table
+
+
+def test_the_reference_check_finds_customers_of_the_rows_it_keeps() -> None:
+    log = LoadLog()
+    log.files["devices"] = "devices.csv"
+    log.stats["devices"] = TableStats("devices", "devices.csv", read=4)
+    devices = pd.DataFrame(
+        {
+            "_row": [2, 3, 4, 5],
+            "device_id": _text(["D1", "D2", "D3", "D4"]),
+            "customer_id": _text(["C2", "C9", None, "C1"]),
+        }
+    )
+    kept, found = dangling_positions(
+        log, "devices", devices, "customer_id", pd.Index(_text(["C1", "C2"])), "customers"
+    )
+    assert kept["device_id"].tolist() == ["D1", "D3", "D4"]
+    assert found is not None and found.tolist() == [1, -1, 0]
+    assert log.rejects.frame()["reason"].tolist() == [
+        "dangling reference: customer_id 'C9' is not in customers"
+    ]
+
+
+def test_the_graph_is_the_same_without_the_reference_checks_positions(frames: Frames) -> None:
+    with_found = build_graph(frames)
+    without = build_graph(replace(frames, customer_positions={}))
+    for name in with_found.edges:
+        pd.testing.assert_frame_equal(with_found.edges[name], without.edges[name])
+    for label in with_found.nodes:
+        pd.testing.assert_frame_equal(with_found.nodes[label], without.nodes[label])
+    for name, ends in with_found.edge_ends.items():
+        assert np.array_equal(ends.source, without.edge_ends[name].source), name
+        assert np.array_equal(ends.target, without.edge_ends[name].target), name
