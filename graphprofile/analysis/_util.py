@@ -99,7 +99,11 @@ def runs(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     :func:`distinct_sorted` for keys already in order (rows sorted by account and time).
     """
     starts = run_starts(key)
-    return key[starts], np.diff(np.append(starts, len(key)))
+    counts = np.empty(len(starts), dtype=np.int64)
+    if len(starts):  # the gaps between run starts, without a copy of the starts
+        np.subtract(starts[1:], starts[:-1], out=counts[:-1])
+        counts[-1] = len(key) - starts[-1]
+    return key[starts], counts
 
 
 def run_starts(key: np.ndarray) -> np.ndarray:

@@ -7,8 +7,10 @@ import pandas as pd
 
 from graphprofile.analysis.behaviour import (
     BEHAVIOUR_COLUMNS,
+    _pct,
     anomaly_scores,
     behaviour_features,
+    distinct_rows,
     tail_surprise,
 )
 from graphprofile.analysis.learned import learned_scores
@@ -209,3 +211,46 @@ def test_load_libraries_imports_the_estimators_ahead_of_the_job() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_features_are_the_same_whether_the_rows_come_in_time_order_or_not() -> None:
+    # rows in time order take a shortcut to the (sender, time) order of the flow-through
+    # feature; shuffled rows the general stable sort: the same features either way
+    rng = np.random.default_rng(4)
+    n, m = 60, 3000
+    src = rng.integers(0, n, m)
+    dst = np.where(rng.random(m) < 0.1, -1, rng.integers(0, n, m))
+    ts = np.sort(rng.integers(0, 40 * DAY, m))
+    ts[100:110] = ts[100]  # ties in time keep row order
+    amount = rng.integers(1, 500, m).astype("float64")  # whole numbers: sums exact
+    ordered = behaviour_features(n, src=src, dst=dst, ts=ts, amount=amount, window_days=3.0)
+    assert (ordered["through_fast"] > 0).sum() > n // 2
+    shuffle = rng.permutation(m)
+    shuffled = behaviour_features(
+        n, src=src[shuffle], dst=dst[shuffle], ts=ts[shuffle], amount=amount[shuffle],
+        window_days=3.0,
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(ordered, shuffled, check_exact=True)
+
+
+def test_distinct_rows_groups_identical_rows_only() -> None:
+    x = np.array([[1.0, 2.0], [0.0, 5.0], [1.0, 2.0], [-0.0, 5.0], [1.0, 2.0], [3.0, 3.0]])
+    first, group = distinct_rows(x)
+    assert np.array_equal(x[first][group].view(np.uint64), x.view(np.uint64))  # same bits
+    assert len(first) == 4  # -0.0 and 0.0 differ in bits: two groups
+    assert group[0] == group[2] == group[4] and len({group[1], group[3], group[5]}) == 3
+
+
+def test_anomaly_score_scores_each_distinct_row_as_the_forest_does() -> None:
+    from sklearn.ensemble import IsolationForest
+    from sklearn.preprocessing import RobustScaler
+
+    rng = np.random.default_rng(2)
+    x = pd.DataFrame(rng.poisson(1, size=(400, 3)).astype(float), columns=list("abc"))
+    assert x.duplicated().sum() > 100  # many identical rows, scored once each
+    scaled = RobustScaler().fit_transform(np.log1p(x.to_numpy()))
+    forest = IsolationForest(n_estimators=50, random_state=5, n_jobs=1).fit(scaled)
+    expected = -forest.score_samples(scaled)
+    with_ties = anomaly_scores(x, seed=5, n_estimators=50)
+    ecod = tail_surprise(x.to_numpy())
+    assert np.array_equal(with_ties, _pct(_pct(expected) + _pct(ecod)))
