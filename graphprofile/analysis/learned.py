@@ -244,11 +244,15 @@ def _cross_fit(
     split = kfold_cls(n_splits=folds, shuffle=True, random_state=seed)
     base_median = _median(base)  # the same for every fold
     for train, test in split.split(base):
-        x, median = base, base_median
+        near, median = None, base_median
         if neighbours is not None:  # from the other folds' labels only
             near = _near(neighbours, train[y[train]], len(y))
-            x = np.column_stack([base, near])
             median = np.concatenate([base_median, _median(near)])
+
+        def rows_of(rows: np.ndarray, near: np.ndarray | None = near) -> np.ndarray:
+            """The feature rows a step needs (no full-width copy of every row per fold)."""
+            return base[rows] if near is None else np.column_stack([base[rows], near[rows]])
+
         model = model_cls(
             max_iter=max_iter,
             learning_rate=0.1,
@@ -266,11 +270,11 @@ def _cross_fit(
         if keep_neg < len(neg):
             neg = np.sort(np.random.default_rng(seed).choice(neg, keep_neg, replace=False))
         fit_rows = np.sort(np.concatenate([train[y[train]], neg]))
-        model.fit(x[fit_rows], y[fit_rows])
-        p = _unshift(model.predict_proba(x[test])[:, 1], rate)
+        model.fit(rows_of(fit_rows), y[fit_rows])
+        p = _unshift(model.predict_proba(rows_of(test))[:, 1], rate)
         score[test] = p
         explain = test[p >= explain_from]  # reasons only where the score matters
-        contrib[explain] = _occlusion(model, x[explain], score[explain], median, rate)
+        contrib[explain] = _occlusion(model, rows_of(explain), score[explain], median, rate)
     reasons: list[list[dict[str, float | str]]] = [[] for _ in range(len(y))]
     explained = np.flatnonzero(score >= explain_from)  # explained customers only
     # each row is ordered on its own, so ordering only the explained rows gives the same
