@@ -16,7 +16,8 @@ step would exceed it, the cut is counted and reported.
 - **fan_in**: an account receives from at least ``fan_min_degree`` distinct senders within
   ``fan_window_days`` and passes money through: at least ``fan_onward_share`` of the
   gathered amount leaves it (to accounts or counterparties) between the first receipt and
-  ``onward_days`` after the last. Established payers -- whose transfers to the account
+  ``onward_days`` after the last -- or later, while nothing new arrives, up to the window's
+  width after the last receipt. Established payers -- whose transfers to the account
   span more than the window, such as an employer -- are neither senders nor gathered
   money. Members: the collector, the senders and onward receiving accounts.
 - **fan_out**: an account pays at least ``fan_min_degree`` distinct receivers within
@@ -299,6 +300,42 @@ def _pair_span(acc: np.ndarray, other: np.ndarray, ts: np.ndarray) -> np.ndarray
     return out
 
 
+def _held_until(
+    d_acc: np.ndarray,
+    d_ts: np.ndarray,
+    pair_span: np.ndarray,
+    hi: np.ndarray,
+    onward: int,
+    w: int,
+    end: int,
+) -> np.ndarray:
+    """End of the pass-through horizon of fan-in windows whose last receipt is at ``hi - 1``.
+
+    Receipts sorted by ``(account, time)``; ``pair_span`` per receipt as in
+    :func:`_pair_span`. The horizon is ``onward`` after the last receipt, or longer while
+    nothing new arrives: up to the account's next receipt from a payer that is not an
+    established one (``pair_span`` at most ``w``), and at most the window's width ``w``
+    after the last receipt (never past ``end``, the data's last second). What leaves a
+    collector before anything new arrives can only be what it gathered or its own income.
+    """
+    last, acc = d_ts[hi - 1], d_acc[hi - 1]
+    n = len(d_ts)
+    # the account's next receipt from a new payer: step over established payers' receipts
+    # (a few per window; only the windows' own positions are looked at)
+    nxt = hi.copy()
+    todo = np.flatnonzero(nxt < n)
+    while len(todo):
+        todo = todo[(d_acc[nxt[todo]] == acc[todo]) & (pair_span[nxt[todo]] > w)]
+        nxt[todo] += 1
+        todo = todo[nxt[todo] < n]
+    same = np.zeros(len(hi), dtype=bool)
+    ok = nxt < n
+    same[ok] = d_acc[nxt[ok]] == acc[ok]
+    quiet = np.full(len(hi), w, dtype=np.int64)
+    quiet[same] = np.minimum(d_ts[nxt[same]] - last[same], w)
+    return np.minimum(last + np.maximum(onward, quiet), end)
+
+
 def find_fan_in(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, int]:
     """Fan-in pass-throughs: ``ring, acc, role`` rows (role collector/sender/onward).
 
@@ -329,7 +366,8 @@ def find_fan_in(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, int]:
         # money the fan gathered
         cum = np.concatenate([[0.0], np.cumsum(np.where(pair_span > w, 0.0, d_amount))])
         total = cum[hi] - cum[lo]
-        sent = tx.sent_between(d_acc[lo], d_ts[lo], d_ts[hi - 1] + onward)
+        until = _held_until(d_acc, d_ts, pair_span, hi, onward, w, tx.last)
+        sent = tx.sent_between(d_acc[lo], d_ts[lo], until)
         ok = sent >= s.fan_onward_share * total
         lo, hi, t = lo[ok], hi[ok], t[ok]
         rows, pos, c = _expand(lo, hi, s.max_paths)

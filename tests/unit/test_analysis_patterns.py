@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -294,3 +295,35 @@ def test_a_fan_out_where_fewer_than_half_pass_the_money_on_is_found() -> None:
     assert found["A-O"] == {"A-O", *receivers}
     # the share rule alone (no test against the bank's rate) does not see it
     assert "A-O" not in _fan_out_members(graph, AnalysisSettings(fan_pass_alpha=0.0))
+
+
+def _quiet_collector(new_payer_day: float | None) -> Callable[[Callable[..., None]], None]:
+    """9 strangers pay Q within two days; Q, which receives nothing else, passes it all to
+    an exchange 10 days after the last receipt. ``new_payer_day``: someone new pays Q 5,000
+    that day."""
+
+    def fan(pay: Callable[..., None]) -> None:
+        for k in range(9):
+            pay(f"N{k}", "Q", 300.0 + 5 * k, 24.0 * (160 + 0.2 * k))
+        if new_payer_day is not None:
+            pay("L", "Q", 5000.0, 24.0 * new_payer_day)
+        pay("Q", None, 2800.0, 24.0 * (160 + 1.6 + 10), cp="P-EXCH")
+
+    return fan
+
+
+def test_a_quiet_collector_may_hold_the_money_longer_than_a_week() -> None:
+    found = _fan_in_members(_bank(_quiet_collector(None)))
+    assert found["A-Q"] == {"A-Q", *[f"A-N{k}" for k in range(9)]}
+    # a week alone does not reach the payment: the old horizon missed it
+    narrow = _bank(_quiet_collector(None))
+    s = AnalysisSettings()
+    proj = project(narrow, settings=s)
+    tx = Txns(narrow, proj)
+    q = int(proj.accounts.get_indexer(["A-Q"])[0])
+    last = int(tx.ts[tx.dst == q].max())
+    assert tx.sent_between(np.array([q]), np.array([last]), np.array([last + 7 * 86_400]))[0] == 0
+    # someone new paying Q in between ends the wait (what leaves may be that money): with
+    # the new money counted the 2,800 is too little, without it a week is the horizon
+    assert "A-Q" not in _fan_in_members(_bank(_quiet_collector(164.0)))
+
