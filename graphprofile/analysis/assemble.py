@@ -140,6 +140,7 @@ def flow_evidence(
     acc_ids = proj.accounts.to_numpy()
     stats = pd.DataFrame(index=np.sort(members["ring"].unique()))
     stats["pattern"] = 1.0
+    stats["data_span_s"] = float(tx.last)  # for ``burst``: the ring's span against the data's
     evidence: dict[int, list[dict[str, Any]]] = {}
     if kind == "cycle":
         hops, first, last = {}, {}, {}
@@ -170,6 +171,7 @@ def flow_evidence(
         if lay is None or len(members) == 0:
             return evidence, stats
         ev, st = layers_evidence(lay[lay["ring"].isin(stats.index)], acc_ids)
+        st["data_span_s"] = float(tx.last)
         # breadth: accounts against twice the smallest layer (two payers, two payees)
         n_acc = members.groupby("ring").size().reindex(st.index)
         st["breadth"] = np.minimum(1.0, n_acc / (2.0 * 4.0))
@@ -357,6 +359,7 @@ def assemble_rings(
         "last_s",
         "odd_share",
         "repeat_share",
+        "data_span_s",
     ):
         if col not in rings:
             rings[col] = np.nan

@@ -20,6 +20,10 @@ sum to 1 (see :data:`RING_WEIGHTS` and ``docs/ANALYSIS.md``):
   component is 0 and the other components, the anomaly and the learned score carry it;
 - ``one_off``: fans and scatter-gather, the share of the ring's account pairs that moved
   money once only (a flat share collecting rent every month scores 0);
+- ``burst``: scatter-gather, layers and stacks, ``clip(1 - span / data span, 0, 1)``
+  where ``span`` is the time from the first to the last transfer between the ring's own
+  accounts: a structure acting within a short stretch of the data is one operation;
+  acquaintances whose payments merely share the shape spread them over the whole data;
 - ``young``: money-flow rings, the share of the ring's accounts opened less than 180 days
   before the data starts (or during it); identity rings, the share of members all of whose
   accounts are that young;
@@ -98,7 +102,8 @@ RING_WEIGHTS: dict[str, dict[str, float]] = {
             "magnitude": 0.05,
             "one_off": 0.1,
             "young": 0.15,
-            "strangers": 0.4,
+            "strangers": 0.3,
+            "burst": 0.1,
             "known_fraud": 0.1,
         }
         for kind in ("scatter_gather", "bipartite", "stack")
@@ -153,6 +158,14 @@ def ring_components(rings: pd.DataFrame) -> pd.DataFrame:
     if "head_cash_out" in rings:  # fan-in: its money leaves through the collector alone
         comp["cash_out"] = np.fmax(comp["cash_out"], rings["head_cash_out"].astype("float64"))
     comp["thin"] = np.clip(1.0 - rings["activity_ratio"].fillna(1.0), 0.0, 1.0)
+    # the share of the data's span the ring's own transfers leave out (0 where not known)
+    if {"first_s", "last_s", "data_span_s"} <= set(rings.columns):
+        span = (rings["last_s"] - rings["first_s"]).astype("float64")
+        data_span = rings["data_span_s"].astype("float64")
+        burst = np.clip(1.0 - span / data_span.where(data_span > 0), 0.0, 1.0)
+        comp["burst"] = burst.fillna(0.0)
+    else:
+        comp["burst"] = 0.0
     comp["odd_amounts"] = rings["odd_share"].astype("float64").fillna(0.0)
     comp["same_day_repeats"] = rings["repeat_share"].astype("float64").fillna(0.0)
     comp["known_fraud"] = (rings["known_fraud_share"].fillna(0.0) > 0).astype("float64")

@@ -13,6 +13,7 @@ import pytest
 from graphprofile.analysis import AnalysisSettings, analyse
 from graphprofile.analysis.flows import Txns, find_fan_in, find_fan_out, passers_unlikely
 from graphprofile.analysis.projection import project
+from graphprofile.analysis.risk import ring_components, ring_risk
 from graphprofile.frames import REJECT_COLUMNS, CanonicalGraph, Frames
 from graphprofile.graph import build_graph
 
@@ -327,3 +328,29 @@ def test_a_quiet_collector_may_hold_the_money_longer_than_a_week() -> None:
     # the new money counted the 2,800 is too little, without it a week is the horizon
     assert "A-Q" not in _fan_in_members(_bank(_quiet_collector(164.0)))
 
+
+def test_a_ring_acting_within_a_short_stretch_of_the_data_scores_burst() -> None:
+    # burst = 1 - (span of the ring's own transfers / the data's span), weighed for layers,
+    # stacks and scatter-gather; fans and cycles are weighed without it
+    day = 86_400.0
+    rings = pd.DataFrame(
+        {
+            "kind": ["bipartite", "bipartite", "scatter_gather", "fan_in", "cycle"],
+            "first_s": [100 * day, 0.0, 10 * day, 100 * day, 100 * day],
+            "last_s": [102 * day, 200 * day, 60 * day, 102 * day, 102 * day],
+            "data_span_s": 200 * day,
+        }
+    )
+    for col in ("pattern", "size", "breadth", "one_off_share", "young_share"):
+        rings[col] = 0.0
+    for col in ("young_account_share", "cash_out_share", "activity_ratio", "odd_share"):
+        rings[col] = 0.0
+    rings["hops"], rings["magnitude_ratio"] = 2.0, 1.0
+    rings["repeat_share"], rings["known_fraud_share"] = 0.0, 0.0
+    rings["activity_ratio"] = 1.0
+    comp = ring_components(rings)
+    assert comp["burst"].round(4).tolist() == [0.99, 0.0, 0.75, 0.99, 0.99]
+    _risk, contrib = ring_risk(rings)
+    assert contrib["burst"].round(4).tolist() == [0.099, 0.0, 0.075, 0.0, 0.0]
+    # without the times it is 0
+    assert (ring_components(rings.drop(columns="data_span_s"))["burst"] == 0).all()
