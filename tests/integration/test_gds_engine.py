@@ -19,7 +19,9 @@ import pytest
 from neo4j_server import wipe
 from typer.testing import CliRunner
 
+from graphprofile.analysis import AnalysisSettings
 from graphprofile.analysis.gds_engine import analyse_gds
+from graphprofile.analysis.risk import RING_WEIGHTS
 from graphprofile.cli import app
 from graphprofile.errors import ConfigError, StoreError
 from graphprofile.generate import generate_bank
@@ -90,9 +92,25 @@ def test_agreement_with_the_embedded_engine(bank: dict[str, Any], gds_result: An
     emb_rings = load_outputs(bank["embedded"], graph=False).rings
     assert _rings(gds_result.rings, "identity") == _rings(emb_rings, "identity")
     assert len(_rings(emb_rings, "identity")) > 0
-    # money-flow rings come from the same transactions: identical too
+    # money-flow rings come from the same transactions: identical too, but for a ring that
+    # only its `strangers` evidence (read from the engine's own communities, NMI above, not
+    # 1) can carry across the reporting cut-off
+    strength = {
+        json.loads((bank["embedded"] / "run.json").read_text())["analysis"]["rings"][
+            "community_strength"
+        ],
+        gds_result.meta["rings"]["community_strength"],
+    }
     for kind in ("cycle", "scatter_gather", "fan_in", "fan_out"):
-        assert _rings(gds_result.rings, kind) == _rings(emb_rings, kind), kind
+        found_g, found_e = _rings(gds_result.rings, kind), _rings(emb_rings, kind)
+        assert len(found_g & found_e) >= 0.8 * len(found_e | found_g), kind
+        for only, table in ((found_g - found_e, gds_result.rings), (found_e - found_g, emb_rings)):
+            for members in only:
+                ring = table[
+                    table["customers"].map(lambda c, m=members: tuple(sorted(map(str, c))) == m)
+                ]
+                reach = RING_WEIGHTS[kind]["strangers"] * max(strength)
+                assert float(ring["risk"].iloc[0]) - reach < AnalysisSettings().ring_min_risk, kind
     # high-risk customers: the same, or each difference explained by fraud proximity
     high_emb = set(emb.index[emb["risk_score"] >= 0.7])
     high_gds = set(gds.index[gds["risk_score"] >= 0.7])
@@ -102,12 +120,6 @@ def test_agreement_with_the_embedded_engine(bank: dict[str, Any], gds_result: An
     # a money-flow ring's `strangers` evidence reads the engine's own communities (NMI above,
     # not 1): its ring risk may differ by exactly that, and only with a different cohesion
     gds_rings = gds_result.rings
-    strength = {
-        json.loads((bank["embedded"] / "run.json").read_text())["analysis"]["rings"][
-            "community_strength"
-        ],
-        gds_result.meta["rings"]["community_strength"],
-    }
     for cid in diff:
         same_ring_risk = abs(emb.loc[cid, "ring_risk"] - gds.loc[cid, "ring_risk"]) < 1e-9 or (
             pd.isna(emb.loc[cid, "ring_risk"]) and pd.isna(gds.loc[cid, "ring_risk"])
