@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -206,17 +207,23 @@ def test_friends_passing_money_round_are_not_a_ring_strangers_are(result):
     assert mates["risk"] < AnalysisSettings().ring_min_risk <= strangers["risk"]
 
 
-def _fan_in_members(graph: CanonicalGraph) -> dict[str, set[str]]:
-    """Fan-in candidates of the detector itself: collector -> its member accounts."""
-    settings = AnalysisSettings()
+def _fan_members(
+    graph: CanonicalGraph, settings: AnalysisSettings, find: Any, head_role: str
+) -> dict[str, set[str]]:
+    """Fan candidates of the detector ``find`` itself: head account -> its member accounts."""
     proj = project(graph, settings=settings)
-    members, _cut = find_fan_in(Txns(graph, proj), settings)
+    members, _cut = find(Txns(graph, proj), settings)
     ids = proj.accounts.to_numpy()
     out = {}
     for _ring, grp in members.groupby("ring"):
-        head = grp.loc[grp["role"] == "collector", "acc"].iloc[0]
+        head = grp.loc[grp["role"] == head_role, "acc"].iloc[0]
         out[str(ids[head])] = set(ids[grp["acc"].to_numpy()].tolist())
     return out
+
+
+def _fan_in_members(graph: CanonicalGraph) -> dict[str, set[str]]:
+    """Fan-in candidates: collector -> its member accounts."""
+    return _fan_members(graph, AnalysisSettings(), find_fan_in, "collector")
 
 
 def test_a_salary_around_a_fan_in_is_not_money_the_fan_gathered() -> None:
@@ -254,15 +261,8 @@ def test_a_collector_is_judged_by_its_most_unusual_window_not_its_widest() -> No
 
 
 def _fan_out_members(graph: CanonicalGraph, settings: AnalysisSettings) -> dict[str, set[str]]:
-    """Fan-out candidates of the detector itself: source -> its member accounts."""
-    proj = project(graph, settings=settings)
-    members, _cut = find_fan_out(Txns(graph, proj), settings)
-    ids = proj.accounts.to_numpy()
-    out = {}
-    for _ring, grp in members.groupby("ring"):
-        head = grp.loc[grp["role"] == "source", "acc"].iloc[0]
-        out[str(ids[head])] = set(ids[grp["acc"].to_numpy()].tolist())
-    return out
+    """Fan-out candidates: source -> its member accounts."""
+    return _fan_members(graph, settings, find_fan_out, "source")
 
 
 def test_passing_receivers_are_judged_against_the_banks_own_rate() -> None:
