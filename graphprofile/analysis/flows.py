@@ -90,7 +90,9 @@ class Txns:
         self.last = int(ts.max()) if len(ts) else 0  # seconds from the first to the last
         amount = t["amount"].to_numpy(dtype="float64")
         ok = src >= 0
-        # every outgoing payment (accounts and counterparties) for pass-through sums
+        # every outgoing payment (accounts and counterparties) for pass-through sums. Keys
+        # are ``account * span + ts``: a bound past ``last`` would reach into the next
+        # account's keys, so every search bound goes through :meth:`until`
         self.span = int(ts.max()) + 100 * DAY + 1 if len(ts) else 1
         key = src.astype(np.int64) * self.span + ts
         order = np.flatnonzero(ok)
@@ -114,6 +116,12 @@ class Txns:
         self.unusual_links: pd.DataFrame | None = None
         #: layers of the ``bipartite`` / ``stack`` candidates (set by :func:`flow_patterns`)
         self.layer_rings: pd.DataFrame | None = None
+
+    def until(self, acc: np.ndarray, t: np.ndarray | int) -> np.ndarray:
+        """Search key of ``acc``'s time ``t``, clipped to its own keys: a window reaching
+        past the data's last second (a wide fan window, a cycle bounded only by the data's
+        span) ends there instead of running on into the next account's transfers."""
+        return acc * self.span + np.minimum(t, self.last + 1)
 
     def txn_ids(self, pos: np.ndarray) -> list[str]:
         """Transaction ids of transfers at positions ``pos`` (for reasons)."""
@@ -169,7 +177,7 @@ def find_cycles(
         after = q_acc * tx.span + tx.ts[last]
         by_q = np.argsort(after)  # paths looked up in account order: a walk, not a scatter
         lo = search_sorted(tx.key, after, side="right", order=by_q)
-        hi = search_sorted(tx.key, q_acc * tx.span + start_ts + window, side="right", order=by_q)
+        hi = search_sorted(tx.key, tx.until(q_acc, start_ts + window), side="right", order=by_q)
         rows, pos, cut = _expand(lo, hi, s.max_paths)
         cut_total += cut
         ratio = tx.amount[pos] / tx.amount[last[rows]]
@@ -353,7 +361,7 @@ def find_fan_in(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, int]:
         need = _count_threshold(d_acc, d_src, d_ts, w, s)
         acc, t = _grid_windows(d_acc, d_ts, w)
         lo = np.searchsorted(tx.dkey, acc * tx.span + t)
-        hi = np.searchsorted(tx.dkey, acc * tx.span + t + w)
+        hi = np.searchsorted(tx.dkey, tx.until(acc, t + w))
         lo, hi, t = _distinct_windows(lo, hi, t)
         ok = hi - lo >= need
         lo, hi, t = lo[ok], hi[ok], t[ok]
@@ -470,7 +478,7 @@ def find_fan_out(
         need = _count_threshold(psrc, pdst, pts, w, s)
         acc, t = _grid_windows(tx.src, tx.ts, w)
         lo = np.searchsorted(tx.key, acc * tx.span + t)
-        hi = np.searchsorted(tx.key, acc * tx.span + t + w)
+        hi = np.searchsorted(tx.key, tx.until(acc, t + w))
         lo, hi, t = _distinct_windows(lo, hi, t)
         # at least ``need`` passing transfers, counted by cumulative sums: windows that
         # fail are never expanded

@@ -12,7 +12,13 @@ import pandas as pd
 import pytest
 
 from graphprofile.analysis import AnalysisSettings, analyse
-from graphprofile.analysis.flows import Txns, find_fan_in, find_fan_out, passers_unlikely
+from graphprofile.analysis.flows import (
+    Txns,
+    find_cycles,
+    find_fan_in,
+    find_fan_out,
+    passers_unlikely,
+)
 from graphprofile.analysis.projection import project
 from graphprofile.analysis.risk import ring_components, ring_risk
 from graphprofile.frames import REJECT_COLUMNS, CanonicalGraph, Frames
@@ -354,3 +360,25 @@ def test_a_ring_acting_within_a_short_stretch_of_the_data_scores_burst() -> None
     assert contrib["burst"].round(4).tolist() == [0.099, 0.0, 0.075, 0.0, 0.0]
     # without the times it is 0
     assert (ring_components(rings.drop(columns="data_span_s"))["burst"] == 0).all()
+
+
+def test_a_search_reaching_past_the_data_stays_with_its_account() -> None:
+    # X1 -> X2 -> X3 on days 100 and 101; X3's only other payment (to X4, day 200) does not
+    # carry the amount on, so there is no cycle. X4 paid X1 a matching amount on day 5, long
+    # before. Account keys are ``account * span + time``: a search bounded by the whole data
+    # span (the cycle search, wide fan windows) once ran past X3's last key into X4's (the
+    # next account) and took X4's old payment for X3's next hop, a "cycle" X1 -> X2 -> X4.
+    def chain(pay: Callable[..., None]) -> None:
+        pay("X4", "X1", 980.0, 24.0 * 5)
+        pay("X1", "X2", 1000.0, 24.0 * 100)
+        pay("X2", "X3", 990.0, 24.0 * 101)
+        pay("X3", "X4", 50.0, 24.0 * 200)
+
+    graph = _bank(chain)
+    s = AnalysisSettings()
+    proj = project(graph, settings=s)
+    ids = proj.accounts.to_numpy()
+    cycles, _cut = find_cycles(Txns(graph, proj), proj, s)
+    found = [sorted(ids[c["accounts"]].tolist()) for c in cycles]
+    assert sorted(["A-Y1", "A-Y2", "A-Y3", "A-Y4", "A-Y5", "A-Y6"]) in found  # the real one
+    assert not [c for c in found if "A-X1" in c]
