@@ -50,7 +50,13 @@ import pandas as pd
 import pyarrow as pa
 
 from graphprofile._arrow import codes, contiguous_text, epoch_seconds
-from graphprofile.analysis._util import igraph_from_edges, runs, search_sorted, stable_argsort
+from graphprofile.analysis._util import (
+    igraph_from_edges,
+    run_starts,
+    runs,
+    search_sorted,
+    stable_argsort,
+)
 from graphprofile.analysis.layers import find_layers
 from graphprofile.analysis.layers import kind_of as layers_kind_of
 from graphprofile.analysis.projection import Projection
@@ -218,16 +224,20 @@ def fan_scales(tx: Txns, s: AnalysisSettings) -> list[int]:
     return out
 
 
-def _grid_windows(acc: np.ndarray, ts: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
-    """Windows ``[start, start + w)`` on a half-overlapping grid, one per half-width slot
-    holding a transaction of the account: ``(account, start)`` pairs, sorted.
+def _anchored_windows(acc: np.ndarray, ts: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Windows ``[start, start + w)`` that begin at an account's first transaction in each
+    half-width slot of a grid: ``(first row, start)`` per window. Rows sorted by
+    ``(acc, ts)``.
 
-    A burst shorter than ``w / 2`` lies wholly inside one of them.
+    A window follows the account's own transactions, not a fixed calendar: a burst shorter
+    than ``w / 2`` lies wholly inside one, and so does a longer one (up to ``w``) that
+    begins the account's activity in its slot -- on a fixed half-overlapping grid a fan
+    spread over 49 days fell into two 64-day windows of 14 and 10 of its 15 senders.
     """
     half = max(w // 2, 1)
     n_slots = int(ts.max()) // half + 1 if len(ts) else 1
-    slot = runs(acc * n_slots + ts // half)[0]  # rows sorted by (account, time)
-    return slot // n_slots, (slot % n_slots) * half
+    first = run_starts(acc * n_slots + ts // half)
+    return first, ts[first]
 
 
 def _count_threshold(
@@ -238,34 +248,31 @@ def _count_threshold(
     Rows sorted by ``(acc, ts)``.
 
     ``fan_percentile`` of the accounts' largest number of distinct counterparties in one
-    window of that width (on a grid, over at most ``FAN_SAMPLE`` accounts taken evenly by
-    position), and at least ``fan_min_degree``. Busy accounts -- hubs, shops, employers --
-    set the bar; it rises with the width, so a long window needs a wide fan.
+    window of that width (the detectors' own windows, :func:`_anchored_windows`, over at
+    most ``FAN_SAMPLE`` accounts taken evenly by position), and at least
+    ``fan_min_degree``. Busy accounts -- hubs, shops, employers -- set the bar; it rises
+    with the width, so a long window needs a wide fan. The bar is measured on the very
+    windows a fan is then counted in: a window that may hold more than a fixed bin of the
+    same width would otherwise be judged against too low a bar, and the widest window
+    would win over the day of a fan.
     """
     n_acc = int(acc.max()) + 1 if len(acc) else 1
     step = max(1, n_acc // FAN_SAMPLE)
     sel = acc % step == 0
-    a, o, t = acc[sel], other[sel], ts[sel] // w
+    a, o, t = acc[sel], other[sel], ts[sel]
     if len(a) == 0:
         return s.fan_min_degree
-    n_bins = int(t.max()) + 1
+    first, t0 = _anchored_windows(a, t, w)
+    end = int(t.max()) + 1  # one account's keys stay below the next account's
+    key = a * end + t
+    hi = np.searchsorted(key, a[first] * end + np.minimum(t0 + w, end))
+    rows, pos, _cut = _expand(first, hi, np.iinfo(np.int64).max)
     n_o = int(o.max()) + 1
-    # rows come sorted by (account, time), so the keys are sorted but for the
-    # counterparties within each window: a stable (run-merging) sort is near linear
-    key = runs(np.sort((a * n_bins + t) * n_o + o, kind="stable"))[0] // n_o
-    windows, counts = runs(key)
-    per_acc = pd.Series(counts).groupby(windows // n_bins).max().to_numpy()
+    # rows come by window and time: a stable (run-merging) sort is near linear
+    windows, counts = runs(runs(np.sort(rows * n_o + o[pos], kind="stable"))[0] // n_o)
+    per_acc = pd.Series(counts).groupby(a[first[windows]]).max().to_numpy()
     q = float(np.percentile(per_acc, s.fan_percentile))
     return max(s.fan_min_degree, int(np.ceil(q)))
-
-
-def _distinct_windows(
-    lo: np.ndarray, hi: np.ndarray, t: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Grid windows (sorted by account and start) that begin at the same transfer are one:
-    the one reaching furthest is kept."""
-    last = np.concatenate([lo[1:] != lo[:-1], [True]]) if len(lo) else np.zeros(0, bool)
-    return lo[last], hi[last], t[last]
 
 
 def _pick_windows(found: pd.DataFrame) -> pd.DataFrame:
@@ -359,10 +366,8 @@ def find_fan_in(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, int]:
     found, cut = [], 0
     for w in fan_scales(tx, s):
         need = _count_threshold(d_acc, d_src, d_ts, w, s)
-        acc, t = _grid_windows(d_acc, d_ts, w)
-        lo = np.searchsorted(tx.dkey, acc * tx.span + t)
-        hi = np.searchsorted(tx.dkey, tx.until(acc, t + w))
-        lo, hi, t = _distinct_windows(lo, hi, t)
+        lo, t = _anchored_windows(d_acc, d_ts, w)
+        hi = np.searchsorted(tx.dkey, tx.until(d_acc[lo], t + w))
         ok = hi - lo >= need
         lo, hi, t = lo[ok], hi[ok], t[ok]
         if len(lo) == 0:
@@ -476,10 +481,8 @@ def find_fan_out(
     psrc, pdst, pts = tx.src[passed], tx.dst[passed], tx.ts[passed]
     for w in fan_scales(tx, s):
         need = _count_threshold(psrc, pdst, pts, w, s)
-        acc, t = _grid_windows(tx.src, tx.ts, w)
-        lo = np.searchsorted(tx.key, acc * tx.span + t)
-        hi = np.searchsorted(tx.key, tx.until(acc, t + w))
-        lo, hi, t = _distinct_windows(lo, hi, t)
+        lo, t = _anchored_windows(tx.src, tx.ts, w)
+        hi = np.searchsorted(tx.key, tx.until(tx.src[lo], t + w))
         # at least ``need`` passing transfers, counted by cumulative sums: windows that
         # fail are never expanded
         ok = cp[hi] - cp[lo] >= need

@@ -253,7 +253,8 @@ def test_a_collector_is_judged_by_its_most_unusual_window_not_its_widest() -> No
     # C is paid once each by 10 acquaintances over 100 days and spends it at the shop; on
     # day 150, 7 strangers pay it within a day and it passes the money to an exchange. Its
     # widest window holds the most senders (17), but a window that wide needs as many in
-    # this bank; a day's 7 are far beyond what one day needs, so the day is the fan.
+    # this bank (four other accounts are each paid by 16 acquaintances over four months);
+    # a day's 7 are far beyond what one day needs, so the day is the fan.
     def fan(pay: Callable[..., None]) -> None:
         for k in range(10):
             pay(f"Q{k}", "C", 60.0 + k, 24.0 * (30 + 10 * k))
@@ -261,6 +262,9 @@ def test_a_collector_is_judged_by_its_most_unusual_window_not_its_widest() -> No
         for k in range(7):
             pay(f"V{k}", "C", 500.0 + 10 * k, 24.0 * 150 + 2 * k)
         pay("C", None, 3500.0, 24.0 * 151, cp="P-EXCH")
+        for d in range(4):
+            for k in range(16):
+                pay(f"D{d}Q{k:02d}", f"D{d}", 40.0 + k, 24.0 * (20 + 8 * k + d))
 
     found = _fan_in_members(_bank(fan))
     assert found["A-C"] == {"A-C", *[f"A-V{k}" for k in range(7)]}
@@ -382,3 +386,17 @@ def test_a_search_reaching_past_the_data_stays_with_its_account() -> None:
     found = [sorted(ids[c["accounts"]].tolist()) for c in cycles]
     assert sorted(["A-Y1", "A-Y2", "A-Y3", "A-Y4", "A-Y5", "A-Y6"]) in found  # the real one
     assert not [c for c in found if "A-X1" in c]
+
+
+def test_fan_windows_follow_the_accounts_own_transfers() -> None:
+    # F's slow fan (10 senders, one every 6 days from day 20 to 74) in a bank where four
+    # accounts are each paid by 13 acquaintances over four months: 128 days need more than
+    # 10 senders. On a fixed half-overlapping grid of 64 days F's fan fell into windows of
+    # 7 ([32, 96)) and 8 ([0, 64)); a window starting at F's first receipt holds all 10.
+    def busy(pay: Callable[..., None]) -> None:
+        for d in range(4):
+            for k in range(13):
+                pay(f"D{d}Q{k:02d}", f"D{d}", 40.0 + k, 24.0 * (10 + 9 * k + d))
+
+    found = _fan_in_members(_bank(busy))
+    assert found["A-F"] == {"A-F", *[f"A-S{k:02d}" for k in range(10)]}
