@@ -86,6 +86,38 @@ def sorted_codes(values: pd.Series) -> tuple[np.ndarray, pd.api.extensions.Exten
     return codes, uniques
 
 
+#: The value of each byte as a lowercase hex digit (255: not one).
+_HEX_DIGIT = np.full(256, 255, dtype=np.uint8)
+_HEX_DIGIT[np.frombuffer(b"0123456789", dtype=np.uint8)] = np.arange(10, dtype=np.uint8)
+_HEX_DIGIT[np.frombuffer(b"abcdef", dtype=np.uint8)] = np.arange(10, 16, dtype=np.uint8)
+
+
+def hex_words(values: pd.Series) -> np.ndarray | None:
+    """Each value as the uint64 that its 16 lowercase hex digits spell, or ``None`` unless
+    every value is exactly that (no nulls).
+
+    The pseudonyms of :mod:`graphprofile.ingest.pii` are such: their text order is the
+    order of these integers, which NumPy sorts several times faster than Arrow sorts text.
+    """
+    arr = arrow_strings(values)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    n = len(arr)
+    if n == 0 or arr.null_count:
+        return None
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64, count=n + 1, offset=arr.offset * 8)
+    if offsets[-1] - offsets[0] != 16 * n or not (np.diff(offsets) == 16).all():
+        return None
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    digits = _HEX_DIGIT[data]
+    if (digits > 15).any():
+        return None
+    digits = digits.reshape(n, 16)
+    octets = digits[:, 0::2] << np.uint8(4)  # two digits a byte, most significant first
+    octets |= digits[:, 1::2]
+    return octets.view(">u8").ravel().astype(np.uint64)
+
+
 def codes(values: pd.Series | pd.Index | np.ndarray, categories: pd.Index) -> np.ndarray:
     """Integer positions of string ``values`` in ``categories`` (-1 where absent or null).
 

@@ -9,8 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from graphprofile._arrow import SortedIds, is_sorted_unique, sorted_codes
+from graphprofile._arrow import (
+    SortedIds,
+    contiguous_text,
+    hex_words,
+    is_sorted_unique,
+    sorted_codes,
+)
 from graphprofile.frames import NODE_KEYS, CanonicalGraph, EdgeEnds, Frames
 
 _REDUCERS = {"sum": np.add, "min": np.minimum, "max": np.maximum}
@@ -41,8 +48,37 @@ def _first_positions(codes: np.ndarray, n: int) -> np.ndarray:
     return first
 
 
+def _combined_key(keys: list[np.ndarray]) -> np.ndarray | None:
+    """One int64 per row that orders the rows as the integer ``keys`` do (the first key
+    most significant), or ``None`` when their ranges do not fit in 63 bits together."""
+    if not keys or len(keys[0]) == 0:
+        return None
+    lows = [int(k.min()) for k in keys]
+    sizes = [int(k.max()) - low + 1 for k, low in zip(keys, lows, strict=True)]
+    if np.prod([float(s) for s in sizes]) >= 2.0**62:  # float: no int64 overflow here
+        return None
+    key = keys[0].astype(np.int64) - lows[0]  # a copy
+    for k, low, size in zip(keys[1:], lows[1:], sizes[1:], strict=True):
+        key *= np.int64(size)
+        key += k
+        key -= np.int64(low)
+    return key
+
+
 def _sort_order(keys: list[np.ndarray], *, unique: bool) -> np.ndarray:
-    """Row order that sorts by the integer ``keys`` (stable), optionally first of duplicates."""
+    """Row order that sorts by the integer ``keys`` (stable), optionally first of duplicates.
+
+    One stable sort of a combined int64 key (:func:`_combined_key`) gives the permutation
+    of ``numpy.lexsort`` (both are stable) in a fraction of its time: 0.14 s against 3.1 s
+    for the 4M (customer, identifier) rows of a 1M-customer bank (#16).
+    """
+    key = _combined_key(keys)
+    if key is not None:
+        order = np.argsort(key, kind="stable")
+        if unique:
+            ordered = key[order]
+            order = order[np.r_[True, ordered[1:] != ordered[:-1]]]
+        return order
     order = np.lexsort(keys[::-1])
     if unique:
         stacked = np.column_stack([k[order] for k in keys])
@@ -212,6 +248,43 @@ def _customer_codes(
     return customer_ids.codes(values)
 
 
+def _identifier_codes(
+    kind: pd.Series, value: pd.Series, identifier_id: pd.Series
+) -> tuple[np.ndarray, pd.api.extensions.ExtensionArray]:
+    """``sorted_codes(identifier_id)`` for ``identifier_id = kind + ":" + value``, sorted
+    as integers where the values are pseudonyms (:func:`hex_words`).
+
+    With no ``:`` in any kind, the text order of ``kind:value`` is the order of the pairs
+    (rank of ``kind + ":"``, value), and fixed-width lowercase hex sorts as the number it
+    spells: one NumPy sort of integers instead of hashing 4M texts and sorting 3.4M of
+    them (5 s at 1M customers, #16). Anything else (a null, a kind with ``:``, a value
+    that is not 16 hex digits): :func:`sorted_codes` itself.
+    """
+    words = hex_words(value) if len(value) else None
+    if words is None or kind.isna().any():
+        return sorted_codes(identifier_id)
+    kcodes, kuniq = sorted_codes(kind)
+    kinds = pd.Series(kuniq, dtype="string")
+    if kinds.str.contains(":", regex=False).any():
+        return sorted_codes(identifier_id)
+    krank = sorted_codes(kinds + ":")[0]
+    # few kinds: small integers, which NumPy's stable sort orders by radix (one pass)
+    krank = krank.astype(np.int16 if len(krank) < 2**15 else np.int64)[kcodes]
+    order = np.argsort(words)
+    order = order[np.argsort(krank[order], kind="stable")]
+    ordered_words, ordered_kinds = words[order], krank[order]
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (ordered_words[1:] != ordered_words[:-1]) | (ordered_kinds[1:] != ordered_kinds[:-1])
+    del ordered_words, ordered_kinds
+    icodes = np.empty(len(order), dtype=np.int64)
+    icodes[order] = np.cumsum(new) - 1
+    first = order[new]
+    iuniq = pd.arrays.ArrowStringArray(
+        contiguous_text(identifier_id).take(pa.array(first)).cast(pa.large_string())
+    )
+    return icodes, iuniq
+
+
 def _identifier_links(
     identifiers: pd.DataFrame, customer_ids: SortedIds, found: np.ndarray | None = None
 ) -> tuple[pd.DataFrame, np.ndarray | None, np.ndarray, pd.api.extensions.ExtensionArray]:
@@ -229,7 +302,7 @@ def _identifier_links(
             "kind": idf["kind"].astype("string"),
         }
     )
-    icodes, iuniq = sorted_codes(has_id["identifier_id"])
+    icodes, iuniq = _identifier_codes(has_id["kind"], idf["value"], has_id["identifier_id"])
     if len(has_id) == 0:
         return has_id.reset_index(drop=True), None, icodes, iuniq
     ccodes, cuniq = _customer_codes(has_id["customer_id"], customer_ids, found)

@@ -291,3 +291,60 @@ def test_the_graph_is_the_same_without_the_reference_checks_positions(frames: Fr
     for name, ends in with_found.edge_ends.items():
         assert np.array_equal(ends.source, without.edge_ends[name].source), name
         assert np.array_equal(ends.target, without.edge_ends[name].target), name
+
+
+@pytest.mark.parametrize("unique", [False, True])
+@pytest.mark.parametrize(
+    "ranges",
+    [
+        [(-1, 50), (-1, 7)],  # codes with nulls (-1), many ties
+        [(0, 3), (5, 9), (-1, 4)],  # three keys, one not starting at 0
+        [(0, 2**40), (0, 2**30)],  # too wide for one int64: numpy.lexsort itself
+    ],
+)
+def test_sort_order_is_lexsorts_stable_order(ranges: list[tuple[int, int]], unique: bool) -> None:
+    from graphprofile.graph import _sort_order
+
+    rng = np.random.default_rng(3)
+    keys = [rng.integers(low, high, 2000) for low, high in ranges]
+    want = np.lexsort(keys[::-1])
+    if unique:
+        stacked = np.column_stack([k[want] for k in keys])
+        want = want[np.r_[True, (stacked[1:] != stacked[:-1]).any(axis=1)]]
+    assert np.array_equal(_sort_order(keys, unique=unique), want)
+
+
+@pytest.mark.parametrize(
+    ("kinds", "values"),
+    [
+        # pseudonyms (16 lowercase hex digits); "a-" sorts before "a" once ":" follows
+        (["a", "a-", "email", "a", "a-", "email", "a"], None),
+        (["phone", "a:b", "phone"], None),  # a kind with ":": text order of its own
+        (["phone", "email", "phone"], ["0123456789abcdeF", "x", "0123"]),  # not hex
+    ],
+)
+def test_identifier_codes_are_the_sorted_codes_of_kind_colon_value(
+    kinds: list[str], values: list[str] | None
+) -> None:
+    from graphprofile.graph import _identifier_codes
+
+    rng = np.random.default_rng(1)
+    if values is None:  # few distinct words, so that pairs repeat
+        words = rng.choice(rng.integers(0, 2**63, 4, dtype=np.uint64), len(kinds) * 40)
+        values = [f"{w:016x}" for w in words]
+        kinds = kinds * 40
+    kind, value = _text(kinds), _text(values)
+    ids = (kind + ":" + value).astype("string")
+    got, got_uniques = _identifier_codes(kind, value, ids)
+    want, want_uniques = sorted_codes(ids)
+    assert np.array_equal(got, want)
+    assert list(got_uniques) == list(want_uniques) and got_uniques.dtype == want_uniques.dtype
+
+
+def test_hex_words_reads_only_16_lowercase_hex_digits() -> None:
+    from graphprofile._arrow import hex_words
+
+    words = hex_words(_text(["00000000000000ff", "ffffffffffffffff"]))
+    assert words is not None and words.tolist() == [255, 2**64 - 1]
+    for bad in (["00000000000000fF"], ["00ff"], [None], ["000000000000000g"]):
+        assert hex_words(_text(bad)) is None
