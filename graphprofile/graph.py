@@ -17,6 +17,7 @@ from graphprofile._arrow import (
     hex_words,
     is_sorted_unique,
     sorted_codes,
+    stable_argsort,
 )
 from graphprofile.frames import NODE_KEYS, CanonicalGraph, EdgeEnds, Frames
 
@@ -117,7 +118,7 @@ def _group_codes(
     (lname, lcodes, luniq), (rname, rcodes, runiq) = left, right
     width = max(len(runiq), 1)
     key = lcodes * width + rcodes
-    order = np.argsort(key, kind="stable")
+    order = stable_argsort(key)  # numpy's stable sort, faster (the same permutation)
     sorted_key = key[order]
     del key
     starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]]) if len(order) else order
