@@ -203,7 +203,10 @@ def _occlusion(
 def _median(x: np.ndarray) -> np.ndarray:
     """Column medians ignoring NaN (0 for a column of NaN only)."""
     if not np.isnan(x).any():
-        return np.median(x, axis=0)
+        # each column contiguous in a copy partitioned in place: the same medians as
+        # ``np.median(x, axis=0)`` (which partitions a copy across the rows' stride),
+        # 0.5 s faster for the 1M x 34 model features
+        return np.median(np.array(x.T, order="C"), axis=1, overwrite_input=True)
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
         median = np.nanmedian(x, axis=0)
@@ -275,13 +278,17 @@ def _cross_fit(
         score[test] = p
         explain = test[p >= explain_from]  # reasons only where the score matters
         contrib[explain] = _occlusion(model, rows_of(explain), score[explain], median, rate)
-    reasons: list[list[dict[str, float | str]]] = [[] for _ in range(len(y))]
+    # one shared empty list for the customers without reasons (never appended to: each
+    # explained customer gets a list of its own). A million empty lists, one each, cost
+    # ~1 s at 1M customers, most of it the collector's passes over them (#16)
+    none: list[dict[str, float | str]] = []
+    reasons: list[list[dict[str, float | str]]] = [none] * len(y)
     explained = np.flatnonzero(score >= explain_from)  # explained customers only
     # each row is ordered on its own, so ordering only the explained rows gives the same
     # orders without three customers-by-features copies of ``contrib`` (~0.8 GB at 1M)
     order = np.argsort(-contrib[explained], axis=1, kind="stable")[:, :top]
     for i, row in zip(explained.tolist(), order, strict=True):
-        items = reasons[i]
+        items = reasons[i] = []
         for j in row:
             c = float(contrib[i, j])
             if c <= 0.005:
