@@ -56,9 +56,65 @@ def _series(arr: pa.Array, index: pd.Index) -> pd.Series:
 
 
 def common(arr: pa.Array) -> pa.Array:
-    """NFKC (full-width → half-width), whitespace runs collapsed to one space, trimmed."""
+    """NFKC (full-width → half-width), whitespace runs collapsed to one space, trimmed.
+
+    Values already in that form (:func:`_settled`: printable ASCII, single inner spaces)
+    are kept as they are and the rules run on the others only: splitting every value at
+    its whitespace and joining the words again was 1.1 of the 1.3 s these rules took on
+    the 4M identifiers of a 1M-customer bank (#16).
+    """
+    if arr.type != pa.string():  # the byte test reads 32-bit offsets
+        return _common_rules(arr)
+    settled = _settled(arr)
+    if settled.all():
+        return arr
+    rest = np.flatnonzero(~settled)
+    done = _common_rules(pc.take(arr, pa.array(rest)))
+    kept = np.flatnonzero(settled)
+    order = np.empty(len(arr), dtype=np.int64)  # row -> its place in kept + done
+    order[kept] = np.arange(len(kept))
+    order[rest] = len(kept) + np.arange(len(rest))
+    both = pa.concat_arrays([pc.take(arr, pa.array(kept)), done.cast(arr.type)])
+    return pc.take(both, pa.array(order))
+
+
+def _common_rules(arr: pa.Array) -> pa.Array:
+    """The rules of :func:`common` on every value."""
     arr = pc.utf8_trim_whitespace(pc.utf8_normalize(arr, form="NFKC"))
     return pc.binary_join(pc.utf8_split_whitespace(arr), " ")
+
+
+def _settled(arr: pa.Array) -> np.ndarray:
+    """Rows that :func:`common` leaves as they are, found from the bytes: non-empty, every
+    byte printable ASCII or a space (NFKC keeps ASCII), no space first, last or next to
+    another (no whitespace to trim or collapse). Nulls count as settled (they stay null)."""
+    n = len(arr)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32, count=n + 1, offset=arr.offset * 4)
+    start, end = offsets[:-1].astype(np.int64), offsets[1:].astype(np.int64)
+    data = arr.buffers()[2]
+    data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    lo, hi = int(offsets[0]), int(offsets[-1])
+    chunk = data[lo:hi]
+    # bytes that are a space, a control character or not ASCII (one pass: below 0x21
+    # wraps round above 0x7e - 0x21), then, among them, those that unsettle a row
+    special = np.flatnonzero((chunk - np.uint8(0x21)) > np.uint8(0x7E - 0x21))
+    is_space = chunk[special] == 0x20
+    spaces = special[is_space]
+    unsettling = np.concatenate(
+        [special[~is_space], spaces[1:][spaces[1:] - spaces[:-1] == 1]]  # 2nd of 2 spaces
+    )
+    row_ends = end - lo
+    bad = np.zeros(n, dtype=bool)
+    bad[np.searchsorted(row_ends, unsettling, side="right")] = True
+    bad |= end == start
+    full = np.flatnonzero(end > start)
+    bad[full] |= (chunk[start[full] - lo] == 0x20) | (chunk[end[full] - 1 - lo] == 0x20)
+    valid = (
+        np.ones(n, dtype=bool)
+        if arr.null_count == 0
+        else np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    )
+    return ~valid | ~bad
 
 
 def phone(arr: pa.Array, country_code: str = "") -> pa.Array:

@@ -441,3 +441,21 @@ def test_default_mapping_unchanged() -> None:
     m = mapping_of({})
     tm = m.tables["transactions"]
     assert (tm.statement, tm.from_table, tm.kinds, tm.separator) == (None, None, {}, None)
+
+
+def test_common_rules_skip_only_the_values_they_would_not_change() -> None:
+    """:func:`common` leaves printable-ASCII values with single inner spaces as they are
+    and runs the rules on the rest: the same result as the rules on every value."""
+    from graphprofile.ingest.normalise import _common_rules, common
+
+    values = [
+        "a b", "+44 7975 446955", "x@y.com", "", None, " lead", "trail ", "two  spaces",
+        "tab\there", "line\nbreak", "\u3000ideographic", "\uff21\uff22", "café", "a\x0bb",
+        "a\x1fb", "del\x7f", "nb\xa0sp", "~!", " ", "  ",
+    ]  # fmt: skip
+    arr = pa.array(values * 3, type=pa.string())
+    for part in (arr, arr.slice(5, 31)):
+        assert common(part).equals(_common_rules(part))
+    settled = pa.array(["a b", "+44 7975 446955", None], type=pa.string())
+    assert common(settled) is settled
+    assert common(pa.array(["two  spaces", "a\tb"])).to_pylist() == ["two spaces", "a b"]
