@@ -226,6 +226,79 @@ def ring_reasons(
     return out
 
 
+_YOUNG_TEXT = json.dumps({"type": "young_accounts", "weight": 0.15}, sort_keys=True)
+_CASH_OUT_TEXT = json.dumps({"type": "cash_out", "weight": 0.1}, sort_keys=True)
+
+
+def _score_reason_texts(
+    rows: np.ndarray,
+    *,
+    young: np.ndarray,
+    cash_out: np.ndarray,
+    s_anom: np.ndarray,
+    anomaly: np.ndarray | None,
+    anomaly_words: list[list[str]] | None,
+    s_learn: np.ndarray,
+    learned: np.ndarray | None,
+    learned_reasons: list[list[dict[str, Any]]] | None,
+) -> np.ndarray:
+    """JSON reasons of customers in no ring, not known fraud and with no scored neighbour.
+
+    The text is exactly ``json.dumps(items, sort_keys=True)`` of the items
+    :func:`customer_risk` lists (background flags, ``behaviour_anomaly``, ``learned``),
+    written from templates: a list's items joined by ``", "`` and each object's keys in
+    sorted order, floats by ``repr`` as the encoder writes them. At 1M customers about a
+    fifth of them have a score high enough to be listed, and the encoder's per-object cost
+    was seconds of the run (#16). Lists of words are encoded once per distinct list.
+    """
+    out = np.empty(len(rows), dtype=object)
+    if not len(rows):
+        return out
+    with_anom = (s_anom[rows] >= SCORE_REASON_FROM).tolist()
+    with_learn = (s_learn[rows] >= SCORE_REASON_FROM).tolist()
+    w_anom = s_anom[rows].tolist()
+    w_learn = s_learn[rows].tolist()
+    pct = (
+        (100.0 * np.asarray(anomaly, dtype="float64")[rows]).tolist()
+        if anomaly is not None
+        else None
+    )
+    score = np.asarray(learned, dtype="float64")[rows].tolist() if learned is not None else None
+    words_text: dict[tuple[str, ...], str] = {}
+
+    def encoded(words: list[str]) -> str:
+        key = tuple(words)
+        text = words_text.get(key)
+        if text is None:
+            text = words_text[key] = json.dumps(list(words))
+        return text
+
+    for k, (i, y, c) in enumerate(
+        zip(rows.tolist(), young[rows].tolist(), cash_out[rows].tolist(), strict=True)
+    ):
+        parts = []
+        if y:
+            parts.append(_YOUNG_TEXT)
+        if c:
+            parts.append(_CASH_OUT_TEXT)
+        if with_anom[k]:
+            words = anomaly_words[i] if anomaly_words is not None else None
+            unusual = f', "unusual": {encoded(words)}' if words else ""
+            parts.append(
+                f'{{"percentile": {_r(pct[k])!r}, "type": "behaviour_anomaly"{unusual}, '  # type: ignore[index]
+                f'"weight": {_r(w_anom[k])!r}}}'
+            )
+        if with_learn[k]:
+            found = learned_reasons[i] if learned_reasons is not None else None
+            features = f'"features": {encoded([c["words"] for c in found])}, ' if found else ""
+            parts.append(
+                f'{{{features}"score": {_r(score[k])!r}, "type": "learned", '  # type: ignore[index]
+                f'"weight": {_r(w_learn[k])!r}}}'
+            )
+        out[k] = "[" + ", ".join(parts) + "]"
+    return out
+
+
 def customer_risk(
     n: int,
     *,
@@ -347,8 +420,25 @@ def customer_risk(
         return items
 
     signal = risk > 0
-    for i in np.flatnonzero(signal & special).tolist():  # ring members, known fraud
+    listed = np.flatnonzero(signal & special)
+    # ring members, known fraud and known-fraud neighbours: their reasons carry objects of
+    # their own, written by the encoder
+    linked = has_ring[listed] | known[listed] | (s_prox[listed] > 0)
+    for i in listed[linked].tolist():
         reasons[i] = json.dumps(items_of(i), sort_keys=True)
+    # the rest (most of them: a high anomaly or learned score) from fixed templates
+    plain = listed[~linked]
+    reasons[plain] = _score_reason_texts(
+        plain,
+        young=young,
+        cash_out=cash_out,
+        s_anom=s_anom,
+        anomaly=anomaly,
+        anomaly_words=anomaly_words,
+        s_learn=s_learn,
+        learned=learned,
+        learned_reasons=learned_reasons,
+    )
     # everyone else: the reasons depend only on (proximity weight, hops, share, young,
     # cash-out), so each distinct combination is written once
     rest = np.flatnonzero(signal & ~special)
