@@ -21,10 +21,11 @@ step would exceed it, the cut is counted and reported.
   span more than the window, such as an employer -- are neither senders nor gathered
   money. Members: the collector, the senders and onward receiving accounts.
 - **fan_out**: an account pays at least ``fan_min_degree`` distinct receivers within
-  ``fan_window_days`` that pass the money through within ``onward_days``, and they are at
-  least ``fan_pass_share`` of its receivers or more than the bank's own rate of passing
-  money on explains (binomial test at ``fan_pass_alpha``). Members: the source and the
-  receivers.
+  ``fan_window_days``, of which the window's threshold of passing receivers (taken over
+  every paying account, at least ``ceil(fan_pass_share * fan_min_degree)``) pass the money
+  through within ``onward_days``, and they are at least ``fan_pass_share`` of its
+  receivers or more than the bank's own rate of passing money on explains (binomial test
+  at ``fan_pass_alpha``). Members: the source and the receivers.
 - **scatter_gather**: a source pays intermediates that each forward to the same sink
   within ``fan_window_days`` with the amount roughly conserved, through at least
   ``scatter_min_paths`` distinct intermediates.
@@ -241,7 +242,14 @@ def _anchored_windows(acc: np.ndarray, ts: np.ndarray, w: int) -> tuple[np.ndarr
 
 
 def _count_threshold(
-    acc: np.ndarray, other: np.ndarray, ts: np.ndarray, w: int, s: AnalysisSettings
+    acc: np.ndarray,
+    other: np.ndarray,
+    ts: np.ndarray,
+    w: int,
+    s: AnalysisSettings,
+    *,
+    population: np.ndarray | None = None,
+    floor: int | None = None,
 ) -> int:
     """Distinct counterparties an account needs within ``w`` to count as a fan.
 
@@ -249,19 +257,24 @@ def _count_threshold(
 
     ``fan_percentile`` of the accounts' largest number of distinct counterparties in one
     window of that width (the detectors' own windows, :func:`_anchored_windows`, over at
-    most ``FAN_SAMPLE`` accounts taken evenly by position), and at least
-    ``fan_min_degree``. Busy accounts -- hubs, shops, employers -- set the bar; it rises
+    most ``FAN_SAMPLE`` accounts taken evenly by position), and at least ``floor``
+    (default ``fan_min_degree``). The accounts are those with a row, or ``population``
+    when given (distinct account positions): its accounts without a row count 0 -- the
+    fan-out's passing receivers are counted over every paying account, not only over those
+    with a passing receiver. Busy accounts -- hubs, shops, employers -- set the bar; it rises
     with the width, so a long window needs a wide fan. The bar is measured on the very
     windows a fan is then counted in: a window that may hold more than a fixed bin of the
     same width would otherwise be judged against too low a bar, and the widest window
     would win over the day of a fan.
     """
-    n_acc = int(acc.max()) + 1 if len(acc) else 1
+    floor = s.fan_min_degree if floor is None else floor
+    pop = acc if population is None else population
+    n_acc = int(pop.max()) + 1 if len(pop) else 1
     step = max(1, n_acc // FAN_SAMPLE)
     sel = acc % step == 0
     a, o, t = acc[sel], other[sel], ts[sel]
     if len(a) == 0:
-        return s.fan_min_degree
+        return floor
     first, t0 = _anchored_windows(a, t, w)
     end = int(t.max()) + 1  # one account's keys stay below the next account's
     key = a * end + t
@@ -271,8 +284,11 @@ def _count_threshold(
     # rows come by window and time: a stable (run-merging) sort is near linear
     windows, counts = runs(runs(np.sort(rows * n_o + o[pos], kind="stable"))[0] // n_o)
     per_acc = pd.Series(counts).groupby(a[first[windows]]).max().to_numpy()
+    if population is not None:  # the population's accounts without a row count 0
+        n_pop = int(np.count_nonzero(population % step == 0))
+        per_acc = np.concatenate([per_acc, np.zeros(max(n_pop - len(per_acc), 0))])
     q = float(np.percentile(per_acc, s.fan_percentile))
-    return max(s.fan_min_degree, int(np.ceil(q)))
+    return max(floor, int(np.ceil(q)))
 
 
 def _pick_windows(found: pd.DataFrame) -> pd.DataFrame:
@@ -477,10 +493,14 @@ def find_fan_out(
     base = float(passed.mean()) if len(passed) else 0.0  # the bank's share of passed transfers
     found, cut = [], 0
     # thresholds count receivers that pass the money on: a payroll batch pays many, but
-    # its employees do not forward their pay
+    # its employees do not forward their pay. They are taken over every paying account
+    # (none passing: 0), and are at least the passers of a fan of ``fan_min_degree``
+    # receivers with ``fan_pass_share`` of them passing; ``fan_min_degree`` counts receivers
     psrc, pdst, pts = tx.src[passed], tx.dst[passed], tx.ts[passed]
+    payers = tx.src[run_starts(tx.src)]
+    floor = int(np.ceil(s.fan_pass_share * s.fan_min_degree))
     for w in fan_scales(tx, s):
-        need = _count_threshold(psrc, pdst, pts, w, s)
+        need = _count_threshold(psrc, pdst, pts, w, s, population=payers, floor=floor)
         lo, t = _anchored_windows(tx.src, tx.ts, w)
         hi = np.searchsorted(tx.key, tx.until(tx.src[lo], t + w))
         # at least ``need`` passing transfers, counted by cumulative sums: windows that
@@ -496,6 +516,7 @@ def find_fan_out(
         agg = per_recv.groupby("start").agg(n=("recv", "size"), n_passed=("passed", "sum"))
         agg = agg[
             (agg["n_passed"] >= need)
+            & (agg["n"] >= s.fan_min_degree)
             & (
                 (agg["n_passed"] >= s.fan_pass_share * agg["n"])
                 | passers_unlikely(agg["n_passed"], agg["n"], base, s.fan_pass_alpha)

@@ -89,13 +89,16 @@ class AnalysisSettings:
         Cap on partial paths kept per hop of the cycle search (bounded work; the number
         of paths cut is reported).
     fan_min_degree : int
-        Distinct senders (fan-in) or receivers (fan-out) within the window.
+        Distinct senders (fan-in) or receivers (fan-out) within the window. For fan-in
+        also the floor of the window's count threshold (``fan_percentile``).
     fan_onward_share : float
         An account *passes money through* when at least this share of what it gathered
         (received) leaves it within ``onward_days``.
     fan_pass_share : float
         Fan-out: share of the receivers that must pass the money through (or see
-        ``fan_pass_alpha``).
+        ``fan_pass_alpha``). The passing receivers' count threshold is at least
+        ``ceil(fan_pass_share * fan_min_degree)``: a fan of the minimum size with that
+        share passing.
     fan_pass_alpha : float
         Fan-out: fewer passing receivers than ``fan_pass_share`` still make a fan when so
         many are unlikely at the bank's own rate of passing money on (one-sided binomial

@@ -14,6 +14,7 @@ import pytest
 from graphprofile.analysis import AnalysisSettings, analyse
 from graphprofile.analysis.flows import (
     Txns,
+    _count_threshold,
     find_cycles,
     find_fan_in,
     find_fan_out,
@@ -400,3 +401,50 @@ def test_fan_windows_follow_the_accounts_own_transfers() -> None:
 
     found = _fan_in_members(_bank(busy))
     assert found["A-F"] == {"A-F", *[f"A-S{k:02d}" for k in range(10)]}
+
+
+def _small_fan_out(receivers: int, passing: int) -> Callable[[Callable[..., None]], None]:
+    """N pays ``receivers`` strangers within a day; ``passing`` of them send it to an
+    exchange the next day, the others spend a little at the shop weeks later."""
+
+    def fan(pay: Callable[..., None]) -> None:
+        for k in range(receivers):
+            pay("N", f"L{k}", 90.0 + 7 * k, 24.0 * 130 + 4 * k)
+            if k < passing:
+                pay(f"L{k}", None, 88.0 + 7 * k, 24.0 * 131 + k, cp="P-EXCH")
+            else:
+                pay(f"L{k}", None, 12.0, 24.0 * (150 + k), cp="P-SHOP")
+
+    return fan
+
+
+def test_a_fan_out_of_the_minimum_size_needs_only_its_share_of_passers() -> None:
+    # ``fan_min_degree`` (5) counts the receivers; the passing receivers need the bank's
+    # own bar, at least ``ceil(fan_pass_share * fan_min_degree)`` (3): 3 of 5 strangers
+    # paid within a day cashing it out the next is a fan-out (P = 0.0002 here, where about
+    # one transfer in twenty is passed on). It was not one while the floor of 5 applied
+    # to the passers.
+    found = _fan_out_members(_bank(_small_fan_out(5, 3)), AnalysisSettings())
+    assert found["A-N"] == {"A-N", *[f"A-L{k}" for k in range(5)]}
+    # four receivers are under the minimum fan, however many pass; two passers of five
+    # are under the minimum share
+    assert "A-N" not in _fan_out_members(_bank(_small_fan_out(4, 4)), AnalysisSettings())
+    assert "A-N" not in _fan_out_members(_bank(_small_fan_out(5, 2)), AnalysisSettings())
+
+
+def test_the_passers_bar_counts_every_paying_account() -> None:
+    # 400 accounts pay someone; one of them (A0) had 6 receivers pass the money on within a
+    # day, the other 399 none. Taken over the accounts with a passing receiver only, A0
+    # alone sets the 99.5th percentile (6); over every paying account it is 0, and the
+    # floor (3) applies
+    acc = np.arange(400, dtype=np.int64).repeat(np.r_[6, np.ones(399, dtype=np.int64)])
+    other = np.r_[np.arange(1000, 1006), np.arange(2000, 2399)].astype(np.int64)
+    ts = np.r_[np.arange(6) * 3600, np.zeros(399)].astype(np.int64)
+    passed = acc == 0
+    s = AnalysisSettings()
+    got = _count_threshold(acc[passed], other[passed], ts[passed], 86_400, s)
+    assert got == 6
+    got = _count_threshold(
+        acc[passed], other[passed], ts[passed], 86_400, s, population=np.arange(400), floor=3
+    )
+    assert got == 3
