@@ -241,6 +241,50 @@ def _anchored_windows(acc: np.ndarray, ts: np.ndarray, w: int) -> tuple[np.ndarr
     return first, ts[first]
 
 
+class _Ladder:
+    """:func:`_anchored_windows` of one ``(acc, ts)`` for a ladder of doubling widths.
+
+    When a width's half-slot is twice the previous one's, every slot of the wider grid is
+    two slots of the narrower (``ts // 2h == (ts // h) // 2``), so its windows begin at a
+    subset of the previous windows' first rows: only those are looked at, not every row
+    again. Any other width is computed afresh. The same windows as
+    :func:`_anchored_windows`, row for row.
+    """
+
+    def __init__(self, acc: np.ndarray, ts: np.ndarray) -> None:
+        self.acc, self.ts = acc, ts
+        self._half = 0
+        self._first = np.zeros(0, dtype=np.intp)
+
+    def at(self, w: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(first row, start)`` per window of width ``w`` (see :func:`_anchored_windows`)."""
+        half = max(w // 2, 1)
+        if self._half and half == 2 * self._half:
+            f = self._first
+            a, slot = self.acc[f], self.ts[f] // half
+            new = np.ones(len(f), dtype=bool)
+            new[1:] = (a[1:] != a[:-1]) | (slot[1:] != slot[:-1])
+            first = f[new]
+        else:
+            first = _anchored_windows(self.acc, self.ts, w)[0]
+        self._half, self._first = half, first
+        return first, self.ts[first]
+
+
+def _may_hold(first: np.ndarray, n: int, cum: np.ndarray, need: int) -> np.ndarray:
+    """Windows (of :func:`_anchored_windows`, first rows ``first`` of ``n`` rows) that may
+    hold ``need`` counted rows (``cum``: cumulative counts, ``len(cum) == n + 1``).
+
+    A window ``[start, start + w)`` ends within the second slot after its own (slots are
+    ``w / 2`` wide), so before the first row of the third window after it, of this account
+    or the next: counting up to there bounds its count from above. A cheap test before the
+    exact end is searched for -- at the bar of a fan few windows come near it.
+    """
+    bound = np.full(len(first), n, dtype=np.int64)
+    bound[:-3] = first[3:]
+    return cum[bound] - cum[first] >= need
+
+
 def _count_threshold(
     acc: np.ndarray,
     other: np.ndarray,
@@ -265,30 +309,57 @@ def _count_threshold(
     with the width, so a long window needs a wide fan. The bar is measured on the very
     windows a fan is then counted in: a window that may hold more than a fixed bin of the
     same width would otherwise be judged against too low a bar, and the widest window
-    would win over the day of a fan.
+    would win over the day of a fan. (:class:`_FanBar` for several widths of one data.)
     """
-    floor = s.fan_min_degree if floor is None else floor
-    pop = acc if population is None else population
-    n_acc = int(pop.max()) + 1 if len(pop) else 1
-    step = max(1, n_acc // FAN_SAMPLE)
-    sel = acc % step == 0
-    a, o, t = acc[sel], other[sel], ts[sel]
-    if len(a) == 0:
-        return floor
-    first, t0 = _anchored_windows(a, t, w)
-    end = int(t.max()) + 1  # one account's keys stay below the next account's
-    key = a * end + t
-    hi = np.searchsorted(key, a[first] * end + np.minimum(t0 + w, end))
-    rows, pos, _cut = _expand(first, hi, np.iinfo(np.int64).max)
-    n_o = int(o.max()) + 1
-    # rows come by window and time: a stable (run-merging) sort is near linear
-    windows, counts = runs(runs(np.sort(rows * n_o + o[pos], kind="stable"))[0] // n_o)
-    per_acc = pd.Series(counts).groupby(a[first[windows]]).max().to_numpy()
-    if population is not None:  # the population's accounts without a row count 0
-        n_pop = int(np.count_nonzero(population % step == 0))
-        per_acc = np.concatenate([per_acc, np.zeros(max(n_pop - len(per_acc), 0))])
-    q = float(np.percentile(per_acc, s.fan_percentile))
-    return max(floor, int(np.ceil(q)))
+    return _FanBar(acc, other, ts, population=population).need(w, s, floor=floor)
+
+
+class _FanBar:
+    """:func:`_count_threshold` for several widths of the same rows: the sample of
+    accounts, its search keys and its windows (:class:`_Ladder`) are made once."""
+
+    def __init__(
+        self,
+        acc: np.ndarray,
+        other: np.ndarray,
+        ts: np.ndarray,
+        *,
+        population: np.ndarray | None = None,
+    ) -> None:
+        pop = acc if population is None else population
+        n_acc = int(pop.max()) + 1 if len(pop) else 1
+        step = max(1, n_acc // FAN_SAMPLE)
+        if step > 1:
+            sel = acc % step == 0
+            acc, other, ts = acc[sel], other[sel], ts[sel]
+        self.a, self.o, self.t = acc, other, ts
+        # the population's sampled accounts (those without a row count 0)
+        self.n_pop = None if population is None else int(np.count_nonzero(population % step == 0))
+        if len(acc):
+            self.end = int(ts.max()) + 1  # one account's keys stay below the next account's
+            self.key = acc * self.end + ts
+            self.n_o = int(other.max()) + 1
+            self.ladder = _Ladder(acc, ts)
+
+    def need(self, w: int, s: AnalysisSettings, *, floor: int | None = None) -> int:
+        """The count threshold of width ``w`` (see :func:`_count_threshold`)."""
+        floor = s.fan_min_degree if floor is None else floor
+        a, o = self.a, self.o
+        if len(a) == 0:
+            return floor
+        first, t0 = self.ladder.at(w)
+        end, n_o = self.end, self.n_o
+        hi = np.searchsorted(self.key, a[first] * end + np.minimum(t0 + w, end))
+        rows, pos, _cut = _expand(first, hi, np.iinfo(np.int64).max)
+        # rows come by window and time: a stable (run-merging) sort is near linear
+        windows, counts = runs(runs(np.sort(rows * n_o + o[pos], kind="stable"))[0] // n_o)
+        # windows come in account order: the largest count per account, without a groupby
+        acc_of = a[first[windows]]
+        per_acc = np.maximum.reduceat(counts, run_starts(acc_of))
+        if self.n_pop is not None:  # the population's accounts without a row count 0
+            per_acc = np.concatenate([per_acc, np.zeros(max(self.n_pop - len(per_acc), 0))])
+        q = float(np.percentile(per_acc, s.fan_percentile))
+        return max(floor, int(np.ceil(q)))
 
 
 def _pick_windows(found: pd.DataFrame) -> pd.DataFrame:
@@ -380,9 +451,13 @@ def find_fan_in(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, int]:
     d_amount = tx.amount[tx.by_dst]
     pair_span = _pair_span(d_acc, d_src, d_ts)
     found, cut = [], 0
+    bar, ladder = _FanBar(d_acc, d_src, d_ts), _Ladder(d_acc, d_ts)
+    every = np.arange(len(d_acc) + 1)
     for w in fan_scales(tx, s):
-        need = _count_threshold(d_acc, d_src, d_ts, w, s)
-        lo, t = _anchored_windows(d_acc, d_ts, w)
+        need = bar.need(w, s)
+        lo, t = ladder.at(w)
+        may = _may_hold(lo, len(d_acc), every, need)  # the exact end only where needed
+        lo, t = lo[may], t[may]
         hi = np.searchsorted(tx.dkey, tx.until(d_acc[lo], t + w))
         ok = hi - lo >= need
         lo, hi, t = lo[ok], hi[ok], t[ok]
@@ -496,12 +571,15 @@ def find_fan_out(
     # its employees do not forward their pay. They are taken over every paying account
     # (none passing: 0), and are at least the passers of a fan of ``fan_min_degree``
     # receivers with ``fan_pass_share`` of them passing; ``fan_min_degree`` counts receivers
-    psrc, pdst, pts = tx.src[passed], tx.dst[passed], tx.ts[passed]
     payers = tx.src[run_starts(tx.src)]
     floor = int(np.ceil(s.fan_pass_share * s.fan_min_degree))
+    bar = _FanBar(tx.src[passed], tx.dst[passed], tx.ts[passed], population=payers)
+    ladder = _Ladder(tx.src, tx.ts)
     for w in fan_scales(tx, s):
-        need = _count_threshold(psrc, pdst, pts, w, s, population=payers, floor=floor)
-        lo, t = _anchored_windows(tx.src, tx.ts, w)
+        need = bar.need(w, s, floor=floor)
+        lo, t = ladder.at(w)
+        may = _may_hold(lo, len(tx.src), cp, need)  # the exact end only where needed
+        lo, t = lo[may], t[may]
         hi = np.searchsorted(tx.key, tx.until(tx.src[lo], t + w))
         # at least ``need`` passing transfers, counted by cumulative sums: windows that
         # fail are never expanded
@@ -511,9 +589,7 @@ def find_fan_out(
             continue
         rows, pos, c = _expand(lo, hi, s.max_paths)
         cut += c
-        frame = pd.DataFrame({"start": lo[rows], "recv": tx.dst[pos], "passed": passed[pos]})
-        per_recv = frame.groupby(["start", "recv"], as_index=False)["passed"].max()
-        agg = per_recv.groupby("start").agg(n=("recv", "size"), n_passed=("passed", "sum"))
+        per_recv, agg = _receivers(lo, rows, tx.dst[pos], passed[pos])
         agg = agg[
             (agg["n_passed"] >= need)
             & (agg["n"] >= s.fan_min_degree)
@@ -549,6 +625,37 @@ def find_fan_out(
         ignore_index=True,
     )
     return _dedupe_members(members), cut
+
+
+def _receivers(
+    lo: np.ndarray, rows: np.ndarray, recv: np.ndarray, passed: np.ndarray
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Distinct receivers of fan-out windows (first rows ``lo``) from their expanded
+    transfers (window ``rows``, non-decreasing; ``recv``; ``passed``).
+
+    Returns ``start, recv, passed`` (did any of its transfers in the window pass on) in
+    ``(start, recv)`` order, and per window (index ``start``) the receivers ``n`` and the
+    passing ones ``n_passed`` -- a pandas groupby's rows and values, from one sort.
+    """
+    if len(rows) == 0:
+        per_recv = pd.DataFrame({"start": lo[:0], "recv": recv[:0], "passed": passed[:0]})
+        return per_recv, pd.DataFrame({"n": rows[:0], "n_passed": rows[:0]}, index=lo[:0])
+    n_r = int(recv.max()) + 1
+    key = rows.astype(np.int64) * n_r
+    key += recv
+    key *= 2
+    key += passed
+    key.sort(kind="stable")  # in window order already: the sort merges runs
+    last = np.append(run_starts(key >> 1)[1:], len(key)) - 1  # a pair's last: passed if any
+    pair = key[last] >> 1
+    got = (key[last] & 1).astype(bool)
+    window = pair // n_r
+    per_recv = pd.DataFrame({"start": lo[window], "recv": pair % n_r, "passed": got})
+    first = run_starts(window)
+    n = np.diff(np.append(first, len(window)))
+    n_passed = np.add.reduceat(got.astype(np.int64), first)
+    agg = pd.DataFrame({"n": n, "n_passed": n_passed}, index=pd.Index(lo[window[first]]))
+    return per_recv, agg
 
 
 def find_scatter_gather(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, int]:
