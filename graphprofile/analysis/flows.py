@@ -10,9 +10,9 @@ step would exceed it, the cut is counted and reported.
   (``cycle_min_hops`` to ``cycle_max_hops``), simple (no account twice), closing within
   ``flow_window_days`` of its first hop (default: any time within the data), each hop
   carrying between ``1 - tol`` and ``1 + tol/4`` of the previous hop's amount. Only
-  transactions inside a strongly connected component of the money-flow graph (igraph
-  ``connected_components(mode="strong")``) can be on a cycle, so the search starts from
-  those alone. Cycles sharing an account form one ring.
+  transactions inside a strongly connected component of the money-flow graph (SciPy
+  ``csgraph.connected_components(connection="strong")``) can be on a cycle, so the search
+  starts from those alone. Cycles sharing an account form one ring.
 - **fan_in**: an account receives from at least ``fan_min_degree`` distinct senders within
   ``fan_window_days`` and passes money through: at least ``fan_onward_share`` of the
   gathered amount leaves it (to accounts or counterparties) between the first receipt and
@@ -52,7 +52,7 @@ import pyarrow as pa
 
 from graphprofile._arrow import codes, contiguous_text, epoch_seconds
 from graphprofile.analysis._util import (
-    igraph_from_edges,
+    components,
     run_starts,
     runs,
     search_sorted,
@@ -166,7 +166,8 @@ def find_cycles(
     """Time-ordered, amount-conserving simple cycles; returns (cycles, paths cut)."""
     if len(tx.src) == 0:
         return [], 0
-    scc = np.asarray(proj.money.connected_components(mode="strong").membership, dtype=np.int64)
+    me = proj.money_edges
+    scc = components(len(proj.accounts), me["src"].to_numpy(), me["dst"].to_numpy(), strong=True)
     scc_size = np.bincount(scc)
     cand = np.flatnonzero((scc[tx.src] == scc[tx.dst]) & (scc_size[scc[tx.src]] >= 2))
     window = tx.span if s.flow_window_days is None else int(s.flow_window_days * DAY)
@@ -717,8 +718,7 @@ def cycle_members(cycles: list[dict[str, Any]], n_accounts: int) -> tuple[pd.Dat
         return _empty_members(), {}
     src = np.concatenate([np.asarray(c["accounts"]) for c in cycles])
     dst = np.concatenate([np.roll(np.asarray(c["accounts"]), -1) for c in cycles])
-    g = igraph_from_edges(n_accounts, src, dst, directed=False)
-    comp = np.asarray(g.connected_components().membership, dtype=np.int64)
+    comp = components(n_accounts, src, dst)
     involved = np.unique(src)
     comps = pd.Series(comp[involved]).drop_duplicates()
     ring_of_comp = pd.Series(np.arange(len(comps)), index=comps.to_numpy())

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from graphprofile._arrow import codes
-from graphprofile.analysis._util import igraph_from_edges
+from graphprofile.analysis._util import components
 from graphprofile.analysis.projection import Projection
 from graphprofile.frames import CanonicalGraph
 
@@ -51,8 +51,7 @@ def identity_rings(proj: Projection) -> tuple[pd.DataFrame, pd.DataFrame]:
     items = pd.Index(np.sort(links["item_id"].unique()))
     n_c = len(proj.customers)
     item_pos = n_c + pd.Categorical(links["item_id"], categories=items).codes.astype(np.int64)
-    g = igraph_from_edges(n_c + len(items), links["cust"].to_numpy(), item_pos, directed=False)
-    comp = np.asarray(g.connected_components().membership, dtype=np.int64)
+    comp = components(n_c + len(items), links["cust"].to_numpy(), item_pos)
     cust_comp = comp[:n_c]
     linked = np.unique(links["cust"].to_numpy())
     members = pd.DataFrame({"comp": cust_comp[linked], "cust": linked})
