@@ -1,0 +1,103 @@
+"""The analysis' fast paths give the answers of the plain computations they replace: the fan
+windows of a doubling ladder, the fan-out receivers, components, the relationship edges'
+per-pair sums (issue #16: same outputs, less time)."""
+
+from __future__ import annotations
+
+import igraph as ig
+import numpy as np
+import pandas as pd
+import pytest
+
+from graphprofile.analysis._util import components
+from graphprofile.analysis.flows import _anchored_windows, _Ladder, _may_hold, _receivers
+from graphprofile.analysis.projection import _sum_by_pair
+
+DAY = 86_400
+
+
+def _sorted_rows(seed: int, n: int, accounts: int, days: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    acc = rng.integers(0, accounts, n)
+    ts = rng.integers(0, days * DAY, n)
+    order = np.lexsort((ts, acc))
+    return acc[order], ts[order]
+
+
+@pytest.mark.parametrize("seed, n", [(1, 0), (2, 1), (3, 500), (4, 5000)])
+def test_ladder_gives_the_anchored_windows_of_every_width(seed: int, n: int) -> None:
+    acc, ts = _sorted_rows(seed, n, accounts=40, days=300)
+    ladder = _Ladder(acc, ts)
+    for w in [DAY * 2**k for k in range(10)] + [3 * DAY, DAY]:  # doubling, then afresh
+        first, start = ladder.at(w)
+        want_first, want_start = _anchored_windows(acc, ts, w)
+        assert np.array_equal(first, want_first)
+        assert np.array_equal(start, want_start)
+
+
+def test_may_hold_keeps_every_window_that_reaches_the_bar() -> None:
+    acc, ts = _sorted_rows(5, 4000, accounts=30, days=200)
+    end = int(ts.max()) + 1
+    key = acc * end + ts
+    counted = np.random.default_rng(5).random(len(acc)) < 0.4
+    cum = np.concatenate([[0], np.cumsum(counted)])
+    dropped = 0
+    for w in [DAY * 2**k for k in range(9)]:
+        first, start = _anchored_windows(acc, ts, w)
+        hi = np.searchsorted(key, acc[first] * end + np.minimum(start + w, end))
+        for need in (1, 3, 10, 40):
+            exact = cum[hi] - cum[first] >= need
+            may = _may_hold(first, len(acc), cum, need)
+            assert not (exact & ~may).any()  # an upper bound: never drops a window
+            dropped += int((~may).sum())
+    assert dropped > 0  # and it does drop some
+
+
+def test_receivers_match_pandas_groupbys() -> None:
+    rng = np.random.default_rng(11)
+    lo = np.sort(rng.choice(10**6, 30, replace=False))
+    rows = np.sort(rng.integers(0, 30, 2000))
+    recv = rng.integers(0, 60, 2000)
+    passed = rng.random(2000) < 0.3
+    frame = pd.DataFrame({"start": lo[rows], "recv": recv, "passed": passed})
+    want = frame.groupby(["start", "recv"], as_index=False)["passed"].max()
+    want_agg = want.groupby("start").agg(n=("recv", "size"), n_passed=("passed", "sum"))
+    per_recv, agg = _receivers(lo, rows, recv, passed)
+    pd.testing.assert_frame_equal(per_recv, want)
+    pd.testing.assert_frame_equal(agg, want_agg, check_names=False)
+    empty, empty_agg = _receivers(lo, rows[:0], recv[:0], passed[:0])
+    assert len(empty) == 0 and len(empty_agg) == 0
+
+
+@pytest.mark.parametrize("strong", [False, True])
+def test_components_partition_like_igraph(strong: bool) -> None:
+    rng = np.random.default_rng(3)
+    for n, m in [(1, 0), (50, 30), (300, 400), (300, 900)]:
+        src, dst = rng.integers(0, n, m), rng.integers(0, n, m)
+        g = ig.Graph(n=n, edges=list(zip(src.tolist(), dst.tolist(), strict=True)), directed=strong)
+        mode = "strong" if strong else "weak"
+        want = np.asarray(g.connected_components(mode=mode).membership)
+        got = components(n, src, dst, strong=strong)
+        # the same partition: each label of one maps to exactly one label of the other
+        pairs = np.unique(np.stack([want, got]), axis=1)
+        assert pairs.shape[1] == len(np.unique(want)) == len(np.unique(got))
+
+
+def test_sum_by_pair_is_pandas_groupby_sum_to_the_bit() -> None:
+    rng = np.random.default_rng(9)
+    n = 3000
+    src = rng.integers(0, 400, n)
+    frame = pd.DataFrame({"src": src, "dst": src + rng.integers(1, 400, n)})
+    for col in ("money", "devices", "counterparties"):
+        scale = rng.choice([1e-9, 1.0, 1e9], n)
+        frame[col] = np.where(rng.random(n) < 0.5, rng.random(n) * scale, 0.0)
+    frame = frame[frame.groupby(["src", "dst"]).cumcount() < 2].reset_index(drop=True)
+    want = frame.groupby(["src", "dst"], as_index=False, sort=True).sum()
+    pd.testing.assert_frame_equal(_sum_by_pair(frame), want, check_exact=True)
+    # more than two rows of a pair: pandas' own (compensated) sum
+    triple = pd.concat([frame.head(1)] * 3, ignore_index=True)
+    pd.testing.assert_frame_equal(
+        _sum_by_pair(triple),
+        triple.groupby(["src", "dst"], as_index=False, sort=True).sum(),
+        check_exact=True,
+    )
