@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from graphprofile.errors import InputError, OutputError
 from graphprofile.frames import EDGE_ENDS, NODE_KEYS, CanonicalGraph, Frames
@@ -111,13 +113,40 @@ def write_table(df: pd.DataFrame, out_dir: Path, name: str, fmt: str = "parquet"
     check_format(fmt)
     path = Path(out_dir) / f"{name}.{fmt}"
     if fmt == "parquet":
-        return atomic_write(path, lambda tmp: df.to_parquet(tmp, index=False))
+        dictionary = _dictionary_columns(df)
+        return atomic_write(
+            path, lambda tmp: df.to_parquet(tmp, index=False, use_dictionary=dictionary)
+        )
     flat = _flatten(df)
     if fmt == "csv":
         return atomic_write(path, lambda tmp: flat.to_csv(tmp, index=False))
     return atomic_write(
         path, lambda tmp: flat.to_json(tmp, orient="records", lines=True, date_format="iso")
     )
+
+
+#: Rows at the head of a column that decide whether Parquet dictionary-encodes it.
+DICTIONARY_SAMPLE = 65_536
+
+
+def _dictionary_columns(df: pd.DataFrame) -> list[str]:
+    """The columns of ``df`` worth Parquet's dictionary encoding (Arrow's default for all).
+
+    Those whose first :data:`DICTIONARY_SAMPLE` rows hold at most one distinct value in
+    two (tags, kinds, counts, names, run ids). Ids, scores and timestamps repeat too
+    little: Arrow hashed each of them into a dictionary that it then gave up for plain
+    encoding. Measured (#16) on the tables of a 100k-customer run: written in 1.8 s
+    instead of 2.1 s, 7 % smaller; on five of a 1M run's (customer, account, PAYS,
+    TRANSFER, HAS_IDENTIFIER): 5.3 s instead of 5.6 s, 1 % smaller. The values read back
+    are the same either way.
+    """
+    head = pa.Table.from_pandas(df.iloc[:DICTIONARY_SAMPLE], preserve_index=False)
+    chosen = []
+    for name, column in zip(head.column_names, head.columns, strict=True):
+        with contextlib.suppress(pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError):
+            if len(pc.unique(column)) * 2 <= len(column):  # lists: not hashed, plain
+                chosen.append(name)
+    return chosen
 
 
 def check_format(fmt: str) -> str:
