@@ -176,6 +176,25 @@ def is_in(values: pd.Series, known: pd.Series) -> pd.Series:
     return pd.Series(found.to_numpy(zero_copy_only=False).astype(bool), index=values.index)
 
 
+def text_in(values: pd.Series, keys: set[str]) -> np.ndarray:
+    """``values.astype(str).isin(keys)`` as a NumPy mask, by one Arrow lookup where
+    ``values`` is Arrow-backed text (nulls are in no set of keys either way).
+
+    The report scopes node and edge tables to a few hundred keys: at 1M customers pandas'
+    ``astype(str)`` and ``isin`` of the 10M ``TRANSFER`` rows took seconds (#16).
+    """
+    if not (
+        pd.api.types.is_string_dtype(values.dtype) and hasattr(values.array, "__arrow_array__")
+    ):
+        return values.astype(str).isin(keys).to_numpy(dtype=bool)
+    found = pc.is_in(
+        arrow_strings(values),
+        value_set=pa.array(sorted(keys), type=pa.large_string()),
+        skip_nulls=True,
+    )
+    return np.asarray(pc.fill_null(found, False), dtype=bool)
+
+
 def epoch_seconds(ts: pd.Series) -> np.ndarray:
     """Whole seconds since 1970-01-01 UTC of a timestamp column (floor, any resolution)."""
     values = pd.to_datetime(ts, utc=True)
