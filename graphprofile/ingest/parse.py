@@ -57,6 +57,41 @@ def nullable_text(values: np.ndarray | None, index: pd.Index) -> pd.Series:
     return pd.Series(pd.arrays.ArrowStringArray(arr), index=index)
 
 
+def sparse_text(values: np.ndarray, at: np.ndarray, index: pd.Index) -> pd.Series:
+    """:func:`nullable_text` of ``values`` when only the rows ``at`` (sorted positions) may
+    hold text and every other value is ``None``.
+
+    Only those rows are converted; the Arrow column is assembled from its buffers (offsets
+    and validity from NumPy). A table's reason columns are such: at 1M customers 11M
+    ``None`` per column, of which a handful are reasons; converting them all cost ~0.25 s
+    a column, and testing them for ``None`` ~0.1 s a column each time (#16).
+    """
+    n = len(values)
+    given = pa.array(values[at], type=pa.large_string(), from_pandas=True)
+    if given.null_count == len(given):
+        return nullable_text(None, index)
+    if given.null_count:  # keep only the rows with text
+        keep = np.asarray(given.is_valid())
+        at, given = at[keep], given.filter(pa.array(keep))
+    lengths = np.zeros(n + 1, dtype=np.int64)
+    given_offsets = np.frombuffer(given.buffers()[1], dtype=np.int64)
+    given_offsets = given_offsets[given.offset : given.offset + len(given) + 1]
+    lengths[np.asarray(at) + 1] = np.diff(given_offsets)
+    offsets = np.cumsum(lengths, out=lengths)
+    data = given.buffers()[2]
+    data = data.slice(int(given_offsets[0]), int(given_offsets[-1] - given_offsets[0]))
+    valid = np.zeros(n, dtype=bool)
+    valid[at] = True
+    bitmap = np.packbits(valid, bitorder="little")
+    arr = pa.Array.from_buffers(
+        pa.large_string(),
+        n,
+        [pa.py_buffer(bitmap), pa.py_buffer(offsets), data],
+        null_count=n - len(at),
+    )
+    return pd.Series(pd.arrays.ArrowStringArray(arr), index=index)
+
+
 #: Bytes that may start or end whitespace Arrow's ``utf8_trim_whitespace`` removes: ASCII
 #: 9-13 and 28-32, and every byte of a multi-byte character (a superset: the trim decides).
 _MAY_TRIM = np.zeros(256, dtype=bool)
@@ -75,7 +110,17 @@ def _nothing_to_trim(text: pa.Array | pa.ChunkedArray) -> bool:
         offsets = offsets[chunk.offset : chunk.offset + len(chunk) + 1]
         lo, hi = offsets[:-1], offsets[1:]
         filled = hi > lo  # empty values (and most nulls) have no bytes to look at
-        if _MAY_TRIM[bytes_[lo[filled]]].any() or _MAY_TRIM[bytes_[hi[filled] - 1]].any():
+        if len(bytes_) == 0:
+            continue
+        # every value's first and last byte, clipped into the buffer (``take``: no copy of
+        # the offsets of the filled values; what an empty value reads is masked out)
+        edge = _MAY_TRIM.take(bytes_.take(lo, mode="clip"))
+        edge &= filled
+        if edge.any():
+            return False
+        edge = _MAY_TRIM.take(bytes_.take(hi - 1, mode="clip"))
+        edge &= filled
+        if edge.any():
             return False
     return True
 
@@ -109,6 +154,15 @@ def parse_text(values: pd.Series, column: str, required: bool) -> tuple[pd.Serie
     return s, reason
 
 
+def _drop(text: pd.Series, part: str) -> pd.Series:
+    """``text.str.replace(part, "", regex=False)``, or ``text`` itself where no value holds
+    ``part`` (a search copies nothing; a replacement copies the column: ~11M amounts at
+    1M customers)."""
+    if not text.str.contains(part, regex=False).any():
+        return text
+    return text.str.replace(part, "", regex=False)
+
+
 def parse_amount(
     values: pd.Series, column: str, *, decimal: str, max_amount: float, thousands: str = ""
 ) -> tuple[pd.Series, pd.Series]:
@@ -140,13 +194,9 @@ def parse_amount(
             text_for_number = text.str.replace(thousands, "", regex=False).mask(grouped, "x")
         else:
             text_for_number = text
-        cleaned = text_for_number.str.replace(" ", "", regex=False).str.replace(
-            "_", "", regex=False
-        )
+        cleaned = _drop(_drop(text_for_number, " "), "_")
         if decimal != ".":
-            cleaned = cleaned.str.replace(".", "", regex=False).str.replace(
-                decimal, ".", regex=False
-            )
+            cleaned = _drop(cleaned, ".").str.replace(decimal, ".", regex=False)
         try:
             arr = pc.cast(pa.array(cleaned, from_pandas=True), pa.float64())
             num_np = arr.to_numpy(zero_copy_only=False).astype("float64")
@@ -154,10 +204,12 @@ def parse_amount(
             num_np = pd.to_numeric(cleaned, errors="coerce").to_numpy(
                 dtype="float64", na_value=np.nan
             )
-        spelled_nan = (
-            cleaned.str.lower().str.lstrip("+-").isin(["nan"]).to_numpy(dtype=bool, na_value=False)
-        )
-        num_np = np.where(spelled_nan, np.nan, num_np)
+        # "nan" spelled out is not a number either way; only rows read as NaN can be one
+        spelled_nan = np.zeros(len(num_np), dtype=bool)
+        nan_rows = np.flatnonzero(np.isnan(num_np))
+        if len(nan_rows):
+            spelled = cleaned.iloc[nan_rows].str.lower().str.lstrip("+-").isin(["nan"])
+            spelled_nan[nan_rows] = spelled.to_numpy(dtype=bool, na_value=False)
         unparsable = np.isnan(num_np) & ~missing & ~spelled_nan
     not_finite = ~np.isfinite(num_np) & ~missing & ~unparsable
     finite = np.isfinite(num_np)

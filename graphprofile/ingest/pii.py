@@ -101,9 +101,23 @@ def normalise(values: pd.Series, kind: str | None = None) -> pd.Series:
     """Trim, case-fold, and for phones keep only digits (and a leading +)."""
     s = _casefold(values.astype("string").str.strip())
     if kind == "phone":
-        s = s.str.replace(r"(?!^\+)[^0-9]", "", regex=True).str.replace(r"^00", "+", regex=True)
+        s = _phone_digits(s).str.replace(r"^00", "+", regex=True)
     s = s.mask(s == "")
     return s
+
+
+def _phone_digits(s: pd.Series) -> pd.Series:
+    """``s.str.replace(r"(?!^\\+)[^0-9]", "", regex=True)``: every character but the digits
+    and a leading ``+`` removed, by Arrow's regex engine (which has no look-ahead: pandas
+    ran that pattern through Python's ``re`` one value at a time, ~1.6 s per million)."""
+    arr = arrow_strings(s)
+    plus = pc.fill_null(pc.starts_with(arr, "+"), False)
+    digits = pc.replace_substring_regex(arr, pattern=r"[^0-9]+", replacement="")
+    sign, none = pa.scalar("+", arr.type), pa.scalar("", arr.type)
+    kept = pc.if_else(plus, pc.binary_join_element_wise(sign, digits, none), digits)
+    if isinstance(kept, pa.ChunkedArray):
+        kept = kept.combine_chunks()
+    return pd.Series(pd.arrays.ArrowStringArray(kept), index=s.index, name=s.name)
 
 
 def _casefold(s: pd.Series) -> pd.Series:

@@ -125,7 +125,11 @@ def read_rows(
         column = pre_column.where(pre_reason.notna(), column)
         reason = pre_reason.fillna(reason)
     reason = shape_rules(table, df, reason)
-    column = column.fillna(pd.Series("(row)", index=df.index).where(reason.notna()))
+    # a row whose reason names no column is about the whole row (only those rows are set)
+    whole_row = reason.notna().to_numpy(dtype=bool) & column.isna().to_numpy(dtype=bool)
+    if whole_row.any():
+        column = column.copy()
+        column[whole_row] = "(row)"
     df = log.reject(table, df, reason.notna(), reason, column)
     if tm.statement is not None:
         mirrors = statements.mirror_mask(df, tm.statement)

@@ -35,12 +35,12 @@ from graphprofile.frames import KEYS, REJECT_COLUMNS, TABLES, TableStats
 from graphprofile.ingest.mapping import SAFE_NAME, TableMapping
 from graphprofile.ingest.parse import (
     as_text,
-    nullable_text,
     parse_amount,
     parse_bool,
     parse_text,
     parse_timestamp,
     show,
+    sparse_text,
 )
 from graphprofile.ingest.read import ROW, RawTable
 
@@ -164,9 +164,11 @@ def parse_cells(
     spec = TABLES[raw.table]
     out = pd.DataFrame(index=df.index)
     out[ROW] = df[ROW]
-    # The first failing column gives the row's reason; only rows with a reason are touched.
+    # The first failing column gives the row's reason; only rows with a reason are touched
+    # (``has``: which rows have one; an object array of Nones is only tested through it).
     reason_arr = np.full(len(df), None, dtype=object)
     column_arr = np.full(len(df), None, dtype=object)
+    has = np.zeros(len(df), dtype=bool)
     for column, (kind, required) in spec.items():
         if column not in df:
             continue
@@ -201,24 +203,29 @@ def parse_cells(
         else:  # pragma: no cover - TABLES is fixed
             raise AssertionError(kind)
         out[column] = parsed
-        new = reason.notna().to_numpy(dtype=bool) & pd.isna(reason_arr)
+        new = reason.notna().to_numpy(dtype=bool) & ~has
         if new.any():
             reason_arr[new] = reason.to_numpy(dtype=object)[new]
             column_arr[new] = column
+            has |= new
     for extra in df.columns:
         if extra not in spec and extra != ROW:
             out[extra] = parse_text(df[extra], extra, False)[0]
     # A row with nothing in it (a blank line, or only delimiters) gets its own reason. Such
     # a row misses a required value, so only rows that already have a reason are checked.
     cells = [c for c in df.columns if c != ROW]
-    flagged = np.flatnonzero(~pd.isna(reason_arr))
+    flagged = np.flatnonzero(has)
     if cells and len(flagged):
         part = df.iloc[flagged]
         empty = pd.concat([as_text(part[c]).isna() for c in cells], axis=1).all(axis=1)
         empty_rows = flagged[empty.to_numpy(dtype=bool)]
         reason_arr[empty_rows] = "empty row"
         column_arr[empty_rows] = "(row)"
-    return out, nullable_text(reason_arr, df.index), nullable_text(column_arr, df.index)
+    return (
+        out,
+        sparse_text(reason_arr, flagged, df.index),
+        sparse_text(column_arr, flagged, df.index),
+    )
 
 
 def shape_rules(table: str, df: pd.DataFrame, reason: pd.Series) -> pd.Series:
@@ -231,6 +238,8 @@ def shape_rules(table: str, df: pd.DataFrame, reason: pd.Series) -> pd.Series:
         neither = to_acc.isna() & to_cp.isna()
         both = to_acc.notna() & to_cp.notna()
         selfie = (to_acc == df["from_account"]).fillna(False)
+        if not (neither | both | selfie).any():  # no rule applies: nothing to fill
+            return reason
         reason = reason.fillna(
             pd.Series(pd.NA, index=df.index, dtype="string")
             .mask(neither, "missing to_account and to_counterparty (one is required)")
@@ -240,6 +249,8 @@ def shape_rules(table: str, df: pd.DataFrame, reason: pd.Series) -> pd.Series:
     elif table == "devices":
         cust = df["customer_id"] if "customer_id" in df else pd.Series(pd.NA, index=df.index)
         acc = df["account_id"] if "account_id" in df else pd.Series(pd.NA, index=df.index)
+        if not (cust.isna() & acc.isna()).any():
+            return reason
         reason = reason.fillna(
             pd.Series(pd.NA, index=df.index, dtype="string").mask(
                 cust.isna() & acc.isna(), "missing customer_id and account_id (one is required)"

@@ -7,8 +7,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from graphprofile._arrow import text_in
 from graphprofile.frames import Frames, TableStats
-from graphprofile.ingest.parse import _nothing_to_trim, as_text
+from graphprofile.ingest.normalise import _KindCodes
+from graphprofile.ingest.parse import _nothing_to_trim, as_text, nullable_text, sparse_text
+from graphprofile.ingest.pii import _phone_digits
 from graphprofile.ingest.validate import repeated_keys
 
 
@@ -76,3 +79,54 @@ def test_accounting_only_keeps_the_counts_and_the_shared_table() -> None:
     assert len(light.devices) == 0 and list(light.devices.columns) == ["device_id"]
     assert light.devices["device_id"].dtype == "string"
     assert light.stats is stats and light.present == frames.present and light.notices == ["n"]
+
+
+def test_sparse_text_is_nullable_text_of_the_same_values() -> None:
+    rng = np.random.default_rng(3)
+    for n, texts in (
+        (0, []),
+        (5, []),
+        (5, [None]),
+        (9, ["", "é", None, "(row)"]),
+        (3000, ["r"] * 40),
+    ):
+        values = np.full(n, None, dtype=object)
+        at = np.sort(rng.choice(n, size=min(len(texts), n), replace=False)).astype(np.int64)
+        values[at] = texts[: len(at)]
+        index = pd.RangeIndex(n)
+        expected = nullable_text(values, index)
+        got = sparse_text(values, at, index)
+        pd.testing.assert_series_equal(got, expected)
+        arrow = got.array.__arrow_array__()
+        arrow.validate(full=True)
+        assert arrow.equals(expected.array.__arrow_array__())
+
+
+def test_phone_digits_match_the_look_ahead_pattern() -> None:
+    values = ["+44 7314 625001", "0044 (0)20 7946", "++5", "+", "", "a+1", "+a\nb1", "٣45"]
+    values += ["１２３", "+86-138\t0013", None, " +1 ", "x", "\n+1"]
+    s = pd.Series(values, dtype="string", index=range(3, 3 + len(values)), name="v")
+    expected = s.str.replace(r"(?!^\+)[^0-9]", "", regex=True)
+    pd.testing.assert_series_equal(_phone_digits(s), expected)
+
+
+def test_kind_codes_match_lower_cased_kinds() -> None:
+    kind = pd.Series(["Phone", "EMAIL", None, "national_ID", "phone", "Ärger"], dtype="string")
+    lowered = np.asarray(kind.str.lower().fillna("").to_numpy(dtype=object))
+    codes = _KindCodes(kind)
+    for name in ("phone", "email", "national_id", "ärger", "fax", ""):
+        assert codes.are(name).tolist() == (lowered == name).tolist()
+
+
+def test_text_in_matches_pandas_isin_of_text() -> None:
+    columns = [
+        pd.Series(["a", "b", None, "c"], dtype="string"),
+        pd.Series(["a", "b", None, "c"], dtype="str"),
+        pd.Series(["a", "b", None, "c"], dtype=object),
+        pd.Series([1, 2, 3]),
+        pd.Series([], dtype="string"),
+    ]
+    for values in columns:
+        for keys in ({"a", "c"}, set(), {"None", "nan", "<NA>"}, {"1", "3"}):
+            expected = values.astype(str).isin(keys).to_numpy(dtype=bool)
+            assert text_in(values, keys).tolist() == expected.tolist()
