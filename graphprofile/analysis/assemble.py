@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,7 @@ import pandas as pd
 from graphprofile.analysis.communities import match_ids
 from graphprofile.analysis.flows import Txns
 from graphprofile.analysis.layers import evidence as layers_evidence
+from graphprofile.analysis.lazy_evidence import LazyEvidence, RingRows
 from graphprofile.analysis.projection import Projection
 from graphprofile.analysis.rings import identity_rings, ring_features
 from graphprofile.analysis.risk import ring_reasons, ring_risk
@@ -20,6 +22,9 @@ from graphprofile.domain import FLOW_PRIORITY, LATE_KINDS, RING_ORDER
 from graphprofile.frames import CanonicalGraph
 
 MAX_ITEMS = 20  # shared items / cycles listed per ring in reasons
+
+#: Roles of the account that heads a fan ring (named in its reasons, not counted).
+HEADS = ("collector", "source", "sink")
 
 #: Published ``magnitude_ratio`` of a ring whose members pay nothing else (infinite).
 MAGNITUDE_CAP = 1e6
@@ -135,7 +140,7 @@ def flow_evidence(
     proj: Projection,
     *,
     min_fan: dict[str, int],
-) -> tuple[dict, pd.DataFrame]:
+) -> tuple[Mapping[int, list[dict[str, Any]]], pd.DataFrame]:
     """Reason objects, hop counts, breadth and time span of the flow rings of one kind."""
     acc_ids = proj.accounts.to_numpy()
     stats = pd.DataFrame(index=np.sort(members["ring"].unique()))
@@ -187,22 +192,44 @@ def flow_evidence(
     fan_role = {"fan_in": "sender", "fan_out": "receiver", "scatter_gather": "intermediate"}[kind]
     n_fan = roles[fan_role] if fan_role in roles else pd.Series(0, index=roles.index)
     stats["breadth"] = np.minimum(1.0, n_fan / (2.0 * min_fan[kind])).reindex(stats.index)
-    heads = members[members["role"].isin(["collector", "source", "sink"])]
-    for ring, grp in heads.groupby("ring"):  # loops over rings
-        obj: dict[str, Any] = {"type": f"{kind}_pattern"}
-        for role, acc in zip(grp["role"], grp["acc"], strict=True):
-            obj[role] = str(acc_ids[acc])
-        for role in roles.columns:
-            if role not in ("collector", "source", "sink"):
-                obj[f"n_{role}s"] = int(roles.loc[ring, role])
-        if kind == "fan_in" and obj.get("n_onwards", 0) >= min_fan[kind]:
-            obj["shape"] = "gather_scatter"  # gathered from many, scattered to many
-        evidence[int(ring)] = [obj]
+    fan_ev = _fan_evidence(kind, members, roles, acc_ids, min_fan[kind])
     stats["first_s"], stats["last_s"] = _ring_span(members, tx)
     if kind == "fan_in":  # where the gathered money goes: the collector's account
         col = members[members["role"] == "collector"].drop_duplicates("ring")
         stats["head"] = col.set_index("ring")["acc"].reindex(stats.index).astype("float64")
-    return evidence, stats
+    return fan_ev, stats
+
+
+def _fan_evidence(
+    kind: str, members: pd.DataFrame, roles: pd.DataFrame, acc_ids: np.ndarray, min_fan: int
+) -> LazyEvidence:
+    """The ``{kind}_pattern`` object of each fan ring with a head (collector, source or
+    sink), built when the ring's reasons are asked for (:class:`LazyEvidence`).
+
+    ``roles`` counts each ring's members per role (rings by roles); ``min_fan`` is the fan
+    breadth named in the settings (a fan-in whose collector pays as many onwards is a
+    gather-scatter).
+    """
+    heads = members[members["role"].isin(HEADS)]
+    head_role = heads["role"].to_numpy()
+    head_acc = heads["acc"].to_numpy()
+    rows_of = RingRows(heads["ring"].to_numpy())
+    counts = roles.to_numpy()
+    row_of = {r: i for i, r in enumerate(roles.index.tolist())}
+    counted = [(j, role) for j, role in enumerate(roles.columns) if role not in HEADS]
+
+    def build(ring: int) -> list[dict[str, Any]]:
+        rows = rows_of(ring)
+        obj: dict[str, Any] = {"type": f"{kind}_pattern"}
+        for role, acc in zip(head_role[rows], head_acc[rows], strict=True):
+            obj[role] = str(acc_ids[acc])
+        for j, role in counted:
+            obj[f"n_{role}s"] = int(counts[row_of[ring], j])
+        if kind == "fan_in" and obj.get("n_onwards", 0) >= min_fan:
+            obj["shape"] = "gather_scatter"  # gathered from many, scattered to many
+        return [obj]
+
+    return LazyEvidence(rows_of.rings.tolist(), build)
 
 
 def _ring_span(members: pd.DataFrame, tx: Txns) -> tuple[pd.Series, pd.Series]:

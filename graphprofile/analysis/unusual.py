@@ -38,6 +38,7 @@ import pandas as pd
 
 from graphprofile.analysis._util import count_threshold, distinct_sorted, igraph_from_edges
 from graphprofile.analysis.behaviour import odd_amount, repeated
+from graphprofile.analysis.lazy_evidence import LazyEvidence, RingRows
 
 DAY = 86_400
 #: Accounts a group of unusual links needs to be a structure (two are a pair trading).
@@ -268,10 +269,12 @@ def _has_loop(links: pd.DataFrame) -> bool:
 
 def evidence(
     members: pd.DataFrame, links: pd.DataFrame, acc_ids: np.ndarray, iso: Any
-) -> tuple[dict[int, list[dict[str, Any]]], pd.DataFrame]:
+) -> tuple[LazyEvidence, pd.DataFrame]:
     """Reason objects and per-ring stats (``odd_share``, ``repeat_share``, span).
 
-    ``iso`` turns seconds after the first transaction into ISO text.
+    ``iso`` turns seconds after the first transaction into ISO text. A ring's reason
+    objects are built when they are asked for (:class:`LazyEvidence`: only reported rings'
+    are), from its links and members in their row order.
     """
     shape = shapes(members, links)
     stats = pd.DataFrame(index=np.sort(members["ring"].unique()))
@@ -281,12 +284,16 @@ def evidence(
     stats["repeat_share"] = per["repeat"].mean().astype("float64")
     stats["first_s"] = per["first"].min()
     stats["last_s"] = per["last"].max()
-    roles = members.groupby("ring")["role"]
-    ev: dict[int, list[dict[str, Any]]] = {}
-    for ring, grp in per:  # loops over rings, not transfers
+    link_rows = RingRows(links["ring"].to_numpy())
+    member_rows = RingRows(members["ring"].to_numpy())
+    member_role = members["role"].to_numpy()
+    member_acc = members["acc"].to_numpy()
+
+    def build(ring: int) -> list[dict[str, Any]]:
+        grp = links.iloc[link_rows(ring)]
         ranked = grp.sort_values(["n_txns", "amount"], ascending=False).head(MAX_LINKS)
-        role = roles.get_group(ring)
-        accs = members.loc[role.index, "acc"].to_numpy()
+        rows = member_rows(ring)
+        role, accs = member_role[rows], member_acc[rows]
         obj: dict[str, Any] = {
             "type": "unusual_transfers_pattern",
             "shape": str(shape[ring]),
@@ -310,8 +317,9 @@ def evidence(
             ],
         }
         for name in ("payer", "payee", "through"):
-            got = accs[(role == name).to_numpy()]
+            got = accs[role == name]
             if len(got):
                 obj[f"{name}s"] = [str(a) for a in acc_ids[got]]
-        ev[int(ring)] = [obj]
-    return ev, stats
+        return [obj]
+
+    return LazyEvidence(link_rows.rings.tolist(), build), stats
