@@ -187,7 +187,12 @@ def flow_evidence(
         if links is None or len(members) == 0:
             return evidence, stats
         links = links[links["ring"].isin(stats.index)]
-        return unusual_evidence(members, links, acc_ids, lambda s: _iso(tx.t0, [s])[0])
+        t0 = tx.t0  # the reasons, built later, keep this, not the transaction arrays
+
+        def iso(seconds: int) -> str:
+            return _iso(t0, [seconds])[0]
+
+        return unusual_evidence(members, links, acc_ids, iso)
     roles = members.groupby(["ring", "role"]).size().unstack(fill_value=0)
     fan_role = {"fan_in": "sender", "fan_out": "receiver", "scatter_gather": "intermediate"}[kind]
     n_fan = roles[fan_role] if fan_role in roles else pd.Series(0, index=roles.index)
