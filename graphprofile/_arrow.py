@@ -94,7 +94,8 @@ def stable_argsort(key: np.ndarray) -> np.ndarray:
     stable sort (timsort for 64-bit keys): measured 0.056 s against 0.25 s for 2M random
     int64 keys. The rows are ordered by the fast sort, then each run of equal keys is put
     back in row order by sorting ``run * n + row`` (distinct values, so any sort gives the
-    one stable order). Keys that are already almost in order (timsort's best case) are
+    one stable order): all rows where many keys tie, only the tied ones where few do
+    (:func:`_stable_ties`). Keys that are already almost in order (timsort's best case) are
     better served by ``numpy.argsort(kind="stable")`` itself.
     """
     n = len(key)
@@ -102,17 +103,44 @@ def stable_argsort(key: np.ndarray) -> np.ndarray:
     if n < 2:
         return order
     sorted_key = key[order]
-    new_run = sorted_key[1:] != sorted_key[:-1]
+    tie = sorted_key[1:] == sorted_key[:-1]  # row i + 1 has row i's key
     del sorted_key
-    if new_run.all():  # no ties: the order is the stable one
+    n_tie = int(np.count_nonzero(tie))
+    if n_tie == 0:  # no ties: the order is the stable one
+        return order
+    if n_tie <= n // 8:  # few ties: re-sort only the rows in runs of equal keys
+        _stable_ties(order, tie)
         return order
     run = np.zeros(n, dtype=np.int64)
-    np.cumsum(new_run, out=run[1:])
+    np.cumsum(~tie, out=run[1:])
     run *= n
     run += order
     run.sort()
     run %= n
     return run
+
+
+def _stable_ties(order: np.ndarray, tie: np.ndarray) -> None:
+    """Put the rows of each run of equal keys in ``order`` (a sort of the keys) back in row
+    order, in place; ``tie[i]``: position ``i + 1`` has the key of position ``i``.
+
+    Only the tied positions are sorted (by ``run * n + row``): keys such as (account,
+    second) have few ties. Measured on 10M random (account, second) keys: 0.89 s for the
+    whole argsort against 1.18 s when every row was sorted again (#16).
+    """
+    n = len(order)
+    tied = np.zeros(n, dtype=bool)
+    tied[1:] = tie
+    tied[:-1] |= tie
+    at = np.flatnonzero(tied)
+    begins = np.ones(len(at), dtype=bool)
+    begins[1:] = ~tie[at[1:] - 1]  # a tied position whose predecessor is no tie starts a run
+    run = np.cumsum(begins, dtype=np.int64)
+    run *= n
+    run += order[at]
+    run.sort()
+    run %= n
+    order[at] = run
 
 
 #: The value of each byte as a lowercase hex digit (255: not one).

@@ -11,9 +11,25 @@ from graphprofile.analysis.behaviour import _pct, tail_surprise
 from graphprofile.analysis.projection import _first_of_pairs
 
 
-@pytest.mark.parametrize("n, high", [(0, 1), (1, 1), (2, 1), (1000, 5), (5000, 10**12)])
+@pytest.mark.parametrize(
+    "n, high",
+    # many ties (every row re-sorted), few ties (only the tied rows), none
+    [(0, 1), (1, 1), (2, 1), (3, 2), (1000, 5), (20000, 10**6), (5000, 10**12)],
+)
 def test_stable_argsort_is_numpys_stable_permutation(n: int, high: int) -> None:
     key = np.random.default_rng(n).integers(0, high, n)
+    assert np.array_equal(stable_argsort(key), np.argsort(key, kind="stable"))
+
+
+def test_stable_argsort_with_few_ties_orders_each_run_by_row() -> None:
+    # 3 ties among 29 keys (at most n // 8): only the tied rows are sorted again
+    key = np.array([50, 7, 30, 7, 90, 10, 30, 7, 60, *range(100, 120)])
+    assert np.array_equal(stable_argsort(key), np.argsort(key, kind="stable"))
+    assert stable_argsort(key)[:6].tolist() == [1, 3, 7, 5, 2, 6]
+    rng = np.random.default_rng(9)
+    key = rng.permutation(np.repeat(np.arange(10**5), rng.integers(1, 3, 10**5)))[:40_000]
+    ties = int((np.diff(np.sort(key)) == 0).sum())
+    assert 0 < ties <= len(key) // 8  # the path meant
     assert np.array_equal(stable_argsort(key), np.argsort(key, kind="stable"))
 
 
