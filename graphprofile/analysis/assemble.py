@@ -142,12 +142,12 @@ def flow_evidence(
     min_fan: dict[str, int],
 ) -> tuple[Mapping[int, list[dict[str, Any]]], pd.DataFrame]:
     """Reason objects, hop counts, breadth and time span of the flow rings of one kind."""
-    acc_ids = proj.accounts.to_numpy()
     stats = pd.DataFrame(index=np.sort(members["ring"].unique()))
     stats["pattern"] = 1.0
     stats["data_span_s"] = float(tx.last)  # for ``burst``: the ring's span against the data's
     evidence: dict[int, list[dict[str, Any]]] = {}
     if kind == "cycle":
+        acc_ids = proj.accounts.to_numpy()
         hops, first, last = {}, {}, {}
         for ring, cycles in per_ring_cycles.items():  # loops over found cycles only
             hops[ring] = max(len(c["txns"]) for c in cycles)
@@ -175,7 +175,7 @@ def flow_evidence(
         lay = tx.layer_rings
         if lay is None or len(members) == 0:
             return evidence, stats
-        ev, st = layers_evidence(lay[lay["ring"].isin(stats.index)], acc_ids)
+        ev, st = layers_evidence(lay[lay["ring"].isin(stats.index)], proj.accounts.to_numpy())
         st["data_span_s"] = float(tx.last)
         # breadth: accounts against twice the smallest layer (two payers, two payees)
         n_acc = members.groupby("ring").size().reindex(st.index)
@@ -192,12 +192,14 @@ def flow_evidence(
         def iso(seconds: int) -> str:
             return _iso(t0, [seconds])[0]
 
-        return unusual_evidence(members, links, acc_ids, iso)
+        # the reasons, built later, name accounts from the index, not from an object copy
+        # of it (one copy per ring kind kept alive was ~90 MB each at 1M customers)
+        return unusual_evidence(members, links, proj.accounts, iso)
     roles = members.groupby(["ring", "role"]).size().unstack(fill_value=0)
     fan_role = {"fan_in": "sender", "fan_out": "receiver", "scatter_gather": "intermediate"}[kind]
     n_fan = roles[fan_role] if fan_role in roles else pd.Series(0, index=roles.index)
     stats["breadth"] = np.minimum(1.0, n_fan / (2.0 * min_fan[kind])).reindex(stats.index)
-    fan_ev = _fan_evidence(kind, members, roles, acc_ids, min_fan[kind])
+    fan_ev = _fan_evidence(kind, members, roles, proj.accounts, min_fan[kind])
     stats["first_s"], stats["last_s"] = _ring_span(members, tx)
     if kind == "fan_in":  # where the gathered money goes: the collector's account
         col = members[members["role"] == "collector"].drop_duplicates("ring")
@@ -206,7 +208,7 @@ def flow_evidence(
 
 
 def _fan_evidence(
-    kind: str, members: pd.DataFrame, roles: pd.DataFrame, acc_ids: np.ndarray, min_fan: int
+    kind: str, members: pd.DataFrame, roles: pd.DataFrame, acc_ids: pd.Index, min_fan: int
 ) -> LazyEvidence:
     """The ``{kind}_pattern`` object of each fan ring with a head (collector, source or
     sink), built when the ring's reasons are asked for (:class:`LazyEvidence`).

@@ -268,11 +268,13 @@ def _has_loop(links: pd.DataFrame) -> bool:
 
 
 def evidence(
-    members: pd.DataFrame, links: pd.DataFrame, acc_ids: np.ndarray, iso: Any
+    members: pd.DataFrame, links: pd.DataFrame, acc_ids: pd.Index, iso: Any
 ) -> tuple[LazyEvidence, pd.DataFrame]:
     """Reason objects and per-ring stats (``odd_share``, ``repeat_share``, span).
 
-    ``iso`` turns seconds after the first transaction into ISO text. A ring's reason
+    ``acc_ids`` names each account position (the projection's account index, kept as it is:
+    the reasons are built late). ``iso`` turns seconds after the first transaction into ISO
+    text. A ring's reason
     objects are built when they are asked for (:class:`LazyEvidence`: only reported rings'
     are), from its links and members in their row order.
     """
