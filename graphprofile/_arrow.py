@@ -7,6 +7,7 @@ them up in Arrow's C++ kernels instead of Python objects.
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 
 import numpy as np
 import pandas as pd
@@ -191,36 +192,23 @@ def codes(values: pd.Series | pd.Index | np.ndarray, categories: pd.Index) -> np
     return found.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
 
 
-def is_in(values: pd.Series, known: pd.Series) -> pd.Series:
+def is_in(values: pd.Series, known: pd.Series | Collection[str]) -> pd.Series:
     """``values.isin(known)`` for text columns, done by Arrow (pandas loops in Python here).
 
-    Arrow-backed text is looked up where it lies (no copy of a 10M-row column).
+    Arrow-backed text is looked up where it lies (no copy of a 10M-row column); other
+    columns are compared as text (``astype(str).isin``). Nulls are in no ``known``.
+    ``known`` is a text column or a collection of keys (the report scopes its 10M-row
+    tables to a few hundred keys this way: pandas' ``astype(str)`` and ``isin`` took
+    seconds at 1M customers, #16).
     """
+    if not isinstance(known, pd.Series):
+        known = pd.Series(sorted(known), dtype="string")
     arr = arrow_strings(values.astype("string"))
     value_set = pc.unique(arrow_strings(known.astype("string")).drop_null())
     found = pc.is_in(arr, value_set=value_set, skip_nulls=True).fill_null(False)
     if isinstance(found, pa.ChunkedArray):
         found = found.combine_chunks()
     return pd.Series(found.to_numpy(zero_copy_only=False).astype(bool), index=values.index)
-
-
-def text_in(values: pd.Series, keys: set[str]) -> np.ndarray:
-    """``values.astype(str).isin(keys)`` as a NumPy mask, by one Arrow lookup where
-    ``values`` is Arrow-backed text (nulls are in no set of keys either way).
-
-    The report scopes node and edge tables to a few hundred keys: at 1M customers pandas'
-    ``astype(str)`` and ``isin`` of the 10M ``TRANSFER`` rows took seconds (#16).
-    """
-    if not (
-        pd.api.types.is_string_dtype(values.dtype) and hasattr(values.array, "__arrow_array__")
-    ):
-        return values.astype(str).isin(keys).to_numpy(dtype=bool)
-    found = pc.is_in(
-        arrow_strings(values),
-        value_set=pa.array(sorted(keys), type=pa.large_string()),
-        skip_nulls=True,
-    )
-    return np.asarray(pc.fill_null(found, False), dtype=bool)
 
 
 def epoch_seconds(ts: pd.Series) -> np.ndarray:

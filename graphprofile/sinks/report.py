@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from graphprofile._arrow import text_in
+from graphprofile._arrow import is_in
 from graphprofile.i18n import ENGLISH, Messages, messages
 from graphprofile.outputs import REPORT, RunOutputs, load_outputs, write_text
 from graphprofile.sinks import fonts
@@ -304,7 +304,7 @@ def _high_risk_section(out: RunOutputs, say: Messages) -> str:
     if f is not None and "customer_id" in f.columns:
         # only the listed customers' rows, looked up once each (indexing every customer's
         # row by text and two lookups per listed row took seconds at 1M customers, #16)
-        f = f[text_in(f["customer_id"], {str(t["customer_id"]) for t in listed})]
+        f = f[is_in(f["customer_id"], {str(t["customer_id"]) for t in listed})]
         extra = f.set_index(f["customer_id"].astype(str))
     else:
         extra = pd.DataFrame()

@@ -20,7 +20,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from graphprofile._arrow import text_in
+from graphprofile._arrow import is_in
 from graphprofile.errors import InputError
 from graphprofile.frames import EDGE_ENDS, NODE_KEYS
 from graphprofile.outputs import RunOutputs
@@ -239,7 +239,7 @@ def scope(
     accounts = {str(a) for a in accounts}
 
     def rows(table: pd.DataFrame, column: str, keys: set[str]) -> pd.DataFrame:
-        return table[text_in(table[column], keys)]
+        return table[is_in(table[column], keys)]
 
     edges = dict(g.edges)
     for rel in ("OWNS", "USES_DEVICE", "HAS_IDENTIFIER"):

@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from graphprofile._arrow import text_in
+from graphprofile._arrow import is_in
 from graphprofile.frames import Frames, TableStats
 from graphprofile.ingest.normalise import _KindCodes
 from graphprofile.ingest.parse import _nothing_to_trim, as_text, nullable_text, sparse_text
@@ -118,7 +118,7 @@ def test_kind_codes_match_lower_cased_kinds() -> None:
         assert codes.are(name).tolist() == (lowered == name).tolist()
 
 
-def test_text_in_matches_pandas_isin_of_text() -> None:
+def test_is_in_a_set_of_keys_matches_pandas_isin_of_text() -> None:
     columns = [
         pd.Series(["a", "b", None, "c"], dtype="string"),
         pd.Series(["a", "b", None, "c"], dtype="str"),
@@ -129,4 +129,4 @@ def test_text_in_matches_pandas_isin_of_text() -> None:
     for values in columns:
         for keys in ({"a", "c"}, set(), {"None", "nan", "<NA>"}, {"1", "3"}):
             expected = values.astype(str).isin(keys).to_numpy(dtype=bool)
-            assert text_in(values, keys).tolist() == expected.tolist()
+            assert is_in(values, keys).tolist() == expected.tolist()
