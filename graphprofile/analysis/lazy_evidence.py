@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from graphprofile.analysis._util import run_starts
+
 #: Reason objects of one ring.
 Objects = list[dict[str, Any]]
 
@@ -72,10 +74,14 @@ class RingRows:
     def __init__(self, ring: np.ndarray) -> None:
         ring = np.asarray(ring, dtype=np.int64)
         self._order = np.argsort(ring, kind="stable")
-        keys, start, count = np.unique(ring[self._order], return_index=True, return_counts=True)
-        self.rings = keys
-        ends = (start + count).tolist()
-        self._span = dict(zip(keys.tolist(), zip(start.tolist(), ends, strict=True), strict=True))
+        in_order = ring[self._order]
+        start = run_starts(in_order)
+        end = np.empty_like(start)  # each run ends where the next starts, the last at the end
+        end[:-1] = start[1:]
+        end[-1:] = len(in_order)
+        self.rings = in_order[start]
+        spans = zip(start.tolist(), end.tolist(), strict=True)
+        self._span = dict(zip(self.rings.tolist(), spans, strict=True))
 
     def __call__(self, ring: int) -> np.ndarray:
         """Positions of ``ring``'s rows (none for a ring without rows), ascending."""
