@@ -19,7 +19,9 @@ step would exceed it, the cut is counted and reported.
   ``onward_days`` after the last -- or later, while nothing new arrives, up to the window's
   width after the last receipt. Established payers -- whose transfers to the account
   span more than the window, such as an employer -- are neither senders nor gathered
-  money. Members: the collector, the senders and onward receiving accounts.
+  money. Members: the collector, the senders and onward receiving accounts. New payers
+  just outside the window (after it, and up to one width before it) are senders too while
+  the collector's pay-outs exceed what the senders paid in (:func:`_funded_receipts`).
 - **fan_out**: an account pays at least ``fan_min_degree`` distinct receivers within
   ``fan_window_days``, of which the window's threshold of passing receivers (taken over
   every paying account, at least ``ceil(fan_pass_share * fan_min_degree)``) pass the money
@@ -409,7 +411,7 @@ def _held_until(
     pair_span: np.ndarray,
     hi: np.ndarray,
     onward: int,
-    w: int,
+    w: int | np.ndarray,
     end: int,
 ) -> np.ndarray:
     """End of the pass-through horizon of fan-in windows whose last receipt is at ``hi - 1``.
@@ -420,22 +422,24 @@ def _held_until(
     established one (``pair_span`` at most ``w``), and at most the window's width ``w``
     after the last receipt (never past ``end``, the data's last second). What leaves a
     collector before anything new arrives can only be what it gathered or its own income.
+    ``w`` is one width or one per window.
     """
     last, acc = d_ts[hi - 1], d_acc[hi - 1]
+    w = np.broadcast_to(np.asarray(w, dtype=np.int64), hi.shape)
     n = len(d_ts)
     # the account's next receipt from a new payer: step over established payers' receipts
     # (a few per window; only the windows' own positions are looked at)
     nxt = hi.copy()
     todo = np.flatnonzero(nxt < n)
     while len(todo):
-        todo = todo[(d_acc[nxt[todo]] == acc[todo]) & (pair_span[nxt[todo]] > w)]
+        todo = todo[(d_acc[nxt[todo]] == acc[todo]) & (pair_span[nxt[todo]] > w[todo])]
         nxt[todo] += 1
         todo = todo[nxt[todo] < n]
     same = np.zeros(len(hi), dtype=bool)
     ok = nxt < n
     same[ok] = d_acc[nxt[ok]] == acc[ok]
-    quiet = np.full(len(hi), w, dtype=np.int64)
-    quiet[same] = np.minimum(d_ts[nxt[same]] - last[same], w)
+    quiet = w.copy()
+    quiet[same] = np.minimum(d_ts[nxt[same]] - last[same], w[same])
     return np.minimum(last + np.maximum(onward, quiet), end)
 
 
@@ -505,6 +509,11 @@ def find_fan_in(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, int]:
     r1, p1, c1 = _expand(lo, hi, s.max_paths)
     new = pair_span[p1] <= agg["w"].to_numpy()[r1]
     r1, p1 = r1[new], p1[new]
+    gathered = np.bincount(r1, weights=d_amount[p1], minlength=len(lo))
+    r3, p3, c3 = _funded_receipts(
+        tx, pair_span, lo, hi, agg["w"].to_numpy(), gathered, onward, s.max_paths
+    )
+    r1, p1 = np.concatenate([r1, r3]), np.concatenate([p1, p3])
     senders = pd.DataFrame({"ring": agg["ring"].to_numpy()[r1], "acc": d_src[p1]})
     senders = senders.assign(role="sender")
     # onward receiving accounts within the onward horizon
@@ -522,7 +531,65 @@ def find_fan_in(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, int]:
         ],
         ignore_index=True,
     )
-    return _dedupe_members(members), cut + c1 + cut2
+    return _dedupe_members(members), cut + c1 + c3 + cut2
+
+
+def _funded_receipts(
+    tx: Txns,
+    pair_span: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    w: np.ndarray,
+    gathered: np.ndarray,
+    onward: int,
+    cap: int,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Receipts just outside each fan-in window that the collector's pay-outs carry on too.
+
+    A fan's senders may pay in over longer than the one window that clears the count bar
+    (a collector gathering for ten weeks clears it in one four-week window). Each window
+    (receipts ``[lo, hi)`` in ``tx.by_dst`` order, width ``w``, ``gathered`` from new
+    payers) is followed by pay-outs: the collector pays ``paid`` from its first receipt up
+    to the end of the pass-through horizon (:func:`_held_until`). New payers' receipts
+    outside the window join the fan while the pay-outs still exceed what the fan's senders
+    paid in: first those after the window and before its last pay-out (in time order),
+    then those of the one width ``w`` before the window, latest first. Established payers
+    (``pair_span`` over ``w``) never join: their money is the collector's own income.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray, int)
+        Window index and ``tx.by_dst`` position of each joining receipt, and the receipts
+        cut by ``cap``.
+    """
+    d_acc, d_ts, d_amount = tx.dst[tx.by_dst], tx.ts[tx.by_dst], tx.amount[tx.by_dst]
+    acc, t_first = d_acc[lo], d_ts[lo]
+    until = _held_until(d_acc, d_ts, pair_span, hi, onward, w, tx.last)
+    a = np.searchsorted(tx.out_key, acc * tx.span + t_first, side="right")
+    b = np.searchsorted(tx.out_key, acc * tx.span + until, side="right")
+    paid = tx.out_cum[b] - tx.out_cum[a]
+    # receipts after the window, before its last pay-out (none when nothing was paid)
+    last_pay = np.where(b > a, tx.out_key[np.maximum(b - 1, 0)] - acc * tx.span, 0)
+    after_hi = np.where(b > a, np.searchsorted(tx.dkey, acc * tx.span + last_pay), hi)
+    rf, pf, cf = _expand(hi, np.maximum(after_hi, hi), cap)
+    # receipts of the width before the window, latest first
+    before_lo = np.searchsorted(tx.dkey, acc * tx.span + np.maximum(t_first - w, 0))
+    rb, pb, cb = _expand(before_lo, lo, cap)
+    order = np.lexsort((-pb, rb))
+    rb, pb = rb[order], pb[order]
+    ring = np.concatenate([rf, rb])
+    pos = np.concatenate([pf, pb])
+    order = np.argsort(ring, kind="stable")  # per window: after the window, then before
+    ring, pos = ring[order], pos[order]
+    new = pair_span[pos] <= w[ring]
+    ring, pos = ring[new], pos[new]
+    # a receipt joins while what the fan gathered before it (in this order) is short of paid
+    cum = np.cumsum(d_amount[pos])
+    first = run_starts(ring)
+    size = np.diff(np.append(first, len(ring)))
+    before = cum - d_amount[pos] - np.repeat(cum[first] - d_amount[pos[first]], size)
+    join = gathered[ring] + before < paid[ring]
+    return ring[join], pos[join], cf + cb
 
 
 def passed_on(tx: Txns, s: AnalysisSettings) -> np.ndarray:

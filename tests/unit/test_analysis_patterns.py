@@ -13,8 +13,11 @@ import pytest
 
 from graphprofile.analysis import AnalysisSettings, analyse
 from graphprofile.analysis.flows import (
+    DAY,
     Txns,
     _count_threshold,
+    _funded_receipts,
+    _pair_span,
     find_cycles,
     find_fan_in,
     find_fan_out,
@@ -448,3 +451,55 @@ def test_the_passers_bar_counts_every_paying_account() -> None:
         acc[passed], other[passed], ts[passed], 86_400, s, population=np.arange(400), floor=3
     )
     assert got == 3
+
+
+@pytest.mark.parametrize(
+    ("paid_share", "joined"),
+    [(0.95, ["A-LATE", "A-EARLY"]), (1.2, ["A-LATE", "A-EARLY", "A-OLD"])],
+)
+def test_a_fans_senders_outside_its_window_join_while_the_pay_out_carries_their_money(
+    paid_share: float, joined: list[str]
+) -> None:
+    # L is paid 1,500 a month by its employer and spends 300 of it. 8 strangers pay L
+    # between days 60 and 88 (the fan's window, 32 days wide), one more (LATE) on day 93
+    # and L pays 95 % of what the 10 strangers since day 45 sent to an exchange on day 94.
+    # That pay-out carries LATE's money and, latest first, EARLY's (day 45), but not OLD's
+    # (day 40): it is already covered. A larger pay-out carries OLD's too, never ANCIENT's
+    # (day 20, more than one window width before the window) nor the employer's salary.
+    main = [610.0 + 37 * k for k in range(8)]
+
+    def fan(pay: Callable[..., None]) -> None:
+        for month in range(7):
+            pay("J2", "L", 1500.0, 24.0 * (10 + 30 * month) + 9)
+            pay("L", None, 300.0, 24.0 * (14 + 30 * month), cp="P-SHOP")
+        pay("ANCIENT", "L", 500.0, 24.0 * 20)
+        pay("OLD", "L", 400.0, 24.0 * 40)
+        pay("EARLY", "L", 900.0, 24.0 * 45)
+        for k in range(8):
+            pay(f"N{k}", "L", main[k], 24.0 * (60 + 4 * k) + 3)
+        pay("LATE", "L", 700.0, 24.0 * 93)
+        pay("L", None, round((sum(main) + 1600.0) * paid_share, 2), 24.0 * 94, cp="P-EXCH")
+
+    graph, settings = _bank(fan), AnalysisSettings()
+    proj = project(graph, settings=settings)
+    tx = Txns(graph, proj)
+    ids, w = proj.accounts, 32 * DAY
+    collector = ids.get_loc("A-L")
+
+    def at(day: float) -> int:
+        return int((T0 + pd.Timedelta(days=day)).timestamp()) - tx.t0
+
+    lo = np.searchsorted(tx.dkey, [collector * tx.span + at(60)])
+    hi = np.searchsorted(tx.dkey, [collector * tx.span + at(89)])
+    d_src = tx.src[tx.by_dst]
+    pair_span = _pair_span(tx.dst[tx.by_dst], d_src, tx.ts[tx.by_dst])
+    window = np.arange(lo[0], hi[0])
+    assert [ids[a] for a in d_src[window]] == [*[f"A-N{k}" for k in range(3)], "A-J2",
+                                                *[f"A-N{k}" for k in range(3, 8)]]  # fmt: skip
+    gathered = np.array([tx.amount[tx.by_dst][window][pair_span[window] <= w].sum()])
+    ring, pos, cut = _funded_receipts(
+        tx, pair_span, lo, hi, np.array([w]), gathered, int(settings.onward_days * DAY),
+        settings.max_paths,
+    )  # fmt: skip
+    assert ring.tolist() == [0] * len(joined) and cut == 0
+    assert [ids[a] for a in d_src[pos]] == joined
