@@ -393,9 +393,19 @@ def tail_surprise(x: np.ndarray) -> np.ndarray:
     total = np.zeros(n)
     for j in range(x.shape[1]):  # one sort per feature (a dozen)
         col = x[:, j]
-        order = np.argsort(col)  # the rows looked up in value order: one walk, no scatter
-        at_least = n - search_sorted(col[order], col, side="left", order=order)
-        total += np.log(n / at_least)
+        order = np.argsort(col)
+        ordered = col[order]
+        if np.isnan(ordered[-1:]).any():  # NaN (sorted last): NumPy's own search
+            at_least = n - search_sorted(ordered, col, side="left", order=order)
+            total += np.log(n / at_least)
+            continue
+        # the rows at least as large as a value are all but those before its run of equal
+        # values in the sorted column: ``n - start`` of the run (the position that
+        # ``searchsorted(side="left")`` finds), one surprise per run put back in row order
+        starts = run_starts(ordered)
+        del ordered
+        surprise = np.log(n / (n - starts))
+        total[order] += np.repeat(surprise, np.diff(starts, append=n))
     return total
 
 
