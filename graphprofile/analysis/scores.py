@@ -116,9 +116,22 @@ def _anomaly_words(x: pd.DataFrame, anomaly: np.ndarray, *, top: int = 2) -> lis
     scale = np.where(q3 - q1 > 0, q3 - q1, np.maximum(np.abs(med), 1.0))
     z = (v[rows] - med) / scale
     order = np.argsort(-z, axis=1, kind="stable")[:, :top]
+    # a row's words follow from its ``top`` features and which of them lie above 1: one
+    # code per row (feature + 1 where it does, 0 where not, in base ``k + 1``), each
+    # distinct code put into words once, each row given a list of its own
+    k = len(x.columns)
+    above = np.take_along_axis(z, order, axis=1) > 1.0
+    code = np.zeros(len(rows), dtype=np.int64)
+    for c in range(order.shape[1]):
+        code = code * (k + 1) + np.where(above[:, c], order[:, c] + 1, 0)
+    _, first, of_row = np.unique(code, return_index=True, return_inverse=True)
     cols = list(x.columns)
-    for i, r in enumerate(rows.tolist()):  # top-decile customers only
-        out[r] = [FEATURE_WORDS[cols[j]] for j in order[i] if z[i, j] > 1.0]
+    words = [
+        [FEATURE_WORDS[cols[j]] for j, up in zip(order[i], above[i], strict=True) if up]
+        for i in first.tolist()
+    ]
+    for r, d in zip(rows.tolist(), of_row.tolist(), strict=True):  # top decile only
+        out[r] = list(words[d])
     return out
 
 

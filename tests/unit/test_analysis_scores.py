@@ -254,3 +254,27 @@ def test_anomaly_score_scores_each_distinct_row_as_the_forest_does() -> None:
     with_ties = anomaly_scores(x, seed=5, n_estimators=50)
     ecod = tail_surprise(x.to_numpy())
     assert np.array_equal(with_ties, _pct(_pct(expected) + _pct(ecod)))
+
+
+def test_anomaly_words_name_each_top_customers_features_above_one_robust_z() -> None:
+    from graphprofile.analysis.learned import FEATURE_WORDS
+    from graphprofile.analysis.scores import ANOMALY_COLUMNS, _anomaly_words
+
+    rng = np.random.default_rng(6)
+    values = np.round(rng.exponential(size=(2000, len(ANOMALY_COLUMNS))), 1)
+    values[:, 2] = 0.0  # a column without spread
+    x = pd.DataFrame(values, columns=ANOMALY_COLUMNS)
+    anomaly = rng.random(2000)
+    v = np.log1p(values)
+    med = np.median(v, axis=0)
+    q1, q3 = np.percentile(v, [25, 75], axis=0)
+    scale = np.where(q3 - q1 > 0, q3 - q1, np.maximum(np.abs(med), 1.0))
+    for top in (1, 2, 3):
+        words = _anomaly_words(x, anomaly, top=top)
+        for r in range(2000):  # the rule, one customer at a time
+            z = (v[r] - med) / scale
+            best = np.argsort(-z, kind="stable")[:top]
+            expected = [FEATURE_WORDS[ANOMALY_COLUMNS[j]] for j in best if z[j] > 1.0]
+            assert words[r] == (expected if anomaly[r] >= 0.9 else [])
+        lists = [w for w in words if w]
+        assert len(lists) > 50 and len({id(w) for w in lists}) == len(lists)  # none shared
