@@ -139,6 +139,34 @@ def behaviour_features(
 ) -> pd.DataFrame:
     """Behaviour features of ``n`` customers from their transfers.
 
+    The features of :func:`features_and_partners` (the same parameters), without the
+    partners.
+    """
+    return features_and_partners(
+        n,
+        src=src,
+        dst=dst,
+        ts=ts,
+        amount=amount,
+        window_days=window_days,
+        hub_percentile=hub_percentile,
+        hub_floor=hub_floor,
+    )[0]
+
+
+def features_and_partners(
+    n: int,
+    *,
+    src: np.ndarray,
+    dst: np.ndarray,
+    ts: np.ndarray,
+    amount: np.ndarray,
+    window_days: float = 7.0,
+    hub_percentile: float = 95.0,
+    hub_floor: int = 10,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Behaviour features of ``n`` customers from their transfers, and who paid whom.
+
     Parameters
     ----------
     n : int
@@ -159,14 +187,18 @@ def behaviour_features(
 
     Returns
     -------
-    pandas.DataFrame
-        One row per customer position, columns :data:`BEHAVIOUR_COLUMNS` (float64).
+    (pandas.DataFrame, numpy.ndarray)
+        One row per customer position, columns :data:`BEHAVIOUR_COLUMNS` (float64); and
+        the customers who paid each other either way (transfers between customers, a
+        customer's own left out) as the sorted distinct keys ``customer * n + partner``,
+        both ``(a, b)`` and ``(b, a)`` for each pair (int64). The features' 2-hop
+        aggregates need them; the behaviour job hands them on to the learned score.
     """
     ok = (src >= 0) & (src != dst)
     src, dst, ts, amount = src[ok], dst[ok], ts[ok].astype(np.int64), amount[ok]
     out = pd.DataFrame(0.0, index=pd.RangeIndex(n), columns=BEHAVIOUR_COLUMNS)
     if len(src) == 0 or n == 0:
-        return out
+        return out, np.zeros(0, dtype=np.int64)
     inner = dst >= 0
     s_i, d_i, t_i, a_i = src[inner], dst[inner], ts[inner], amount[inner]
     out["out_txns"] = np.bincount(src, minlength=n)
@@ -252,11 +284,11 @@ def behaviour_features(
     out["nb_flagged"] = np.bincount(
         nb_pairs // n, weights=flagged[nb_pairs % n].astype("float64"), minlength=n
     )
-    del me, other, nb_pairs, agg, src, dst, ts, amount, s_i, d_i, t_i, a_i, day, inner
+    del me, other, agg, src, dst, ts, amount, s_i, d_i, t_i, a_i, day, inner
     out["bicliques"] = biclique_counts(
         n, pairs // n, pairs % n, percentile=hub_percentile, floor=hub_floor
     )
-    return out.astype("float64")
+    return out.astype("float64"), nb_pairs
 
 
 def biclique_counts(

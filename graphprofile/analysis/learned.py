@@ -168,15 +168,23 @@ def learned_scores(
         )
 
 
-def _near(neighbours: Any, positives: np.ndarray, n: int) -> np.ndarray:
+def _near(
+    neighbours: Any, positives: np.ndarray, n: int, degree: np.ndarray | None = None
+) -> np.ndarray:
     """Known-fraud partners and partners of partners of every customer, from ``positives``
-    only (two columns; two-step walks back to the customer itself are not counted)."""
+    only (two columns; two-step walks back to the customer itself are not counted).
+    ``degree``: the row sums of ``neighbours`` (:func:`_degree`), when already known."""
     y = np.zeros(n)
     y[positives] = 1.0
     one = np.asarray(neighbours @ y, dtype="float64").ravel()
-    deg = np.asarray(neighbours.sum(axis=1), dtype="float64").ravel()
+    deg = _degree(neighbours) if degree is None else degree
     two = np.asarray(neighbours @ one, dtype="float64").ravel() - deg * y
     return np.column_stack([one, two])
+
+
+def _degree(neighbours: Any) -> np.ndarray:
+    """Row sums of ``neighbours`` (partners per customer), float64."""
+    return np.asarray(neighbours.sum(axis=1), dtype="float64").ravel()
 
 
 def _occlusion(
@@ -246,10 +254,11 @@ def _cross_fit(
     contrib = np.zeros((len(y), len(cols)))
     split = kfold_cls(n_splits=folds, shuffle=True, random_state=seed)
     base_median = _median(base)  # the same for every fold
+    degree = None if neighbours is None else _degree(neighbours)  # so are the partners
     for train, test in split.split(base):
         near, median = None, base_median
         if neighbours is not None:  # from the other folds' labels only
-            near = _near(neighbours, train[y[train]], len(y))
+            near = _near(neighbours, train[y[train]], len(y), degree)
             median = np.concatenate([base_median, _median(near)])
 
         def rows_of(rows: np.ndarray, near: np.ndarray | None = near) -> np.ndarray:

@@ -24,11 +24,10 @@ import numpy as np
 import pandas as pd
 
 from graphprofile._arrow import epoch_seconds
-from graphprofile.analysis._util import distinct_sorted
 from graphprofile.analysis.behaviour import (
     BEHAVIOUR_COLUMNS,
     anomaly_scores,
-    behaviour_features,
+    features_and_partners,
 )
 from graphprofile.analysis.learned import FEATURE_WORDS, learned_scores
 from graphprofile.analysis.settings import AnalysisSettings
@@ -135,27 +134,31 @@ def _anomaly_words(x: pd.DataFrame, anomaly: np.ndarray, *, top: int = 2) -> lis
     return out
 
 
-def _partners(
-    account_customer: np.ndarray,
-    txn_src: np.ndarray | None,
-    txn_dst: np.ndarray | None,
-    n: int,
-) -> Any:
-    """Symmetric 0/1 adjacency of customers who paid each other (``None`` without
-    transfers): the graph of the learned model's fold-safe proximity features."""
-    from scipy.sparse import coo_matrix
+def partner_matrix(partners: np.ndarray, n: int) -> Any:
+    """Symmetric 0/1 adjacency of the customers who paid each other: the graph of the
+    learned model's fold-safe proximity features.
 
-    if txn_src is None or txn_dst is None or n == 0:
-        return None
-    ok = (txn_src >= 0) & (txn_dst >= 0)
-    a = account_customer[txn_src[ok]]
-    b = account_customer[txn_dst[ok]]
-    keep = (a >= 0) & (b >= 0) & (a != b)
-    key = distinct_sorted(np.minimum(a[keep], b[keep]) * n + np.maximum(a[keep], b[keep]))[0]
-    lo, hi = key // n, key % n
-    ones = np.ones(2 * len(key))
-    m = coo_matrix((ones, (np.concatenate([lo, hi]), np.concatenate([hi, lo]))), shape=(n, n))
-    return m.tocsr()
+    Parameters
+    ----------
+    partners : numpy.ndarray of int64
+        Sorted distinct keys ``customer * n + partner``, each pair both ways (the second
+        output of :func:`~graphprofile.analysis.behaviour.features_and_partners`).
+    n : int
+        Number of customers.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        ``n x n``, 1.0 at ``(customer, partner)``: the keys in order are the rows of a CSR
+        matrix with their columns in order, so no sort or sum of duplicates is needed.
+    """
+    from scipy.sparse import csr_matrix
+
+    index = np.int32 if max(n, len(partners)) < np.iinfo(np.int32).max else np.int64
+    indptr = np.zeros(n + 1, dtype=index)
+    np.cumsum(np.bincount(partners // max(n, 1), minlength=n), out=indptr[1:])
+    indices = (partners % max(n, 1)).astype(index)
+    return csr_matrix((np.ones(len(partners)), indices, indptr), shape=(n, n))
 
 
 def behaviour_job(
@@ -206,7 +209,7 @@ def behaviour_job(
             if txn_dst is not None
             else np.full(len(src), -1)
         )
-        feats = behaviour_features(
+        feats, partners = features_and_partners(
             n,
             src=src,
             dst=dst,
@@ -218,6 +221,7 @@ def behaviour_job(
         )
     else:
         feats = pd.DataFrame(0.0, index=pd.RangeIndex(n), columns=BEHAVIOUR_COLUMNS)
+        partners = np.zeros(0, dtype=np.int64)
     anomaly = anomaly_scores(feats[ANOMALY_COLUMNS], seed=seed, n_estimators=settings.anomaly_trees)
     table = feats.copy()
     table["anomaly_score"] = anomaly
@@ -242,7 +246,11 @@ def behaviour_job(
             folds=settings.learn_folds,
             seed=seed,
             min_positives=settings.learn_min_positives,
-            neighbours=_partners(account_customer, txn_src, txn_dst, n),
+            neighbours=(
+                partner_matrix(partners, n)
+                if txn_src is not None and txn_dst is not None and n
+                else None
+            ),
         )
     if learned is None:
         meta["learned"] = None

@@ -278,3 +278,26 @@ def test_anomaly_words_name_each_top_customers_features_above_one_robust_z() -> 
             assert words[r] == (expected if anomaly[r] >= 0.9 else [])
         lists = [w for w in words if w]
         assert len(lists) > 50 and len({id(w) for w in lists}) == len(lists)  # none shared
+
+
+def test_partner_matrix_is_the_adjacency_of_customers_who_paid_each_other() -> None:
+    from graphprofile.analysis.behaviour import features_and_partners
+    from graphprofile.analysis.scores import partner_matrix
+
+    rng = np.random.default_rng(8)
+    n, m = 60, 400
+    src, dst = rng.integers(-1, n, m), rng.integers(-1, n, m)
+    src[:5], dst[:5] = 7, 7  # a customer's own transfers are no partners
+    transfers = {"src": src, "dst": dst, "ts": np.arange(m) * 3600, "amount": rng.random(m) + 1}
+    feats, partners = features_and_partners(n, **transfers)
+    assert feats.equals(behaviour_features(n, **transfers))
+    expected = np.zeros((n, n))
+    for a, b in zip(src.tolist(), dst.tolist(), strict=True):
+        if a >= 0 and b >= 0 and a != b:
+            expected[a, b] = expected[b, a] = 1.0
+    assert expected.sum() > 100
+    got = partner_matrix(partners, n)
+    assert got.shape == (n, n) and got.has_canonical_format
+    assert np.array_equal(got.toarray(), expected)
+    empty = partner_matrix(np.zeros(0, dtype=np.int64), n)
+    assert empty.shape == (n, n) and empty.nnz == 0
