@@ -60,6 +60,7 @@ FEATURE_WORDS: dict[str, str] = {
     "nb_in_txns": "counterparties receiving many transfers",
     "nb_flagged": "several counterparties with unusual behaviour",
     "bicliques": "pays the same customers as other payers do (bipartite layers)",
+    "triangles": "its counterparties also pay each other (a closed group)",
     "anomaly_score": "unusual behaviour overall (anomaly score)",
     "pagerank": "central in the relationship graph",
     "money_pagerank": "central in the money-flow graph",

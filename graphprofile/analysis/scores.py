@@ -12,7 +12,9 @@ up) and the label-free graph features the other jobs computed:
 
 Money volumes (``out_amount``, ``in_amount``, ``through_amount``) and ``concentration`` are
 published but left out of the anomaly forest: they measure how big a customer is more than
-how it behaves, and a forest on them isolates the bank's largest customers.
+how it behaves, and a forest on them isolates the bank's largest customers. ``triangles``
+(closed groups of counterparties) is left out too: where people pay within social circles
+it is ordinary, so it says something only against the bank's own labels (learned score).
 """
 
 from __future__ import annotations
@@ -35,11 +37,9 @@ from graphprofile.domain import RING_ORDER
 from graphprofile.frames import CanonicalGraph
 
 #: Behaviour features the anomaly forest sees (scale-free: counts, shares, neighbourhood).
-ANOMALY_COLUMNS = [
-    c
-    for c in BEHAVIOUR_COLUMNS
-    if c not in {"out_amount", "in_amount", "through_amount", "concentration", "through_fast"}
-]
+ANOMALY_COLUMNS = [c for c in BEHAVIOUR_COLUMNS if c not in {
+    "out_amount", "in_amount", "through_amount", "concentration", "through_fast", "triangles",
+}]  # fmt: skip
 #: Columns this job adds to ``features``.
 SCORE_COLUMNS = [*BEHAVIOUR_COLUMNS, "anomaly_score", "learned_score"]
 #: Label-free graph features (besides behaviour) the learned score may use.

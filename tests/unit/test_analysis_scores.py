@@ -12,6 +12,7 @@ from graphprofile.analysis.behaviour import (
     behaviour_features,
     distinct_rows,
     tail_surprise,
+    triangle_counts,
 )
 from graphprofile.analysis.learned import learned_scores
 
@@ -198,6 +199,44 @@ def test_bicliques_find_bipartite_layers_and_stacks_not_payroll() -> None:
     assert got[[3, 4, 5]].tolist() == [12.0] * 3
     # employers pay more distinct customers than the data's contact threshold: left out
     assert got[9:].sum() == 0.0
+
+
+def test_triangles_count_closed_groups_of_counterparties() -> None:
+    # 0-3 all pay one another (each pair once, 1 and 2 both ways): each is in C(3, 2) = 3
+    # triangles; an employer 4 pays staff 5-29, of whom 5 paid 6 and 6 paid 7: triangles
+    # 4-5-6 and 4-6-7 (so 4 is in 2, 6 in 2, 5 and 7 in 1); 30 -> 31 -> 32 -> 33 is a chain
+    group = [(u, w) for u in range(4) for w in range(4) if u < w] + [(2, 1)]
+    payroll = [(4, w) for w in range(5, 30)] + [(5, 6), (6, 7)]
+    chain = [(30, 31), (31, 32), (32, 33)]
+    pairs = np.array(group + payroll + chain)
+    n = 34
+    f = behaviour_features(
+        n,
+        src=pairs[:, 0],
+        dst=pairs[:, 1],
+        ts=np.arange(len(pairs)) * 3600,
+        amount=np.full(len(pairs), 100.0),
+    )
+    got = f["triangles"].to_numpy()
+    assert got[:4].tolist() == [3.0] * 4
+    assert got[4:8].tolist() == [2.0, 1.0, 2.0, 1.0]
+    assert got[8:].sum() == 0.0
+    # against every triple of a random graph with hubs (both orders of a pair, repeats)
+    rng = np.random.default_rng(3)
+    payer = np.concatenate([rng.integers(0, 60, 400), np.zeros(50, dtype=np.int64)])
+    payee = np.concatenate([rng.integers(0, 60, 400), rng.integers(1, 60, 50)])
+    linked = np.zeros((60, 60), dtype=bool)
+    linked[payer, payee] = linked[payee, payer] = True
+    np.fill_diagonal(linked, False)
+    expected = np.zeros(60)
+    for a in range(60):
+        for b in range(a + 1, 60):
+            for c in range(b + 1, 60):
+                if linked[a, b] and linked[b, c] and linked[a, c]:
+                    expected[[a, b, c]] += 1
+    assert expected.sum() > 0
+    assert np.array_equal(triangle_counts(60, payer, payee), expected)
+    assert triangle_counts(0, payer[:0], payee[:0]).tolist() == []
 
 
 def test_load_libraries_imports_the_estimators_ahead_of_the_job() -> None:
