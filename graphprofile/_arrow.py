@@ -181,15 +181,145 @@ def codes(values: pd.Series | pd.Index | np.ndarray, categories: pd.Index) -> np
 
     A hash lookup in Arrow (``pyarrow.compute.index_in``): about 5x faster than
     ``pandas.Categorical`` on Arrow-backed strings, and it never copies the values into
-    Python objects.
+    Python objects. Many categories (:data:`_NUMBERED_FROM`) that are one prefix and a
+    fixed number of decimal digits (``A000000001``) are found by their numbers instead,
+    the same positions without hashing text (:func:`_numbered_ids`; 2-2.5x faster on the
+    1M bank's 11M account ids).
     """
     if len(values) == 0:
         return np.zeros(0, dtype=np.int64)
-    found = pc.index_in(arrow_strings(values), value_set=arrow_strings(categories))
+    value_set = arrow_strings(categories)
+    numbered = _numbered_ids(value_set) if len(value_set) >= _NUMBERED_FROM else None
+    if numbered is not None:  # the same positions from the ids' numbers (no hashing)
+        return _numbered_codes(arrow_strings(values), *numbered)
+    found = pc.index_in(arrow_strings(values), value_set=value_set)
     found = pc.fill_null(found, -1)
     if isinstance(found, pa.ChunkedArray):
         found = found.combine_chunks()
     return found.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+
+
+#: Fewest ids looked up by their numbers: Arrow's hash table of fewer stays in the CPU
+#: caches and is as fast (measured, 3M values: 10k ids 0.11 s hashed, 0.13 s by number;
+#: 50k ids 0.44 s, 0.31 s; 500k ids 0.91 s, 0.27 s).
+_NUMBERED_FROM = 32_768
+#: Most decimal digits an id's number may have (it must fit an int64).
+_MOST_DIGITS = 18
+#: Longest ids read as numbers (bytes; longer ones are hashed by Arrow).
+_LONGEST_NUMBERED = 64
+
+
+def _text_matrix(arr: pa.Array, width: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """The rows of a large-string array that are ``width`` bytes long and not null, as a
+    ``(rows, width)`` uint8 matrix, and their positions (``None``: every row, and the
+    matrix is a view of Arrow's buffer)."""
+    n = len(arr)
+    _, offset_buffer, data_buffer = arr.buffers()
+    if offset_buffer is None or data_buffer is None:  # no text at all
+        return np.zeros((0, width), dtype=np.uint8), np.zeros(0, dtype=np.intp)
+    offsets = np.frombuffer(offset_buffer, dtype=np.int64, count=n + 1, offset=arr.offset * 8)
+    data = np.frombuffer(data_buffer, dtype=np.uint8)
+    lengths = np.diff(offsets)
+    if not arr.null_count and (lengths == width).all():
+        return data[offsets[0] : offsets[-1]].reshape(n, width), None
+    ok = lengths == width
+    if arr.null_count:
+        ok &= ~np.asarray(arr.is_null())
+    rows = np.flatnonzero(ok)
+    if offsets[-1] - offsets[0] == width * len(rows):  # the others empty (nulls, ""): a view
+        return data[offsets[0] : offsets[-1]].reshape(len(rows), width), rows
+    at = offsets[:-1][rows]
+    return data[at[:, None] + np.arange(width)], rows
+
+
+def _numbered_ids(ids: pa.Array | pa.ChunkedArray) -> tuple[int, bytes, np.ndarray] | None:
+    """``(width, prefix, numbers)`` when every id is one prefix and a fixed number of
+    decimal digits (``A000000001``, ``C00025869``, ``100234``): each id's number, which
+    names it as well as its text does; ``None`` for any other ids (a null, a duplicate,
+    ids of different lengths or prefixes, more than :data:`_MOST_DIGITS` digits)."""
+    if isinstance(ids, pa.ChunkedArray):
+        ids = ids.combine_chunks() if ids.num_chunks != 1 else ids.chunk(0)
+    n = len(ids)
+    if n == 0 or ids.null_count:
+        return None
+    offsets = np.frombuffer(ids.buffers()[1], dtype=np.int64, count=n + 1, offset=ids.offset * 8)
+    width = int(offsets[1] - offsets[0])
+    if not 0 < width <= _LONGEST_NUMBERED or not (np.diff(offsets) == width).all():
+        return None
+    text, _ = _text_matrix(ids, width)
+    all_digits = ((text >= ord("0")) & (text <= ord("9"))).all(axis=0)
+    start = width  # the number: the last columns that are digits in every id
+    while start > 0 and all_digits[start - 1]:
+        start -= 1
+    start = max(start, width - _MOST_DIGITS)
+    prefix = text[0, :start]
+    if start == width or not (text[:, :start] == prefix).all():
+        return None
+    numbers = _numbers(np.ascontiguousarray(text[:, start:].T))[0]
+    ordered = np.sort(numbers)
+    if (ordered[1:] == ordered[:-1]).any():  # duplicate ids: Arrow's first position, not ours
+        return None
+    return width, prefix.tobytes(), numbers
+
+
+def _numbers(digits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The int64 that each column of ASCII bytes spells in decimal (most significant
+    byte first, one row per digit), and whether every byte of the column is a digit."""
+    out = np.zeros(digits.shape[1], dtype=np.int64)
+    ok = np.ones(digits.shape[1], dtype=bool)
+    for row in digits:  # one pass per digit over contiguous bytes
+        d = row - np.uint8(ord("0"))  # bytes below "0" wrap above 9
+        ok &= d <= 9
+        out *= 10
+        out += d
+    return out, ok
+
+
+#: Rows parsed at once by :func:`_numbered_codes` (their bytes stay in the CPU caches).
+_PARSE_ROWS = 32_768
+
+
+def _numbered_codes(
+    values: pa.Array | pa.ChunkedArray, width: int, prefix: bytes, numbers: np.ndarray
+) -> np.ndarray:
+    """:func:`codes` of ``values`` among ids of one ``prefix`` and ``width`` (see
+    :func:`_numbered_ids`): a value is one of the ids exactly when it has their width,
+    their prefix and decimal digits after it, and then it is the id with its number. The
+    numbers are looked up in a table indexed by number when they are dense enough, else
+    by a binary search."""
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    top = int(numbers.max())
+    table = None
+    if top < 4 * len(numbers) + 1_000_000:  # a table of at most ~4 entries per id
+        table = np.full(top + 1, -1, dtype=np.int64)
+        table[numbers] = np.arange(len(numbers))
+    else:
+        order = np.argsort(numbers)
+        ordered = numbers[order]
+    head = np.frombuffer(prefix, dtype=np.uint8)
+    out = [np.zeros(0, dtype=np.int64)]
+    for chunk in chunks:
+        for lo in range(0, len(chunk), _PARSE_ROWS):
+            part = chunk.slice(lo, _PARSE_ROWS)
+            text, rows = _text_matrix(part, width)
+            columns = np.ascontiguousarray(text.T)  # one row of bytes per character
+            number, ok = _numbers(columns[len(head) :])
+            for j, byte in enumerate(head.tolist()):
+                ok &= columns[j] == byte
+            if table is not None:
+                ok &= number <= top
+                if rows is None and ok.all():  # every value an id's width, prefix, digits
+                    out.append(table[number])
+                    continue
+                hit = table[number[ok]]
+            else:
+                at = np.minimum(np.searchsorted(ordered, number), len(ordered) - 1)
+                ok &= ordered[at] == number
+                hit = order[at[ok]]
+            found = np.full(len(part), -1, dtype=np.int64)
+            found[np.flatnonzero(ok) if rows is None else rows[ok]] = hit
+            out.append(found)
+    return np.concatenate(out)
 
 
 def is_in(values: pd.Series, known: pd.Series | Collection[str]) -> pd.Series:
@@ -205,6 +335,9 @@ def is_in(values: pd.Series, known: pd.Series | Collection[str]) -> pd.Series:
         known = pd.Series(sorted(known), dtype="string")
     arr = arrow_strings(values.astype("string"))
     value_set = pc.unique(arrow_strings(known.astype("string")).drop_null())
+    numbered = _numbered_ids(value_set) if len(value_set) >= _NUMBERED_FROM else None
+    if numbered is not None:  # the same answers from the keys' numbers (see codes)
+        return pd.Series(_numbered_codes(arr, *numbered) >= 0, index=values.index)
     found = pc.is_in(arr, value_set=value_set, skip_nulls=True).fill_null(False)
     if isinstance(found, pa.ChunkedArray):
         found = found.combine_chunks()
