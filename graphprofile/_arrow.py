@@ -150,6 +150,18 @@ _HEX_DIGIT[np.frombuffer(b"0123456789", dtype=np.uint8)] = np.arange(10, dtype=n
 _HEX_DIGIT[np.frombuffer(b"abcdef", dtype=np.uint8)] = np.arange(10, 16, dtype=np.uint8)
 
 
+def _without_nulls(arr: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray] | None:
+    """A large-string column as one array and its ``n + 1`` offsets, or ``None`` when it is
+    empty or holds a null (the byte-level readers below need every value's text)."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    n = len(arr)
+    if n == 0 or arr.null_count:
+        return None
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64, count=n + 1, offset=arr.offset * 8)
+    return arr, offsets
+
+
 def hex_words(values: pd.Series) -> np.ndarray | None:
     """Each value as the uint64 that its 16 lowercase hex digits spell, or ``None`` unless
     every value is exactly that (no nulls).
@@ -157,13 +169,11 @@ def hex_words(values: pd.Series) -> np.ndarray | None:
     The pseudonyms of :mod:`graphprofile.ingest.pii` are such: their text order is the
     order of these integers, which NumPy sorts several times faster than Arrow sorts text.
     """
-    arr = arrow_strings(values)
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
-    n = len(arr)
-    if n == 0 or arr.null_count:
+    found = _without_nulls(arrow_strings(values))
+    if found is None:
         return None
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64, count=n + 1, offset=arr.offset * 8)
+    arr, offsets = found
+    n = len(arr)
     if offsets[-1] - offsets[0] != 16 * n or not (np.diff(offsets) == 16).all():
         return None
     data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
@@ -237,12 +247,10 @@ def _numbered_ids(ids: pa.Array | pa.ChunkedArray) -> tuple[int, bytes, np.ndarr
     decimal digits (``A000000001``, ``C00025869``, ``100234``): each id's number, which
     names it as well as its text does; ``None`` for any other ids (a null, a duplicate,
     ids of different lengths or prefixes, more than :data:`_MOST_DIGITS` digits)."""
-    if isinstance(ids, pa.ChunkedArray):
-        ids = ids.combine_chunks() if ids.num_chunks != 1 else ids.chunk(0)
-    n = len(ids)
-    if n == 0 or ids.null_count:
+    found = _without_nulls(ids)
+    if found is None:
         return None
-    offsets = np.frombuffer(ids.buffers()[1], dtype=np.int64, count=n + 1, offset=ids.offset * 8)
+    ids, offsets = found
     width = int(offsets[1] - offsets[0])
     if not 0 < width <= _LONGEST_NUMBERED or not (np.diff(offsets) == width).all():
         return None
