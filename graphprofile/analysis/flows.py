@@ -511,8 +511,9 @@ def find_fan_in(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, int]:
     r1, p1 = r1[new], p1[new]
     gathered = np.bincount(r1, weights=d_amount[p1], minlength=len(lo))
     r3, p3, c3 = _funded_receipts(
-        tx, pair_span, lo, hi, agg["w"].to_numpy(), gathered, onward, s.max_paths
-    )
+        tx, (d_acc, d_ts, d_amount), pair_span, lo, hi, agg["w"].to_numpy(), gathered,
+        onward, s.max_paths,
+    )  # fmt: skip
     r1, p1 = np.concatenate([r1, r3]), np.concatenate([p1, p3])
     senders = pd.DataFrame({"ring": agg["ring"].to_numpy()[r1], "acc": d_src[p1]})
     senders = senders.assign(role="sender")
@@ -536,6 +537,7 @@ def find_fan_in(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, int]:
 
 def _funded_receipts(
     tx: Txns,
+    receipts: tuple[np.ndarray, np.ndarray, np.ndarray],
     pair_span: np.ndarray,
     lo: np.ndarray,
     hi: np.ndarray,
@@ -550,11 +552,13 @@ def _funded_receipts(
     (a collector gathering for ten weeks clears it in one four-week window). Each window
     (receipts ``[lo, hi)`` in ``tx.by_dst`` order, width ``w``, ``gathered`` from new
     payers) is followed by pay-outs: the collector pays ``paid`` from its first receipt up
-    to the end of the pass-through horizon (:func:`_held_until`). New payers' receipts
-    outside the window join the fan while the pay-outs still exceed what the fan's senders
-    paid in: first those after the window and before its last pay-out (in time order),
-    then those of the one width ``w`` before the window, latest first. Established payers
-    (``pair_span`` over ``w``) never join: their money is the collector's own income.
+    to the end of the pass-through horizon (:func:`_held_until`). ``receipts``: receiver,
+    time and amount of every transfer in ``tx.by_dst`` order, as the caller holds them.
+    New payers' receipts outside the window join the fan while the pay-outs still exceed
+    what the fan's senders paid in: first those after the window and before its last
+    pay-out (in time order), then those of the one width ``w`` before the window, latest
+    first. Established payers (``pair_span`` over ``w``) never join: their money is the
+    collector's own income.
 
     Returns
     -------
@@ -562,7 +566,7 @@ def _funded_receipts(
         Window index and ``tx.by_dst`` position of each joining receipt, and the receipts
         cut by ``cap``.
     """
-    d_acc, d_ts, d_amount = tx.dst[tx.by_dst], tx.ts[tx.by_dst], tx.amount[tx.by_dst]
+    d_acc, d_ts, d_amount = receipts
     acc, t_first = d_acc[lo], d_ts[lo]
     until = _held_until(d_acc, d_ts, pair_span, hi, onward, w, tx.last)
     a = np.searchsorted(tx.out_key, acc * tx.span + t_first, side="right")

@@ -497,9 +497,10 @@ def test_a_fans_senders_outside_its_window_join_while_the_pay_out_carries_their_
     assert [ids[a] for a in d_src[window]] == [*[f"A-N{k}" for k in range(3)], "A-J2",
                                                 *[f"A-N{k}" for k in range(3, 8)]]  # fmt: skip
     gathered = np.array([tx.amount[tx.by_dst][window][pair_span[window] <= w].sum()])
+    receipts = (tx.dst[tx.by_dst], tx.ts[tx.by_dst], tx.amount[tx.by_dst])
     ring, pos, cut = _funded_receipts(
-        tx, pair_span, lo, hi, np.array([w]), gathered, int(settings.onward_days * DAY),
-        settings.max_paths,
+        tx, receipts, pair_span, lo, hi, np.array([w]), gathered,
+        int(settings.onward_days * DAY), settings.max_paths,
     )  # fmt: skip
     assert ring.tolist() == [0] * len(joined) and cut == 0
     assert [ids[a] for a in d_src[pos]] == joined
