@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from graphprofile.analysis._util import distinct_sorted
 from graphprofile.analysis.communities import match_ids
 from graphprofile.analysis.flows import Txns
 from graphprofile.analysis.layers import evidence as layers_evidence
@@ -95,7 +96,8 @@ def _kinds_per_ring(shared: pd.DataFrame, rings: pd.Index) -> list[list[str]]:
     if len(originals) > 62:  # more kinds than bits: one group at a time
         kinds = shared.groupby("ring")["kind"].unique()
         return [sorted(map(str, kinds.get(r, []))) for r in rings]
-    pair = np.unique(shared["ring"].to_numpy(dtype=np.int64) * 64 + codes)  # distinct pairs
+    # distinct pairs (sort-based, see distinct_sorted)
+    pair = distinct_sorted(shared["ring"].to_numpy(dtype=np.int64) * 64 + codes.astype(np.int64))[0]
     masks = pd.Series(np.left_shift(1, pair % 64, dtype=np.int64)).groupby(pair // 64).sum()
     words = [str(k) for k in originals]
     combos = {

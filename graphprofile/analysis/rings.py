@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from graphprofile._arrow import codes
-from graphprofile.analysis._util import components
+from graphprofile.analysis._util import components, distinct_sorted
 from graphprofile.analysis.projection import Projection
 from graphprofile.frames import CanonicalGraph
 
@@ -53,7 +53,8 @@ def identity_rings(proj: Projection) -> tuple[pd.DataFrame, pd.DataFrame]:
     item_pos = n_c + pd.Categorical(links["item_id"], categories=items).codes.astype(np.int64)
     comp = components(n_c + len(items), links["cust"].to_numpy(), item_pos)
     cust_comp = comp[:n_c]
-    linked = np.unique(links["cust"].to_numpy())
+    # sort-based: NumPy 2.4's np.unique hashes, ~0.4 s against ~0.02 s at 1M customers
+    linked = distinct_sorted(links["cust"].to_numpy(dtype=np.int64))[0]
     members = pd.DataFrame({"comp": cust_comp[linked], "cust": linked})
     sizes = members.groupby("comp")["cust"].transform("size")
     members = members[sizes >= 2]
