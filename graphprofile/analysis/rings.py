@@ -265,15 +265,21 @@ def _circles(cust_members: pd.DataFrame, proj: Projection, community: np.ndarray
     all) when it has no other partner.
     """
     a, b = proj.money_customers()
-    n = np.ones(len(a))  # each partner once: a monthly salary is one tie, not twelve
     ok = (a >= 0) & (b >= 0) & (a != b)
+    # only the ring members' own partners can matter: the money edges with a member at
+    # either end, in their order (the merge below keeps the same rows in the same order)
+    member = np.zeros(len(proj.customers), dtype=bool)
+    member[cust_members["cust"].to_numpy(dtype=np.int64)] = True
+    a_side, b_side = ok.copy(), ok.copy()
+    a_side[ok], b_side[ok] = member[a[ok]], member[b[ok]]
     both = pd.DataFrame(
         {
-            "cust": np.concatenate([a[ok], b[ok]]),
-            "other": np.concatenate([b[ok], a[ok]]),
-            "weight": np.concatenate([n[ok], n[ok]]),
+            "cust": np.concatenate([a[a_side], b[b_side]]),
+            "other": np.concatenate([b[a_side], a[b_side]]),
         }
     )
+    # each partner once: a monthly salary is one tie, not twelve
+    both["weight"] = np.ones(len(both))
     links = cust_members[["ring", "cust"]].merge(both, on="cust")
     mates = cust_members[["ring", "cust"]].rename(columns={"cust": "other"}).assign(mate=True)
     links = links.merge(mates, on=["ring", "other"], how="left")

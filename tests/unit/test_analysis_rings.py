@@ -143,3 +143,62 @@ def test_embeddedness_known_answer():
     got = embeddedness(src, dst, w, np.array([0, 0, 0, 1, 1, 1, 2]))
     assert got[:6].tolist() == [1.0, 1.0, 0.8, 0.8, 1.0, 1.0]
     assert got[6] == 0.0  # an isolated vertex
+
+
+class _MoneyOnly:
+    """The two things :func:`graphprofile.analysis.rings._circles` reads of a projection."""
+
+    def __init__(self, a: np.ndarray, b: np.ndarray, n: int) -> None:
+        self._a, self._b = a, b
+        self.customers = pd.RangeIndex(n)
+
+    def money_customers(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._a, self._b
+
+
+def _circles_every_edge(cust_members, proj, community) -> pd.DataFrame:
+    """``_circles`` as it was: every money edge joined against the members."""
+    a, b = proj.money_customers()
+    n = np.ones(len(a))
+    ok = (a >= 0) & (b >= 0) & (a != b)
+    both = pd.DataFrame(
+        {
+            "cust": np.concatenate([a[ok], b[ok]]),
+            "other": np.concatenate([b[ok], a[ok]]),
+            "weight": np.concatenate([n[ok], n[ok]]),
+        }
+    )
+    links = cust_members[["ring", "cust"]].merge(both, on="cust")
+    mates = cust_members[["ring", "cust"]].rename(columns={"cust": "other"}).assign(mate=True)
+    links = links.merge(mates, on=["ring", "other"], how="left")
+    links = links[links["mate"].isna()]
+    links = links.assign(circle=community[links["other"].to_numpy()])
+    w = links.groupby(["ring", "cust", "circle"], as_index=False)["weight"].sum()
+    w = w.sort_values(["ring", "cust", "weight", "circle"], ascending=[True, True, False, True])
+    w = w.drop_duplicates(["ring", "cust"])[["ring", "cust", "circle"]]
+    out = cust_members[["ring", "cust"]].merge(w, on=["ring", "cust"], how="left")
+    return out.assign(circle=out["circle"].fillna(-1).astype("int64"))
+
+
+def test_circles_read_only_the_members_edges_with_the_same_answer() -> None:
+    from graphprofile.analysis.rings import _circles
+
+    rng = np.random.default_rng(11)
+    n = 300
+    a = rng.integers(-1, n, 4000)  # -1: an account whose owner is unknown
+    b = rng.integers(-1, n, 4000)
+    b[:50] = a[:50]  # a customer paying itself
+    community = rng.integers(0, 6, n)
+    members = pd.DataFrame(
+        {
+            "ring": np.repeat(np.arange(12), 5),
+            "cust": rng.choice(n, 60, replace=True),  # a customer may be in two rings
+        }
+    ).drop_duplicates()
+    members.loc[len(members)] = [12, n - 1]  # a member paid by nobody: a stranger (-1)
+    keep = (a != n - 1) & (b != n - 1)
+    proj = _MoneyOnly(a[keep], b[keep], n)
+    got = _circles(members, proj, community)
+    want = _circles_every_edge(members, proj, community)
+    pd.testing.assert_frame_equal(got, want)
+    assert (got["circle"] == -1).sum() >= 1 and (got["circle"] >= 0).sum() > 40
