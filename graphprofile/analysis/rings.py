@@ -120,7 +120,13 @@ def ring_features(
     out["n_accounts"] = out["n_accounts"].fillna(0).astype("int64")
 
     me = proj.money_edges
-    e = me.merge(acc_members.rename(columns={"acc": "src"}), on="src", how="inner")
+    # the joins below keep only the edges with a member end: those edges, in their order,
+    # are all they need to see (the same rows in the same order, from a fraction of the
+    # bank's edges)
+    n_a = len(proj.accounts)
+    e = _touching(me, "src", acc_members["acc"], n_a).merge(
+        acc_members.rename(columns={"acc": "src"}), on="src", how="inner"
+    )
     inside = e.merge(acc_members.rename(columns={"acc": "dst", "ring": "ring2"}), on="dst")
     inside = inside[inside["ring"] == inside["ring2"]]
     out["internal_flow"] = inside.groupby("ring")["total_amount"].sum()
@@ -131,7 +137,9 @@ def ring_features(
         cust_members, inside, proj, context
     )
     out["one_off_share"] = (inside["n_txns"] == 1).groupby(inside["ring"]).mean()
-    e_in = me.merge(acc_members.rename(columns={"acc": "dst"}), on="dst", how="inner")
+    e_in = _touching(me, "dst", acc_members["acc"], n_a).merge(
+        acc_members.rename(columns={"acc": "dst"}), on="dst", how="inner"
+    )
     total_touching = (
         e.groupby("ring")["total_amount"]
         .sum()
@@ -140,7 +148,7 @@ def ring_features(
     out["external_flow"] = total_touching.sub(2 * out["internal_flow"].fillna(0.0), fill_value=0)
     out[["internal_flow", "external_flow"]] = out[["internal_flow", "external_flow"]].fillna(0.0)
 
-    re = proj.rel_edges[["src", "dst"]]
+    re = _touching(proj.rel_edges[["src", "dst"]], "src", cust_members["cust"], len(proj.customers))
     r = re.merge(cust_members.rename(columns={"cust": "src"}), on="src").merge(
         cust_members.rename(columns={"cust": "dst", "ring": "ring2"}), on="dst"
     )
@@ -175,6 +183,17 @@ def ring_features(
     out["cohesion"] = _cohesion(cust_members, inside, proj, context.get("community"))
     out["community_strength"] = community_strength(proj, context.get("community"))
     return out
+
+
+def _touching(edges: pd.DataFrame, end: str, members: pd.Series, n: int) -> pd.DataFrame:
+    """The rows of ``edges`` whose ``end`` column (positions ``0 .. n-1``) is in ``members``.
+
+    A boolean lookup instead of hashing every edge in the join that follows: an inner join
+    on ``end`` with the members gives the same rows, in the same order, from these rows.
+    """
+    member = np.zeros(n, dtype=bool)
+    member[members.to_numpy(dtype=np.int64)] = True
+    return edges[member[edges[end].to_numpy(dtype=np.int64)]]
 
 
 def community_strength(proj: Projection, community: np.ndarray | None) -> float:

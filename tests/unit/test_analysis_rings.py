@@ -202,3 +202,19 @@ def test_circles_read_only_the_members_edges_with_the_same_answer() -> None:
     want = _circles_every_edge(members, proj, community)
     pd.testing.assert_frame_equal(got, want)
     assert (got["circle"] == -1).sum() >= 1 and (got["circle"] >= 0).sum() > 40
+
+
+def test_touching_keeps_the_edges_an_inner_join_with_the_members_keeps_in_order() -> None:
+    from graphprofile.analysis.rings import _touching
+
+    rng = np.random.default_rng(2)
+    edges = pd.DataFrame({"src": rng.integers(0, 50, 400), "dst": rng.integers(0, 50, 400)})
+    edges["amount"] = rng.random(400)
+    members = pd.DataFrame({"ring": [0, 0, 1, 1, 1], "acc": [3, 7, 7, 11, 49]})
+    joined = edges.merge(members.rename(columns={"acc": "src"}), on="src", how="inner")
+    kept = _touching(edges, "src", members["acc"], 50)
+    assert set(kept["src"]) == {3, 7, 11, 49}
+    assert kept.index.is_monotonic_increasing
+    pd.testing.assert_frame_equal(
+        kept.merge(members.rename(columns={"acc": "src"}), on="src", how="inner"), joined
+    )
