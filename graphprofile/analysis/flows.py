@@ -338,6 +338,12 @@ class _FanBar:
         self.a, self.o, self.t = acc, other, ts
         # the population's sampled accounts (those without a row count 0)
         self.n_pop = None if population is None else int(np.count_nonzero(population % step == 0))
+        #: accounts counted: those with a row, and the population's without one (0)
+        self.n = len(run_starts(acc))
+        if self.n_pop is not None:
+            self.n += max(self.n_pop - self.n, 0)
+        # a count a wider window of the ladder is sure to reach at its percentile's place
+        self._w, self._low = 0, 0
         if len(acc):
             self.end = int(ts.max()) + 1  # one account's keys stay below the next account's
             self.key = acc * self.end + ts
@@ -345,24 +351,57 @@ class _FanBar:
             self.ladder = _Ladder(acc, ts)
 
     def need(self, w: int, s: AnalysisSettings, *, floor: int | None = None) -> int:
-        """The count threshold of width ``w`` (see :func:`_count_threshold`)."""
+        """The count threshold of width ``w`` (see :func:`_count_threshold`).
+
+        Only the accounts' counts at and above the percentile's place matter: they are
+        counted exactly in the windows that may reach a bar (``floor + 1``, or for a wider
+        width of the ladder the count found at that place for the narrower one -- each
+        narrower window lies inside a wider one), and every other account in no window at
+        all. When the counts at the bar fill the places the percentile reads, the percentile
+        is that of the exact counts; when too few accounts reach ``floor + 1``, the
+        threshold is the floor; otherwise every window is counted.
+        """
         floor = s.fan_min_degree if floor is None else floor
-        a, o = self.a, self.o
-        if len(a) == 0:
+        if len(self.a) == 0:
             return floor
         first, t0 = self.ladder.at(w)
-        end, n_o = self.end, self.n_o
+        place = (self.n - 1) * s.fan_percentile / 100  # sorted place the percentile reads
+        low, high = int(np.floor(place)) - 1, int(np.ceil(place)) + 1  # a place to spare
+        guess = self._low if w > self._w else 0
+        for bar in dict.fromkeys((max(floor + 1, guess), floor + 1, 0)):
+            top = self._largest_counts(first, t0, w, bar)
+            if bar == 0 or self.n - len(top) <= low:  # every count from ``low`` on is exact
+                counts = np.zeros(self.n, dtype=np.int64 if self.n_pop is None else np.float64)
+                counts[: len(top)] = top  # the others lie below ``bar``: 0 keeps their places
+                q = float(np.percentile(counts, s.fan_percentile))
+                if low >= 0:
+                    self._w, self._low = w, int(np.partition(counts, low)[low])
+                return max(floor, int(np.ceil(q)))
+            if bar <= floor + 1 and len(top) < self.n - high:  # the count at ``high`` < bar
+                return floor
+        raise AssertionError("unreachable: bar 0 counts every window")  # pragma: no cover
+
+    def _largest_counts(self, first: np.ndarray, t0: np.ndarray, w: int, bar: int) -> np.ndarray:
+        """Each account's largest count over the windows (first rows ``first``, starts
+        ``t0``, width ``w``), for the accounts whose largest count is ``bar`` or more; the
+        windows with fewer rows than ``bar`` are never searched nor expanded."""
+        a, o, end, n_o = self.a, self.o, self.end, self.n_o
+        if bar > 0:
+            may = _may_hold(first, len(a), np.arange(len(a) + 1), bar)
+            first, t0 = first[may], t0[may]
         hi = np.searchsorted(self.key, a[first] * end + np.minimum(t0 + w, end))
+        if bar > 0:
+            ok = hi - first >= bar
+            first, hi = first[ok], hi[ok]
+        if len(first) == 0:
+            return np.zeros(0, dtype=np.int64)
         rows, pos, _cut = _expand(first, hi, np.iinfo(np.int64).max)
         # rows come by window and time: a stable (run-merging) sort is near linear
         windows, counts = runs(runs(np.sort(rows * n_o + o[pos], kind="stable"))[0] // n_o)
         # windows come in account order: the largest count per account, without a groupby
         acc_of = a[first[windows]]
         per_acc = np.maximum.reduceat(counts, run_starts(acc_of))
-        if self.n_pop is not None:  # the population's accounts without a row count 0
-            per_acc = np.concatenate([per_acc, np.zeros(max(self.n_pop - len(per_acc), 0))])
-        q = float(np.percentile(per_acc, s.fan_percentile))
-        return max(floor, int(np.ceil(q)))
+        return per_acc[per_acc >= bar]
 
 
 def _pick_windows(found: pd.DataFrame) -> pd.DataFrame:

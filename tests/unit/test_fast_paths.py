@@ -9,8 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from graphprofile.analysis import AnalysisSettings
 from graphprofile.analysis._util import components
-from graphprofile.analysis.flows import _anchored_windows, _Ladder, _may_hold, _receivers
+from graphprofile.analysis.flows import (
+    _anchored_windows,
+    _FanBar,
+    _Ladder,
+    _may_hold,
+    _receivers,
+)
 from graphprofile.analysis.projection import _sum_by_pair
 
 DAY = 86_400
@@ -101,3 +108,71 @@ def test_sum_by_pair_is_pandas_groupby_sum_to_the_bit() -> None:
         triple.groupby(["src", "dst"], as_index=False, sort=True).sum(),
         check_exact=True,
     )
+
+
+def _plain_threshold(
+    acc: np.ndarray, other: np.ndarray, ts: np.ndarray, w: int, floor: int, n_pop: int | None
+) -> int:
+    """The fan bar as first written: every window counted, then the percentile."""
+    first, start = _anchored_windows(acc, ts, w)
+    end = int(ts.max()) + 1
+    hi = np.searchsorted(acc * end + ts, acc[first] * end + np.minimum(start + w, end))
+    count = [len(np.unique(other[f:h])) for f, h in zip(first, hi, strict=True)]
+    per_acc = pd.Series(count).groupby(acc[first]).max().to_numpy(dtype=np.float64)
+    if n_pop is not None:
+        per_acc = np.concatenate([per_acc, np.zeros(max(n_pop - len(per_acc), 0))])
+    return max(floor, int(np.ceil(np.percentile(per_acc, 99.5))))
+
+
+def _fan_rows(seed: int, accounts: int, fans: int) -> tuple[np.ndarray, ...]:
+    """Rows sorted by ``(acc, ts)``: accounts paid now and then by a few regular payers,
+    and ``fans`` accounts paid by 4-30 strangers within a few days."""
+    rng = np.random.default_rng(seed)
+    n = rng.poisson(3, accounts)
+    acc = np.repeat(np.arange(accounts), n)
+    other = rng.integers(0, 8, len(acc)) + 10_000
+    ts = rng.integers(0, 300 * DAY, len(acc))
+    fan = rng.choice(accounts, fans, replace=False)
+    size = rng.integers(4, 31, fans)
+    acc = np.concatenate([acc, np.repeat(fan, size)])
+    other = np.concatenate([other, 20_000 + np.arange(size.sum())])
+    starts = np.repeat(rng.integers(0, 290 * DAY, fans), size)
+    ts = np.concatenate([ts, starts + rng.integers(0, rng.integers(1, 9) * DAY, size.sum())])
+    order = np.lexsort((ts, acc))
+    return acc[order], other[order], ts[order]
+
+
+@pytest.mark.parametrize(
+    ("seed", "accounts", "fans", "population", "every_window"),
+    [(1, 600, 12, False, 1), (2, 600, 1, False, 1), (3, 40, 3, False, 2), (4, 900, 30, True, 0)],
+)
+def test_fan_bar_counts_only_the_windows_its_percentile_reads(
+    seed: int,
+    accounts: int,
+    fans: int,
+    population: bool,
+    every_window: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the bar of every width of the ladder (and one afresh) is that of counting every
+    # window, though only ``every_window`` widths here count them all: the others count
+    # the windows that may reach a bar, or settle on the floor
+    acc, other, ts = _fan_rows(seed, accounts, fans)
+    pop = np.arange(accounts + 200) if population else None
+    floor = 3 if population else 5
+    bars: list[int] = []
+    counted = _FanBar._largest_counts
+
+    def spy(self: _FanBar, *args: object) -> np.ndarray:
+        bars.append(int(args[-1]))  # type: ignore[call-overload]
+        return counted(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_FanBar, "_largest_counts", spy)
+    bar = _FanBar(acc, other, ts, population=pop)
+    n_pop = None if pop is None else len(pop)
+    for w in [DAY * 2**k for k in range(9)] + [3 * DAY]:
+        want = _plain_threshold(acc, other, ts, w, floor, n_pop)
+        assert bar.need(w, AnalysisSettings(), floor=floor) == want, w
+    assert bars.count(0) == every_window
+    if population:  # the wider widths start from the narrower ones' counts
+        assert max(bars) > floor + 1
