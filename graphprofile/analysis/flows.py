@@ -250,33 +250,39 @@ class _Ladder:
     When a width's half-slot is twice the previous one's, every slot of the wider grid is
     two slots of the narrower (``ts // 2h == (ts // h) // 2``), so its windows begin at a
     subset of the previous windows' first rows: only those are looked at, not every row
-    again. Any other width is computed afresh. The same windows as
+    again. Any other width is computed afresh; the same width asked again (the fan-in's
+    bar and search share one ladder) is the windows already found. The same windows as
     :func:`_anchored_windows`, row for row.
     """
 
     def __init__(self, acc: np.ndarray, ts: np.ndarray) -> None:
         self.acc, self.ts = acc, ts
         self._half = 0
+        # the last width's windows: first row, account and start of each
         self._first = np.zeros(0, dtype=np.intp)
+        self._acc, self._start = acc[:0], ts[:0]
 
     def at(self, w: int) -> tuple[np.ndarray, np.ndarray]:
         """``(first row, start)`` per window of width ``w`` (see :func:`_anchored_windows`)."""
         half = max(w // 2, 1)
+        if half == self._half:  # asked again (a bar and a detector sharing the ladder)
+            return self._first, self._start
         if self._half and half == 2 * self._half:
-            f = self._first
-            a, slot = self.acc[f], self.ts[f] // half
-            new = np.ones(len(f), dtype=bool)
+            a, slot = self._acc, self._start // half
+            new = np.ones(len(a), dtype=bool)
             new[1:] = (a[1:] != a[:-1]) | (slot[1:] != slot[:-1])
-            first = f[new]
+            self._first, self._acc, self._start = self._first[new], a[new], self._start[new]
         else:
-            first = _anchored_windows(self.acc, self.ts, w)[0]
-        self._half, self._first = half, first
-        return first, self.ts[first]
+            self._first = _anchored_windows(self.acc, self.ts, w)[0]
+            self._acc, self._start = self.acc[self._first], self.ts[self._first]
+        self._half = half
+        return self._first, self._start
 
 
-def _may_hold(first: np.ndarray, n: int, cum: np.ndarray, need: int) -> np.ndarray:
+def _may_hold(first: np.ndarray, n: int, cum: np.ndarray | None, need: int) -> np.ndarray:
     """Windows (of :func:`_anchored_windows`, first rows ``first`` of ``n`` rows) that may
-    hold ``need`` counted rows (``cum``: cumulative counts, ``len(cum) == n + 1``).
+    hold ``need`` counted rows (``cum``: cumulative counts, ``len(cum) == n + 1``; ``None``:
+    every row counts).
 
     A window ``[start, start + w)`` ends within the second slot after its own (slots are
     ``w / 2`` wide), so before the first row of the third window after it, of this account
@@ -285,6 +291,8 @@ def _may_hold(first: np.ndarray, n: int, cum: np.ndarray, need: int) -> np.ndarr
     """
     bound = np.full(len(first), n, dtype=np.int64)
     bound[:-3] = first[3:]
+    if cum is None:
+        return bound - first >= need
     return cum[bound] - cum[first] >= need
 
 
@@ -344,11 +352,11 @@ class _FanBar:
             self.n += max(self.n_pop - self.n, 0)
         # a count a wider window of the ladder is sure to reach at its percentile's place
         self._w, self._low = 0, 0
+        self.ladder = _Ladder(acc, ts)
         if len(acc):
             self.end = int(ts.max()) + 1  # one account's keys stay below the next account's
             self.key = acc * self.end + ts
             self.n_o = int(other.max()) + 1
-            self.ladder = _Ladder(acc, ts)
 
     def need(self, w: int, s: AnalysisSettings, *, floor: int | None = None) -> int:
         """The count threshold of width ``w`` (see :func:`_count_threshold`).
@@ -387,7 +395,7 @@ class _FanBar:
         windows with fewer rows than ``bar`` are never searched nor expanded."""
         a, o, end, n_o = self.a, self.o, self.end, self.n_o
         if bar > 0:
-            may = _may_hold(first, len(a), np.arange(len(a) + 1), bar)
+            may = _may_hold(first, len(a), None, bar)
             first, t0 = first[may], t0[may]
         hi = np.searchsorted(self.key, a[first] * end + np.minimum(t0 + w, end))
         if bar > 0:
@@ -432,16 +440,30 @@ def _pick_windows(found: pd.DataFrame) -> pd.DataFrame:
 def _pair_span(acc: np.ndarray, other: np.ndarray, ts: np.ndarray) -> np.ndarray:
     """Per transfer: seconds between the first and the last transfer of its
     ``(acc, other)`` pair (0 for a pair that met once). Rows sorted by ``(acc, ts)``."""
+    return _pair_runs(acc, other, ts)[0]
+
+
+def _pair_runs(acc: np.ndarray, other: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per transfer: its pair's span (:func:`_pair_span`) and the row of the pair's
+    previous transfer (-1 for its first), from one sort. Rows sorted by ``(acc, ts)``.
+
+    A window's distinct counterparties are then its rows whose previous row of the same
+    pair lies before the window: no sort of the window's rows.
+    """
     n_other = int(other.max()) + 1 if len(other) else 1
     key = acc.astype(np.int64) * n_other + other
     order = np.argsort(key, kind="stable")  # time order kept within each pair
     k = key[order]
-    start = np.flatnonzero(np.concatenate([[True], k[1:] != k[:-1]]))
+    first = np.concatenate([[True], k[1:] != k[:-1]])
+    start = np.flatnonzero(first)
     size = np.diff(np.concatenate([start, [len(k)]]))
     t = ts[order]
-    out = np.empty(len(acc), dtype=np.int64)
-    out[order] = np.repeat(t[start + size - 1] - t[start], size)
-    return out
+    span = np.empty(len(acc), dtype=np.int64)
+    span[order] = np.repeat(t[start + size - 1] - t[start], size)
+    prev = np.empty(len(acc), dtype=np.int64)
+    prev[order[1:]] = order[:-1]
+    prev[order[first]] = -1
+    return span, prev
 
 
 def _held_until(
@@ -493,14 +515,16 @@ def find_fan_in(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, int]:
     d_ts = tx.ts[tx.by_dst]
     d_src = tx.src[tx.by_dst]
     d_amount = tx.amount[tx.by_dst]
-    pair_span = _pair_span(d_acc, d_src, d_ts)
+    pair_span, pair_prev = _pair_runs(d_acc, d_src, d_ts)
     found, cut = [], 0
-    bar, ladder = _FanBar(d_acc, d_src, d_ts), _Ladder(d_acc, d_ts)
-    every = np.arange(len(d_acc) + 1)
+    bar = _FanBar(d_acc, d_src, d_ts)
+    # the bar's windows are these when it keeps every account (its ladder then serves both)
+    ladder = bar.ladder if bar.a is d_acc else _Ladder(d_acc, d_ts)
+    cum = np.zeros(len(d_amount) + 1)
     for w in fan_scales(tx, s):
         need = bar.need(w, s)
         lo, t = ladder.at(w)
-        may = _may_hold(lo, len(d_acc), every, need)  # the exact end only where needed
+        may = _may_hold(lo, len(d_acc), None, need)  # the exact end only where needed
         lo, t = lo[may], t[may]
         hi = np.searchsorted(tx.dkey, tx.until(d_acc[lo], t + w))
         ok = hi - lo >= need
@@ -512,7 +536,7 @@ def find_fan_in(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, int]:
         # sends (one that also pays the account outside any window of this width: an
         # employer's salary, a relative's allowance) is the account's own income, not
         # money the fan gathered
-        cum = np.concatenate([[0.0], np.cumsum(np.where(pair_span > w, 0.0, d_amount))])
+        np.cumsum(np.where(pair_span > w, 0.0, d_amount), out=cum[1:])
         total = cum[hi] - cum[lo]
         until = _held_until(d_acc, d_ts, pair_span, hi, onward, w, tx.last)
         sent = tx.sent_between(d_acc[lo], d_ts[lo], until)
@@ -522,10 +546,7 @@ def find_fan_in(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, int]:
         cut += c
         new = pair_span[pos] <= w  # the fan's senders: not the account's established payers
         rows, pos = rows[new], pos[new]
-        frame = pd.DataFrame({"start": lo[rows], "sender": d_src[pos], "ts": d_ts[pos]})
-        agg = frame.groupby("start").agg(
-            n=("sender", "nunique"), first=("ts", "min"), last=("ts", "max")
-        )
+        agg = _window_senders(lo, rows, pos, pair_prev, d_ts)
         agg = agg[agg["n"] >= need]
         if len(agg):
             start = agg.index.to_numpy()
@@ -572,6 +593,47 @@ def find_fan_in(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, int]:
         ignore_index=True,
     )
     return _dedupe_members(members), cut + c1 + c3 + cut2
+
+
+def _window_senders(
+    lo: np.ndarray, rows: np.ndarray, pos: np.ndarray, prev: np.ndarray, ts: np.ndarray
+) -> pd.DataFrame:
+    """Distinct senders and first and last receipt time of fan-in windows.
+
+    Parameters
+    ----------
+    lo : numpy.ndarray
+        First row of each window (ascending).
+    rows, pos : numpy.ndarray
+        The windows' receipts: window (non-decreasing) and row (ascending within a
+        window, of the window's account; rows sorted by ``(account, time)``). A pair's
+        receipts within a window are all there or none (whole pairs left out).
+    prev : numpy.ndarray
+        Per row, the row of the same pair's previous receipt (-1 for none), as
+        :func:`_pair_runs`.
+    ts : numpy.ndarray
+        Per row, its time.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per window with a receipt (index ``start``, its first row): ``n`` senders, whose
+        pair's previous receipt lies before the window, and ``first``/``last``, the
+        times of its first and last receipt -- a pandas groupby's ``nunique``, ``min`` and
+        ``max``, without the sort.
+    """
+    if len(rows) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return pd.DataFrame(
+            {"n": empty, "first": ts[:0], "last": ts[:0]}, index=pd.Index(lo[:0], name="start")
+        )
+    first = run_starts(rows)
+    last = np.append(first[1:], len(rows)) - 1
+    n = np.add.reduceat((prev[pos] < lo[rows]).astype(np.int64), first)
+    return pd.DataFrame(
+        {"n": n, "first": ts[pos[first]], "last": ts[pos[last]]},
+        index=pd.Index(lo[rows[first]], name="start"),
+    )
 
 
 def _funded_receipts(

@@ -16,7 +16,9 @@ from graphprofile.analysis.flows import (
     _FanBar,
     _Ladder,
     _may_hold,
+    _pair_runs,
     _receivers,
+    _window_senders,
 )
 from graphprofile.analysis.projection import _sum_by_pair
 
@@ -35,7 +37,8 @@ def _sorted_rows(seed: int, n: int, accounts: int, days: int) -> tuple[np.ndarra
 def test_ladder_gives_the_anchored_windows_of_every_width(seed: int, n: int) -> None:
     acc, ts = _sorted_rows(seed, n, accounts=40, days=300)
     ladder = _Ladder(acc, ts)
-    for w in [DAY * 2**k for k in range(10)] + [3 * DAY, DAY]:  # doubling, then afresh
+    widths = [DAY * 2**k for k in range(10)] + [3 * DAY, 3 * DAY, DAY, DAY]
+    for w in widths:  # doubling, then afresh, each of the last two asked twice
         first, start = ladder.at(w)
         want_first, want_start = _anchored_windows(acc, ts, w)
         assert np.array_equal(first, want_first)
@@ -56,6 +59,8 @@ def test_may_hold_keeps_every_window_that_reaches_the_bar() -> None:
             exact = cum[hi] - cum[first] >= need
             may = _may_hold(first, len(acc), cum, need)
             assert not (exact & ~may).any()  # an upper bound: never drops a window
+            every = _may_hold(first, len(acc), None, need)  # every row counted
+            assert np.array_equal(every, _may_hold(first, len(acc), np.arange(len(acc) + 1), need))
             dropped += int((~may).sum())
     assert dropped > 0  # and it does drop some
 
@@ -74,6 +79,43 @@ def test_receivers_match_pandas_groupbys() -> None:
     pd.testing.assert_frame_equal(agg, want_agg, check_names=False)
     empty, empty_agg = _receivers(lo, rows[:0], recv[:0], passed[:0])
     assert len(empty) == 0 and len(empty_agg) == 0
+
+
+def test_window_senders_match_a_pandas_groupby() -> None:
+    # receipts sorted by (account, time), repeat senders; windows of 1-40 rows each
+    rng = np.random.default_rng(12)
+    acc = np.sort(rng.integers(0, 50, 3000))
+    sender = rng.integers(0, 25, 3000)
+    ts = np.cumsum(rng.integers(0, 3, 3000))  # non-decreasing, ties too
+    span, prev = _pair_runs(acc, sender, ts)
+    lo = np.sort(rng.choice(2960, 200, replace=False))
+    hi = np.minimum(lo + rng.integers(1, 41, 200), 3000)
+    rows = np.repeat(np.arange(200), hi - lo)
+    pos = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi, strict=True)])
+    # the established payers' receipts leave, a pair's all at once (as in find_fan_in);
+    # some windows lose every receipt
+    keep = span[pos] <= np.median(span)
+    keep[rows < 5] = False
+    rows, pos = rows[keep], pos[keep]
+    # a window's rows restricted to one account, as a fan's window is
+    same = acc[pos] == acc[lo[rows]]
+    rows, pos = rows[same], pos[same]
+    frame = pd.DataFrame({"start": lo[rows], "sender": sender[pos], "ts": ts[pos]})
+    want = frame.groupby("start").agg(
+        n=("sender", "nunique"), first=("ts", "min"), last=("ts", "max")
+    )
+    pd.testing.assert_frame_equal(_window_senders(lo, rows, pos, prev, ts), want)
+    empty = _window_senders(lo, rows[:0], pos[:0], prev, ts)
+    pd.testing.assert_frame_equal(empty, want.iloc[:0], check_index_type=False)
+
+
+def test_pair_runs_link_each_transfer_to_its_pairs_previous() -> None:
+    acc = np.array([0, 0, 0, 0, 1, 1, 1])
+    other = np.array([5, 6, 5, 5, 5, 6, 6])
+    ts = np.array([1, 2, 4, 9, 3, 3, 8])
+    span, prev = _pair_runs(acc, other, ts)
+    assert span.tolist() == [8, 0, 8, 8, 0, 5, 5]
+    assert prev.tolist() == [-1, -1, 0, 2, -1, -1, 5]
 
 
 @pytest.mark.parametrize("strong", [False, True])
