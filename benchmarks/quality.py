@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/quality.py [--customers 20000] [--seed 1] [--only NAME ...]
         [--data-root benchmarks/data] [--out benchmarks/QUALITY.md] [--json FILE]
+        [--amlsim DIR ...]
 
 Datasets:
 
@@ -13,7 +14,10 @@ Datasets:
 - every AMLSim sample ``../shared/benchmarks/amlsim/*.tgz`` (extracted once, git-ignored,
   under ``--data-root``), read with ``loaders/amlsim.toml``.
 - a stress variant of each AMLSim sample with its laundering amounts scaled into the
-  ordinary range (``*-ordinary-amounts``, :func:`_ordinary_amounts`).
+  ordinary range (``*-ordinary-amounts``, :func:`_ordinary_amounts`);
+- with ``--amlsim DIR ...``, also each given folder in the samples' format (``nodes.csv``
+  ``nodeid,isFraud,init_balance,fraudStep`` and ``transactions.csv``), named
+  ``amlsim:<folder name>`` and evaluated exactly like the samples (``--only`` applies).
 
 Each dataset is analysed twice, with ``graphprofile.analysis.analyse`` exactly as
 ``graphprofile run`` calls it:
@@ -417,6 +421,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--before", type=Path, default=None, help="JSON rows of an earlier run")
     ap.add_argument("--before-label", default="the earlier code")
+    ap.add_argument(
+        "--amlsim",
+        type=Path,
+        nargs="+",
+        default=[],
+        metavar="DIR",
+        help="extra AMLSim-format folders (nodes.csv, transactions.csv) to evaluate",
+    )
     args = ap.parse_args(argv)
     args.data_root.mkdir(parents=True, exist_ok=True)
     settings = AnalysisSettings()
@@ -427,6 +439,7 @@ def main(argv: list[str] | None = None) -> int:
         (f"amlsim:{d.name}-ordinary-amounts", _ordinary_amounts(d, args.data_root), "amlsim")
         for d in _amlsim_dirs(args.data_root)
     ]
+    datasets += [(f"amlsim:{d.name}", d, "amlsim") for d in args.amlsim]
     rows: list[dict[str, Any]] = []
     for name, folder, kind in datasets:
         if args.only and name not in args.only and name.split(":")[1] not in args.only:
