@@ -191,9 +191,14 @@ def _touching(edges: pd.DataFrame, end: str, members: pd.Series, n: int) -> pd.D
     A boolean lookup instead of hashing every edge in the join that follows: an inner join
     on ``end`` with the members gives the same rows, in the same order, from these rows.
     """
+    return edges[_member_mask(members, n)[edges[end].to_numpy(dtype=np.int64)]]
+
+
+def _member_mask(members: pd.Series, n: int) -> np.ndarray:
+    """Per position ``0 .. n-1``: is it one of ``members``."""
     member = np.zeros(n, dtype=bool)
     member[members.to_numpy(dtype=np.int64)] = True
-    return edges[member[edges[end].to_numpy(dtype=np.int64)]]
+    return member
 
 
 def community_strength(proj: Projection, community: np.ndarray | None) -> float:
@@ -287,8 +292,7 @@ def _circles(cust_members: pd.DataFrame, proj: Projection, community: np.ndarray
     ok = (a >= 0) & (b >= 0) & (a != b)
     # only the ring members' own partners can matter: the money edges with a member at
     # either end, in their order (the merge below keeps the same rows in the same order)
-    member = np.zeros(len(proj.customers), dtype=bool)
-    member[cust_members["cust"].to_numpy(dtype=np.int64)] = True
+    member = _member_mask(cust_members["cust"], len(proj.customers))
     a_side, b_side = ok.copy(), ok.copy()
     a_side[ok], b_side[ok] = member[a[ok]], member[b[ok]]
     both = pd.DataFrame(
