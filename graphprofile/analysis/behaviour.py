@@ -23,9 +23,17 @@ Features (one row per customer, transfers between a customer's own accounts left
   ``behaviour_window_days`` (aligned windows from the first transfer);
 - ``concentration``: Herfindahl index of the amounts sent across receivers;
 - ``repeat_share``: ``1 - distinct partners / transfers`` (both ways);
+- ``one_off_share``: share of the customer's transfers with other customers (both ways)
+  whose payer and payee moved money only that once in the whole data (counterparty
+  novelty: layering and mule transfers go to counterparties used once, while salaries,
+  rent and bills recur);
 - ``nb_odd``, ``nb_repeats``, ``nb_in_txns``: 2-hop aggregates, the mean over a customer's
   transfers of the counterparty's ``odd_amounts > 0``, ``same_day_repeats > 0`` and
   ``in_txns``;
+- ``nb_thin``: 2-hop, the mean over a customer's transfers of ``1 / t`` for the
+  counterparty's ``t`` transfers with customers (both ways): 1 when every counterparty
+  deals with this customer alone and only once (drop and mule accounts that exist for one
+  transfer), near 0 when they are busy accounts;
 - ``nb_flagged``: distinct counterparties with ``odd_amounts > 0`` or
   ``same_day_repeats > 0``;
 - ``bicliques``: 2x2 bicliques ("butterflies") the customer is in -- two payers who both
@@ -78,8 +86,8 @@ ODD_Z = 3.0
 BEHAVIOUR_COLUMNS = [
     "out_txns", "in_txns", "out_partners", "in_partners", "out_amount", "in_amount",
     "through_amount", "through_fast", "odd_amounts", "same_day_repeats", "burst",
-    "window_partners", "concentration", "repeat_share", "nb_odd", "nb_repeats", "nb_in_txns",
-    "nb_flagged", "bicliques", "triangles",
+    "window_partners", "concentration", "repeat_share", "one_off_share", "nb_odd", "nb_repeats",
+    "nb_in_txns", "nb_thin", "nb_flagged", "bicliques", "triangles",
 ]  # fmt: skip
 
 
@@ -209,13 +217,19 @@ def features_and_partners(
     out["out_txns"] = np.bincount(src, minlength=n)
     out["in_txns"] = np.bincount(d_i, minlength=n)
     # distinct (payer, payee) pairs, and each inner transfer's pair
-    pairs, _, pair_of = distinct_sorted(_key((s_i, n), (d_i, n)), inverse=True)
+    pairs, pair_n, pair_of = distinct_sorted(_key((s_i, n), (d_i, n)), inverse=True)
     out["out_partners"] = np.bincount(pairs // n, minlength=n)
     out["in_partners"] = np.bincount(pairs % n, minlength=n)
     out["out_amount"] = np.bincount(src, weights=amount, minlength=n)
     out["in_amount"] = np.bincount(d_i, weights=a_i, minlength=n)
     out["through_amount"] = np.minimum(out["in_amount"], out["out_amount"])
     out["through_fast"] = _through_fast(n, src, ts, amount, d_i, t_i, a_i, window_days)
+    # transfers whose (payer, payee) pair moved money only that once, counted for both ends
+    once = (pair_n == 1)[pair_of].astype("float64")
+    one_off = np.bincount(s_i, weights=once, minlength=n) + np.bincount(
+        d_i, weights=once, minlength=n
+    )
+    del once
     pair_sum = np.bincount(pair_of, weights=a_i, minlength=len(pairs))
     ps = pairs // n
     share = pair_sum / np.maximum(out["out_amount"].to_numpy()[ps], 1e-12)
@@ -275,6 +289,8 @@ def features_and_partners(
     both = np.bincount(me, minlength=n).astype("float64")
     with np.errstate(invalid="ignore", divide="ignore"):
         out["repeat_share"] = np.nan_to_num(1.0 - partners / both)
+        out["one_off_share"] = np.nan_to_num(one_off / both)
+    del one_off
 
     # 2-hop aggregates over the counterparties of each transfer
     flagged = ((out["odd_amounts"] > 0) | (out["same_day_repeats"] > 0)).to_numpy()
@@ -286,6 +302,14 @@ def features_and_partners(
     ):
         agg = np.bincount(me, weights=values[other], minlength=n)
         out[col] = agg / np.maximum(deg, 1.0)
+    # quiet counterparties: 1 / (their transfers with customers), averaged per transfer;
+    # summed per distinct pair in key order, so the row order cannot change a bit
+    inv = 1.0 / np.maximum(deg, 1.0)
+    payer, payee, times = pairs // n, pairs % n, pair_n.astype("float64")
+    thin = np.bincount(payer, weights=times * inv[payee], minlength=n)
+    thin += np.bincount(payee, weights=times * inv[payer], minlength=n)
+    out["nb_thin"] = thin * inv
+    del inv, payer, payee, times, thin, pair_n
     out["nb_flagged"] = np.bincount(
         nb_pairs // n, weights=flagged[nb_pairs % n].astype("float64"), minlength=n
     )

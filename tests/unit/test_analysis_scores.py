@@ -35,6 +35,11 @@ def test_behaviour_features_known_answers() -> None:
     assert f.loc[1, "through_amount"] == 90.0
     assert f.loc[1, "through_fast"] == 0.9  # 90 of the 100 received left within the week
     assert f.loc[0, "repeat_share"] == 0.5  # two transfers, one partner
+    # 0 -> 1 moved money twice, 1 -> 2 once: 1's three transfers hold one one-off
+    assert np.allclose(f["one_off_share"], [0.0, 1 / 3, 1.0, 0.0])
+    # counterparties' transfers with customers: 0 has 2, 1 has 3, 2 has 1; 0 dealt twice
+    # with 1 (1/3 each), 1 twice with 0 (1/2 each) and once with 2 (1/1), 2 once with 1
+    assert np.allclose(f["nb_thin"], [1 / 3, 2 / 3, 1 / 3, 0.0])
     assert f.loc[0, "concentration"] == 1.0
 
 
