@@ -8,12 +8,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from store_suite import StoreSuite, dump, run_one, run_two, small_graph
+import redis
+from servers import FalkorDBServer
+from store_suite import StoreSuite, count, dump, run_one, run_two, small_graph
 
 from graphprofile.errors import StoreError
 from graphprofile.paths import cypher_dir
-from graphprofile.store import apply_schema, load_graph, open_store, write_back
+from graphprofile.store import apply_schema, load_graph, open_store, parse_store_uri, write_back
 from graphprofile.store.cypher import PLACEHOLDER, statements
+from graphprofile.store.falkordb_store import FalkorDBStore
 
 
 class TestFalkorDB(StoreSuite):
@@ -159,3 +162,26 @@ def test_load_of_missing_end_nodes_is_counted(falkordb_uri: str) -> None:
         "rows": 4,
         "written": 3,
     }
+
+
+def test_statement_held_longer_than_the_connect_timeout_completes(
+    crashable_falkordb: FalkorDBServer,
+) -> None:
+    """``connect_timeout`` bounds the connection check only; statements get ``query_timeout``.
+
+    A busy server (a loaded machine, an fsync per write) may take longer than the connect
+    timeout to answer a schema statement or a batch; that is not a lost connection. The
+    server is made to hold every reply for 2 s (``CLIENT PAUSE``), 4x the connect timeout.
+    """
+    uri = parse_store_uri(f"{crashable_falkordb.uri}/slow")
+    with FalkorDBStore(uri, connect_timeout=0.5) as store:
+        pauser = redis.Redis(host="127.0.0.1", port=crashable_falkordb.port)
+        try:
+            pauser.execute_command("CLIENT", "PAUSE", "2000", "ALL")
+        finally:
+            pauser.close()
+        apply_schema(store)
+        load_graph(store, small_graph())
+        assert count(store, "MATCH (c:Customer) RETURN count(c)") == len(
+            small_graph().nodes["customer"]
+        )
