@@ -216,9 +216,13 @@ class RedisTarget:
                 "the port (usually 6379) and that the server is up"
             ) from None
         self.version = str(info.get("redis_version", "unknown"))
-        # Long pipelines are fine once connected: no per-reply timeout.
-        self._client.connection_pool.connection_kwargs["socket_timeout"] = None
-        self._client.connection_pool.disconnect()
+        # Long pipelines are fine once connected: no per-reply timeout. A pool keeps its
+        # Connection objects across disconnect(), each with the timeout it was made with,
+        # so reset() drops the one the check used (the FalkorDB store does the same).
+        pool = self._client.connection_pool
+        pool.connection_kwargs["socket_timeout"] = None
+        pool.disconnect()
+        pool.reset()
 
     def _auth_message(self, password: str | None) -> str:
         if not password:

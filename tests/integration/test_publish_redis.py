@@ -18,7 +18,8 @@ from servers import RedisServer, free_port
 
 from graphprofile.cli import main
 from graphprofile.errors import PublishError
-from graphprofile.publish import publish
+from graphprofile.publish import parse_target_uri, publish, read_finished_run
+from graphprofile.publish.redis_store import RedisTarget
 
 
 def _client(uri: str, password: str | None = None) -> redis.Redis:
@@ -143,6 +144,30 @@ def test_server_killed_mid_publish_keeps_the_old_pointer(profile_runs, tmp_path:
         assert len(keys) == n
     finally:
         server.stop()
+
+
+def test_replies_slower_than_the_connect_timeout_are_waited_for(
+    redis_uri: str, profile_runs
+) -> None:
+    """``connect_timeout`` bounds the connection check only, not the publish's replies.
+
+    A busy server may take longer than the connect timeout to answer a pipeline; that is not
+    a lost connection. The server holds every reply for 2 s (``CLIENT PAUSE``), four times
+    the connect timeout: the publish waits on one connection. (With the check's timeout
+    left on the connection, redis-py's own retries hid the fault: each slow reply was
+    abandoned, the connection re-opened and the command sent again, four connections here,
+    and a pipeline the server takes longer than the timeout to run could never complete.)
+    """
+    week1, _ = profile_runs
+    admin = _client(redis_uri)
+    with RedisTarget(parse_target_uri(redis_uri), connect_timeout=0.5) as db:
+        before = admin.info("stats")["total_connections_received"]
+        admin.execute_command("CLIENT", "PAUSE", "2000", "ALL")
+        counts = db.publish(read_finished_run(week1))
+        opened = admin.info("stats")["total_connections_received"] - before
+    assert opened == 1
+    assert admin.get("gp:current") == _run_id(week1)
+    assert counts["keys_written"] == len(pd.read_parquet(week1 / "features.parquet"))
 
 
 def _one_line_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
