@@ -36,6 +36,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from graphprofile._redis_pool import set_reply_timeout
 from graphprofile.errors import PublishError
 from graphprofile.publish.source import FinishedRun
 from graphprofile.publish.target import TargetURI
@@ -216,13 +217,8 @@ class RedisTarget:
                 "the port (usually 6379) and that the server is up"
             ) from None
         self.version = str(info.get("redis_version", "unknown"))
-        # Long pipelines are fine once connected: no per-reply timeout. A pool keeps its
-        # Connection objects across disconnect(), each with the timeout it was made with,
-        # so reset() drops the one the check used (the FalkorDB store does the same).
-        pool = self._client.connection_pool
-        pool.connection_kwargs["socket_timeout"] = None
-        pool.disconnect()
-        pool.reset()
+        # Long pipelines are fine once connected: no per-reply timeout.
+        set_reply_timeout(self._client.connection_pool, None)
 
     def _auth_message(self, password: str | None) -> str:
         if not password:

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from graphprofile._redis_pool import set_reply_timeout
 from graphprofile.errors import StoreError
 from graphprofile.store.base import BatchStore, Rows, StoreURI, as_rows, batched, head
 from graphprofile.store.rows import cypher_literals
@@ -83,14 +84,8 @@ class FalkorDBStore(BatchStore):
                 f"cannot reach a FalkorDB server at {uri.address}: {_first_line(exc)}; "
                 "check the host, the port (usually 6379) and that the server is up"
             ) from None
-        # Long statements are fine once connected: widen the socket timeout. A pool keeps
-        # its Connection objects across disconnect(), each with the timeout it was made
-        # with, so reset() drops the one the check used: every statement then runs on a
-        # connection made with query_timeout, not connect_timeout.
-        pool = self._db.connection.connection_pool
-        pool.connection_kwargs["socket_timeout"] = query_timeout
-        pool.disconnect()
-        pool.reset()
+        # Long statements are fine once connected: query_timeout, not connect_timeout.
+        set_reply_timeout(self._db.connection.connection_pool, query_timeout)
         self._graph = self._db.select_graph(self.graph_name)
 
     def _check(self) -> dict[str, Any]:
