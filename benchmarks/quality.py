@@ -210,8 +210,13 @@ def run_dataset(
     if kind == "amlsim":
         nodes = pd.read_csv(folder / "nodes.csv", dtype={"nodeid": str})
         positive_ids = set(nodes.loc[nodes["isFraud"] == 1, "nodeid"])
-        # positives that sent a laundering transfer in the data (AMLSim's own fraudStep)
-        sender_ids = set(nodes.loc[(nodes["isFraud"] == 1) & (nodes["fraudStep"] >= 0), "nodeid"])
+        # positives that sent a laundering transfer in the data (AMLSim's own fraudStep; older
+        # AMLSim outputs, such as its first sample `amlsim_data`, have no such column)
+        sender_ids = (
+            set(nodes.loc[(nodes["isFraud"] == 1) & (nodes["fraudStep"] >= 0), "nodeid"])
+            if "fraudStep" in nodes
+            else None
+        )
     else:
         truth = pd.read_parquet(folder / "truth" / "rings.parquet")
         positive_ids = set(truth["customer_id"].astype(str))
@@ -265,11 +270,12 @@ def run_dataset(
                 round(float(members[in_ring].mean()), 4) if in_ring.any() else None
             )
             row["rings_reported"] = len(rings)
-            # risk AUC against the positives that sent laundering money in the data only
-            senders = f["customer_id"].isin(sender_ids).to_numpy()[keep]
-            pick = senders | ~y
-            row["risk_senders"] = _scores(y[pick], f["risk_score"].to_numpy()[keep][pick])
-            row["senders"] = int(senders.sum())
+            if sender_ids is not None:
+                # risk AUC against the positives that sent laundering money in the data only
+                senders = f["customer_id"].isin(sender_ids).to_numpy()[keep]
+                pick = senders | ~y
+                row["risk_senders"] = _scores(y[pick], f["risk_score"].to_numpy()[keep][pick])
+                row["senders"] = int(senders.sum())
             all_y = f["customer_id"].isin(positive_ids).to_numpy()
             row["ceiling_auc"] = _ceiling(result.features, all_y, keep, seed)
         else:
