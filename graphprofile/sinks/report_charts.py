@@ -46,6 +46,16 @@ def _figure(width: float = 6.0, height: float = 3.4) -> tuple[Figure, Any]:
     return fig, fig.add_subplot()
 
 
+def _title(ax: Any, text: str) -> None:
+    """The chart's title at the top of its axes.
+
+    The position is given (``y=1.0``, where matplotlib puts it anyway: these charts have no
+    top ticks and no offset text) so that drawing does not measure every tick label of both
+    axes again to place it: half of a chart's drawing time at 100k customers (#16).
+    """
+    ax.set_title(text, y=1.0)
+
+
 def _finite(values: pd.Series) -> np.ndarray:
     arr = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     return arr[np.isfinite(arr)]
@@ -78,7 +88,7 @@ def community_sizes_chart(sizes: pd.Series, say: Messages = ENGLISH) -> bytes:
         _log_counts(ax, len(data))
     ax.set_xlabel(say("chart.community_x"))
     ax.set_ylabel(say("chart.community_y"))
-    ax.set_title(say("chart.community_title", n=f"{len(data):,}"))
+    _title(ax, say("chart.community_title", n=f"{len(data):,}"))
     return png_bytes(fig)
 
 
@@ -96,7 +106,7 @@ def pagerank_chart(pagerank: pd.Series, say: Messages = ENGLISH) -> bytes:
         _log_counts(ax, len(data))
     ax.set_xlabel(say("chart.pagerank_x"))
     ax.set_ylabel(say("chart.customers"))
-    ax.set_title(say("chart.pagerank_title"))
+    _title(ax, say("chart.pagerank_title"))
     return png_bytes(fig)
 
 
@@ -113,7 +123,7 @@ def risk_chart(risk: pd.Series, high: float | None = None, say: Messages = ENGLI
         ax.legend(loc="upper right")
     ax.set_xlabel(say("chart.risk_x"))
     ax.set_ylabel(say("chart.customers"))
-    ax.set_title(say("chart.risk_title"))
+    _title(ax, say("chart.risk_title"))
     return png_bytes(fig)
 
 
@@ -132,6 +142,6 @@ def ring_kinds_figure(kinds: pd.Series, say: Messages = ENGLISH) -> Figure:
         ax.annotate(f"{int(n):,}", (i, n), ha="center", va="bottom", fontsize=9)
     integer_counts(ax)
     ax.set_ylabel(say("chart.rings_y"))
-    ax.set_title(say("chart.rings_title", n=f"{int(counts.sum()):,}"))
+    _title(ax, say("chart.rings_title", n=f"{int(counts.sum()):,}"))
     ax.tick_params(axis="x", labelrotation=15)
     return fig
