@@ -157,3 +157,19 @@ def search_sorted(
     out = np.empty(len(needles), dtype=np.intp)
     out[order] = np.searchsorted(haystack, needles[order], side=side)
     return out
+
+
+def single_shot_accounts(n: int, txn_src: np.ndarray, txn_dst: np.ndarray) -> np.ndarray:
+    """Per account ``0 .. n-1``: is its whole activity in the data one transaction?
+
+    Counted over every transaction the account sends (to accounts or counterparties) and
+    every transfer it receives from an account; ``txn_src``/``txn_dst`` are the account
+    positions of each transaction's ends (-1 where absent). An account that exists to make
+    one payment and nothing else is how money mules are often used: a collector fed by
+    several of them is the fan-in's single-shot form (``flows.find_collections``).
+    """
+    src = np.asarray(txn_src, dtype=np.int64)
+    dst = np.asarray(txn_dst, dtype=np.int64)
+    count = np.bincount(src[src >= 0], minlength=n)[:n]
+    count += np.bincount(dst[dst >= 0], minlength=n)[:n]
+    return count == 1

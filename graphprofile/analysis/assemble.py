@@ -201,7 +201,9 @@ def flow_evidence(
     fan_role = {"fan_in": "sender", "fan_out": "receiver", "scatter_gather": "intermediate"}[kind]
     n_fan = roles[fan_role] if fan_role in roles else pd.Series(0, index=roles.index)
     stats["breadth"] = np.minimum(1.0, n_fan / (2.0 * min_fan[kind])).reindex(stats.index)
-    fan_ev = _fan_evidence(kind, members, roles, proj.accounts, min_fan[kind])
+    fan_ev = _fan_evidence(
+        kind, members, roles, proj.accounts, min_fan[kind], single_shot=tx.single_shot
+    )
     stats["first_s"], stats["last_s"] = _ring_span(members, tx)
     if kind == "fan_in":  # where the gathered money goes: the collector's account
         col = members[members["role"] == "collector"].drop_duplicates("ring")
@@ -210,14 +212,21 @@ def flow_evidence(
 
 
 def _fan_evidence(
-    kind: str, members: pd.DataFrame, roles: pd.DataFrame, acc_ids: pd.Index, min_fan: int
+    kind: str,
+    members: pd.DataFrame,
+    roles: pd.DataFrame,
+    acc_ids: pd.Index,
+    min_fan: int,
+    *,
+    single_shot: np.ndarray | None = None,
 ) -> LazyEvidence:
     """The ``{kind}_pattern`` object of each fan ring with a head (collector, source or
     sink), built when the ring's reasons are asked for (:class:`LazyEvidence`).
 
     ``roles`` counts each ring's members per role (rings by roles); ``min_fan`` is the fan
     breadth named in the settings (a fan-in whose collector pays as many onwards is a
-    gather-scatter).
+    gather-scatter). ``single_shot`` (per account): a fan-in names how many of its senders
+    made no other transaction in the data (``n_single_shot``, when any did).
     """
     heads = members[members["role"].isin(HEADS)]
     head_role = heads["role"].to_numpy()
@@ -226,6 +235,12 @@ def _fan_evidence(
     counts = roles.to_numpy()
     row_of = {r: i for i, r in enumerate(roles.index.tolist())}
     counted = [(j, role) for j, role in enumerate(roles.columns) if role not in HEADS]
+    n_single = pd.Series(0, index=roles.index)
+    if kind == "fan_in" and single_shot is not None:
+        senders = members[members["role"] == "sender"]
+        hit = single_shot[senders["acc"].to_numpy(dtype=np.int64)]
+        n_single = senders["ring"][hit].value_counts().reindex(roles.index, fill_value=0)
+    n_single_of = n_single.to_numpy()
 
     def build(ring: int) -> list[dict[str, Any]]:
         rows = rows_of(ring)
@@ -236,6 +251,8 @@ def _fan_evidence(
             obj[f"n_{role}s"] = int(counts[row_of[ring], j])
         if kind == "fan_in" and obj.get("n_onwards", 0) >= min_fan:
             obj["shape"] = "gather_scatter"  # gathered from many, scattered to many
+        if n_single_of[row_of[ring]] > 0:
+            obj["n_single_shot"] = int(n_single_of[row_of[ring]])
         return [obj]
 
     return LazyEvidence(rows_of.rings.tolist(), build)

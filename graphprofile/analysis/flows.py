@@ -22,6 +22,9 @@ step would exceed it, the cut is counted and reported.
   money. Members: the collector, the senders and onward receiving accounts. New payers
   just outside the window (after it, and up to one width before it) are senders too while
   the collector's pay-outs exceed what the senders paid in (:func:`_funded_receipts`).
+  A collector paid by ``fan_min_degree`` or more accounts whose whole activity in the data
+  is that one transfer is a fan-in too, with or without onward flow, when that many is
+  unlikely at the bank's own rate (:func:`find_collections`).
 - **fan_out**: an account pays at least ``fan_min_degree`` distinct receivers within
   ``fan_window_days``, of which the window's threshold of passing receivers (taken over
   every paying account, at least ``ceil(fan_pass_share * fan_min_degree)``) pass the money
@@ -58,6 +61,7 @@ from graphprofile.analysis._util import (
     run_starts,
     runs,
     search_sorted,
+    single_shot_accounts,
     stable_argsort,
 )
 from graphprofile.analysis.layers import find_layers
@@ -99,6 +103,8 @@ class Txns:
         self.last = int(ts.max()) if len(ts) else 0  # seconds from the first to the last
         amount = t["amount"].to_numpy(dtype="float64")
         ok = src >= 0
+        #: accounts whose whole activity in the data is one transaction
+        self.single_shot = single_shot_accounts(len(proj.accounts), src, dst)
         # every outgoing payment (accounts and counterparties) for pass-through sums. Keys
         # are ``account * span + ts``: a bound past ``last`` would reach into the next
         # account's keys, so every search bound goes through :meth:`until`
@@ -595,6 +601,59 @@ def find_fan_in(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, int]:
     return _dedupe_members(members), cut + c1 + c3 + cut2
 
 
+def find_collections(tx: Txns, s: AnalysisSettings) -> pd.DataFrame:
+    """Collectors fed by single-shot accounts: ``ring, acc, role`` (collector/sender).
+
+    A fan-in whose senders' whole activity in the data is the one transfer to the
+    collector (:func:`~graphprofile.analysis._util.single_shot_accounts`): accounts that
+    exist to make one payment, the funnel-account typology, whether or not the collector
+    passes the money on. Kept when at least ``fan_min_degree`` of the collector's receipts
+    come from such accounts and that is unlikely at the bank's own rate (the share of all
+    transfers sent by single-shot accounts; one-sided binomial test at ``fan_pass_alpha``):
+    a busy account paid by many, a few of them one-off, is not one. No window: a
+    single-shot sender has one transfer, whenever it is. On data where every account is
+    active (our generator, the AMLSim samples) none is found.
+    """
+    from_single = tx.single_shot[tx.src]
+    if not from_single.any():
+        return _empty_members()
+    n_acc = len(tx.single_shot)
+    received = np.bincount(tx.dst, minlength=n_acc)
+    k = np.bincount(tx.dst[from_single], minlength=n_acc)
+    cand = np.flatnonzero(k >= s.fan_min_degree)
+    base = float(from_single.mean())
+    cand = cand[passers_unlikely(k[cand], received[cand], base, s.fan_pass_alpha)]
+    if len(cand) == 0:
+        return _empty_members()
+    ring_of = np.full(n_acc, -1, dtype=np.int64)
+    ring_of[cand] = np.arange(len(cand))
+    legs = np.flatnonzero(from_single & (ring_of[tx.dst] >= 0))
+    members = pd.concat(
+        [
+            pd.DataFrame({"ring": np.arange(len(cand)), "acc": cand, "role": "collector"}),
+            pd.DataFrame({"ring": ring_of[tx.dst[legs]], "acc": tx.src[legs], "role": "sender"}),
+        ],
+        ignore_index=True,
+    )
+    return _dedupe_members(members)
+
+
+def _with_collections(fin: pd.DataFrame, coll: pd.DataFrame) -> pd.DataFrame:
+    """Fan-in rings and, after them, the collections whose collector none of them has."""
+    if len(coll) == 0:
+        return fin
+    heads = fin.loc[fin["role"] == "collector", "acc"].to_numpy()
+    known = np.isin(coll.loc[coll["role"] == "collector", "acc"].to_numpy(), heads)
+    rings = coll.loc[coll["role"] == "collector", "ring"].to_numpy()[~known]
+    coll = coll[coll["ring"].isin(rings)]
+    if len(coll) == 0:
+        return fin
+    first = int(fin["ring"].max()) + 1 if len(fin) else 0
+    renumber = pd.Series(np.arange(len(rings)) + first, index=np.sort(rings))
+    coll = coll.assign(ring=renumber.loc[coll["ring"].to_numpy()].to_numpy())
+    return _dedupe_members(pd.concat([fin, coll], ignore_index=True))
+
+
 def _window_senders(
     lo: np.ndarray, rows: np.ndarray, pos: np.ndarray, prev: np.ndarray, ts: np.ndarray
 ) -> pd.DataFrame:
@@ -934,6 +993,7 @@ def flow_patterns(
     found += f", {sg['ring'].nunique():,} scatter-gathers"
     say(f"fan-in search ({found} found)")
     fin, cut_i = find_fan_in(tx, settings)
+    fin = _with_collections(fin, find_collections(tx, settings))
     found += f", {fin['ring'].nunique():,} fan-ins"
     say(f"fan-out search ({found} found)")
     fout, cut_o = find_fan_out(tx, settings)

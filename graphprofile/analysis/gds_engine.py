@@ -284,7 +284,7 @@ def _analyse(
     txns = graph.transactions
     txn_src = codes(txns["from_account"], proj.accounts) if len(txns) else None
     txn_dst = codes(txns["to_account"], proj.accounts) if len(txns) else None
-    context = bank_context(graph, proj, txn_src=txn_src)
+    context = bank_context(graph, proj, txn_src=txn_src, txn_dst=txn_dst)
     cash = np.zeros(len(proj.customers), dtype=bool)
     acc = codes(pd.Series(money.cash_accounts, dtype="string"), proj.accounts)
     c = proj.account_customer[acc[acc >= 0]]

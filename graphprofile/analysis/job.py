@@ -159,7 +159,7 @@ def analyse(
     proj = project(graph, settings=s)
     # account positions of every transaction's ends: looked up once, shared by the jobs
     txn_src, txn_dst = transaction_accounts(graph, proj.accounts)
-    context = bank_context(graph, proj, txn_src=txn_src)
+    context = bank_context(graph, proj, txn_src=txn_src, txn_dst=txn_dst)
     n = len(proj.customers)
     log.lap("projections")
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from graphprofile._arrow import codes
-from graphprofile.analysis._util import components, distinct_sorted
+from graphprofile.analysis._util import components, distinct_sorted, single_shot_accounts
 from graphprofile.analysis.projection import Projection
 from graphprofile.frames import CanonicalGraph
 
@@ -137,6 +137,12 @@ def ring_features(
         cust_members, inside, proj, context
     )
     out["one_off_share"] = (inside["n_txns"] == 1).groupby(inside["ring"]).mean()
+    # accounts whose whole activity in the data is one transaction (a collector's funnel)
+    if "single_shot_account" in context:
+        single = context["single_shot_account"][acc_members["acc"].to_numpy(dtype=np.int64)]
+        out["single_shot_share"] = (
+            pd.Series(single, dtype="float64").groupby(acc_members["ring"].to_numpy()).mean()
+        )
     e_in = _touching(me, "dst", acc_members["acc"], n_a).merge(
         acc_members.rename(columns={"acc": "dst"}), on="dst", how="inner"
     )
@@ -350,6 +356,7 @@ def bank_context(
     *,
     young_days: float = YOUNG_DAYS,
     txn_src: np.ndarray | None = None,
+    txn_dst: np.ndarray | None = None,
 ) -> dict:
     """Per-customer and per-account lookups used by ring features and risk.
 
@@ -359,7 +366,10 @@ def bank_context(
     ``cash_out``: the customer pays a counterparty whose kind names a cash-out channel.
     ``activity``: transactions sent per customer.
     ``log_amount_sum``: sum of the logs of the amounts each customer sends.
-    ``txn_src``: account position of every transaction's sender, when already computed.
+    ``single_shot_account``: per account, is its whole activity in the data one transaction
+    (:func:`~graphprofile.analysis._util.single_shot_accounts`).
+    ``txn_src`` / ``txn_dst``: account position of every transaction's sender / receiving
+    account, when already computed.
     """
     n_c, n_a = len(proj.customers), len(proj.accounts)
     txns = graph.transactions
@@ -400,8 +410,11 @@ def bank_context(
 
     activity = np.zeros(n_c)
     logs = np.zeros(n_c)
+    single_shot = np.zeros(n_a, dtype=bool)
     if len(txns):
         acc = codes(txns["from_account"], proj.accounts) if txn_src is None else txn_src
+        dst = codes(txns["to_account"], proj.accounts) if txn_dst is None else txn_dst
+        single_shot = single_shot_accounts(n_a, acc, dst)
         c = np.where(acc >= 0, proj.account_customer[np.maximum(acc, 0)], -1)
         activity = np.bincount(c[c >= 0], minlength=n_c).astype("float64")
         amount = txns["amount"].to_numpy(dtype="float64")
@@ -415,6 +428,7 @@ def bank_context(
         "known_fraud": known,
         "cash_out": cash,
         "activity": activity,
+        "single_shot_account": single_shot,
         "log_amount_sum": logs,
         "activity_median": float(np.median(activity)) if n_c else 0.0,
     }

@@ -1,7 +1,8 @@
 """Ring risk and customer risk in [0, 1], each with machine-readable reasons.
 
 **Ring risk** is a weighted sum of evidence components in [0, 1]; the weights of each kind
-sum to 1 (see :data:`RING_WEIGHTS` and ``docs/ANALYSIS.md``):
+sum to 1, except fan-in's ``single_shot`` on top (see :data:`RING_WEIGHTS` and
+``docs/ANALYSIS.md``):
 
 - ``pattern``: the ring's defining pattern itself (1 for every detected money-flow
   pattern; for identity rings, the share of members on the most shared device);
@@ -20,6 +21,11 @@ sum to 1 (see :data:`RING_WEIGHTS` and ``docs/ANALYSIS.md``):
   component is 0 and the other components, the anomaly and the learned score carry it;
 - ``one_off``: fans and scatter-gather, the share of the ring's account pairs that moved
   money once only (a flat share collecting rent every month scores 0);
+- ``single_shot``: fan-in, the share of the ring's accounts whose whole activity in the data
+  is one transaction (senders that exist to make this one payment: the funnel typology).
+  Weighted on top of the other fan-in components (:data:`SINGLE_SHOT_WEIGHT`, the sum is
+  clipped to 1), so that a collector fed only by such accounts is reported on that
+  evidence and the pattern alone; it is 0 wherever every account is otherwise active;
 - ``burst``: scatter-gather, layers and stacks, ``clip(1 - span / data span, 0, 1)``
   where ``span`` is the time from the first to the last transfer between the ring's own
   accounts: a structure acting within a short stretch of the data is one operation;
@@ -63,7 +69,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-#: Weight of each evidence component per ring kind (each row sums to 1).
+#: Weight of each evidence component per ring kind (each row sums to 1 but fan-in's, whose
+#: ``single_shot`` comes on top; ring risk is clipped to 1).
+#: Weight of ``single_shot`` in a fan-in's risk (see :data:`RING_WEIGHTS`).
+SINGLE_SHOT_WEIGHT = 0.45
+
 RING_WEIGHTS: dict[str, dict[str, float]] = {
     "identity": {
         "pattern": 0.15,
@@ -90,6 +100,10 @@ RING_WEIGHTS: dict[str, dict[str, float]] = {
             "cash_out": 0.1,
             "strangers": 0.3,
             "known_fraud": 0.1,
+            # fan-in only, on top of the others (the sum is clipped to 1): senders that exist
+            # to make this one payment are the funnel typology itself, so with the pattern
+            # alone they reach the reporting threshold (``ring_min_risk``, 0.55)
+            **({"single_shot": SINGLE_SHOT_WEIGHT} if kind == "fan_in" else {}),
         }
         for kind in ("fan_in", "fan_out")
     },
@@ -149,6 +163,8 @@ def ring_components(rings: pd.DataFrame) -> pd.DataFrame:
     lo, hi = np.log10(MAGNITUDE_FROM), np.log10(MAGNITUDE_TO)
     comp["magnitude"] = np.clip((np.log10(ratio) - lo) / (hi - lo), 0.0, 1.0)
     comp["one_off"] = rings["one_off_share"].astype("float64").fillna(0.0)
+    single = rings["single_shot_share"] if "single_shot_share" in rings else 0.0
+    comp["single_shot"] = pd.Series(single, index=rings.index, dtype="float64").fillna(0.0)
     # identity rings: every account of the member is young; money rings: the ring accounts
     young = np.where(
         rings["kind"] == "identity", rings["young_share"], rings["young_account_share"]

@@ -97,7 +97,8 @@ def fmt_value(value: Any, say: Messages = ENGLISH) -> str:
 
 #: Reason types whose sentence is "risk raised by …" (``reason.components.*``).
 _COMPONENTS = ("young", "cash_out", "thin", "length", "known_fraud", "size", "breadth",
-               "magnitude", "one_off", "burst", "odd_amounts", "same_day_repeats")  # fmt: skip
+               "magnitude", "one_off", "single_shot", "burst", "odd_amounts",
+               "same_day_repeats")  # fmt: skip
 #: Ring kinds whose pattern reason is "pattern: …" (``reason.patterns.*``).
 _PATTERNS = RING_KINDS
 
@@ -145,8 +146,13 @@ def _known_type(r: dict[str, Any], say: Messages) -> str | None:
         return say("reason.pattern", what=say(f"reason.patterns.{kind}"), weight=weight)
     if kind == "fan_in_pattern":
         onward = say("reason.fan_in_onward", n=f"{r['n_onwards']:,}") if r.get("n_onwards") else ""
+        single = (
+            say("reason.fan_in_single_shot", n=f"{r['n_single_shot']:,}")
+            if r.get("n_single_shot")
+            else ""
+        )
         return say("reason.fan_in_pattern", n=r.get("n_senders", "?"),
-                   collector=r.get("collector", "?"), onward=onward)  # fmt: skip
+                   collector=r.get("collector", "?"), onward=onward, single=single)  # fmt: skip
     if kind == "fan_out_pattern":
         return say("reason.fan_out_pattern", source=r.get("source", "?"),
                    n=r.get("n_receivers", "?"))  # fmt: skip

@@ -18,6 +18,7 @@ from graphprofile.analysis.flows import (
     _count_threshold,
     _funded_receipts,
     _pair_span,
+    find_collections,
     find_cycles,
     find_fan_in,
     find_fan_out,
@@ -193,12 +194,8 @@ def test_fan_in_spread_over_two_months_is_found_by_the_data_derived_windows(resu
     assert sorted(ring.iloc[0]["accounts"]) == sorted(["A-F"] + [f"A-S{k:02d}" for k in range(10)])
     assert len(rings) == 2  # this one and the gather-scatter, nothing else
     # a fixed three-day window (the old default) sees at most one sender at a time
-    narrow = analyse(
-        _bank(), settings=AnalysisSettings(fan_window_days=3.0), run_id="p3",
-        computed_at=NOW, seed=7,
-    )  # fmt: skip
-    fans = narrow.rings[narrow.rings["kind"] == "fan_in"]
-    assert not fans["accounts"].map(lambda a: "A-F" in list(a)).any()
+    narrow = _fan_members(_bank(), AnalysisSettings(fan_window_days=3.0), find_fan_in, "collector")
+    assert "A-F" in _fan_in_members(_bank()) and "A-F" not in narrow
 
 
 def test_friends_passing_money_round_are_not_a_ring_strangers_are(result):
@@ -504,3 +501,59 @@ def test_a_fans_senders_outside_its_window_join_while_the_pay_out_carries_their_
     )  # fmt: skip
     assert ring.tolist() == [0] * len(joined) and cut == 0
     assert [ids[a] for a in d_src[pos]] == joined
+
+
+def _collection_bank() -> CanonicalGraph:
+    """The hand-built bank plus three collectors.
+
+    Q is paid once each by six accounts that do nothing else (and passes nothing on);
+    M is paid once each by 30 of the background customers, who are active; W is paid by
+    five such single-shot accounts among 100 receipts from active customers.
+    """
+
+    def extra(pay: Callable[..., None]) -> None:
+        for k in range(6):
+            pay(f"U{k:02d}", "Q", 310.0 + 17 * k, 24.0 * (110 + 9 * k))
+        for i in range(30):
+            pay(f"B{i:02d}", "M", 45.0 + i, 24.0 * 40 + 7 * i)
+        for i in range(60):
+            pay(f"B{i:02d}", "W", 25.0 + i, 24.0 * 60 + 5 * i)
+            pay(f"B{i:02d}", "W", 26.0 + i, 24.0 * 90 + 5 * i)
+        for k in range(5):
+            pay(f"X{k:02d}", "W", 52.0 + k, 24.0 * (70 + k))
+
+    return _bank(extra)
+
+
+def test_a_collector_fed_by_single_shot_accounts_is_a_fan_in() -> None:
+    graph = _collection_bank()
+    settings = AnalysisSettings()
+    proj = project(graph, settings=settings)
+    tx = Txns(graph, proj)
+    ids = proj.accounts.to_numpy()
+    members = find_collections(tx, settings)
+    heads = members.loc[members["role"] == "collector", "acc"].to_numpy()
+    # Q: six single-shot senders, no onward flow. M's payers are active customers; W's
+    # five single-shot payers are about what 105 receipts at the bank's own rate give
+    assert "A-Q" in ids[heads] and "A-M" not in ids[heads] and "A-W" not in ids[heads]
+    q = members[
+        members["ring"]
+        == members.loc[members["acc"] == int(np.flatnonzero(ids == "A-Q")[0]), "ring"].iloc[0]
+    ]
+    assert sorted(ids[q["acc"].to_numpy()]) == ["A-Q", *[f"A-U{k:02d}" for k in range(6)]]
+    # the onward search alone does not see Q: nothing leaves it
+    assert "A-Q" not in _fan_in_members(graph)
+
+    result = analyse(graph, settings=settings, run_id="c1", computed_at=NOW, seed=7)
+    rings = _rings(result, "fan_in")
+    ring = rings[rings["accounts"].map(lambda a: "A-Q" in list(a))].iloc[0]
+    assert sorted(ring["customers"]) == ["Q", *[f"U{k:02d}" for k in range(6)]]
+    reasons = json.loads(ring["reasons"])
+    pattern = next(r for r in reasons if r["type"] == "fan_in_pattern")
+    assert pattern["collector"] == "A-Q" and pattern["n_senders"] == 6
+    assert pattern["n_single_shot"] == 6 and pattern.get("n_onwards", 0) == 0
+    single = next(r for r in reasons if r["type"] == "single_shot")
+    assert single["weight"] == round(0.45 * 6 / 7, 4)
+    assert ring["risk"] >= settings.ring_min_risk
+    in_rings = {c for cs in result.rings["customers"] for c in cs}
+    assert not {"M", "W", *[f"X{k:02d}" for k in range(5)]} & in_rings

@@ -362,8 +362,15 @@ def test_reasons_in_words() -> None:
         *({"type": t, "weight": 0.1} for t in ("length", "thin", "cash_out", "known_fraud")),
         {"type": "known_fraud", "weight": 1.0},
         {"type": "ring", "ring_id": "R1", "kind": "fan_in", "weight": 0.8},
+        {"type": "fan_in_pattern", "collector": "Q", "n_senders": 6, "n_single_shot": 6},
+        {"type": "single_shot", "weight": 0.3857},
     ]
     words = reasons_in_words(analysis_reasons)
+    assert words[-2:] == [
+        "6 accounts paid collector Q within days; 6 of them made no other transaction in the data",
+        "risk raised by accounts whose only transaction in the data is this one (+0.39 risk)",
+    ]
+    words = words[:-2]
     assert words[:3] == [
         "12 accounts paid collector A9 within days, which sent it on to 2",
         "A1 paid 7 accounts that passed the money on",

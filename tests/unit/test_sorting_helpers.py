@@ -6,7 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from graphprofile.analysis._util import distinct_sorted, search_sorted, stable_argsort
+from graphprofile.analysis._util import (
+    distinct_sorted,
+    search_sorted,
+    single_shot_accounts,
+    stable_argsort,
+)
 from graphprofile.analysis.behaviour import _pct, tail_surprise
 from graphprofile.analysis.projection import _first_of_pairs
 
@@ -114,3 +119,13 @@ def test_first_of_pairs_is_drop_duplicates(n: int) -> None:
     a, b = rng.integers(-1, 30, n), rng.integers(0, 40, n)
     expected = pd.DataFrame({"a": a, "b": b}).drop_duplicates(["a", "b"]).index.to_numpy()
     assert np.array_equal(_first_of_pairs(a, b), expected)
+
+
+def test_single_shot_accounts_counts_every_transaction_an_account_is_in() -> None:
+    # accounts 0..5; rows: (sender, receiving account or -1 for a counterparty payment)
+    src = np.array([0, 1, 2, 2, 3, -1])
+    dst = np.array([4, 4, -1, 5, -1, 1])
+    # 0 sends once (single); 1 sends once and receives once (from an unknown sender);
+    # 2 sends twice; 3 pays a counterparty once (single); 4 receives twice; 5 receives once
+    got = single_shot_accounts(6, src, dst)
+    assert got.tolist() == [True, False, False, True, False, True]
