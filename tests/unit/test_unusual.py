@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from graphprofile.analysis.unusual import (
+    MAX_ACCOUNTS,
     find_unusual,
     shapes,
     unusual_transfer_flags,
@@ -199,3 +200,16 @@ def test_amlsim_like_loop_is_reported_with_its_members(tmp_path, monkeypatch) ->
     }
     f = result.features.set_index("customer_id")
     assert (f.loc[[str(a) for a in loop], "ring_kind"] == "unusual_transfers").all()
+
+
+def test_a_group_past_max_accounts_is_the_links_percolating_not_a_ring() -> None:
+    # a chain of same-day bursts through MAX_ACCOUNTS accounts is a group; one account
+    # more and it is the unusual links running through the bank, not a structure
+    for n, found in ((MAX_ACCOUNTS, True), (MAX_ACCOUNTS + 1, False)):
+        chain = [a for k in range(n - 1) for a in _burst(1000 + k, 1001 + k, 10 + k, 10.11)]
+        members, links = _run(chain)
+        in_chain = members[members["acc"] >= 1000]
+        if found:
+            assert in_chain["ring"].nunique() == 1 and len(in_chain) == MAX_ACCOUNTS
+        else:
+            assert in_chain.empty and links[links["src"] >= 1000].empty
