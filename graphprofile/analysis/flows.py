@@ -22,7 +22,7 @@ step would exceed it, the cut is counted and reported.
   money. Members: the collector, the senders and onward receiving accounts. New payers
   just outside the window (after it, and up to one width before it) are senders too while
   the collector's pay-outs exceed what the senders paid in (:func:`_funded_receipts`).
-  A collector paid by ``fan_min_degree`` or more accounts whose whole activity in the data
+  A collector paid by three or more accounts whose whole activity in the data
   is that one transfer is a fan-in too, with or without onward flow, when that many is
   unlikely at the bank's own rate (:func:`find_collections`).
 - **fan_out**: an account pays at least ``fan_min_degree`` distinct receivers within
@@ -75,6 +75,10 @@ from graphprofile.frames import CanonicalGraph
 DAY = 86_400
 #: Accounts sampled (evenly by position) to set a fan width's count threshold.
 FAN_SAMPLE = 100_000
+#: Fewest single-shot senders of a collection (:func:`find_collections`): two accounts
+#: paying one are a pair, three a structure (as for unusual-transfer groups). The evidence
+#: is what the senders are, which the binomial test weighs, not how broad the fan is.
+COLLECTION_MIN_SENDERS = 3
 
 
 class Txns:
@@ -607,12 +611,12 @@ def find_collections(tx: Txns, s: AnalysisSettings) -> pd.DataFrame:
     A fan-in whose senders' whole activity in the data is the one transfer to the
     collector (:func:`~graphprofile.analysis._util.single_shot_accounts`): accounts that
     exist to make one payment, the funnel-account typology, whether or not the collector
-    passes the money on. Kept when at least ``fan_min_degree`` of the collector's receipts
-    come from such accounts and that is unlikely at the bank's own rate (the share of all
-    transfers sent by single-shot accounts; one-sided binomial test at ``fan_pass_alpha``):
-    a busy account paid by many, a few of them one-off, is not one. No window: a
-    single-shot sender has one transfer, whenever it is. On data where every account is
-    active (our generator, the AMLSim samples) none is found.
+    passes the money on. Kept when at least :data:`COLLECTION_MIN_SENDERS` of the
+    collector's receipts come from such accounts and that is unlikely at the bank's own
+    rate (the share of all transfers sent by single-shot accounts; one-sided binomial test
+    at ``fan_pass_alpha``): a busy account paid by many, a few of them one-off, is not one.
+    No window: a single-shot sender has one transfer, whenever it is. On data where every
+    account is active (our generator, the AMLSim samples) none is found.
     """
     from_single = tx.single_shot[tx.src]
     if not from_single.any():
@@ -620,7 +624,7 @@ def find_collections(tx: Txns, s: AnalysisSettings) -> pd.DataFrame:
     n_acc = len(tx.single_shot)
     received = np.bincount(tx.dst, minlength=n_acc)
     k = np.bincount(tx.dst[from_single], minlength=n_acc)
-    cand = np.flatnonzero(k >= s.fan_min_degree)
+    cand = np.flatnonzero(k >= COLLECTION_MIN_SENDERS)
     base = float(from_single.mean())
     cand = cand[passers_unlikely(k[cand], received[cand], base, s.fan_pass_alpha)]
     if len(cand) == 0:

@@ -13,6 +13,7 @@ import pytest
 
 from graphprofile.analysis import AnalysisSettings, analyse
 from graphprofile.analysis.flows import (
+    COLLECTION_MIN_SENDERS,
     DAY,
     Txns,
     _count_threshold,
@@ -523,6 +524,22 @@ def _collection_bank() -> CanonicalGraph:
             pay(f"X{k:02d}", "W", 52.0 + k, 24.0 * (70 + k))
 
     return _bank(extra)
+
+
+def test_three_single_shot_senders_make_a_collection_two_do_not() -> None:
+    def bank(n: int) -> CanonicalGraph:
+        def extra(pay: Callable[..., None]) -> None:
+            for k in range(n):
+                pay(f"V{k:02d}", "Z", 410.0 + 13 * k, 24.0 * (120 + 5 * k))
+
+        return _bank(extra)
+
+    for n, found in ((COLLECTION_MIN_SENDERS, True), (COLLECTION_MIN_SENDERS - 1, False)):
+        graph = bank(n)
+        proj = project(graph, settings=AnalysisSettings())
+        members = find_collections(Txns(graph, proj), AnalysisSettings())
+        heads = set(proj.accounts.to_numpy()[members.loc[members["role"] == "collector", "acc"]])
+        assert ("A-Z" in heads) is found
 
 
 def test_a_collector_fed_by_single_shot_accounts_is_a_fan_in() -> None:
