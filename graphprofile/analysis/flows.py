@@ -85,7 +85,9 @@ class Txns:
     """Transactions as arrays, with sorted views by sender and by receiver.
 
     ``src_codes``/``dst_codes`` (account positions of every transaction's ends, -1 where
-    absent) may be passed in when already computed, so ids are looked up once per run.
+    absent) and ``single_shot`` (:func:`~graphprofile.analysis._util.single_shot_accounts`
+    of those codes) may be passed in when already computed, so each is worked out once per
+    run.
     Transaction ids stay in the Arrow column and are fetched only for reasons
     (:meth:`txn_ids`).
     """
@@ -97,6 +99,7 @@ class Txns:
         *,
         src_codes: np.ndarray | None = None,
         dst_codes: np.ndarray | None = None,
+        single_shot: np.ndarray | None = None,
     ) -> None:
         t = graph.transactions
         src = codes(t["from_account"], proj.accounts) if src_codes is None else src_codes
@@ -108,7 +111,11 @@ class Txns:
         amount = t["amount"].to_numpy(dtype="float64")
         ok = src >= 0
         #: accounts whose whole activity in the data is one transaction
-        self.single_shot = single_shot_accounts(len(proj.accounts), src, dst)
+        self.single_shot = (
+            single_shot_accounts(len(proj.accounts), src, dst)
+            if single_shot is None
+            else single_shot
+        )
         # every outgoing payment (accounts and counterparties) for pass-through sums. Keys
         # are ``account * span + ts``: a bound past ``last`` would reach into the next
         # account's keys, so every search bound goes through :meth:`until`
@@ -973,9 +980,12 @@ def flow_patterns(
     *,
     src_codes: np.ndarray | None = None,
     dst_codes: np.ndarray | None = None,
+    single_shot: np.ndarray | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> tuple[dict[str, pd.DataFrame], dict[int, list[dict[str, Any]]], Txns, dict[str, Any]]:
     """Run every flow detector.
+
+    ``src_codes``, ``dst_codes`` and ``single_shot``: as for :class:`Txns`.
 
     ``progress`` (optional) is told which search starts and what was found so far, e.g.
     ``fan-in search (12 cycles, 3 scatter-gathers found)``.
@@ -987,7 +997,7 @@ def flow_patterns(
         arrays (for reasons) and meta (paths cut per detector).
     """
     say = progress or (lambda _text: None)
-    tx = Txns(graph, proj, src_codes=src_codes, dst_codes=dst_codes)
+    tx = Txns(graph, proj, src_codes=src_codes, dst_codes=dst_codes, single_shot=single_shot)
     say(f"cycle search ({len(tx.src):,} transfers)")
     cycles, cut_c = find_cycles(tx, proj, settings)
     cyc, per_ring = cycle_members(cycles, len(proj.accounts))

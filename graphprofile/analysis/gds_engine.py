@@ -353,7 +353,12 @@ def _analyse(
     t0 = 0
     if txn_dst is not None and bool((txn_dst >= 0).any()):
         kinds, per_ring_cycles, tx, flow_meta = flow_patterns(
-            graph, proj, s, src_codes=txn_src, dst_codes=txn_dst
+            graph,
+            proj,
+            s,
+            src_codes=txn_src,
+            dst_codes=txn_dst,
+            single_shot=context["single_shot_account"],
         )
         t0 = tx.t0
         parts += flow_parts(kinds, per_ring_cycles, tx, proj, s)

@@ -181,7 +181,9 @@ def analyse(
     log.lap("influence")
 
     log.say("rings")
-    parts, t0, flow_meta = _ring_candidates(graph, proj, s, txn_src, txn_dst, log)
+    parts, t0, flow_meta = _ring_candidates(
+        graph, proj, s, txn_src, txn_dst, log, single_shot=context["single_shot_account"]
+    )
     if pending is not None:
         if not pending.done():  # still running: load the behaviour job's library meanwhile
             load_libraries()
@@ -269,6 +271,8 @@ def _ring_candidates(
     txn_src: np.ndarray | None,
     txn_dst: np.ndarray | None,
     log: _Log,
+    *,
+    single_shot: np.ndarray | None = None,
 ) -> tuple[list[tuple[Any, ...]], int, dict[str, Any]]:
     """Identity and money-flow ring candidates (the parts, before ring risk, that the
     learned model also counts per customer), the flows' time origin and the flow meta."""
@@ -287,6 +291,7 @@ def _ring_candidates(
             s,
             src_codes=txn_src,
             dst_codes=txn_dst,
+            single_shot=single_shot,
             progress=lambda text: log.detail("rings", text),
         )
         t0 = tx.t0

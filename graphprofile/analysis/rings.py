@@ -138,11 +138,10 @@ def ring_features(
     )
     out["one_off_share"] = (inside["n_txns"] == 1).groupby(inside["ring"]).mean()
     # accounts whose whole activity in the data is one transaction (a collector's funnel)
-    if "single_shot_account" in context:
-        single = context["single_shot_account"][acc_members["acc"].to_numpy(dtype=np.int64)]
-        out["single_shot_share"] = (
-            pd.Series(single, dtype="float64").groupby(acc_members["ring"].to_numpy()).mean()
-        )
+    single = context["single_shot_account"][acc_members["acc"].to_numpy(dtype=np.int64)]
+    out["single_shot_share"] = (
+        pd.Series(single, dtype="float64").groupby(acc_members["ring"].to_numpy()).mean()
+    )
     e_in = _touching(me, "dst", acc_members["acc"], n_a).merge(
         acc_members.rename(columns={"acc": "dst"}), on="dst", how="inner"
     )
