@@ -97,8 +97,8 @@ def fmt_value(value: Any, say: Messages = ENGLISH) -> str:
 
 #: Reason types whose sentence is "risk raised by …" (``reason.components.*``).
 _COMPONENTS = ("young", "cash_out", "thin", "length", "known_fraud", "size", "breadth",
-               "magnitude", "one_off", "single_shot", "burst", "odd_amounts",
-               "same_day_repeats")  # fmt: skip
+               "magnitude", "one_off", "single_shot", "strangers", "burst",
+               "odd_amounts", "same_day_repeats")  # fmt: skip
 #: Ring kinds whose pattern reason is "pattern: …" (``reason.patterns.*``).
 _PATTERNS = RING_KINDS
 

@@ -364,8 +364,14 @@ def test_reasons_in_words() -> None:
         {"type": "ring", "ring_id": "R1", "kind": "fan_in", "weight": 0.8},
         {"type": "fan_in_pattern", "collector": "Q", "n_senders": 6, "n_single_shot": 6},
         {"type": "single_shot", "weight": 0.3857},
+        {"type": "strangers", "weight": 0.111},
     ]
     words = reasons_in_words(analysis_reasons)
+    assert words[-1] == (
+        "risk raised by members from different social circles, where this bank's money usually"
+        " stays within one (+0.11 risk)"
+    )
+    words = words[:-1]
     assert words[-2:] == [
         "6 accounts paid collector Q within days; 6 of them made no other transaction in the data",
         "risk raised by accounts whose only transaction in the data is this one (+0.39 risk)",
