@@ -177,7 +177,9 @@ def flow_evidence(
         lay = tx.layer_rings
         if lay is None or len(members) == 0:
             return evidence, stats
-        ev, st = layers_evidence(lay[lay["ring"].isin(stats.index)], proj.accounts.to_numpy())
+        ev, st = layers_evidence(
+            lay[lay["ring"].isin(stats.index)], proj.accounts.to_numpy(), relay=tx.relay
+        )
         st["data_span_s"] = float(tx.last)
         # breadth: accounts against twice the smallest layer (two payers, two payees)
         n_acc = members.groupby("ring").size().reindex(st.index)

@@ -58,6 +58,7 @@ import pyarrow as pa
 from graphprofile._arrow import codes, contiguous_text, epoch_seconds
 from graphprofile.analysis._util import (
     components,
+    relay_accounts,
     run_starts,
     runs,
     search_sorted,
@@ -79,15 +80,18 @@ FAN_SAMPLE = 100_000
 #: paying one are a pair, three a structure (as for unusual-transfer groups). The evidence
 #: is what the senders are, which the binomial test weighs, not how broad the fan is.
 COLLECTION_MIN_SENDERS = 3
+#: Fewest relay accounts of a chain (:func:`find_relays`): one relay between two accounts
+#: is a payment passed on, two a pair; three paying one another are a structure.
+RELAY_MIN = 3
 
 
 class Txns:
     """Transactions as arrays, with sorted views by sender and by receiver.
 
     ``src_codes``/``dst_codes`` (account positions of every transaction's ends, -1 where
-    absent) and ``single_shot`` (:func:`~graphprofile.analysis._util.single_shot_accounts`
-    of those codes) may be passed in when already computed, so each is worked out once per
-    run.
+    absent), ``single_shot`` (:func:`~graphprofile.analysis._util.single_shot_accounts`
+    of those codes) and ``relay`` (:func:`~graphprofile.analysis._util.relay_accounts`) may
+    be passed in when already computed, so each is worked out once per run.
     Transaction ids stay in the Arrow column and are fetched only for reasons
     (:meth:`txn_ids`).
     """
@@ -100,6 +104,7 @@ class Txns:
         src_codes: np.ndarray | None = None,
         dst_codes: np.ndarray | None = None,
         single_shot: np.ndarray | None = None,
+        relay: np.ndarray | None = None,
     ) -> None:
         t = graph.transactions
         src = codes(t["from_account"], proj.accounts) if src_codes is None else src_codes
@@ -116,6 +121,8 @@ class Txns:
             if single_shot is None
             else single_shot
         )
+        #: accounts whose whole activity in the data is one receipt and one payment
+        self.relay = relay_accounts(len(proj.accounts), src, dst) if relay is None else relay
         # every outgoing payment (accounts and counterparties) for pass-through sums. Keys
         # are ``account * span + ts``: a bound past ``last`` would reach into the next
         # account's keys, so every search bound goes through :meth:`until`
@@ -665,6 +672,111 @@ def _with_collections(fin: pd.DataFrame, coll: pd.DataFrame) -> pd.DataFrame:
     return _dedupe_members(pd.concat([fin, coll], ignore_index=True))
 
 
+def find_relays(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Chains of relay accounts, as stacks of one-account layers.
+
+    A relay's whole activity in the data is one receipt and one payment
+    (:func:`~graphprofile.analysis._util.relay_accounts`): an account that exists to pass
+    one payment on, the pass-through mule. Relays paying one another make a chain, from
+    the account that paid the first to the account the last paid (the same account when
+    the chain closes a loop). Kept when it holds at least :data:`RELAY_MIN` relays and a
+    chain that long is unlikely at the bank's own rate: ``q ** (k - 1) <= fan_pass_alpha``
+    for ``k`` relays, ``q`` the share of all transfers received by relays (the chance that
+    a relay's one payment lands on another relay). No window and no order in time: a relay
+    has one payment each way, whenever they are. On data where every account is otherwise
+    active (our generator, the AMLSim samples) none is found.
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame)
+        As :func:`~graphprofile.analysis.layers.find_layers`: members ``ring, acc, role``
+        (``payer``, ``payee``, ``through``) and layers ``ring, layer, depth, payers,
+        payees``, one layer per transfer of the chain, ``depth`` its place along it.
+        Rings and layers are numbered from 0.
+    """
+    relay = tx.relay
+    empty_l = pd.DataFrame(columns=["ring", "layer", "depth", "payers", "payees"])
+    link = relay[tx.src] & relay[tx.dst]
+    if int(link.sum()) < RELAY_MIN - 1:
+        return _empty_members(), empty_l
+    n_acc = len(relay)
+    comp = components(n_acc, tx.src[link], tx.dst[link])
+    relays = np.flatnonzero(relay)
+    k = np.bincount(comp[relays], minlength=n_acc)
+    q = float(relay[tx.dst].mean())  # > 0: some transfer links two relays
+    # q ** (k - 1) <= alpha, in logs (q < 1: not every transfer can land on a relay)
+    long_enough = k >= RELAY_MIN
+    if q < 1.0:
+        long_enough &= (k - 1) * np.log(q) <= np.log(max(s.fan_pass_alpha, 1e-300))
+    kept = relays[long_enough[comp[relays]]]
+    if len(kept) == 0:
+        return _empty_members(), empty_l
+    chain = np.full(n_acc, -1, dtype=np.int64)
+    comps = np.unique(comp[kept])
+    chain[kept] = np.searchsorted(comps, comp[kept])
+    # each chain's transfers: every payment into or out of one of its relays
+    legs = np.flatnonzero((chain[tx.src] >= 0) | (chain[tx.dst] >= 0))
+    ring = np.where(chain[tx.src[legs]] >= 0, chain[tx.src[legs]], chain[tx.dst[legs]])
+    # place along the chain: relays in order from the one no relay paid (a closed loop
+    # of relays starts at its smallest account); the loop runs over the chains' relays
+    nxt = np.full(n_acc, -1, dtype=np.int64)
+    out = legs[chain[tx.src[legs]] >= 0]
+    nxt[tx.src[out]] = np.where(relay[tx.dst[out]], tx.dst[out], -1)
+    fed = np.zeros(n_acc, dtype=bool)
+    fed[nxt[nxt >= 0]] = True
+    place = np.full(n_acc, -1, dtype=np.int64)
+    starts = [a for a in kept.tolist() if not fed[a]]
+    for start in starts + kept.tolist():  # chains first, then any loop from its smallest
+        step, a = 0, start
+        while a >= 0 and place[a] < 0:
+            place[a] = step
+            step, a = step + 1, int(nxt[a])
+    # a transfer into a relay sits at the relay's place; one out of it, one further on (the
+    # transfer closing a loop of relays comes last, not at its first relay's place 0)
+    d = tx.dst[legs]
+    into = relay[d] & (chain[d] >= 0) & ~(fed[d] & (place[d] == 0))
+    depth = np.where(into, place[tx.dst[legs]], place[tx.src[legs]] + 1)
+    order = np.lexsort((legs, depth, ring))
+    legs, ring, depth = legs[order], ring[order], depth[order]
+    lay = pd.DataFrame(
+        {
+            "ring": ring,
+            "layer": np.arange(len(legs)),
+            "depth": depth,
+            "payers": [[int(a)] for a in tx.src[legs]],
+            "payees": [[int(b)] for b in tx.dst[legs]],
+        }
+    )
+    ends = pd.DataFrame(
+        {
+            "ring": np.concatenate([ring, ring]),
+            "acc": np.concatenate([tx.src[legs], tx.dst[legs]]),
+            "pays": np.concatenate([np.ones(len(legs), bool), np.zeros(len(legs), bool)]),
+            "paid": np.concatenate([np.zeros(len(legs), bool), np.ones(len(legs), bool)]),
+        }
+    )
+    roles = ends.groupby(["ring", "acc"], as_index=False)[["pays", "paid"]].max()
+    roles["role"] = np.where(
+        roles["pays"] & roles["paid"], "through", np.where(roles["pays"], "payer", "payee")
+    )
+    return _dedupe_members(roles[["ring", "acc", "role"]]), lay
+
+
+def _with_relays(
+    layered: pd.DataFrame, layers: pd.DataFrame, relays: tuple[pd.DataFrame, pd.DataFrame]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Layer rings and, numbered after them, the relay chains (:func:`find_relays`)."""
+    members, lay = relays
+    if len(lay) == 0:
+        return layered, layers
+    ring0 = int(layered["ring"].max()) + 1 if len(layered) else 0
+    layer0 = int(layers["layer"].max()) + 1 if len(layers) else 0
+    members = members.assign(ring=members["ring"] + ring0)
+    lay = lay.assign(ring=lay["ring"] + ring0, layer=lay["layer"] + layer0)
+    both = pd.concat([layers, lay], ignore_index=True) if len(layers) else lay
+    return pd.concat([layered, members], ignore_index=True), both
+
+
 def _window_senders(
     lo: np.ndarray, rows: np.ndarray, pos: np.ndarray, prev: np.ndarray, ts: np.ndarray
 ) -> pd.DataFrame:
@@ -981,11 +1093,12 @@ def flow_patterns(
     src_codes: np.ndarray | None = None,
     dst_codes: np.ndarray | None = None,
     single_shot: np.ndarray | None = None,
+    relay: np.ndarray | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> tuple[dict[str, pd.DataFrame], dict[int, list[dict[str, Any]]], Txns, dict[str, Any]]:
     """Run every flow detector.
 
-    ``src_codes``, ``dst_codes`` and ``single_shot``: as for :class:`Txns`.
+    ``src_codes``, ``dst_codes``, ``single_shot`` and ``relay``: as for :class:`Txns`.
 
     ``progress`` (optional) is told which search starts and what was found so far, e.g.
     ``fan-in search (12 cycles, 3 scatter-gathers found)``.
@@ -997,7 +1110,14 @@ def flow_patterns(
         arrays (for reasons) and meta (paths cut per detector).
     """
     say = progress or (lambda _text: None)
-    tx = Txns(graph, proj, src_codes=src_codes, dst_codes=dst_codes, single_shot=single_shot)
+    tx = Txns(
+        graph,
+        proj,
+        src_codes=src_codes,
+        dst_codes=dst_codes,
+        single_shot=single_shot,
+        relay=relay,
+    )
     say(f"cycle search ({len(tx.src):,} transfers)")
     cycles, cut_c = find_cycles(tx, proj, settings)
     cyc, per_ring = cycle_members(cycles, len(proj.accounts))
@@ -1021,6 +1141,7 @@ def flow_patterns(
         hub_percentile=settings.hub_percentile,
         hub_floor=settings.hub_floor,
     )
+    layered, tx.layer_rings = _with_relays(layered, tx.layer_rings, find_relays(tx, settings))
     layer_kind = layers_kind_of(tx.layer_rings)
     found += f", {len(layer_kind):,} layers and stacks"
     say(f"unusual-transfer search ({found} found)")

@@ -359,6 +359,7 @@ def _analyse(
             src_codes=txn_src,
             dst_codes=txn_dst,
             single_shot=context["single_shot_account"],
+            relay=context["relay_account"],
         )
         t0 = tx.t0
         parts += flow_parts(kinds, per_ring_cycles, tx, proj, s)

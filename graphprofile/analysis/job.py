@@ -182,7 +182,14 @@ def analyse(
 
     log.say("rings")
     parts, t0, flow_meta = _ring_candidates(
-        graph, proj, s, txn_src, txn_dst, log, single_shot=context["single_shot_account"]
+        graph,
+        proj,
+        s,
+        txn_src,
+        txn_dst,
+        log,
+        single_shot=context["single_shot_account"],
+        relay=context["relay_account"],
     )
     if pending is not None:
         if not pending.done():  # still running: load the behaviour job's library meanwhile
@@ -273,6 +280,7 @@ def _ring_candidates(
     log: _Log,
     *,
     single_shot: np.ndarray | None = None,
+    relay: np.ndarray | None = None,
 ) -> tuple[list[tuple[Any, ...]], int, dict[str, Any]]:
     """Identity and money-flow ring candidates (the parts, before ring risk, that the
     learned model also counts per customer), the flows' time origin and the flow meta."""
@@ -292,6 +300,7 @@ def _ring_candidates(
             src_codes=txn_src,
             dst_codes=txn_dst,
             single_shot=single_shot,
+            relay=relay,
             progress=lambda text: log.detail("rings", text),
         )
         t0 = tx.t0

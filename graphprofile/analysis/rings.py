@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from graphprofile._arrow import codes
-from graphprofile.analysis._util import components, distinct_sorted, single_shot_accounts
+from graphprofile.analysis._util import components, distinct_sorted, sent_received
 from graphprofile.analysis.projection import Projection
 from graphprofile.frames import CanonicalGraph
 
@@ -141,6 +141,11 @@ def ring_features(
     single = context["single_shot_account"][acc_members["acc"].to_numpy(dtype=np.int64)]
     out["single_shot_share"] = (
         pd.Series(single, dtype="float64").groupby(acc_members["ring"].to_numpy()).mean()
+    )
+    # accounts whose whole activity is one receipt and one payment (a chain's relays)
+    relay = context["relay_account"][acc_members["acc"].to_numpy(dtype=np.int64)]
+    out["relay_share"] = (
+        pd.Series(relay, dtype="float64").groupby(acc_members["ring"].to_numpy()).mean()
     )
     e_in = _touching(me, "dst", acc_members["acc"], n_a).merge(
         acc_members.rename(columns={"acc": "dst"}), on="dst", how="inner"
@@ -367,6 +372,8 @@ def bank_context(
     ``log_amount_sum``: sum of the logs of the amounts each customer sends.
     ``single_shot_account``: per account, is its whole activity in the data one transaction
     (:func:`~graphprofile.analysis._util.single_shot_accounts`).
+    ``relay_account``: per account, is its whole activity one receipt and one payment
+    (:func:`~graphprofile.analysis._util.relay_accounts`).
     ``txn_src`` / ``txn_dst``: account position of every transaction's sender / receiving
     account, when already computed.
     """
@@ -410,10 +417,13 @@ def bank_context(
     activity = np.zeros(n_c)
     logs = np.zeros(n_c)
     single_shot = np.zeros(n_a, dtype=bool)
+    relay = np.zeros(n_a, dtype=bool)
     if len(txns):
         acc = codes(txns["from_account"], proj.accounts) if txn_src is None else txn_src
         dst = codes(txns["to_account"], proj.accounts) if txn_dst is None else txn_dst
-        single_shot = single_shot_accounts(n_a, acc, dst)
+        sent, received = sent_received(n_a, acc, dst)
+        single_shot = sent + received == 1  # _util.single_shot_accounts, counted once
+        relay = (sent == 1) & (received == 1)  # _util.relay_accounts
         c = np.where(acc >= 0, proj.account_customer[np.maximum(acc, 0)], -1)
         activity = np.bincount(c[c >= 0], minlength=n_c).astype("float64")
         amount = txns["amount"].to_numpy(dtype="float64")
@@ -428,6 +438,7 @@ def bank_context(
         "cash_out": cash,
         "activity": activity,
         "single_shot_account": single_shot,
+        "relay_account": relay,
         "log_amount_sum": logs,
         "activity_median": float(np.median(activity)) if n_c else 0.0,
     }

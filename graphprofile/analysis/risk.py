@@ -1,8 +1,8 @@
 """Ring risk and customer risk in [0, 1], each with machine-readable reasons.
 
 **Ring risk** is a weighted sum of evidence components in [0, 1]; the weights of each kind
-sum to 1, except fan-in's ``single_shot`` on top (see :data:`RING_WEIGHTS` and
-``docs/ANALYSIS.md``):
+sum to 1, except fan-in's ``single_shot`` and stack's ``relay`` on top (see
+:data:`RING_WEIGHTS` and ``docs/ANALYSIS.md``):
 
 - ``pattern``: the ring's defining pattern itself (1 for every detected money-flow
   pattern; for identity rings, the share of members on the most shared device);
@@ -26,6 +26,9 @@ sum to 1, except fan-in's ``single_shot`` on top (see :data:`RING_WEIGHTS` and
   Weighted on top of the other fan-in components (:data:`SINGLE_SHOT_WEIGHT`, the sum is
   clipped to 1), so that a collector fed only by such accounts is reported on that
   evidence and the pattern alone; it is 0 wherever every account is otherwise active;
+- ``relay``: stack, the share of the ring's accounts whose whole activity in the data is one
+  receipt and one payment (a chain of pass-through accounts, ``flows.find_relays``), on
+  top in the same way (:data:`RELAY_WEIGHT`);
 - ``burst``: scatter-gather, layers and stacks, ``clip(1 - span / data span, 0, 1)``
   where ``span`` is the time from the first to the last transfer between the ring's own
   accounts: a structure acting within a short stretch of the data is one operation;
@@ -69,10 +72,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-#: Weight of each evidence component per ring kind (each row sums to 1 but fan-in's, whose
-#: ``single_shot`` comes on top; ring risk is clipped to 1).
+#: Weight of each evidence component per ring kind (each row sums to 1 but fan-in's and
+#: stack's, whose ``single_shot`` / ``relay`` comes on top; ring risk is clipped to 1).
 #: Weight of ``single_shot`` in a fan-in's risk (see :data:`RING_WEIGHTS`).
 SINGLE_SHOT_WEIGHT = 0.45
+#: Weight of ``relay`` in a stack's risk (see :data:`RING_WEIGHTS`): as ``single_shot``.
+RELAY_WEIGHT = SINGLE_SHOT_WEIGHT
 
 RING_WEIGHTS: dict[str, dict[str, float]] = {
     "identity": {
@@ -119,6 +124,9 @@ RING_WEIGHTS: dict[str, dict[str, float]] = {
             "strangers": 0.3,
             "burst": 0.1,
             "known_fraud": 0.1,
+            # stack only, on top of the others (the sum is clipped to 1): a chain of
+            # accounts that exist to pass one payment on (``flows.find_relays``)
+            **({"relay": RELAY_WEIGHT} if kind == "stack" else {}),
         }
         for kind in ("scatter_gather", "bipartite", "stack")
     },
@@ -165,6 +173,8 @@ def ring_components(rings: pd.DataFrame) -> pd.DataFrame:
     comp["one_off"] = rings["one_off_share"].astype("float64").fillna(0.0)
     single = rings["single_shot_share"] if "single_shot_share" in rings else 0.0
     comp["single_shot"] = pd.Series(single, index=rings.index, dtype="float64").fillna(0.0)
+    relay = rings["relay_share"] if "relay_share" in rings else 0.0
+    comp["relay"] = pd.Series(relay, index=rings.index, dtype="float64").fillna(0.0)
     # identity rings: every account of the member is young; money rings: the ring accounts
     young = np.where(
         rings["kind"] == "identity", rings["young_share"], rings["young_account_share"]

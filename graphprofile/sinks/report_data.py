@@ -97,7 +97,7 @@ def fmt_value(value: Any, say: Messages = ENGLISH) -> str:
 
 #: Reason types whose sentence is "risk raised by …" (``reason.components.*``).
 _COMPONENTS = ("young", "cash_out", "thin", "length", "known_fraud", "size", "breadth",
-               "magnitude", "one_off", "single_shot", "strangers", "burst",
+               "magnitude", "one_off", "single_shot", "relay", "strangers", "burst",
                "odd_amounts", "same_day_repeats")  # fmt: skip
 #: Ring kinds whose pattern reason is "pattern: …" (``reason.patterns.*``).
 _PATTERNS = RING_KINDS
@@ -178,8 +178,9 @@ def _known_type(r: dict[str, Any], say: Messages) -> str | None:
                    shape=str(r.get("shape", "?")).replace("_", "-"),
                    links="; ".join(links) + more)  # fmt: skip
     if kind == "layers_pattern":
+        relay = say("reason.layers_relay", n=f"{r['n_relay']:,}") if r.get("n_relay") else ""
         return say("reason.layers_pattern", n_layers=r.get("n_layers", "?"),
-                   n=r.get("n_accounts", "?"))  # fmt: skip
+                   n=r.get("n_accounts", "?"), relay=relay)  # fmt: skip
     if kind == "layer":
         return say("reason.layer", depth=r.get("depth", "?"),
                    payers=", ".join(map(str, r.get("payers") or [])),

@@ -3,6 +3,7 @@ days, a gather-scatter, and a payroll batch that must not be flagged."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +16,7 @@ from graphprofile.analysis import AnalysisSettings, analyse
 from graphprofile.analysis.flows import (
     COLLECTION_MIN_SENDERS,
     DAY,
+    RELAY_MIN,
     Txns,
     _count_threshold,
     _funded_receipts,
@@ -23,6 +25,7 @@ from graphprofile.analysis.flows import (
     find_cycles,
     find_fan_in,
     find_fan_out,
+    find_relays,
     passers_unlikely,
 )
 from graphprofile.analysis.projection import project
@@ -574,3 +577,80 @@ def test_a_collector_fed_by_single_shot_accounts_is_a_fan_in() -> None:
     assert ring["risk"] >= settings.ring_min_risk
     in_rings = {c for cs in result.rings["customers"] for c in cs}
     assert not {"M", "W", *[f"X{k:02d}" for k in range(5)]} & in_rings
+
+
+def _relay_bank(n_relays: int, *, loop: int = 0) -> CanonicalGraph:
+    """The hand-built bank plus a chain of ``n_relays`` accounts that each receive one
+    payment and make one, from background customer B01 to B02, out of order in time (each
+    relay pays before it is paid, as AMLSim's unordered schedule does); and, when ``loop``,
+    a closed loop of that many relays that only pay one another."""
+
+    def extra(pay: Callable[..., None]) -> None:
+        chain = ["B01", *[f"L{k}" for k in range(n_relays)], "B02"]
+        for k, (a, b) in enumerate(itertools.pairwise(chain)):
+            pay(a, b, 500.0 - 37 * k, 24.0 * (200 - 3 * k))
+        ring = [f"O{k}" for k in range(loop)]
+        for k, a in enumerate(ring):
+            pay(a, ring[(k + 1) % loop], 80.0 + 11 * k, 24.0 * (230 + 2 * k))
+
+    return _bank(extra)
+
+
+def _relay_chains(graph: CanonicalGraph, settings: AnalysisSettings) -> list[list[str]]:
+    """Each chain :func:`find_relays` keeps, as its layers' payers and payees in order, but
+    the hand-built bank's own 6-hop cycle (its accounts do nothing else: a loop of relays,
+    which the cycle search reports)."""
+    proj = project(graph, settings=settings)
+    ids = proj.accounts.to_numpy()
+    _members, layers = find_relays(Txns(graph, proj), settings)
+    chains = []
+    for _ring, lay in layers.groupby("ring"):
+        lay = lay.sort_values("depth")
+        chains.append(
+            [str(ids[lay["payers"].iloc[0][0]]), *[str(ids[q[0]]) for q in lay["payees"]]]
+        )
+    return [c for c in chains if "A-Y1" not in c]
+
+
+def test_a_chain_of_three_relays_is_found_out_of_order_two_are_not() -> None:
+    settings = AnalysisSettings()
+    chains = _relay_chains(_relay_bank(RELAY_MIN), settings)
+    assert chains == [["A-B01", "A-L0", "A-L1", "A-L2", "A-B02"]]
+    assert _relay_chains(_relay_bank(RELAY_MIN - 1), settings) == []
+
+
+def test_a_chain_as_common_as_the_banks_relays_make_it_is_not_kept() -> None:
+    graph = _relay_bank(RELAY_MIN)
+    proj = project(graph, settings=AnalysisSettings())
+    tx = Txns(graph, proj)
+    q = float(tx.relay[tx.dst].mean())  # share of transfers received by relays
+    # three relays: two links at rate q; kept at alpha just above q**2, not just below
+    chain = ["A-B01", "A-L0", "A-L1", "A-L2", "A-B02"]
+    assert _relay_chains(graph, AnalysisSettings(fan_pass_alpha=q**2 * 1.01)) == [chain]
+    assert _relay_chains(graph, AnalysisSettings(fan_pass_alpha=q**2 * 0.99)) == []
+
+
+def test_a_relay_chain_is_a_reported_stack_with_its_reasons() -> None:
+    settings = AnalysisSettings()
+    graph = _relay_bank(5, loop=4)
+    assert sorted(_relay_chains(graph, settings)) == [
+        ["A-B01", "A-L0", "A-L1", "A-L2", "A-L3", "A-L4", "A-B02"],
+        ["A-O0", "A-O1", "A-O2", "A-O3", "A-O0"],
+    ]
+    result = analyse(graph, settings=settings, run_id="r1", computed_at=NOW, seed=7)
+    rings = _rings(result, "stack")
+    chain = rings[rings["accounts"].map(lambda a: "A-L0" in list(a))].iloc[0]
+    assert sorted(chain["customers"]) == ["B01", "B02", "L0", "L1", "L2", "L3", "L4"]
+    reasons = json.loads(chain["reasons"])
+    pattern = next(r for r in reasons if r["type"] == "layers_pattern")
+    assert pattern["n_layers"] == 6 and pattern["n_accounts"] == 7 and pattern["n_relay"] == 5
+    layers = [r for r in reasons if r["type"] == "layer"]
+    assert [(r["payers"], r["payees"]) for r in layers][:2] == [
+        (["A-B01"], ["A-L0"]),
+        (["A-L0"], ["A-L1"]),
+    ]
+    relay = next(r for r in reasons if r["type"] == "relay")
+    assert relay["weight"] == round(0.45 * 5 / 7, 4)
+    assert chain["risk"] >= settings.ring_min_risk
+    loop = rings[rings["accounts"].map(lambda a: "A-O0" in list(a))].iloc[0]
+    assert sorted(loop["customers"]) == ["O0", "O1", "O2", "O3"] and loop["risk"] >= 0.55

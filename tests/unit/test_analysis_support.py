@@ -20,7 +20,9 @@ def small_bank(
 ) -> CanonicalGraph:
     """40 background customers plus a 3-cycle, a 12-sender fan-in and a 4-customer device ring.
 
-    - background ``B00..B39``: a payment chain ``B_i -> B_{i+1}`` with unrelated amounts;
+    - background ``B00..B39``: a payment chain ``B_i -> B_{i+1}`` with unrelated amounts,
+      each link paid in two parts (a chain of accounts each receiving one payment and making
+      one would be a chain of relays, ``flows.find_relays``);
       ``B00..B29`` also share a public terminal ``dev-public`` (a hub: 30 > K = 10);
       ``B00``/``B01`` share an address (a household, not a ring);
     - cycle: ``X1 -> X2 -> X3 -> X1``, 1000.00, 980.00, 960.40, a few hours apart;
@@ -47,6 +49,8 @@ def small_bank(
         devices.append((f"dev-B{i:02d}", f"B{i:02d}", None, _ts(1), None))
     for i in range(39):
         pay(f"B{i:02d}", f"B{i + 1:02d}", 37.0 * (i + 1) ** 1.3, 24.0 * i)
+    for i in range(39):  # and settles a small balance: no background account is a relay
+        pay(f"B{i:02d}", f"B{i + 1:02d}", 29.0 * (i + 1) ** 1.3, 24.0 * i + 80)
     for i in range(30):
         devices.append(("dev-public", f"B{i:02d}", None, _ts(2 + i), None))
     idents += [("B00", "address", "1 High St"), ("B01", "address", "1 High St")]

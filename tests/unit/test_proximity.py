@@ -43,21 +43,22 @@ def test_money_link_says_what_it_is(run) -> None:
     _, f = run
     assert f.loc["B04", "fraud_hops"] == 1
     reason = _neighbour(f, "B04")
-    # B04 received 37 * 4**1.3 from B03 and sent 37 * 5**1.3 to known-fraud B05: the link
-    # carries that share of its money, and the 1-hop weight 0.5 is scaled by it
+    # B04 received (37 + 29) * 4**1.3 from B03 and sent (37 + 29) * 5**1.3 to known-fraud
+    # B05 (two transfers each way): the link carries that share of its money, and the 1-hop
+    # weight 0.5 is scaled by it
     share = 5**1.3 / (4**1.3 + 5**1.3)
     assert reason["customer"] == "B05" and reason["hops"] == 1
     assert reason["share"] == round(share, 4) and reason["weight"] == round(0.5 * share, 4)
     link = reason["steps"][0]["links"][0]
-    assert link["via"] == "money" and link["direction"] == "sent" and link["n_txns"] == 1
+    assert link["via"] == "money" and link["direction"] == "sent" and link["n_txns"] == 2
     words = reasons_in_words([reason])[0]
-    assert words.startswith("1 hop from known fraud B05 (+0.29 risk): sent 1 transfer totalling ")
+    assert words.startswith("1 hop from known fraud B05 (+0.29 risk): sent 2 transfers totalling ")
     assert words.endswith(" to B05")
     two = _neighbour(f, "B03")
     assert two["hops"] == 2 and [s["to"] for s in two["steps"]] == ["B04", "B05"]
     # two hops: B03's share of money with B04, times B04's own share
     assert two["share"] == round(4**1.3 / (3**1.3 + 4**1.3) * share, 4)
-    assert "; B04 sent 1 transfer totalling" in reasons_in_words([two])[0]
+    assert "; B04 sent 2 transfers totalling" in reasons_in_words([two])[0]
 
 
 def test_salary_hub_and_distance_carry_no_reason(run) -> None:
@@ -89,7 +90,7 @@ def test_explain_paths_agree_with_the_tag(run) -> None:
             assert "E" not in p["customers"]
             assert all(x.get("id") != "dev-public" for s in p["steps"] for x in s["links"])
     doc = explain(out, "B04")
-    assert doc["paths_to_known_fraud"][0]["in_words"].startswith("sent 1 transfer totalling")
+    assert doc["paths_to_known_fraud"][0]["in_words"].startswith("sent 2 transfers totalling")
 
 
 def test_fraud_hops_count_customer_steps() -> None:

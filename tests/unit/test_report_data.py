@@ -364,14 +364,20 @@ def test_reasons_in_words() -> None:
         {"type": "ring", "ring_id": "R1", "kind": "fan_in", "weight": 0.8},
         {"type": "fan_in_pattern", "collector": "Q", "n_senders": 6, "n_single_shot": 6},
         {"type": "single_shot", "weight": 0.3857},
+        {"type": "layers_pattern", "n_layers": 4, "n_accounts": 5, "n_relay": 3},
+        {"type": "relay", "weight": 0.27},
         {"type": "strangers", "weight": 0.111},
     ]
     words = reasons_in_words(analysis_reasons)
-    assert words[-1] == (
+    assert words[-3:] == [
+        "4 layer(s) of payments over 5 accounts; 3 of them made no other transaction than one"
+        " receipt and one payment",
+        "risk raised by accounts whose only transactions in the data are one receipt and one"
+        " payment (+0.27 risk)",
         "risk raised by members from different social circles, where this bank's money usually"
-        " stays within one (+0.11 risk)"
-    )
-    words = words[:-1]
+        " stays within one (+0.11 risk)",
+    ]
+    words = words[:-3]
     assert words[-2:] == [
         "6 accounts paid collector Q within days; 6 of them made no other transaction in the data",
         "risk raised by accounts whose only transaction in the data is this one (+0.39 risk)",

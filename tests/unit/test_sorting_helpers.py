@@ -8,6 +8,7 @@ import pytest
 
 from graphprofile.analysis._util import (
     distinct_sorted,
+    relay_accounts,
     search_sorted,
     single_shot_accounts,
     stable_argsort,
@@ -129,3 +130,14 @@ def test_single_shot_accounts_counts_every_transaction_an_account_is_in() -> Non
     # 2 sends twice; 3 pays a counterparty once (single); 4 receives twice; 5 receives once
     got = single_shot_accounts(6, src, dst)
     assert got.tolist() == [True, False, False, True, False, True]
+
+
+def test_relay_accounts_received_one_transfer_and_sent_one_transaction() -> None:
+    # accounts 0..5; rows: (sender, receiving account or -1 for a counterparty payment)
+    src = np.array([0, 1, 1, 2, 3, -1, 4])
+    dst = np.array([1, 2, 5, 3, -1, 4, 0])
+    # 0 sends once, receives once from 4 (relay); 1 receives once, sends twice; 2 receives
+    # once, sends once (relay); 3 receives once, pays a counterparty once (relay); 4
+    # receives from an unknown sender and sends once (relay); 5 only receives
+    got = relay_accounts(6, src, dst)
+    assert got.tolist() == [True, False, True, True, True, False]
