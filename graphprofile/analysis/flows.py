@@ -620,36 +620,57 @@ def find_fan_in(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, int]:
 
 
 def find_collections(tx: Txns, s: AnalysisSettings) -> pd.DataFrame:
-    """Collectors fed by single-shot accounts: ``ring, acc, role`` (collector/sender).
+    """Collectors fed by single-shot accounts: ``ring, acc, role`` (collector, sender,
+    onward).
 
     A fan-in whose senders' whole activity in the data is the one transfer to the
     collector (:func:`~graphprofile.analysis._util.single_shot_accounts`): accounts that
     exist to make one payment, the funnel-account typology, whether or not the collector
-    passes the money on. Kept when at least :data:`COLLECTION_MIN_SENDERS` of the
-    collector's receipts come from such accounts and that is unlikely at the bank's own
-    rate (the share of all transfers sent by single-shot accounts; one-sided binomial test
-    at ``fan_pass_alpha``): a busy account paid by many, a few of them one-off, is not one.
-    No window: a single-shot sender has one transfer, whenever it is. On data where every
-    account is active (our generator, the AMLSim samples) none is found.
+    passes the money on. Kept when the collector's receipts from such accounts are unlikely
+    at the bank's own rate (the share of all transfers sent by single-shot accounts;
+    one-sided binomial test at ``fan_pass_alpha``: a busy account paid by many, a few of
+    them one-off, is not one) and either at least :data:`COLLECTION_MIN_SENDERS` of them
+    paid it, or fewer did and the collector paid on to single-shot accounts (whose whole
+    activity is that one receipt) so that the two sides hold that many together, its
+    payments to them being unlikely too at the bank's own rate (the share of all transfers
+    received by single-shot accounts): a gather-scatter through accounts that exist for it.
+    Such receivers are members (``onward``) of the collections they make, not of those
+    whose senders alone suffice (AMLSim's ordinary accounts pay silent accounts too: the
+    collectors of its fan-in sets, paying such accounts in the ordinary way, would bring 59
+    ordinary accounts into 106 laundering rings). No window: a
+    single-shot account has one transfer, whenever it is. On data where every account is
+    active (our generator, the AMLSim samples) none is found.
     """
     from_single = tx.single_shot[tx.src]
     if not from_single.any():
         return _empty_members()
+    to_single = tx.single_shot[tx.dst]
     n_acc = len(tx.single_shot)
-    received = np.bincount(tx.dst, minlength=n_acc)
-    k = np.bincount(tx.dst[from_single], minlength=n_acc)
-    cand = np.flatnonzero(k >= COLLECTION_MIN_SENDERS)
-    base = float(from_single.mean())
-    cand = cand[passers_unlikely(k[cand], received[cand], base, s.fan_pass_alpha)]
+    k_in = np.bincount(tx.dst[from_single], minlength=n_acc)
+    k_out = np.bincount(tx.src[to_single], minlength=n_acc)
+    cand = np.flatnonzero((k_in >= 1) & (k_in + k_out >= COLLECTION_MIN_SENDERS))
+    received = np.bincount(tx.dst, minlength=n_acc)[cand]
+    paid = np.bincount(tx.src, minlength=n_acc)[cand]
+    alpha = s.fan_pass_alpha
+    fed = passers_unlikely(k_in[cand], received, float(from_single.mean()), alpha)
+    pays = passers_unlikely(k_out[cand], paid, float(to_single.mean()), alpha)
+    enough = k_in[cand] >= COLLECTION_MIN_SENDERS
+    keep = fed & (enough | pays)
+    # the receivers are members where they are evidence the collection needs
+    cand, pays = cand[keep], (pays & ~enough)[keep]
     if len(cand) == 0:
         return _empty_members()
     ring_of = np.full(n_acc, -1, dtype=np.int64)
     ring_of[cand] = np.arange(len(cand))
     legs = np.flatnonzero(from_single & (ring_of[tx.dst] >= 0))
+    pays_on = np.zeros(n_acc, dtype=bool)
+    pays_on[cand[pays]] = True
+    outs = np.flatnonzero(to_single & pays_on[tx.src])
     members = pd.concat(
         [
             pd.DataFrame({"ring": np.arange(len(cand)), "acc": cand, "role": "collector"}),
             pd.DataFrame({"ring": ring_of[tx.dst[legs]], "acc": tx.src[legs], "role": "sender"}),
+            pd.DataFrame({"ring": ring_of[tx.src[outs]], "acc": tx.dst[outs], "role": "onward"}),
         ],
         ignore_index=True,
     )

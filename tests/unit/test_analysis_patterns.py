@@ -579,6 +579,60 @@ def test_a_collector_fed_by_single_shot_accounts_is_a_fan_in() -> None:
     assert not {"M", "W", *[f"X{k:02d}" for k in range(5)]} & in_rings
 
 
+def test_fewer_single_shot_senders_make_a_collection_with_single_shot_receivers() -> None:
+    """Z is paid by two accounts that do nothing else and pays two more that do nothing
+    but receive from it: a gather-scatter through accounts that exist for it. Paying two
+    active customers instead, it is no collection; with three such senders it is one
+    without its receivers (the senders alone suffice)."""
+
+    def bank(senders: int, receivers: str) -> CanonicalGraph:
+        def extra(pay: Callable[..., None]) -> None:
+            for k in range(senders):
+                pay(f"V{k:02d}", "Z", 410.0 + 13 * k, 24.0 * (120 + 5 * k))
+            for k in range(2):
+                who = f"W{k:02d}" if receivers == "single" else f"B{k + 10:02d}"
+                pay("Z", who, 390.0 + 11 * k, 24.0 * (131 + k))
+
+        return _bank(extra)
+
+    def collection(graph: CanonicalGraph) -> dict[str, str]:
+        proj = project(graph, settings=AnalysisSettings())
+        ids = proj.accounts.to_numpy()
+        m = find_collections(Txns(graph, proj), AnalysisSettings())
+        ring = m.loc[m["acc"] == int(np.flatnonzero(ids == "A-Z")[0]), "ring"]
+        if len(ring) == 0:
+            return {}
+        m = m[m["ring"] == ring.iloc[0]]
+        return dict(zip(ids[m["acc"].to_numpy()], m["role"], strict=True))
+
+    assert collection(bank(2, "single")) == {
+        "A-Z": "collector",
+        "A-V00": "sender",
+        "A-V01": "sender",
+        "A-W00": "onward",
+        "A-W01": "onward",
+    }
+    assert collection(bank(2, "active")) == {}
+    # one single-shot sender among one receipt: this small bank's rate of such senders is
+    # 6.6 % of its transfers (the fan-in and gather-scatter it holds), above fan_pass_alpha
+    assert collection(bank(1, "single")) == {}
+    assert collection(bank(3, "single")) == {
+        "A-Z": "collector",
+        "A-V00": "sender",
+        "A-V01": "sender",
+        "A-V02": "sender",
+    }
+    graph = bank(2, "single")
+    result = analyse(graph, run_id="c2", computed_at=NOW, seed=7)
+    rings = _rings(result, "fan_in")
+    ring = rings[rings["accounts"].map(lambda a: "A-Z" in list(a))].iloc[0]
+    assert sorted(ring["customers"]) == ["V00", "V01", "W00", "W01", "Z"]
+    pattern = next(r for r in json.loads(ring["reasons"]) if r["type"] == "fan_in_pattern")
+    assert pattern["n_senders"] == 2 and pattern["n_onwards"] == 2
+    assert pattern["n_single_shot"] == 2
+    assert ring["risk"] >= AnalysisSettings().ring_min_risk
+
+
 def _relay_bank(n_relays: int, *, loop: int = 0) -> CanonicalGraph:
     """The hand-built bank plus a chain of ``n_relays`` accounts that each receive one
     payment and make one, from background customer B01 to B02, out of order in time (each
