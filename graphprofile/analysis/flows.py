@@ -700,10 +700,15 @@ def find_relays(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, pd.DataFra
     (:func:`~graphprofile.analysis._util.relay_accounts`): an account that exists to pass
     one payment on, the pass-through mule. Relays paying one another make a chain, from
     the account that paid the first to the account the last paid (the same account when
-    the chain closes a loop). Kept when it holds at least :data:`RELAY_MIN` relays and a
-    chain that long is unlikely at the bank's own rate: ``q ** (k - 1) <= fan_pass_alpha``
-    for ``k`` relays, ``q`` the share of all transfers received by relays (the chance that
-    a relay's one payment lands on another relay). No window and no order in time: a relay
+    the chain closes a loop). A chain also runs on through a *joint*: an account that is no
+    relay, paid by a relay and paying a relay, each side unlikely at the bank's own rates
+    (the share of all transfers sent by relays for what it received, received by relays
+    for what it paid; one-sided binomial test at ``fan_pass_alpha``, as for collections): a
+    member of the scheme that also transacts in the ordinary way, not a busy account a few
+    relays happened to pay. Kept when a chain holds at least :data:`RELAY_MIN` relays and
+    that many is unlikely at the bank's own rate: ``q ** (k - 1) <= fan_pass_alpha`` for
+    ``k`` relays, ``q`` the share of all transfers received by relays (the chance that a
+    relay's one payment lands on another relay). No window and no order in time: a relay
     has one payment each way, whenever they are. On data where every account is otherwise
     active (our generator, the AMLSim samples) none is found.
 
@@ -712,23 +717,39 @@ def find_relays(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, pd.DataFra
     (pandas.DataFrame, pandas.DataFrame)
         As :func:`~graphprofile.analysis.layers.find_layers`: members ``ring, acc, role``
         (``payer``, ``payee``, ``through``) and layers ``ring, layer, depth, payers,
-        payees``, one layer per transfer of the chain, ``depth`` its place along it.
-        Rings and layers are numbered from 0.
+        payees``, one layer per transfer into or out of the chain's relays, ``depth`` its
+        place along the chain (:func:`_walk_depths`). Rings and layers are numbered from 0.
     """
     relay = tx.relay
     empty_l = pd.DataFrame(columns=["ring", "layer", "depth", "payers", "payees"])
-    link = relay[tx.src] & relay[tx.dst]
-    if int(link.sum()) < RELAY_MIN - 1:
+    from_relay, to_relay = relay[tx.src], relay[tx.dst]
+    if not (from_relay.any() and to_relay.any()):
         return _empty_members(), empty_l
     n_acc = len(relay)
+    alpha = s.fan_pass_alpha
+    # joints: paid by a relay and paying a relay, both unlikely for the account's own counts
+    k_in = np.bincount(tx.dst[from_relay], minlength=n_acc)
+    k_out = np.bincount(tx.src[to_relay], minlength=n_acc)
+    cand = np.flatnonzero(~relay & (k_in >= 1) & (k_out >= 1))
+    joint = np.zeros(n_acc, dtype=bool)
+    if len(cand):
+        received = np.bincount(tx.dst, minlength=n_acc)[cand]
+        paid = np.bincount(tx.src, minlength=n_acc)[cand]
+        ok = passers_unlikely(k_in[cand], received, float(from_relay.mean()), alpha)
+        ok &= passers_unlikely(k_out[cand], paid, float(to_relay.mean()), alpha)
+        joint[cand[ok]] = True
+    inner = relay | joint
+    link = (from_relay & inner[tx.dst]) | (inner[tx.src] & to_relay)
+    if not link.any():
+        return _empty_members(), empty_l
     comp = components(n_acc, tx.src[link], tx.dst[link])
     relays = np.flatnonzero(relay)
     k = np.bincount(comp[relays], minlength=n_acc)
-    q = float(relay[tx.dst].mean())  # > 0: some transfer links two relays
+    q = float(to_relay.mean())  # > 0: some transfer lands on a relay
     # q ** (k - 1) <= alpha, in logs (q < 1: not every transfer can land on a relay)
     long_enough = k >= RELAY_MIN
     if q < 1.0:
-        long_enough &= (k - 1) * np.log(q) <= np.log(max(s.fan_pass_alpha, 1e-300))
+        long_enough &= (k - 1) * np.log(q) <= np.log(max(alpha, 1e-300))
     kept = relays[long_enough[comp[relays]]]
     if len(kept) == 0:
         return _empty_members(), empty_l
@@ -738,25 +759,7 @@ def find_relays(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, pd.DataFra
     # each chain's transfers: every payment into or out of one of its relays
     legs = np.flatnonzero((chain[tx.src] >= 0) | (chain[tx.dst] >= 0))
     ring = np.where(chain[tx.src[legs]] >= 0, chain[tx.src[legs]], chain[tx.dst[legs]])
-    # place along the chain: relays in order from the one no relay paid (a closed loop
-    # of relays starts at its smallest account); the loop runs over the chains' relays
-    nxt = np.full(n_acc, -1, dtype=np.int64)
-    out = legs[chain[tx.src[legs]] >= 0]
-    nxt[tx.src[out]] = np.where(relay[tx.dst[out]], tx.dst[out], -1)
-    fed = np.zeros(n_acc, dtype=bool)
-    fed[nxt[nxt >= 0]] = True
-    place = np.full(n_acc, -1, dtype=np.int64)
-    starts = [a for a in kept.tolist() if not fed[a]]
-    for start in starts + kept.tolist():  # chains first, then any loop from its smallest
-        step, a = 0, start
-        while a >= 0 and place[a] < 0:
-            place[a] = step
-            step, a = step + 1, int(nxt[a])
-    # a transfer into a relay sits at the relay's place; one out of it, one further on (the
-    # transfer closing a loop of relays comes last, not at its first relay's place 0)
-    d = tx.dst[legs]
-    into = relay[d] & (chain[d] >= 0) & ~(fed[d] & (place[d] == 0))
-    depth = np.where(into, place[tx.dst[legs]], place[tx.src[legs]] + 1)
+    depth = _walk_depths(tx.src[legs], tx.dst[legs], ring)
     order = np.lexsort((legs, depth, ring))
     legs, ring, depth = legs[order], ring[order], depth[order]
     lay = pd.DataFrame(
@@ -781,6 +784,32 @@ def find_relays(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, pd.DataFra
         roles["pays"] & roles["paid"], "through", np.where(roles["pays"], "payer", "payee")
     )
     return _dedupe_members(roles[["ring", "acc", "role"]]), lay
+
+
+def _walk_depths(src: np.ndarray, dst: np.ndarray, ring: np.ndarray) -> np.ndarray:
+    """Place of each transfer along its ring's chain: the payer's place on a walk that
+    follows the money from each account no transfer of the ring pays (by account), then
+    from the smallest account not yet reached (a loop). Loops over the rings' transfers
+    (a few per ring), not the data's."""
+    out: dict[tuple[int, int], list[int]] = {}
+    paid: set[tuple[int, int]] = set()
+    for r, a, b in zip(ring.tolist(), src.tolist(), dst.tolist(), strict=True):
+        out.setdefault((r, a), []).append(b)
+        paid.add((r, b))
+    nodes = sorted({*out, *paid})
+    place: dict[tuple[int, int], int] = {}
+    step: dict[int, int] = {}
+    for node in [n for n in nodes if n not in paid] + nodes:  # heads first, then loops
+        todo = [node]
+        while todo:
+            cur = todo.pop()
+            if cur in place:
+                continue
+            r = cur[0]
+            place[cur] = step.get(r, 0)
+            step[r] = place[cur] + 1
+            todo += [(r, b) for b in reversed(sorted(out.get(cur, []))) if (r, b) not in place]
+    return np.array([place[(r, a)] for r, a in zip(ring.tolist(), src.tolist(), strict=True)])
 
 
 def _with_relays(

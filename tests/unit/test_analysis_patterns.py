@@ -684,6 +684,31 @@ def test_a_chain_as_common_as_the_banks_relays_make_it_is_not_kept() -> None:
     assert _relay_chains(graph, AnalysisSettings(fan_pass_alpha=q**2 * 0.99)) == []
 
 
+def test_a_chain_runs_on_through_a_member_that_also_transacts_a_busy_account_ends_it() -> None:
+    """B01 -> L0 -> L1 -> J -> L2 -> B02: J is no relay (it also pays the shop), but its one
+    receipt from a relay and its payment to one are unlikely at the bank's rates, so the
+    chain runs on through it (three relays). Paid by 30 customers and paying the shop 30
+    times, J is a busy account two relays happened to touch: two short runs, no chain."""
+
+    def bank(busy: bool) -> CanonicalGraph:
+        def extra(pay: Callable[..., None]) -> None:
+            chain = ["B01", "L0", "L1", "J", "L2", "B02"]
+            for k, (a, b) in enumerate(itertools.pairwise(chain)):
+                pay(a, b, 500.0 - 37 * k, 24.0 * (200 + 3 * k))
+            pay("J", None, 44.0, 24.0 * 190, cp="P-SHOP")
+            for i in range(30 if busy else 0):
+                pay(f"B{i + 20:02d}", "J", 30.0 + i, 24.0 * (10 + 7 * i))
+                pay("J", None, 20.0 + i, 24.0 * (11 + 7 * i), cp="P-SHOP")
+
+        return _bank(extra)
+
+    settings = AnalysisSettings()
+    assert _relay_chains(bank(busy=False), settings) == [
+        ["A-B01", "A-L0", "A-L1", "A-J", "A-L2", "A-B02"]
+    ]
+    assert _relay_chains(bank(busy=True), settings) == []
+
+
 def test_a_relay_chain_is_a_reported_stack_with_its_reasons() -> None:
     settings = AnalysisSettings()
     graph = _relay_bank(5, loop=4)
