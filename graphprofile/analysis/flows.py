@@ -701,7 +701,8 @@ def find_relays(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, pd.DataFra
     one payment on, the pass-through mule. Relays paying one another make a chain, from
     the account that paid the first to the account the last paid (the same account when
     the chain closes a loop). A chain also runs on through a *joint*: an account that is no
-    relay, paid by a relay and paying a relay, each side unlikely at the bank's own rates
+    relay, paid by one relay and paying one relay (it continues the chain, it does not
+    branch it), each side unlikely at the bank's own rates
     (the share of all transfers sent by relays for what it received, received by relays
     for what it paid; one-sided binomial test at ``fan_pass_alpha``, as for collections): a
     member of the scheme that also transacts in the ordinary way, not a busy account a few
@@ -727,10 +728,10 @@ def find_relays(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, pd.DataFra
         return _empty_members(), empty_l
     n_acc = len(relay)
     alpha = s.fan_pass_alpha
-    # joints: paid by a relay and paying a relay, both unlikely for the account's own counts
+    # joints: paid by one relay and paying one relay, each unlikely for the account's counts
     k_in = np.bincount(tx.dst[from_relay], minlength=n_acc)
     k_out = np.bincount(tx.src[to_relay], minlength=n_acc)
-    cand = np.flatnonzero(~relay & (k_in >= 1) & (k_out >= 1))
+    cand = np.flatnonzero(~relay & (k_in == 1) & (k_out == 1))
     joint = np.zeros(n_acc, dtype=bool)
     if len(cand):
         received = np.bincount(tx.dst, minlength=n_acc)[cand]

@@ -688,14 +688,18 @@ def test_a_chain_runs_on_through_a_member_that_also_transacts_a_busy_account_end
     """B01 -> L0 -> L1 -> J -> L2 -> B02: J is no relay (it also pays the shop), but its one
     receipt from a relay and its payment to one are unlikely at the bank's rates, so the
     chain runs on through it (three relays). Paid by 30 customers and paying the shop 30
-    times, J is a busy account two relays happened to touch: two short runs, no chain."""
+    times, J is a busy account two relays happened to touch: two short runs, no chain; nor
+    when J pays two relays (a branch)."""
 
-    def bank(busy: bool) -> CanonicalGraph:
+    def bank(busy: bool, branch: bool = False) -> CanonicalGraph:
         def extra(pay: Callable[..., None]) -> None:
             chain = ["B01", "L0", "L1", "J", "L2", "B02"]
             for k, (a, b) in enumerate(itertools.pairwise(chain)):
                 pay(a, b, 500.0 - 37 * k, 24.0 * (200 + 3 * k))
             pay("J", None, 44.0, 24.0 * 190, cp="P-SHOP")
+            if branch:  # J pays a second relay: it branches, it does not continue a chain
+                pay("J", "L3", 120.0, 24.0 * 208)
+                pay("L3", "B03", 118.0, 24.0 * 209)
             for i in range(30 if busy else 0):
                 pay(f"B{i + 20:02d}", "J", 30.0 + i, 24.0 * (10 + 7 * i))
                 pay("J", None, 20.0 + i, 24.0 * (11 + 7 * i), cp="P-SHOP")
@@ -707,6 +711,7 @@ def test_a_chain_runs_on_through_a_member_that_also_transacts_a_busy_account_end
         ["A-B01", "A-L0", "A-L1", "A-J", "A-L2", "A-B02"]
     ]
     assert _relay_chains(bank(busy=True), settings) == []
+    assert _relay_chains(bank(busy=False, branch=True), settings) == []
 
 
 def test_a_relay_chain_is_a_reported_stack_with_its_reasons() -> None:
