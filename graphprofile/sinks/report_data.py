@@ -151,8 +151,11 @@ def _known_type(r: dict[str, Any], say: Messages) -> str | None:
             if r.get("n_single_shot")
             else ""
         )
-        return say("reason.fan_in_pattern", n=r.get("n_senders", "?"),
-                   collector=r.get("collector", "?"), onward=onward, single=single)  # fmt: skip
+        # a collection (every sender single-shot, flows.find_collections) has no window
+        collection = bool(r.get("n_single_shot")) and r.get("n_single_shot") == r.get("n_senders")
+        return say("reason.fan_in_collection" if collection else "reason.fan_in_pattern",
+                   n=r.get("n_senders", "?"), collector=r.get("collector", "?"),
+                   onward=onward, single=single)  # fmt: skip
     if kind == "fan_out_pattern":
         return say("reason.fan_out_pattern", source=r.get("source", "?"),
                    n=r.get("n_receivers", "?"))  # fmt: skip

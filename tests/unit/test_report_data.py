@@ -379,7 +379,7 @@ def test_reasons_in_words() -> None:
     ]
     words = words[:-3]
     assert words[-2:] == [
-        "6 accounts paid collector Q within days; 6 of them made no other transaction in the data",
+        "6 accounts paid collector Q; 6 of them made no other transaction in the data",
         "risk raised by accounts whose only transaction in the data is this one (+0.39 risk)",
     ]
     words = words[:-2]
