@@ -637,9 +637,9 @@ def find_collections(tx: Txns, s: AnalysisSettings) -> pd.DataFrame:
     Such receivers are members (``onward``) of the collections they make, not of those
     whose senders alone suffice (AMLSim's ordinary accounts pay silent accounts too: the
     collectors of its fan-in sets, paying such accounts in the ordinary way, would bring 59
-    ordinary accounts into 106 laundering rings). No window: a
-    single-shot account has one transfer, whenever it is. On data where every account is
-    active (our generator, the AMLSim samples) none is found.
+    ordinary accounts into 106 laundering rings). No window: a single-shot account has one
+    transfer, whenever it is. On data where every account is active (our generator, the
+    AMLSim samples) none is found.
     """
     from_single = tx.single_shot[tx.src]
     if not from_single.any():
@@ -702,16 +702,16 @@ def find_relays(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, pd.DataFra
     the account that paid the first to the account the last paid (the same account when
     the chain closes a loop). A chain also runs on through a *joint*: an account that is no
     relay, paid by one relay and paying one relay (it continues the chain, it does not
-    branch it), each side unlikely at the bank's own rates
-    (the share of all transfers sent by relays for what it received, received by relays
-    for what it paid; one-sided binomial test at ``fan_pass_alpha``, as for collections): a
-    member of the scheme that also transacts in the ordinary way, not a busy account a few
-    relays happened to pay. Kept when a chain holds at least :data:`RELAY_MIN` relays and
-    that many is unlikely at the bank's own rate: ``q ** (k - 1) <= fan_pass_alpha`` for
-    ``k`` relays, ``q`` the share of all transfers received by relays (the chance that a
-    relay's one payment lands on another relay). No window and no order in time: a relay
-    has one payment each way, whenever they are. On data where every account is otherwise
-    active (our generator, the AMLSim samples) none is found.
+    branch it), each side unlikely at the bank's own rates (the share of all transfers sent
+    by relays for what it received, received by relays for what it paid; one-sided binomial
+    test at ``fan_pass_alpha``, as for collections): a member of the scheme that also
+    transacts in the ordinary way, not a busy account a few relays happened to pay. Kept
+    when a chain holds at least :data:`RELAY_MIN` relays and that many is unlikely at the
+    bank's own rate: ``q ** (k - 1) <= fan_pass_alpha`` for ``k`` relays, ``q`` the share of
+    all transfers received by relays (the chance that a relay's one payment lands on
+    another relay). No window and no order in time: a relay has one payment each way,
+    whenever they are. On data where every account is otherwise active (our generator, the
+    AMLSim samples) none is found.
 
     Returns
     -------
