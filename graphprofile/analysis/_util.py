@@ -159,40 +159,26 @@ def search_sorted(
     return out
 
 
-def sent_received(
+def dedicated_accounts(
     n: int, txn_src: np.ndarray, txn_dst: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per account ``0 .. n-1``: transactions it sends and transfers it receives.
+    """Per account ``0 .. n-1``: is it *single-shot* (its whole activity in the data is one
+    transaction) and is it a *relay* (one receipt and one payment, nothing else)?
 
-    Sent: every transaction (to accounts or counterparties); received: every transfer into
-    the account. ``txn_src``/``txn_dst`` are the account positions of each transaction's
-    ends (-1 where absent).
+    Counted over every transaction the account sends (to accounts or counterparties) and
+    every transfer it receives; ``txn_src``/``txn_dst`` are the account positions of each
+    transaction's ends (-1 where absent). Accounts that exist to make one payment, or to
+    pass one on, are how money mules are often used: a collector fed by several single-shot
+    accounts is the fan-in's single-shot form (``flows.find_collections``), relays paying
+    one another a chain of relays (``flows.find_relays``).
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        ``single_shot`` and ``relay``, boolean per account.
     """
     src = np.asarray(txn_src, dtype=np.int64)
     dst = np.asarray(txn_dst, dtype=np.int64)
     sent = np.bincount(src[src >= 0], minlength=n)[:n]
     received = np.bincount(dst[dst >= 0], minlength=n)[:n]
-    return sent, received
-
-
-def single_shot_accounts(n: int, txn_src: np.ndarray, txn_dst: np.ndarray) -> np.ndarray:
-    """Per account ``0 .. n-1``: is its whole activity in the data one transaction?
-
-    Counted over every transaction the account sends (to accounts or counterparties) and
-    every transfer it receives (:func:`sent_received`). An account that exists to make
-    one payment and nothing else is how money mules are often used: a collector fed by
-    several of them is the fan-in's single-shot form (``flows.find_collections``).
-    """
-    sent, received = sent_received(n, txn_src, txn_dst)
-    return sent + received == 1
-
-
-def relay_accounts(n: int, txn_src: np.ndarray, txn_dst: np.ndarray) -> np.ndarray:
-    """Per account ``0 .. n-1``: is its whole activity in the data one receipt and one
-    payment (:func:`sent_received`)?
-
-    An account that exists to pass one payment on: several of them paying one another are
-    a chain of relays (``flows.find_relays``).
-    """
-    sent, received = sent_received(n, txn_src, txn_dst)
-    return (sent == 1) & (received == 1)
+    return sent + received == 1, (sent == 1) & (received == 1)

@@ -58,14 +58,13 @@ import pyarrow as pa
 from graphprofile._arrow import codes, contiguous_text, epoch_seconds
 from graphprofile.analysis._util import (
     components,
-    relay_accounts,
+    dedicated_accounts,
     run_starts,
     runs,
     search_sorted,
-    single_shot_accounts,
     stable_argsort,
 )
-from graphprofile.analysis.layers import find_layers
+from graphprofile.analysis.layers import empty_layers, find_layers, layer_roles
 from graphprofile.analysis.layers import kind_of as layers_kind_of
 from graphprofile.analysis.projection import Projection
 from graphprofile.analysis.settings import AnalysisSettings
@@ -89,9 +88,9 @@ class Txns:
     """Transactions as arrays, with sorted views by sender and by receiver.
 
     ``src_codes``/``dst_codes`` (account positions of every transaction's ends, -1 where
-    absent), ``single_shot`` (:func:`~graphprofile.analysis._util.single_shot_accounts`
-    of those codes) and ``relay`` (:func:`~graphprofile.analysis._util.relay_accounts`) may
-    be passed in when already computed, so each is worked out once per run.
+    absent), ``single_shot`` and ``relay``
+    (:func:`~graphprofile.analysis._util.dedicated_accounts` of those codes) may be passed
+    in when already computed, so each is worked out once per run.
     Transaction ids stay in the Arrow column and are fetched only for reasons
     (:meth:`txn_ids`).
     """
@@ -115,14 +114,12 @@ class Txns:
         self.last = int(ts.max()) if len(ts) else 0  # seconds from the first to the last
         amount = t["amount"].to_numpy(dtype="float64")
         ok = src >= 0
+        if single_shot is None or relay is None:
+            single_shot, relay = dedicated_accounts(len(proj.accounts), src, dst)
         #: accounts whose whole activity in the data is one transaction
-        self.single_shot = (
-            single_shot_accounts(len(proj.accounts), src, dst)
-            if single_shot is None
-            else single_shot
-        )
+        self.single_shot = single_shot
         #: accounts whose whole activity in the data is one receipt and one payment
-        self.relay = relay_accounts(len(proj.accounts), src, dst) if relay is None else relay
+        self.relay = relay
         # every outgoing payment (accounts and counterparties) for pass-through sums. Keys
         # are ``account * span + ts``: a bound past ``last`` would reach into the next
         # account's keys, so every search bound goes through :meth:`until`
@@ -619,12 +616,43 @@ def find_fan_in(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, int]:
     return _dedupe_members(members), cut + c1 + c3 + cut2
 
 
+def _dealings(tx: Txns, mark: np.ndarray) -> tuple[np.ndarray, ...]:
+    """How every account deals with the ``mark``-ed accounts (single-shot, relays).
+
+    Returns ``from_mark``, ``to_mark`` (per transfer: sent by / received by a marked
+    account) and ``k_in``, ``k_out`` (per account: its receipts from / payments to marked
+    accounts).
+    """
+    from_mark, to_mark = mark[tx.src], mark[tx.dst]
+    k_in = np.bincount(tx.dst[from_mark], minlength=len(mark))
+    k_out = np.bincount(tx.src[to_mark], minlength=len(mark))
+    return from_mark, to_mark, k_in, k_out
+
+
+def _dealings_unlikely(
+    tx: Txns, cand: np.ndarray, dealings: tuple[np.ndarray, ...], alpha: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per ``cand`` account (from :func:`_dealings`): are its receipts from the marked
+    accounts, and its payments to them, unlikely at the bank's own rates (the share of all
+    transfers sent by, and received by, marked accounts; one-sided binomial test,
+    :func:`passers_unlikely`)?"""
+    from_mark, to_mark, k_in, k_out = dealings
+    if len(cand) == 0:
+        return np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)
+    received = np.bincount(tx.dst, minlength=len(k_in))[cand]
+    paid = np.bincount(tx.src, minlength=len(k_in))[cand]
+    return (
+        passers_unlikely(k_in[cand], received, float(from_mark.mean()), alpha),
+        passers_unlikely(k_out[cand], paid, float(to_mark.mean()), alpha),
+    )
+
+
 def find_collections(tx: Txns, s: AnalysisSettings) -> pd.DataFrame:
     """Collectors fed by single-shot accounts: ``ring, acc, role`` (collector, sender,
     onward).
 
     A fan-in whose senders' whole activity in the data is the one transfer to the
-    collector (:func:`~graphprofile.analysis._util.single_shot_accounts`): accounts that
+    collector (:func:`~graphprofile.analysis._util.dedicated_accounts`): accounts that
     exist to make one payment, the funnel-account typology, whether or not the collector
     passes the money on. Kept when the collector's receipts from such accounts are unlikely
     at the bank's own rate (the share of all transfers sent by single-shot accounts;
@@ -641,19 +669,13 @@ def find_collections(tx: Txns, s: AnalysisSettings) -> pd.DataFrame:
     transfer, whenever it is. On data where every account is active (our generator, the
     AMLSim samples) none is found.
     """
-    from_single = tx.single_shot[tx.src]
+    dealings = _dealings(tx, tx.single_shot)
+    from_single, to_single, k_in, k_out = dealings
     if not from_single.any():
         return _empty_members()
-    to_single = tx.single_shot[tx.dst]
     n_acc = len(tx.single_shot)
-    k_in = np.bincount(tx.dst[from_single], minlength=n_acc)
-    k_out = np.bincount(tx.src[to_single], minlength=n_acc)
     cand = np.flatnonzero((k_in >= 1) & (k_in + k_out >= COLLECTION_MIN_SENDERS))
-    received = np.bincount(tx.dst, minlength=n_acc)[cand]
-    paid = np.bincount(tx.src, minlength=n_acc)[cand]
-    alpha = s.fan_pass_alpha
-    fed = passers_unlikely(k_in[cand], received, float(from_single.mean()), alpha)
-    pays = passers_unlikely(k_out[cand], paid, float(to_single.mean()), alpha)
+    fed, pays = _dealings_unlikely(tx, cand, dealings, s.fan_pass_alpha)
     enough = k_in[cand] >= COLLECTION_MIN_SENDERS
     keep = fed & (enough | pays)
     # the receivers are members where they are evidence the collection needs
@@ -697,7 +719,7 @@ def find_relays(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, pd.DataFra
     """Chains of relay accounts, as stacks of one-account layers.
 
     A relay's whole activity in the data is one receipt and one payment
-    (:func:`~graphprofile.analysis._util.relay_accounts`): an account that exists to pass
+    (:func:`~graphprofile.analysis._util.dedicated_accounts`): an account that exists to pass
     one payment on, the pass-through mule. Relays paying one another make a chain, from
     the account that paid the first to the account the last paid (the same account when
     the chain closes a loop). A chain also runs on through a *joint*: an account that is no
@@ -722,27 +744,21 @@ def find_relays(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, pd.DataFra
         place along the chain (:func:`_walk_depths`). Rings and layers are numbered from 0.
     """
     relay = tx.relay
-    empty_l = pd.DataFrame(columns=["ring", "layer", "depth", "payers", "payees"])
-    from_relay, to_relay = relay[tx.src], relay[tx.dst]
+    dealings = _dealings(tx, relay)
+    from_relay, to_relay, k_in, k_out = dealings
     if not (from_relay.any() and to_relay.any()):
-        return _empty_members(), empty_l
+        return _empty_members(), empty_layers()
     n_acc = len(relay)
     alpha = s.fan_pass_alpha
     # joints: paid by one relay and paying one relay, each unlikely for the account's counts
-    k_in = np.bincount(tx.dst[from_relay], minlength=n_acc)
-    k_out = np.bincount(tx.src[to_relay], minlength=n_acc)
     cand = np.flatnonzero(~relay & (k_in == 1) & (k_out == 1))
+    fed, pays = _dealings_unlikely(tx, cand, dealings, alpha)
     joint = np.zeros(n_acc, dtype=bool)
-    if len(cand):
-        received = np.bincount(tx.dst, minlength=n_acc)[cand]
-        paid = np.bincount(tx.src, minlength=n_acc)[cand]
-        ok = passers_unlikely(k_in[cand], received, float(from_relay.mean()), alpha)
-        ok &= passers_unlikely(k_out[cand], paid, float(to_relay.mean()), alpha)
-        joint[cand[ok]] = True
+    joint[cand[fed & pays]] = True
     inner = relay | joint
     link = (from_relay & inner[tx.dst]) | (inner[tx.src] & to_relay)
     if not link.any():
-        return _empty_members(), empty_l
+        return _empty_members(), empty_layers()
     comp = components(n_acc, tx.src[link], tx.dst[link])
     relays = np.flatnonzero(relay)
     k = np.bincount(comp[relays], minlength=n_acc)
@@ -753,7 +769,7 @@ def find_relays(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, pd.DataFra
         long_enough &= (k - 1) * np.log(q) <= np.log(max(alpha, 1e-300))
     kept = relays[long_enough[comp[relays]]]
     if len(kept) == 0:
-        return _empty_members(), empty_l
+        return _empty_members(), empty_layers()
     chain = np.full(n_acc, -1, dtype=np.int64)
     comps = np.unique(comp[kept])
     chain[kept] = np.searchsorted(comps, comp[kept])
@@ -780,11 +796,7 @@ def find_relays(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, pd.DataFra
             "paid": np.concatenate([np.zeros(len(legs), bool), np.ones(len(legs), bool)]),
         }
     )
-    roles = ends.groupby(["ring", "acc"], as_index=False)[["pays", "paid"]].max()
-    roles["role"] = np.where(
-        roles["pays"] & roles["paid"], "through", np.where(roles["pays"], "payer", "payee")
-    )
-    return _dedupe_members(roles[["ring", "acc", "role"]]), lay
+    return _dedupe_members(layer_roles(ends)), lay
 
 
 def _walk_depths(src: np.ndarray, dst: np.ndarray, ring: np.ndarray) -> np.ndarray:

@@ -78,7 +78,7 @@ def find_layers(
         Rings are numbered by their smallest account.
     """
     empty_m = empty_members()
-    empty_l = pd.DataFrame(columns=["ring", "layer", "depth", "payers", "payees"])
+    empty_l = empty_layers()
     if len(src) == 0:
         return empty_m, empty_l
     n = int(max(src.max(), dst.max())) + 1
@@ -130,11 +130,7 @@ def find_layers(
     first = accs.groupby("stack")["acc"].min().sort_values()
     ring_no = pd.Series(np.arange(len(first)), index=first.index)
     accs["ring"] = ring_no.loc[accs["stack"]].to_numpy()
-    roles = accs.groupby(["ring", "acc"], as_index=False)[["pays", "paid"]].max()
-    roles["role"] = np.where(
-        roles["pays"] & roles["paid"], "through", np.where(roles["pays"], "payer", "payee")
-    )
-    members = roles[["ring", "acc", "role"]].astype({"ring": "int64", "acc": "int64"})
+    members = layer_roles(accs).astype({"ring": "int64", "acc": "int64"})
     members = members.sort_values(["ring", "acc"], ignore_index=True)
     lay = pd.DataFrame(
         {
@@ -146,6 +142,22 @@ def find_layers(
         }
     ).sort_values(["ring", "depth", "layer"], ignore_index=True)
     return members, lay
+
+
+def empty_layers() -> pd.DataFrame:
+    """A layers table with no rows (the columns :func:`find_layers` returns)."""
+    return pd.DataFrame(columns=["ring", "layer", "depth", "payers", "payees"])
+
+
+def layer_roles(ends: pd.DataFrame) -> pd.DataFrame:
+    """Members ``ring, acc, role`` from each account's ends of a ring's layers (``ring, acc,
+    pays, paid``): ``payer``, ``payee``, or ``through`` when it pays in one layer and is
+    paid in another."""
+    roles = ends.groupby(["ring", "acc"], as_index=False)[["pays", "paid"]].max()
+    roles["role"] = np.where(
+        roles["pays"] & roles["paid"], "through", np.where(roles["pays"], "payer", "payee")
+    )
+    return roles[["ring", "acc", "role"]]
 
 
 def _dense(pay: pd.DataFrame) -> pd.DataFrame:

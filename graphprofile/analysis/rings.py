@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from graphprofile._arrow import codes
-from graphprofile.analysis._util import components, distinct_sorted, sent_received
+from graphprofile.analysis._util import components, dedicated_accounts, distinct_sorted
 from graphprofile.analysis.projection import Projection
 from graphprofile.frames import CanonicalGraph
 
@@ -138,15 +138,13 @@ def ring_features(
     )
     out["one_off_share"] = (inside["n_txns"] == 1).groupby(inside["ring"]).mean()
     # accounts whose whole activity in the data is one transaction (a collector's funnel)
-    single = context["single_shot_account"][acc_members["acc"].to_numpy(dtype=np.int64)]
-    out["single_shot_share"] = (
-        pd.Series(single, dtype="float64").groupby(acc_members["ring"].to_numpy()).mean()
-    )
-    # accounts whose whole activity is one receipt and one payment (a chain's relays)
-    relay = context["relay_account"][acc_members["acc"].to_numpy(dtype=np.int64)]
-    out["relay_share"] = (
-        pd.Series(relay, dtype="float64").groupby(acc_members["ring"].to_numpy()).mean()
-    )
+    # or one receipt and one payment (a chain's relays)
+    acc, ring = acc_members["acc"].to_numpy(dtype=np.int64), acc_members["ring"].to_numpy()
+    for mark, column in (
+        ("single_shot_account", "single_shot_share"),
+        ("relay_account", "relay_share"),
+    ):
+        out[column] = pd.Series(context[mark][acc], dtype="float64").groupby(ring).mean()
     e_in = _touching(me, "dst", acc_members["acc"], n_a).merge(
         acc_members.rename(columns={"acc": "dst"}), on="dst", how="inner"
     )
@@ -370,10 +368,9 @@ def bank_context(
     ``cash_out``: the customer pays a counterparty whose kind names a cash-out channel.
     ``activity``: transactions sent per customer.
     ``log_amount_sum``: sum of the logs of the amounts each customer sends.
-    ``single_shot_account``: per account, is its whole activity in the data one transaction
-    (:func:`~graphprofile.analysis._util.single_shot_accounts`).
-    ``relay_account``: per account, is its whole activity one receipt and one payment
-    (:func:`~graphprofile.analysis._util.relay_accounts`).
+    ``single_shot_account`` / ``relay_account``: per account, is its whole activity in the
+    data one transaction / one receipt and one payment
+    (:func:`~graphprofile.analysis._util.dedicated_accounts`).
     ``txn_src`` / ``txn_dst``: account position of every transaction's sender / receiving
     account, when already computed.
     """
@@ -421,9 +418,7 @@ def bank_context(
     if len(txns):
         acc = codes(txns["from_account"], proj.accounts) if txn_src is None else txn_src
         dst = codes(txns["to_account"], proj.accounts) if txn_dst is None else txn_dst
-        sent, received = sent_received(n_a, acc, dst)
-        single_shot = sent + received == 1  # _util.single_shot_accounts, counted once
-        relay = (sent == 1) & (received == 1)  # _util.relay_accounts
+        single_shot, relay = dedicated_accounts(n_a, acc, dst)
         c = np.where(acc >= 0, proj.account_customer[np.maximum(acc, 0)], -1)
         activity = np.bincount(c[c >= 0], minlength=n_c).astype("float64")
         amount = txns["amount"].to_numpy(dtype="float64")

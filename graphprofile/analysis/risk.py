@@ -72,13 +72,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-#: Weight of each evidence component per ring kind (each row sums to 1 but fan-in's and
-#: stack's, whose ``single_shot`` / ``relay`` comes on top; ring risk is clipped to 1).
 #: Weight of ``single_shot`` in a fan-in's risk (see :data:`RING_WEIGHTS`).
 SINGLE_SHOT_WEIGHT = 0.45
 #: Weight of ``relay`` in a stack's risk (see :data:`RING_WEIGHTS`): as ``single_shot``.
 RELAY_WEIGHT = SINGLE_SHOT_WEIGHT
 
+#: Weight of each evidence component per ring kind (each row sums to 1 but fan-in's and
+#: stack's, whose ``single_shot`` / ``relay`` comes on top; ring risk is clipped to 1).
 RING_WEIGHTS: dict[str, dict[str, float]] = {
     "identity": {
         "pattern": 0.15,
@@ -171,10 +171,9 @@ def ring_components(rings: pd.DataFrame) -> pd.DataFrame:
     lo, hi = np.log10(MAGNITUDE_FROM), np.log10(MAGNITUDE_TO)
     comp["magnitude"] = np.clip((np.log10(ratio) - lo) / (hi - lo), 0.0, 1.0)
     comp["one_off"] = rings["one_off_share"].astype("float64").fillna(0.0)
-    single = rings["single_shot_share"] if "single_shot_share" in rings else 0.0
-    comp["single_shot"] = pd.Series(single, index=rings.index, dtype="float64").fillna(0.0)
-    relay = rings["relay_share"] if "relay_share" in rings else 0.0
-    comp["relay"] = pd.Series(relay, index=rings.index, dtype="float64").fillna(0.0)
+    for name in ("single_shot", "relay"):  # shares of dedicated accounts (0 where absent)
+        share = rings[f"{name}_share"] if f"{name}_share" in rings else 0.0
+        comp[name] = pd.Series(share, index=rings.index, dtype="float64").fillna(0.0)
     # identity rings: every account of the member is young; money rings: the ring accounts
     young = np.where(
         rings["kind"] == "identity", rings["young_share"], rings["young_account_share"]

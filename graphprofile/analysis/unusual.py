@@ -195,7 +195,8 @@ def find_unusual(
     g = igraph_from_edges(n, src[sel], dst[sel], directed=False)
     comp = np.asarray(g.connected_components().membership, dtype=np.int64)
     size = np.bincount(comp)
-    sel = sel[(size[comp[src[sel]]] >= MIN_ACCOUNTS) & (size[comp[src[sel]]] <= MAX_ACCOUNTS)]
+    group = size[comp[src[sel]]]
+    sel = sel[(group >= MIN_ACCOUNTS) & (group <= MAX_ACCOUNTS)]
     if len(sel) == 0:
         return empty_m, empty_l
     t = pd.DataFrame(

@@ -7,10 +7,9 @@ import pandas as pd
 import pytest
 
 from graphprofile.analysis._util import (
+    dedicated_accounts,
     distinct_sorted,
-    relay_accounts,
     search_sorted,
-    single_shot_accounts,
     stable_argsort,
 )
 from graphprofile.analysis.behaviour import _pct, tail_surprise
@@ -128,7 +127,7 @@ def test_single_shot_accounts_counts_every_transaction_an_account_is_in() -> Non
     dst = np.array([4, 4, -1, 5, -1, 1])
     # 0 sends once (single); 1 sends once and receives once (from an unknown sender);
     # 2 sends twice; 3 pays a counterparty once (single); 4 receives twice; 5 receives once
-    got = single_shot_accounts(6, src, dst)
+    got, _relay = dedicated_accounts(6, src, dst)
     assert got.tolist() == [True, False, False, True, False, True]
 
 
@@ -139,5 +138,5 @@ def test_relay_accounts_received_one_transfer_and_sent_one_transaction() -> None
     # 0 sends once, receives once from 4 (relay); 1 receives once, sends twice; 2 receives
     # once, sends once (relay); 3 receives once, pays a counterparty once (relay); 4
     # receives from an unknown sender and sends once (relay); 5 only receives
-    got = relay_accounts(6, src, dst)
+    _single, got = dedicated_accounts(6, src, dst)
     assert got.tolist() == [True, False, True, True, True, False]
