@@ -116,6 +116,97 @@ def distinct_sorted(
     return distinct, counts, where
 
 
+def order_by_time(
+    group: np.ndarray, ts: np.ndarray, span: int, rows: np.ndarray | None = None
+) -> np.ndarray:
+    """Rows (all, or ``rows``, ascending) in the stable order of ``group * span + ts``:
+    ``rows[stable_argsort(group[rows] * span + ts[rows])]``, the same permutation.
+
+    Where ``ts`` never decreases along the rows (transfers stored in time order), the
+    stable order by (group, time) is the order by (group, row): one sort of the distinct
+    keys ``group * m + row``, no argsort and no pass over tied keys (#16; ~0.5 s per 10M
+    rows). Otherwise :func:`stable_argsort` of the combined key.
+    """
+    m = len(ts)
+    g = group if rows is None else group[rows]
+    fits = len(g) == 0 or int(g.max()) < np.iinfo(np.int64).max // max(m, 1) - 1
+    if m > 1 and fits and bool((ts[1:] >= ts[:-1]).all()):
+        key = g.astype(np.int64) * m
+        key += np.arange(m, dtype=np.int64) if rows is None else rows
+        key.sort()
+        key %= m
+        return key
+    t = ts if rows is None else ts[rows]
+    order = stable_argsort(g.astype(np.int64) * span + t)
+    return order if rows is None else rows[order]
+
+
+class PairDays:
+    """Transfers sorted once by (payer, payee, day): the distinct pairs, each transfer's
+    pair, the same-day repeats and each pair's distinct days, without a sort of their own.
+
+    Each method gives the values its own sort gives (``distinct_sorted`` of the pair key,
+    :func:`~graphprofile.analysis.behaviour.repeated` of the (payer, payee, day) key, the
+    distinct days of a subset's pairs); one argsort serves them all (#16: the behaviour
+    features, the layer search and the unusual-transfer search each sorted these keys two
+    or three times, ~1 s per sort of the 10M transfers at 1M customers).
+
+    Parameters
+    ----------
+    payer, payee : numpy.ndarray of int
+        Positions in ``0 .. n-1``.
+    day : numpy.ndarray of int
+        Day slot of each transfer in ``0 .. n_days-1``.
+    n, n_days : int
+        Number of positions and of day slots.
+    """
+
+    def __init__(
+        self, payer: np.ndarray, payee: np.ndarray, day: np.ndarray, n: int, n_days: int
+    ) -> None:
+        self.n, self.n_days = n, n_days
+        key = payer.astype(np.int64)  # a copy, built in place (no temporaries)
+        key *= n
+        key += payee
+        key *= n_days
+        key += day
+        #: row order of the sorted keys (the order among equal keys changes no output)
+        self.order = np.argsort(key)
+        #: ``(payer * n + payee) * n_days + day``, sorted
+        self.sorted = key[self.order]
+
+    def pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Distinct pair keys ``payer * n + payee`` in order, the transfers of each and
+        each transfer's position among them (``distinct_sorted(key, inverse=True)``)."""
+        distinct, counts = runs(self.sorted // self.n_days)  # the keys' leading part
+        where = np.empty(len(self.order), dtype=np.int64)
+        where[self.order] = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+        return distinct, counts, where
+
+    def distinct_pairs(self) -> np.ndarray:
+        """Distinct pair keys ``payer * n + payee``, in order."""
+        return runs(self.sorted // self.n_days)[0]
+
+    def repeated(self) -> np.ndarray:
+        """Per transfer: does its (payer, payee, day) occur more than once?"""
+        k = self.sorted
+        out = np.zeros(len(k), dtype=bool)
+        if len(k) < 2:
+            return out
+        same = k[1:] == k[:-1]
+        twice = np.zeros(len(k), dtype=bool)
+        twice[1:] = same
+        twice[:-1] |= same
+        out[self.order] = twice
+        return out
+
+    def days_per_pair(self, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Distinct pair keys of the transfers ``rows`` (a mask; all when ``None``) and on
+        how many distinct days each paid."""
+        k = self.sorted if rows is None else self.sorted[rows[self.order]]
+        return runs(runs(k)[0] // self.n_days)
+
+
 def runs(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct values of a non-decreasing ``key`` and how often each occurs (no sort).
 

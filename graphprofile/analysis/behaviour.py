@@ -72,11 +72,13 @@ import numpy as np
 import pandas as pd
 
 from graphprofile.analysis._util import (
+    PairDays,
     count_threshold,
     distinct_sorted,
+    order_by_time,
     run_starts,
+    runs,
     search_sorted,
-    stable_argsort,
 )
 
 DAY = 86_400
@@ -102,6 +104,35 @@ def _key(*parts: tuple[np.ndarray, int]) -> np.ndarray:
         key *= np.int64(size)
         key += values
     return key
+
+
+def _window_triples(
+    by_day: PairDays, ts: np.ndarray, t_min: int, window: int, n_w: int
+) -> np.ndarray:
+    """Distinct ``(payer * n_w + window) * n + payee`` keys of the transfers sorted in
+    ``by_day``, the window of a transfer at ``ts`` being ``(ts - t_min) // window``, in no
+    particular order (``t_min``: the origin of the days ``by_day`` was sorted by).
+
+    A window of whole days is a run of days, so (payer, payee, window) is in order along
+    the sorted keys and its distinct values are runs; otherwise they are sorted.
+    """
+    n = by_day.n
+    if window % DAY == 0:
+        pair, day = np.divmod(by_day.sorted, by_day.n_days)
+        day //= window // DAY
+        key = pair * n_w
+        del pair
+        key += day  # (payer, payee, window): non-decreasing along the sorted keys
+        del day
+        key = runs(key)[0]
+        pair, w = np.divmod(key, n_w)
+        del key
+        payer, payee = np.divmod(pair, n)
+        del pair
+        return _key((payer, n), (w, n_w), (payee, n))
+    payer, payee = np.divmod(by_day.sorted // by_day.n_days, n)
+    w = (ts[by_day.order] - t_min) // window
+    return distinct_sorted(_key((payer, n), (w, n_w), (payee, n)), overwrite=True)[0]
 
 
 def repeated(key: np.ndarray) -> np.ndarray:
@@ -216,8 +247,13 @@ def features_and_partners(
     s_i, d_i, t_i, a_i = src[inner], dst[inner], ts[inner], amount[inner]
     out["out_txns"] = np.bincount(src, minlength=n)
     out["in_txns"] = np.bincount(d_i, minlength=n)
-    # distinct (payer, payee) pairs, and each inner transfer's pair
-    pairs, pair_n, pair_of = distinct_sorted(_key((s_i, n), (d_i, n)), inverse=True)
+    t_min = int(ts.min())
+    day = (t_i - t_min) // DAY
+    n_days = int(day.max()) + 1 if len(day) else 1
+    # one sort of the inner transfers by (payer, payee, day) gives the distinct pairs and
+    # each transfer's pair, the same-day repeats and (below) the distinct pairs per window
+    by_day = PairDays(s_i, d_i, day, n, n_days)
+    pairs, pair_n, pair_of = by_day.pairs()
     out["out_partners"] = np.bincount(pairs // n, minlength=n)
     out["in_partners"] = np.bincount(pairs % n, minlength=n)
     out["out_amount"] = np.bincount(src, weights=amount, minlength=n)
@@ -244,14 +280,16 @@ def features_and_partners(
     )
     del odd
 
-    t_min = int(ts.min())
-    day = (t_i - t_min) // DAY
-    n_days = int(day.max()) + 1 if len(day) else 1
-    rep = repeated(_key((s_i, n), (d_i, n), (day, n_days))).astype("float64")
+    rep = by_day.repeated().astype("float64")
     out["same_day_repeats"] = np.bincount(s_i, weights=rep, minlength=n) + np.bincount(
         d_i, weights=rep, minlength=n
     )
     del rep
+    window = max(int(window_days * DAY), 1)
+    n_w = int((int(t_i.max()) - t_min) // window) + 1 if len(t_i) else 1
+    # distinct (payer, window, payee) of the transfers, in any order (window_partners)
+    sent = _window_triples(by_day, t_i, t_min, window, n_w)
+    del by_day
 
     # both directions: (customer, partner, time) for burst, windows and repeat share
     me = np.concatenate([s_i, d_i])
@@ -266,19 +304,14 @@ def features_and_partners(
     with np.errstate(invalid="ignore", divide="ignore"):
         out["burst"] = np.nan_to_num(mx / (total / np.maximum(active, 1.0)))
     del both_day, cd, counts, c_day
-    window = max(int(window_days * DAY), 1)
-    w = (t_i - t_min) // window
-    n_w = int(w.max()) + 1 if len(w) else 1
     # distinct (customer, window, other) -> (customer, window): the distinct (payer,
     # window, payee) of the transfers, then each also as (payee, window, payer)
-    sent = distinct_sorted(_key((s_i, n), (w, n_w), (d_i, n)), overwrite=True)[0]
     s_w, s_other = sent // n, sent % n
-    del w
     turned = _key((s_other, n), (s_w % n_w, n_w), (s_w // n_w, n))
     del s_w, s_other
     cw = distinct_sorted(np.concatenate([sent, turned]), overwrite=True)[0] // n
     del sent, turned
-    cw, per_window, _ = distinct_sorted(cw, overwrite=True)
+    cw, per_window = runs(cw)  # in order already: the distinct keys' leading part
     mxw = np.zeros(n)
     np.maximum.at(mxw, cw // n_w, per_window.astype("float64"))
     out["window_partners"] = mxw
@@ -463,22 +496,13 @@ def _through_fast(
 ) -> np.ndarray:
     """Share of received money paid out again within ``window_days`` of each receipt."""
     span = int(max(ts.max(), t_i.max() if len(t_i) else 0)) + int(window_days * DAY) + 2
-    key = src.astype(np.int64) * span + ts
-    m = len(key)
-    if m > 1 and bool((ts[1:] >= ts[:-1]).all()) and m <= np.iinfo(np.int64).max // max(n, 1):
-        # rows already in time order: the stable order by (sender, time) is the order by
-        # (sender, row), one sort of distinct keys (no tie pass of stable_argsort)
-        order = src.astype(np.int64) * m
-        order += np.arange(m, dtype=np.int64)
-        order.sort()
-        order %= m
-    else:
-        order = stable_argsort(key)
-    skey = key[order]
+    order = order_by_time(src, ts, span)
+    skey = src[order].astype(np.int64) * span + ts[order]
     cum = np.concatenate([[0.0], np.cumsum(amount[order])])
     w = int(window_days * DAY)
     at = d_i * span + t_i
-    by_at = np.argsort(at)  # receipts looked up in order (same positions, fewer misses)
+    # receipts looked up in order (the same positions, fewer cache misses)
+    by_at = order_by_time(d_i, t_i, span)
     lo = search_sorted(skey, at, side="left", order=by_at)
     hi = search_sorted(skey, at + w, side="right", order=by_at)
     onward = np.minimum(cum[hi] - cum[lo], a_i)
@@ -519,6 +543,10 @@ def tail_surprise(x: np.ndarray) -> np.ndarray:
     total = np.zeros(n)
     for j in range(x.shape[1]):  # one sort per feature (a dozen)
         col = x[:, j]
+        below = _counts_below(col)
+        if below is not None:  # whole numbers: counted, no sort
+            total += np.log(n / (n - below))
+            continue
         order = np.argsort(col)
         ordered = col[order]
         if np.isnan(ordered[-1:]).any():  # NaN (sorted last): NumPy's own search
@@ -533,6 +561,25 @@ def tail_surprise(x: np.ndarray) -> np.ndarray:
         surprise = np.log(n / (n - starts))
         total[order] += np.repeat(surprise, np.diff(starts, append=n))
     return total
+
+
+def _counts_below(col: np.ndarray) -> np.ndarray | None:
+    """For a column of whole numbers from 0 to at most its length (counts of transfers,
+    partners, repeats): how many rows hold a smaller value, per row, from one
+    ``bincount``; ``None`` for any other column.
+
+    The position where a row's run of equal values starts in the sorted column, which
+    :func:`tail_surprise` otherwise finds by sorting (~0.15 s per feature at 1M rows, #16).
+    """
+    n = len(col)
+    if n == 0:
+        return None
+    low, high = float(col.min()), float(col.max())  # NaN: neither comparison holds
+    if not (low >= 0.0 and high <= n) or not np.array_equal(col, np.floor(col)):
+        return None
+    v = col.astype(np.int64)
+    per_value = np.bincount(v)
+    return (np.cumsum(per_value) - per_value)[v]
 
 
 def _pct(values: np.ndarray) -> np.ndarray:

@@ -345,3 +345,43 @@ def test_partner_matrix_is_the_adjacency_of_customers_who_paid_each_other() -> N
     assert np.array_equal(got.toarray(), expected)
     empty = partner_matrix(np.zeros(0, dtype=np.int64), n)
     assert empty.shape == (n, n) and empty.nnz == 0
+
+
+def _reference_pair_features(
+    n: int, src: np.ndarray, dst: np.ndarray, ts: np.ndarray, window_days: float
+) -> pd.DataFrame:
+    """pandas groupbys of the features read from the (payer, payee, day) sort."""
+    t = pd.DataFrame({"s": src, "d": dst, "ts": ts})
+    t = t[(t["s"] >= 0) & (t["d"] >= 0) & (t["s"] != t["d"])].copy()
+    t0 = int(ts.min())
+    t["day"] = (t["ts"] - t0) // DAY
+    t["w"] = (t["ts"] - t0) // max(int(window_days * DAY), 1)
+    repeat = t.duplicated(["s", "d", "day"], keep=False).astype(float)
+    same_day = repeat.groupby(t["s"]).sum().add(repeat.groupby(t["d"]).sum(), fill_value=0)
+    both = pd.concat(
+        [t[["s", "d", "w"]], t[["d", "s", "w"]].set_axis(["s", "d", "w"], axis=1)]
+    ).drop_duplicates()
+    per_window = both.groupby(["s", "w"]).size().groupby(level=0).max()
+    pairs = t[["s", "d"]].drop_duplicates()
+    out = pd.DataFrame(0.0, index=pd.RangeIndex(n), columns=["same_day_repeats"])
+    out["same_day_repeats"] = same_day.reindex(out.index, fill_value=0.0)
+    out["window_partners"] = per_window.reindex(out.index, fill_value=0).astype(float)
+    out["out_partners"] = pairs.groupby("s").size().reindex(out.index, fill_value=0)
+    out["in_partners"] = pairs.groupby("d").size().reindex(out.index, fill_value=0)
+    return out.astype(float)
+
+
+def test_pair_features_from_one_sort_match_groupbys_for_any_window() -> None:
+    # windows of whole days come from the (payer, payee, day) order as runs; a window of
+    # hours is sorted on its own: the same features as pandas' groupbys either way
+    rng = np.random.default_rng(11)
+    n, m = 80, 6000
+    src = rng.integers(0, n, m)
+    dst = np.where(rng.random(m) < 0.1, -1, rng.integers(0, n, m))
+    ts = rng.integers(0, 50 * DAY, m)  # not in time order
+    for window_days in (1.0, 3.0, 7.0, 0.4, 2.5):
+        f = behaviour_features(
+            n, src=src, dst=dst, ts=ts, amount=np.ones(m), window_days=window_days
+        )
+        expected = _reference_pair_features(n, src, dst, ts, window_days)
+        pd.testing.assert_frame_equal(f[expected.columns], expected, check_exact=True)

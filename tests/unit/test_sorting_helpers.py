@@ -7,8 +7,10 @@ import pandas as pd
 import pytest
 
 from graphprofile.analysis._util import (
+    PairDays,
     dedicated_accounts,
     distinct_sorted,
+    order_by_time,
     search_sorted,
     stable_argsort,
 )
@@ -94,8 +96,10 @@ def test_tail_surprise_counts_rows_at_least_as_large() -> None:
 
 
 def test_tail_surprise_is_the_search_of_each_value_in_its_sorted_column() -> None:
-    # the runs of equal values give the positions that searchsorted finds, bit for bit:
-    # ties, all-equal and all-distinct columns, and a column with NaN (NumPy's search)
+    # the runs of equal values (or, for whole numbers from 0 to the rows' count, their
+    # counts) give the positions that searchsorted finds, bit for bit: ties, all-equal and
+    # all-distinct columns, a column with NaN (NumPy's search), whole numbers past the
+    # rows' count or below 0 (sorted)
     rng = np.random.default_rng(4)
     x = np.column_stack(
         [
@@ -104,6 +108,9 @@ def test_tail_surprise_is_the_search_of_each_value_in_its_sorted_column() -> Non
             rng.random(3000),
             np.round(rng.exponential(size=3000), 1),
             np.where(rng.random(3000) < 0.01, np.nan, rng.integers(0, 9, 3000)),
+            rng.integers(0, 10**9, 3000).astype(float),  # whole, past the rows' count
+            rng.integers(-5, 5, 3000).astype(float),  # whole, below 0
+            rng.integers(0, 3001, 3000).astype(float),  # whole, counted (up to the count)
         ]
     )
     slow = np.zeros(3000)
@@ -140,3 +147,42 @@ def test_relay_accounts_received_one_transfer_and_sent_one_transaction() -> None
     # receives from an unknown sender and sends once (relay); 5 only receives
     _single, got = dedicated_accounts(6, src, dst)
     assert got.tolist() == [True, False, True, True, True, False]
+
+
+@pytest.mark.parametrize("in_time_order", [True, False])
+@pytest.mark.parametrize("subset", [False, True])
+def test_order_by_time_is_the_stable_argsort_of_group_and_time(
+    in_time_order: bool, subset: bool
+) -> None:
+    # rows in time order take the (group, row) sort; any other order the stable argsort
+    rng = np.random.default_rng(3)
+    m, span = 4000, 10**6
+    ts = rng.integers(0, 1000, m)  # many ties in time
+    if in_time_order:
+        ts = np.sort(ts)
+    group = rng.integers(-1, 50, m)
+    rows = np.flatnonzero(group >= 0) if subset else None
+    got = order_by_time(group, ts, span, rows=rows)
+    picked = np.arange(m) if rows is None else rows
+    expected = picked[stable_argsort(group[picked].astype(np.int64) * span + ts[picked])]
+    assert np.array_equal(got, expected)
+
+
+def test_pair_days_gives_what_each_sort_of_its_keys_gives() -> None:
+    # one sort by (payer, payee, day): the distinct pairs with counts and inverse, the
+    # same-day repeats and a subset's days per pair, as their own sorts and groupbys give
+    rng = np.random.default_rng(8)
+    m, n, days = 5000, 40, 30
+    payer, payee, day = rng.integers(0, n, m), rng.integers(0, n, m), rng.integers(0, days, m)
+    by_day = PairDays(payer, payee, day, n, days)
+    pair = payer.astype(np.int64) * n + payee
+    for got, expected in zip(by_day.pairs(), distinct_sorted(pair, inverse=True), strict=True):
+        assert np.array_equal(got, expected)
+    assert np.array_equal(by_day.distinct_pairs(), np.unique(pair))
+    frame = pd.DataFrame({"pair": pair, "day": day})
+    assert np.array_equal(by_day.repeated(), frame.duplicated(keep=False).to_numpy())
+    rows = rng.random(m) < 0.3
+    expected = frame[rows].drop_duplicates().groupby("pair").size()
+    paid, n_days = by_day.days_per_pair(rows)
+    assert np.array_equal(paid, expected.index.to_numpy())
+    assert np.array_equal(n_days, expected.to_numpy())
