@@ -96,7 +96,7 @@ def stable_argsort(key: np.ndarray) -> np.ndarray:
     int64 keys. The rows are ordered by the fast sort, then each run of equal keys is put
     back in row order by sorting ``run * n + row`` (distinct values, so any sort gives the
     one stable order): all rows where many keys tie, only the tied ones where few do
-    (:func:`_stable_ties`). Keys that are already almost in order (timsort's best case) are
+    (:func:`stable_ties`). Keys that are already almost in order (timsort's best case) are
     better served by ``numpy.argsort(kind="stable")`` itself.
     """
     n = len(key)
@@ -110,7 +110,7 @@ def stable_argsort(key: np.ndarray) -> np.ndarray:
     if n_tie == 0:  # no ties: the order is the stable one
         return order
     if n_tie <= n // 8:  # few ties: re-sort only the rows in runs of equal keys
-        _stable_ties(order, tie)
+        stable_ties(order, tie)
         return order
     run = np.zeros(n, dtype=np.int64)
     np.cumsum(~tie, out=run[1:])
@@ -121,7 +121,7 @@ def stable_argsort(key: np.ndarray) -> np.ndarray:
     return run
 
 
-def _stable_ties(order: np.ndarray, tie: np.ndarray) -> None:
+def stable_ties(order: np.ndarray, tie: np.ndarray) -> None:
     """Put the rows of each run of equal keys in ``order`` (a sort of the keys) back in row
     order, in place; ``tie[i]``: position ``i + 1`` has the key of position ``i``.
 

@@ -55,10 +55,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from graphprofile._arrow import codes, contiguous_text, epoch_seconds
+from graphprofile._arrow import codes, contiguous_text, epoch_seconds, stable_ties
 from graphprofile.analysis._util import (
     components,
     dedicated_accounts,
+    order_by_time,
     run_starts,
     runs,
     search_sorted,
@@ -68,7 +69,7 @@ from graphprofile.analysis.layers import empty_layers, find_layers, layer_roles
 from graphprofile.analysis.layers import kind_of as layers_kind_of
 from graphprofile.analysis.projection import Projection
 from graphprofile.analysis.settings import AnalysisSettings
-from graphprofile.analysis.unusual import find_unusual
+from graphprofile.analysis.unusual import find_unusual, pair_day_sort
 from graphprofile.domain import FLOW_PRIORITY, LATE_KINDS
 from graphprofile.frames import CanonicalGraph
 
@@ -125,8 +126,7 @@ class Txns:
         # account's keys, so every search bound goes through :meth:`until`
         self.span = int(ts.max()) + 100 * DAY + 1 if len(ts) else 1
         key = src.astype(np.int64) * self.span + ts
-        order = np.flatnonzero(ok)
-        order = order[stable_argsort(key[order])]
+        order = order_by_time(src, ts, self.span, rows=np.flatnonzero(ok))
         self.out_key = key[order]
         self.out_cum = np.concatenate([[0.0], np.cumsum(amount[order])])
         # account-to-account transfers sorted by (src, ts)
@@ -138,9 +138,11 @@ class Txns:
         self.amount = amount[order]
         self.key = key[order]
         self._txn_id = contiguous_text(t["txn_id"]) if "txn_id" in t else None
-        # the same transfers sorted by (dst, ts)
+        # the same transfers sorted by (dst, ts), ties in the (src, ts) order above
         dkey = self.dst * self.span + self.ts
-        self.by_dst = stable_argsort(dkey)
+        ascending = np.flatnonzero(ok & (dst >= 0))
+        self.by_dst = _by_receiver(dkey, order, ascending, dst, ts, self.span)
+        del ascending
         self.dkey = dkey[self.by_dst]
         #: links of the ``unusual_transfers`` candidates (set by :func:`flow_patterns`)
         self.unusual_links: pd.DataFrame | None = None
@@ -165,6 +167,37 @@ class Txns:
         a = np.searchsorted(self.out_key, acc * self.span + lo, side="right")
         b = np.searchsorted(self.out_key, acc * self.span + hi, side="right")
         return self.out_cum[b] - self.out_cum[a]
+
+
+def _by_receiver(
+    dkey: np.ndarray,
+    rows: np.ndarray,
+    ascending: np.ndarray,
+    dst: np.ndarray,
+    ts: np.ndarray,
+    span: int,
+) -> np.ndarray:
+    """``stable_argsort(dkey)``: positions in ``rows`` (transfers sorted by sender and
+    time) in the stable order of their (receiver, time) keys ``dkey``.
+
+    With every row's ``ts`` in time order, the rows come in (receiver, time) order from
+    :func:`~graphprofile.analysis._util.order_by_time` (one sort of distinct keys), ties
+    in row order; the rows of a tied (receiver, second) are then put in position order
+    (#16: ~1.5 s against 0.4 s for 10M transfers on the machine measured).
+    """
+    m = len(ts)
+    if m < 2 or not bool((ts[1:] >= ts[:-1]).all()):
+        return stable_argsort(dkey)
+    position = np.empty(m, dtype=np.int64)
+    position[rows] = np.arange(len(rows), dtype=np.int64)
+    order = position[order_by_time(dst, ts, span, rows=ascending)]
+    del position
+    ordered = dkey[order]
+    tie = ordered[1:] == ordered[:-1]
+    del ordered
+    if tie.any():
+        stable_ties(order, tie)
+    return order
 
 
 def _expand(lo: np.ndarray, hi: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -1196,6 +1229,7 @@ def flow_patterns(
     fout, cut_o = find_fan_out(tx, settings)
     found += f", {fout['ring'].nunique():,} fan-outs"
     say(f"layer search ({found} found)")
+    by_day = pair_day_sort(tx.src, tx.dst, tx.ts)  # one sort for layers and unusual
     layered, tx.layer_rings = find_layers(
         tx.src,
         tx.dst,
@@ -1203,6 +1237,7 @@ def flow_patterns(
         proj.account_customer,
         hub_percentile=settings.hub_percentile,
         hub_floor=settings.hub_floor,
+        by_day=by_day,
     )
     layered, tx.layer_rings = _with_relays(layered, tx.layer_rings, find_relays(tx, settings))
     layer_kind = layers_kind_of(tx.layer_rings)
@@ -1217,7 +1252,9 @@ def flow_patterns(
         proj.account_customer,
         hub_percentile=settings.hub_percentile,
         hub_floor=settings.hub_floor,
+        by_day=by_day,
     )
+    del by_day
     kinds = {
         "cycle": cyc,
         "scatter_gather": sg,

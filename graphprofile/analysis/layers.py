@@ -31,14 +31,12 @@ import numpy as np
 import pandas as pd
 from scipy.sparse import csr_matrix
 
-from graphprofile.analysis._util import igraph_from_edges, runs
+from graphprofile.analysis._util import PairDays, igraph_from_edges, runs
 from graphprofile.analysis.unusual import (
-    DAY,
     RECURRING_DAYS,
     contact_limits,
     empty_members,
-    n_days,
-    pair_days,
+    pair_day_sort,
 )
 
 #: Shared payees that make two payers one layer (a 2x2 biclique).
@@ -55,6 +53,7 @@ def find_layers(
     *,
     hub_percentile: float,
     hub_floor: int,
+    by_day: PairDays | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Bipartite layers and stacks of them.
 
@@ -68,6 +67,9 @@ def find_layers(
         Customer position of every account (-1: none).
     hub_percentile, hub_floor
         Contact threshold (module docstring).
+    by_day : PairDays, optional
+        The transfers sorted by (payer, payee, day)
+        (:func:`~graphprofile.analysis.unusual.pair_day_sort`), when already sorted.
 
     Returns
     -------
@@ -81,10 +83,10 @@ def find_layers(
     empty_l = empty_layers()
     if len(src) == 0:
         return empty_m, empty_l
-    n = int(max(src.max(), dst.max())) + 1
+    by_day = pair_day_sort(src, dst, ts) if by_day is None else by_day
+    n = by_day.n
     ok = (src != dst) & ((owner[src] != owner[dst]) | (owner[src] < 0))
-    s, d, day = src[ok].astype(np.int64), dst[ok].astype(np.int64), ts[ok] // DAY
-    pairs, days = pair_days(s, d, day, n, n_days(ts))
+    pairs, days = by_day.days_per_pair(ok)
     n_payees, n_payers, max_payees, max_payers = contact_limits(
         pairs, n, hub_percentile=hub_percentile, hub_floor=hub_floor
     )

@@ -38,8 +38,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from graphprofile.analysis._util import count_threshold, distinct_sorted, igraph_from_edges
-from graphprofile.analysis.behaviour import odd_amount, repeated
+from graphprofile.analysis._util import (
+    PairDays,
+    count_threshold,
+    distinct_sorted,
+    igraph_from_edges,
+)
+from graphprofile.analysis.behaviour import odd_amount
 from graphprofile.analysis.lazy_evidence import LazyEvidence, RingRows
 
 DAY = 86_400
@@ -69,6 +74,7 @@ def unusual_transfer_flags(
     ts: np.ndarray,
     amount: np.ndarray,
     all_amounts: np.ndarray,
+    by_day: PairDays | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per account-to-account transfer: is its amount odd, is it a same-day repeat?
 
@@ -83,15 +89,24 @@ def unusual_transfer_flags(
     all_amounts : numpy.ndarray of float
         Every payment of the data (to accounts and counterparties): the population whose
         median and MAD define an odd amount.
+    by_day : PairDays, optional
+        These transfers sorted by (payer, payee, day) (:func:`pair_day_sort`), when
+        already sorted.
 
     Returns
     -------
     (numpy.ndarray, numpy.ndarray)
         ``odd`` and ``repeat`` flags (bool) per transfer.
     """
+    by_day = pair_day_sort(src, dst, ts) if by_day is None else by_day
+    return odd_amount(amount, all_amounts), by_day.repeated()
+
+
+def pair_day_sort(src: np.ndarray, dst: np.ndarray, ts: np.ndarray) -> PairDays:
+    """Account-to-account transfers sorted by (payer, payee, day slot ``ts // DAY``), for
+    the unusual-transfer and the layer searches (one sort for both)."""
     n = int(max(src.max(), dst.max())) + 1 if len(src) else 1
-    same_day = (src.astype(np.int64) * n + dst) * n_days(ts) + ts // DAY
-    return odd_amount(amount, all_amounts), repeated(same_day)
+    return PairDays(src, dst, ts // DAY, n, n_days(ts))
 
 
 def n_days(ts: np.ndarray) -> int:
@@ -125,16 +140,6 @@ def contact_limits(
     return n_payees, n_payers, limits[0], limits[1]
 
 
-def pair_days(
-    s: np.ndarray, d: np.ndarray, day: np.ndarray, n: int, days: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct (payer, payee) pairs ``s * n + d`` of transfers on day slots ``day`` (of
-    ``days``), and on how many distinct days each pair paid."""
-    pair_day = distinct_sorted((s.astype(np.int64) * n + d) * days + day)[0] // days
-    pairs, n_days_paid, _ = distinct_sorted(pair_day)
-    return pairs, n_days_paid
-
-
 def find_unusual(
     src: np.ndarray,
     dst: np.ndarray,
@@ -145,6 +150,7 @@ def find_unusual(
     *,
     hub_percentile: float,
     hub_floor: int,
+    by_day: PairDays | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Groups of accounts linked by unusual transfers.
 
@@ -157,6 +163,8 @@ def find_unusual(
         own accounts link nothing.
     hub_percentile, hub_floor
         Contact threshold (see the module docstring).
+    by_day : PairDays, optional
+        The transfers sorted by (payer, payee, day) (:func:`pair_day_sort`).
 
     Returns
     -------
@@ -170,9 +178,10 @@ def find_unusual(
                                     "odd", "repeat"])  # fmt: skip
     if len(src) == 0:
         return empty_m, empty_l
-    odd, repeat = unusual_transfer_flags(src, dst, ts, amount, all_amounts)
-    n = int(max(src.max(), dst.max())) + 1
-    pairs = distinct_sorted(src.astype(np.int64) * n + dst)[0]
+    by_day = pair_day_sort(src, dst, ts) if by_day is None else by_day
+    odd, repeat = unusual_transfer_flags(src, dst, ts, amount, all_amounts, by_day)
+    n = by_day.n
+    pairs = by_day.distinct_pairs()
     *_, max_payees, max_payers = contact_limits(
         pairs, n, hub_percentile=hub_percentile, hub_floor=hub_floor
     )
@@ -180,7 +189,10 @@ def find_unusual(
     sel = np.flatnonzero((odd | repeat) & ((o_s != o_d) | (o_s < 0)) & (src != dst))
     # a pair paying such amounts on several days has a standing relationship (a salary, a
     # rent): that amount is usual for the pair, whatever the bank's typical payment
-    paid, n_days_paid = pair_days(src[sel], dst[sel], ts[sel] // DAY, n, n_days(ts))
+    chosen = np.zeros(len(src), dtype=bool)
+    chosen[sel] = True
+    paid, n_days_paid = by_day.days_per_pair(chosen)
+    del chosen
     standing = paid[n_days_paid >= RECURRING_DAYS]
     sel = sel[~np.isin(src[sel].astype(np.int64) * n + dst[sel], standing)]
     # a hub is an account whose *unusual* links alone reach the contact threshold: a busy

@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 
 from graphprofile.analysis import AnalysisSettings
-from graphprofile.analysis._util import components
+from graphprofile.analysis._util import components, order_by_time, stable_argsort
 from graphprofile.analysis.flows import (
     _anchored_windows,
+    _by_receiver,
     _FanBar,
     _Ladder,
     _may_hold,
@@ -218,3 +219,23 @@ def test_fan_bar_counts_only_the_windows_its_percentile_reads(
     assert bars.count(0) == every_window
     if population:  # the wider widths start from the narrower ones' counts
         assert max(bars) > floor + 1
+
+
+@pytest.mark.parametrize("in_time_order", [True, False])
+def test_receiver_order_is_the_stable_argsort_of_receiver_and_time(in_time_order: bool) -> None:
+    # transfers by (sender, time), then by (receiver, time) with ties in that order:
+    # rows stored in time order take the sort of distinct keys and put the ties of a
+    # (receiver, second) back in sender order; other rows the stable argsort
+    rng = np.random.default_rng(5)
+    m, span = 6000, 10**6
+    src = rng.integers(-1, 40, m)  # -1: a counterparty pays
+    dst = rng.integers(-1, 40, m)
+    ts = rng.integers(0, 300, m)  # many ties in time
+    if in_time_order:
+        ts = np.sort(ts)
+    ok = src >= 0
+    rows = order_by_time(src, ts, span, rows=np.flatnonzero(ok))
+    rows = rows[dst[rows] >= 0]
+    dkey = dst[rows].astype(np.int64) * span + ts[rows]
+    got = _by_receiver(dkey, rows, np.flatnonzero(ok & (dst >= 0)), dst, ts, span)
+    assert np.array_equal(got, stable_argsort(dkey))
