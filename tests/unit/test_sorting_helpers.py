@@ -20,11 +20,25 @@ from graphprofile.analysis.projection import _first_of_pairs
 
 @pytest.mark.parametrize(
     "n, high",
-    # many ties (every row re-sorted), few ties (only the tied rows), none
-    [(0, 1), (1, 1), (2, 1), (3, 2), (1000, 5), (20000, 10**6), (5000, 10**12)],
+    # many ties, few ties, none; keys whose range times n fits in int64 (one sort of
+    # distinct keys) and wider ones (argsort, then the ties re-sorted)
+    [
+        (0, 1),
+        (1, 1),
+        (2, 1),
+        (3, 2),
+        (1000, 5),
+        (20000, 10**6),
+        (5000, 10**12),
+        (3000, 2**62),
+        (3000, 10**16),
+    ],
 )
-def test_stable_argsort_is_numpys_stable_permutation(n: int, high: int) -> None:
+@pytest.mark.parametrize("wide", [False, True])
+def test_stable_argsort_is_numpys_stable_permutation(n: int, high: int, wide: bool) -> None:
     key = np.random.default_rng(n).integers(0, high, n)
+    if wide and high < 2**40:  # the same ties, spread past the one-sort range
+        key = key * 2**40
     assert np.array_equal(stable_argsort(key), np.argsort(key, kind="stable"))
 
 
@@ -35,6 +49,7 @@ def test_stable_argsort_with_few_ties_orders_each_run_by_row() -> None:
     assert stable_argsort(key)[:6].tolist() == [1, 3, 7, 5, 2, 6]
     rng = np.random.default_rng(9)
     key = rng.permutation(np.repeat(np.arange(10**5), rng.integers(1, 3, 10**5)))[:40_000]
+    key = key * 2**45  # wider than the one-sort range: the argsort and the tie pass
     ties = int((np.diff(np.sort(key)) == 0).sum())
     assert 0 < ties <= len(key) // 8  # the path meant
     assert np.array_equal(stable_argsort(key), np.argsort(key, kind="stable"))
