@@ -100,9 +100,9 @@ def stable_argsort(key: np.ndarray) -> np.ndarray:
 
     How these compare depends on the machine: on one, NumPy's default argsort (SIMD
     quicksort) took 0.056 s against 0.25 s for its stable sort (timsort) on 2M random
-    int64 keys; on another (NumPy 2.4, 4 December 2026) 0.2 s against 0.2 s, and 10M
-    random keys took 1.4-1.5 s stable against 1.8-2.1 s here. A plain sort of distinct
-    keys was the fastest on both (``benchmarks/RESULTS.md``).
+    int64 keys; on another (NumPy 2.4, 4 December 2026) 0.26 s against 0.28 s, and 10M
+    random keys took 1.5 s stable against 1.9-2.1 s here. A plain sort of distinct keys
+    was the fastest on both (``benchmarks/RESULTS.md``).
     """
     n = len(key)
     if n < 2:

@@ -124,8 +124,9 @@ def order_by_time(
 
     Where ``ts`` never decreases along the rows (transfers stored in time order), the
     stable order by (group, time) is the order by (group, row): one sort of the distinct
-    keys ``group * m + row``, no argsort and no pass over tied keys (#16; ~0.5 s per 10M
-    rows). Otherwise :func:`stable_argsort` of the combined key.
+    keys ``group * m + row``, no argsort and no pass over tied keys (#16: 0.6 s against
+    2.1 s for the 1M bank's 7.4M transfers between customers). Otherwise
+    :func:`stable_argsort` of the combined key.
     """
     m = len(ts)
     g = group if rows is None else group[rows]

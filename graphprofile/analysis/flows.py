@@ -183,7 +183,8 @@ def _by_receiver(
     With every row's ``ts`` in time order, the rows come in (receiver, time) order from
     :func:`~graphprofile.analysis._util.order_by_time` (one sort of distinct keys), ties
     in row order; the rows of a tied (receiver, second) are then put in position order
-    (#16: ~1.5 s against 0.4 s for 10M transfers on the machine measured).
+    (#16: on the 1M bank's 7.4M transfers between customers, the sort of distinct keys
+    took 0.6 s where ``stable_argsort`` took 2.1 s, on the machine measured).
     """
     m = len(ts)
     if m < 2 or not bool((ts[1:] >= ts[:-1]).all()):
