@@ -147,8 +147,8 @@ class PairDays:
     pair, the same-day repeats and each pair's distinct days, without a sort of their own.
 
     Each method gives the values its own sort gives (``distinct_sorted`` of the pair key,
-    :func:`~graphprofile.analysis.behaviour.repeated` of the (payer, payee, day) key, the
-    distinct days of a subset's pairs); one argsort serves them all (#16: the behaviour
+    the rows whose (payer, payee, day) key occurs more than once, the distinct days of a
+    subset's pairs); one argsort serves them all (#16: the behaviour
     features, the layer search and the unusual-transfer search each sorted these keys two
     or three times, ~1 s per sort of the 10M transfers at 1M customers).
 

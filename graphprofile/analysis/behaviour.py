@@ -135,23 +135,6 @@ def _window_triples(
     return distinct_sorted(_key((payer, n), (w, n_w), (payee, n)), overwrite=True)[0]
 
 
-def repeated(key: np.ndarray) -> np.ndarray:
-    """Rows whose key occurs more than once (the ``same_day_repeats`` rule, on a key of
-    sender, receiver and day)."""
-    if len(key) == 0:
-        return np.zeros(0, dtype=bool)
-    order = np.argsort(key)  # a row repeats where its sorted neighbour has its key
-    ordered = key[order]
-    same = ordered[1:] == ordered[:-1]
-    del ordered
-    twice = np.zeros(len(key), dtype=bool)
-    twice[1:] = same
-    twice[:-1] |= same
-    out = np.empty(len(key), dtype=bool)
-    out[order] = twice
-    return out
-
-
 def odd_amount(amount: np.ndarray, population: np.ndarray | None = None) -> np.ndarray:
     """The ``odd_amounts`` rule: whether each amount's log lies more than :data:`ODD_Z`
     robust standard deviations (``1.4826 x MAD``) from the median log amount of
