@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from graphprofile._arrow import rows_by_lead
+
 # the graph stage sorts with it too: it lives with the stages' shared NumPy helpers
 from graphprofile._arrow import stable_argsort as stable_argsort
 
@@ -132,11 +134,7 @@ def order_by_time(
     g = group if rows is None else group[rows]
     fits = len(g) == 0 or int(g.max()) < np.iinfo(np.int64).max // max(m, 1) - 1
     if m > 1 and fits and bool((ts[1:] >= ts[:-1]).all()):
-        key = g.astype(np.int64) * m
-        key += np.arange(m, dtype=np.int64) if rows is None else rows
-        key.sort()
-        key %= m
-        return key
+        return rows_by_lead(g.astype(np.int64), m, rows)
     t = ts if rows is None else ts[rows]
     order = stable_argsort(g.astype(np.int64) * span + t)
     return order if rows is None else rows[order]
