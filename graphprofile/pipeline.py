@@ -167,7 +167,9 @@ class RunConfig:
     settings: AnalysisSettings | None = None  # None: defaults, or read from settings_file
     settings_file: Path | None = None  # --settings: a TOML file of AnalysisSettings
     lang: str = "en"  # language of the report (graphprofile.i18n.LANGS); not a result
-    workers: int = 1  # processes the analysis may use (2+: the graph worker, see graph_worker)
+    # processes the analysis may use (2+: the graph worker, see graph_worker); None: two
+    # where this process may use two CPUs (graph_worker.resolve_workers)
+    workers: int | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.store, str):
@@ -208,7 +210,7 @@ class RunConfig:
             "store": store.address if store else None,
             "max_reject_share": self.max_reject_share,
             "settings": str(self.settings_file) if self.settings_file else "default",
-            "workers": self.workers,
+            "workers": "auto" if self.workers is None else self.workers,
         }
 
 

@@ -4,13 +4,16 @@ igraph holds Python's global interpreter lock through every call and is not thre
 threads cannot overlap Leiden or PageRank with anything. Asked for two or more workers
 (``run --workers 2``), on a graph large enough for it to pay, the analysis hands both jobs to
 a second process (:func:`start`: a fresh interpreter, see :class:`Pending`) and searches
-rings in its own meanwhile; neither needs the other's result until ring risk (which reads
-the communities). At 1M customers the two jobs take about a tenth of a single-process run.
+rings, fraud proximity and the behaviour features in its own meanwhile; none of these needs
+the worker's results, and ring risk (which reads the communities) is the first step that
+does. At 1M customers the two jobs take about a fifth of a single-process run.
 
-Off by default: on the 2-core machine this was measured on, the two processes slowed each
+On by default where this process may use two CPUs (:func:`resolve_workers`). Measured on
+two 2-core machines (``benchmarks/RESULTS.md``): on the first, the two processes slowed each
 other down by more than they overlapped (1M customers: 161.9 s with the worker against
-146.9 s without; the ring search took 2.1x and the worker's jobs 2.5x as long as alone;
-``benchmarks/RESULTS.md``). On machines with cores to spare, try it.
+146.9 s without, when only the ring search ran beside it); on the second (two AMD EPYC
+cores) the worker's jobs ran beside this process's at most a third slower and the run was
+shorter. ``--workers 1`` keeps everything in one process.
 
 The worker gets the projection's edge arrays, rebuilds the same igraph graphs from them (same
 vertices, edges in the same order, same weights) and runs the same functions with the same
@@ -274,8 +277,53 @@ def _last_line(path: Path) -> str:
     return lines[-1] if lines else ""
 
 
+def usable_cpus(cgroup: Path = Path("/sys/fs/cgroup")) -> int:
+    """CPUs this process may run on: its CPU affinity, capped by a cgroup CPU quota.
+
+    Parameters
+    ----------
+    cgroup : pathlib.Path, default /sys/fs/cgroup
+        Where the cgroup files are mounted: ``cpu.max`` (cgroup v2, ``"quota period"`` or
+        ``"max period"``) or ``cpu/cpu.cfs_quota_us`` and ``cpu/cpu.cfs_period_us`` (v1,
+        quota -1: none).
+
+    Returns
+    -------
+    int
+        At least 1. A container limited to 1.5 CPUs counts 1: two busy processes in it
+        would share one and a half CPUs.
+    """
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        cpus = os.cpu_count() or 1
+    quota = period = None
+    try:
+        v2 = cgroup / "cpu.max"
+        if v2.is_file():
+            text = v2.read_text().split()
+            if len(text) == 2 and text[0] != "max":
+                quota, period = int(text[0]), int(text[1])
+        elif (cgroup / "cpu" / "cpu.cfs_quota_us").is_file():
+            quota = int((cgroup / "cpu" / "cpu.cfs_quota_us").read_text())
+            period = int((cgroup / "cpu" / "cpu.cfs_period_us").read_text())
+    except (OSError, ValueError):
+        quota = None
+    if quota is not None and period and quota > 0:
+        cpus = min(cpus, quota // period)
+    return max(cpus, 1)
+
+
+def resolve_workers(workers: int | None) -> int:
+    """Processes the analysis uses: ``workers`` as asked, or, for ``None`` (the default),
+    two where :func:`usable_cpus` counts at least two, else one."""
+    if workers is not None:
+        return max(int(workers), 1)
+    return 2 if usable_cpus() >= 2 else 1
+
+
 def start(
-    proj: Projection, settings: AnalysisSettings, *, seed: int, workers: int = 1
+    proj: Projection, settings: AnalysisSettings, *, seed: int, workers: int | None = None
 ) -> Pending | None:
     """Start the graph jobs in a worker process, where that pays.
 
@@ -287,8 +335,9 @@ def start(
         Leiden and betweenness settings.
     seed : int
         Seed of both jobs.
-    workers : int, default 1
-        Processes the analysis may use; 1 keeps everything in this process.
+    workers : int, optional
+        Processes the analysis may use; 1 keeps everything in this process. ``None``:
+        :func:`resolve_workers` (two where this process may use two CPUs).
 
     Returns
     -------
@@ -297,6 +346,6 @@ def start(
         allowed, or fewer than :data:`WORKER_MIN_EDGES` edges.
     """
     edges = proj.relationship.ecount() + proj.money.ecount()
-    if workers < 2 or edges < WORKER_MIN_EDGES:
+    if resolve_workers(workers) < 2 or edges < WORKER_MIN_EDGES:
         return None
     return Pending(proj, settings, seed=seed)

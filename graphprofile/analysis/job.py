@@ -35,7 +35,12 @@ from graphprofile.analysis.flows import flow_patterns
 from graphprofile.analysis.projection import Projection, project, transaction_accounts
 from graphprofile.analysis.proximity import customer_proximity, no_proximity
 from graphprofile.analysis.rings import bank_context
-from graphprofile.analysis.scores import behaviour_job, load_libraries, model_graph_features
+from graphprofile.analysis.scores import (
+    learn_behaviour,
+    load_libraries,
+    model_graph_features,
+    unsupervised_behaviour,
+)
 from graphprofile.analysis.settings import AnalysisSettings
 from graphprofile.frames import CanonicalGraph
 
@@ -112,7 +117,7 @@ def analyse(
     computed_at: pd.Timestamp,
     seed: int = 42,
     progress: Callable[[str], None] | None = None,
-    workers: int = 1,
+    workers: int | None = None,
 ) -> AnalysisResult:
     """Run every analysis job on ``graph``.
 
@@ -136,12 +141,12 @@ def analyse(
         Called with the job's name (one of :data:`JOBS`) as each job starts, and within
         long jobs with ``"<job>: <what it does now>"`` (e.g. ``"rings: fan-in search
         (12 cycles, 3 scatter-gathers found)"``).
-    workers : int, default 1
+    workers : int, optional
         Processes the analysis may use. With two or more, on a large graph, communities
-        and influence run in a worker process beside the ring search
-        (:mod:`graphprofile.analysis.graph_worker`); the results are the same either way.
-        One by default: on the 2-core machine measured, the two processes slowed each
-        other down more than they overlapped (``benchmarks/RESULTS.md``).
+        and influence run in a worker process beside the ring search, proximity and the
+        behaviour features (:mod:`graphprofile.analysis.graph_worker`); the results are
+        the same either way. ``None``: two where this process may use two CPUs
+        (:func:`~graphprofile.analysis.graph_worker.resolve_workers`).
 
     Returns
     -------
@@ -191,8 +196,24 @@ def analyse(
         single_shot=context["single_shot_account"],
         relay=context["relay_account"],
     )
+    # what needs neither communities nor influence runs before ring risk (which reads the
+    # communities), so that with the graph worker it runs while the worker does
+    log.say("proximity")
+    known = context["known_fraud"]
+    if known.any() and n:
+        near = customer_proximity(proj, known, settings=s)
+    else:
+        near = no_proximity(n)
+        log.skip("fraud_proximity", "no customer is flagged known_fraud")
+    log.lap("proximity")
+
+    log.say("behaviour")
+    found = unsupervised_behaviour(
+        graph, proj.account_customer, n, txn_src=txn_src, txn_dst=txn_dst, settings=s, seed=seed
+    )
+    log.lap("behaviour")
     if pending is not None:
-        if not pending.done():  # still running: load the behaviour job's library meanwhile
+        if not pending.done():  # still running: load the learned model's library meanwhile
             load_libraries()
         done = pending.result()
         membership, modularity, infl, btw_mode = (
@@ -211,21 +232,8 @@ def analyse(
     ring_meta["flows"] = flow_meta
     ring_meta["graph_jobs"] = where
 
-    log.say("proximity")
-    known = context["known_fraud"]
-    if known.any() and n:
-        near = customer_proximity(proj, known, settings=s)
-    else:
-        near = no_proximity(n)
-        log.skip("fraud_proximity", "no customer is flagged known_fraud")
-    log.lap("proximity")
-
-    log.say("behaviour")
-    beh = behaviour_job(
-        graph,
-        proj.account_customer,
-        txn_src=txn_src,
-        txn_dst=txn_dst,
+    beh = learn_behaviour(
+        found,
         graph_features=model_graph_features(infl, comm.sizes, parts, n),
         known=known,
         settings=s,
@@ -233,7 +241,7 @@ def analyse(
     )
     if beh.meta.get("learned_notice"):
         log.skip("learned_score", beh.meta["learned_notice"])
-    log.lap("behaviour")
+    log.lap("learned")
 
     log.say("risk and tags")
     edges = proj.rel_edges

@@ -1,14 +1,17 @@
 """The behaviour job: per-customer behaviour features, anomaly score and learned score.
 
-One call, :func:`behaviour_job`, from the transactions (account positions already looked
-up) and the label-free graph features the other jobs computed:
+:func:`behaviour_job`, from the transactions (account positions already looked up) and the
+label-free graph features the other jobs computed, in two parts that the analysis calls
+apart (the first needs no other job, so it runs while the graph worker computes
+communities and influence):
 
-1. :func:`~graphprofile.analysis.behaviour.behaviour_features` per customer;
-2. the label-free ``anomaly_score`` (IsolationForest on the scale-free behaviour features,
+1. :func:`unsupervised_behaviour`: the behaviour features per customer
+   (:func:`~graphprofile.analysis.behaviour.features_and_partners`) and the label-free
+   ``anomaly_score`` (IsolationForest on the scale-free behaviour features,
    :data:`ANOMALY_COLUMNS`);
-3. when ``known_fraud`` has at least ``learn_min_positives`` customers, the cross-fitted
-   ``learned_score`` (:mod:`graphprofile.analysis.learned`) on every label-free feature;
-   otherwise a one-line notice and no learned score.
+2. :func:`learn_behaviour`: when ``known_fraud`` has at least ``learn_min_positives``
+   customers, the cross-fitted ``learned_score`` (:mod:`graphprofile.analysis.learned`) on
+   every label-free feature; otherwise a one-line notice and no learned score.
 
 Money volumes (``out_amount``, ``in_amount``, ``through_amount``) and ``concentration`` are
 published but left out of the anomaly forest: they measure how big a customer is more than
@@ -161,18 +164,40 @@ def partner_matrix(partners: np.ndarray, n: int) -> Any:
     return csr_matrix((np.ones(len(partners)), indices, indptr), shape=(n, n))
 
 
-def behaviour_job(
+@dataclass
+class Unsupervised:
+    """What the behaviour job finds without labels or other jobs' results
+    (:func:`unsupervised_behaviour`), rows in customer position order.
+
+    Attributes
+    ----------
+    features : pandas.DataFrame
+        :data:`~graphprofile.analysis.behaviour.BEHAVIOUR_COLUMNS` per customer.
+    partners : numpy.ndarray of int64 or None
+        Sorted distinct keys ``customer * n + partner`` of the customers who paid each
+        other, both ways (see :func:`partner_matrix`); ``None`` without payee accounts.
+    anomaly : numpy.ndarray
+        ``anomaly_score`` per customer.
+    """
+
+    features: pd.DataFrame
+    partners: np.ndarray | None
+    anomaly: np.ndarray
+
+
+def unsupervised_behaviour(
     graph: CanonicalGraph,
     account_customer: np.ndarray,
+    n: int,
     *,
     txn_src: np.ndarray | None,
     txn_dst: np.ndarray | None,
-    graph_features: pd.DataFrame,
-    known: np.ndarray,
     settings: AnalysisSettings,
     seed: int,
-) -> BehaviourResult:
-    """Behaviour features, anomaly score and (with enough known fraud) learned score.
+) -> Unsupervised:
+    """Behaviour features and the label-free anomaly score: the part of the behaviour job
+    that needs neither labels nor the other jobs' results, so that it can run while the
+    graph worker computes communities and influence.
 
     Parameters
     ----------
@@ -180,27 +205,21 @@ def behaviour_job(
         For the transactions (timestamps and amounts).
     account_customer : numpy.ndarray
         Customer position of each account position (-1: unknown owner).
+    n : int
+        Number of customers.
     txn_src, txn_dst : numpy.ndarray or None
         Account position of each transaction's ends (-1 where absent).
-    graph_features : pandas.DataFrame
-        Label-free per-customer features from the other jobs (centralities, pattern
-        participation counts), in customer position order; fed to the learned model.
-    known : numpy.ndarray of bool
-        ``known_fraud`` per customer.
     settings : AnalysisSettings
-        ``behaviour_window_days``, ``anomaly_trees``, ``learn_min_positives``,
-        ``learn_folds``.
+        ``behaviour_window_days``, ``hub_percentile``, ``hub_floor``, ``anomaly_trees``.
     seed : int
-        Seed of the forest, the fold split and the boosted models.
+        Seed of the forest.
 
     Returns
     -------
-    BehaviourResult
-        ``table`` (columns :data:`SCORE_COLUMNS`, ``learned_score`` NaN without a model),
-        plain-word anomaly reasons, learned reasons and ``meta`` for ``run.json``.
+    Unsupervised
     """
-    n = len(known)
     txns = graph.transactions
+    pairs = np.zeros(0, dtype=np.int64)
     if txn_src is not None and len(txns):
         cust = np.concatenate([account_customer, [-1]])
         src = cust[np.where(txn_src >= 0, txn_src, -1)]
@@ -209,7 +228,7 @@ def behaviour_job(
             if txn_dst is not None
             else np.full(len(src), -1)
         )
-        feats, partners = features_and_partners(
+        feats, pairs = features_and_partners(
             n,
             src=src,
             dst=dst,
@@ -221,8 +240,44 @@ def behaviour_job(
         )
     else:
         feats = pd.DataFrame(0.0, index=pd.RangeIndex(n), columns=BEHAVIOUR_COLUMNS)
-        partners = np.zeros(0, dtype=np.int64)
     anomaly = anomaly_scores(feats[ANOMALY_COLUMNS], seed=seed, n_estimators=settings.anomaly_trees)
+    has_pairs = txn_src is not None and txn_dst is not None and n > 0
+    return Unsupervised(feats, pairs if has_pairs else None, anomaly)
+
+
+def learn_behaviour(
+    found: Unsupervised,
+    *,
+    graph_features: pd.DataFrame,
+    known: np.ndarray,
+    settings: AnalysisSettings,
+    seed: int,
+) -> BehaviourResult:
+    """The behaviour job's result: :func:`unsupervised_behaviour`'s features and anomaly
+    score, with (given enough known fraud) the cross-fitted learned score.
+
+    Parameters
+    ----------
+    found : Unsupervised
+        From :func:`unsupervised_behaviour`.
+    graph_features : pandas.DataFrame
+        Label-free per-customer features from the other jobs (centralities, pattern
+        participation counts), in customer position order; fed to the learned model.
+    known : numpy.ndarray of bool
+        ``known_fraud`` per customer.
+    settings : AnalysisSettings
+        ``anomaly_trees``, ``learn_min_positives``, ``learn_folds``.
+    seed : int
+        Seed of the fold split and the boosted models.
+
+    Returns
+    -------
+    BehaviourResult
+        ``table`` (columns :data:`SCORE_COLUMNS`, ``learned_score`` NaN without a model),
+        plain-word anomaly reasons, learned reasons and ``meta`` for ``run.json``.
+    """
+    n = len(known)
+    feats, anomaly = found.features, found.anomaly
     table = feats.copy()
     table["anomaly_score"] = anomaly
     table["learned_score"] = np.nan
@@ -246,11 +301,7 @@ def behaviour_job(
             folds=settings.learn_folds,
             seed=seed,
             min_positives=settings.learn_min_positives,
-            neighbours=(
-                partner_matrix(partners, n)
-                if txn_src is not None and txn_dst is not None and n
-                else None
-            ),
+            neighbours=partner_matrix(found.partners, n) if found.partners is not None else None,
         )
     if learned is None:
         meta["learned"] = None
@@ -268,4 +319,54 @@ def behaviour_job(
         anomaly_words=_anomaly_words(feats[ANOMALY_COLUMNS], anomaly),
         learned_reasons=learned_reasons,
         meta=meta,
+    )
+
+
+def behaviour_job(
+    graph: CanonicalGraph,
+    account_customer: np.ndarray,
+    *,
+    txn_src: np.ndarray | None,
+    txn_dst: np.ndarray | None,
+    graph_features: pd.DataFrame,
+    known: np.ndarray,
+    settings: AnalysisSettings,
+    seed: int,
+) -> BehaviourResult:
+    """Behaviour features, anomaly score and (with enough known fraud) learned score:
+    :func:`unsupervised_behaviour`, then :func:`learn_behaviour`.
+
+    Parameters
+    ----------
+    graph : CanonicalGraph
+        For the transactions (timestamps and amounts).
+    account_customer : numpy.ndarray
+        Customer position of each account position (-1: unknown owner).
+    txn_src, txn_dst : numpy.ndarray or None
+        Account position of each transaction's ends (-1 where absent).
+    graph_features : pandas.DataFrame
+        Label-free per-customer features from the other jobs, in customer position order.
+    known : numpy.ndarray of bool
+        ``known_fraud`` per customer.
+    settings : AnalysisSettings
+        ``behaviour_window_days``, ``anomaly_trees``, ``learn_min_positives``,
+        ``learn_folds``.
+    seed : int
+        Seed of the forest, the fold split and the boosted models.
+
+    Returns
+    -------
+    BehaviourResult
+    """
+    found = unsupervised_behaviour(
+        graph,
+        account_customer,
+        len(known),
+        txn_src=txn_src,
+        txn_dst=txn_dst,
+        settings=settings,
+        seed=seed,
+    )
+    return learn_behaviour(
+        found, graph_features=graph_features, known=known, settings=settings, seed=seed
     )

@@ -187,12 +187,13 @@ MaxRejectShareOpt = Annotated[
     ),
 ]
 WorkersOpt = Annotated[
-    int,
+    int | None,
     typer.Option(
         "--workers",
         min=1,
-        help="Processes the analysis may use (default 1); with two or more, communities and "
-        "influence run beside the ring search on large graphs. Same results either way.",
+        help="Processes the analysis may use (default: 2 where this process may use two "
+        "CPUs, else 1); with two or more, communities and influence run beside the ring "
+        "search on large graphs. Same results either way.",
     ),
 ]
 PreviousOpt = Annotated[
@@ -219,7 +220,7 @@ def run(
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
     lang: LangOpt = None,
-    workers: WorkersOpt = 1,
+    workers: WorkersOpt = None,
 ) -> None:
     """Run the main job: load tables, build the graph, analyse it, write tags.
 

@@ -86,7 +86,50 @@ def test_small_graphs_one_worker_and_the_default_stay_in_this_process(
     assert graph_worker.start(proj, s, seed=1, workers=8) is None
     monkeypatch.setattr(graph_worker, "WORKER_MIN_EDGES", 0)
     assert graph_worker.start(proj, s, seed=1, workers=1) is None
-    assert graph_worker.start(proj, s, seed=1) is None  # one worker unless asked
+    # by default, a worker where this process may use two CPUs
+    monkeypatch.setattr(graph_worker, "usable_cpus", lambda: 1)
+    assert graph_worker.start(proj, s, seed=1) is None
+    monkeypatch.setattr(graph_worker, "usable_cpus", lambda: 2)
+    pending = graph_worker.start(proj, s, seed=1)
+    assert pending is not None
+    assert pending.result().run["where"] == "worker process"
+
+
+def _cgroup(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+@pytest.mark.parametrize(
+    ("files", "cap"),
+    [
+        ({}, None),  # no cgroup files: the affinity alone
+        ({"cpu.max": "max 100000\n"}, None),  # v2, no quota
+        ({"cpu.max": "100000 100000\n"}, 1),  # v2, one CPU
+        ({"cpu.max": "150000 100000\n"}, 1),  # v2, one and a half: one
+        ({"cpu.max": "800000 100000\n"}, None),  # v2, more than the affinity
+        ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),
+        ({"cpu/cpu.cfs_quota_us": "50000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 1),
+        ({"cpu.max": "garbage\n"}, None),  # unreadable: the affinity alone
+    ],
+)
+def test_usable_cpus_is_the_affinity_capped_by_a_cgroup_quota(
+    tmp_path: Path, files: dict[str, str], cap: int | None
+) -> None:
+    affinity = len(os.sched_getaffinity(0))
+    got = graph_worker.usable_cpus(_cgroup(tmp_path, files))
+    assert got == (min(affinity, cap) if cap is not None else affinity)
+
+
+def test_resolve_workers_asked_or_from_the_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert graph_worker.resolve_workers(1) == 1
+    assert graph_worker.resolve_workers(3) == 3
+    monkeypatch.setattr(graph_worker, "usable_cpus", lambda: 1)
+    assert graph_worker.resolve_workers(None) == 1
+    monkeypatch.setattr(graph_worker, "usable_cpus", lambda: 16)
+    assert graph_worker.resolve_workers(None) == 2
 
 
 def test_a_killed_worker_is_replaced_by_this_process(
