@@ -220,7 +220,7 @@ def ensure_bank(root: Path, customers: int, seed: int, fmt: str) -> Path:
     return data
 
 
-def run_and_floor(data: Path, *, seed: int, report: bool, workers: int = 1) -> dict:
+def run_and_floor(data: Path, *, seed: int, report: bool, workers: int | None = None) -> dict:
     """Floor, ``graphprofile run`` in this process, floor again; seconds and ratios."""
     sys.path.insert(0, str(ROOT))
     from graphprofile.pipeline import RunConfig, run_job
@@ -272,7 +272,11 @@ def main() -> None:
     ap.add_argument("--no-report", action="store_true", help="run without the HTML report")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument(
-        "--workers", type=int, default=1, help="processes the analysis may use (default 1)"
+        "--workers",
+        type=int,
+        default=None,
+        help="processes the analysis may use (default: graphprofile's, two where two CPUs "
+        "are usable)",
     )
     args = ap.parse_args()
 
