@@ -193,18 +193,19 @@ def _projection(money: MoneySide, hubs: pd.DataFrame, thresholds: dict[str, int]
     g.es["weight"] = money_edges["total_amount"].to_numpy().tolist()
     g.es["n_txns"] = money_edges["n_txns"].to_numpy().tolist()
     cols = {"src": "int64", "dst": "int64", **dict.fromkeys(LAYERS, "float64"), WEIGHT: "float64"}
-    return Projection(
+    proj = Projection(
         customers=customers,
         accounts=accounts,
         account_customer=acc_cust,
         rel_edges=pd.DataFrame({c: pd.Series([], dtype=t) for c, t in cols.items()}),
-        relationship=ig.Graph(n=len(customers)),
         money_edges=money_edges,
-        money=g,
         links=pd.DataFrame({"cust": [], "item_id": [], "layer": [], "kind": []}),
         hubs=hubs,
         hub_thresholds=thresholds,
     )
+    proj.relationship = ig.Graph(n=len(customers))
+    proj.money = g
+    return proj
 
 
 def _project(gw: GdsGateway, s: AnalysisSettings, k: dict[str, int]) -> dict[str, Any]:

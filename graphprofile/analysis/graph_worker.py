@@ -345,7 +345,7 @@ def start(
         The running jobs, or ``None`` when they are to run in this process: one worker
         allowed, or fewer than :data:`WORKER_MIN_EDGES` edges.
     """
-    edges = proj.relationship.ecount() + proj.money.ecount()
+    edges = len(proj.rel_edges) + len(proj.money_edges)  # the graphs' edges, unbuilt
     if resolve_workers(workers) < 2 or edges < WORKER_MIN_EDGES:
         return None
     return Pending(proj, settings, seed=seed)

@@ -181,7 +181,7 @@ def analyse(
         infl, btw_mode = graph_worker.influence_of(
             proj.relationship, proj.money, proj.account_customer, s, seed=seed
         )
-    if proj.money.ecount() == 0:
+    if len(proj.money_edges) == 0:
         log.skip("money_pagerank", "no transfers between accounts")
     log.lap("influence")
 
@@ -363,8 +363,8 @@ def _meta(
         "settings": s.as_dict(),
         "seed": seed,
         "customers": len(proj.customers),
-        "relationship_edges": int(proj.relationship.ecount()),
-        "money_edges": int(proj.money.ecount()),
+        "relationship_edges": len(proj.rel_edges),
+        "money_edges": len(proj.money_edges),
         "hub_thresholds": proj.hub_thresholds,
         "hubs_excluded": {
             "count": {k: int(v) for k, v in proj.hubs.groupby("layer").size().items()},

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from graphprofile.analysis import analyse, graph_worker
+from graphprofile.analysis import analyse, graph_worker, projection
 from graphprofile.analysis.projection import project
 from graphprofile.analysis.settings import AnalysisSettings
 from graphprofile.generate import generate_bank
@@ -40,6 +40,39 @@ def test_worker_process_gives_the_same_tables(graph, monkeypatch: pytest.MonkeyP
         pd.testing.assert_frame_equal(table, there.tables()[name], obj=name)
     assert here.features["community_id"].nunique() > 1
     assert here.features["pagerank"].gt(0).all()
+
+
+def test_the_projection_builds_its_igraph_graphs_only_when_used(graph) -> None:
+    proj = project(graph)
+    assert "relationship" not in vars(proj) and "money" not in vars(proj)  # not built yet
+    rel, money = proj.relationship, proj.money
+    assert proj.relationship is rel  # built once
+    edges = proj.rel_edges
+    assert rel.vcount() == len(proj.customers) and not rel.is_directed()
+    assert rel.get_edgelist() == list(zip(edges["src"], edges["dst"], strict=True))
+    assert rel.es["weight"] == edges["weight"].tolist()
+    me = proj.money_edges
+    assert money.vcount() == len(proj.accounts) and money.is_directed()
+    assert money.get_edgelist() == list(zip(me["src"], me["dst"], strict=True))
+    assert money.es["weight"] == me["total_amount"].tolist()
+
+
+def test_with_the_worker_this_process_never_builds_the_igraph_graphs(
+    graph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built = []
+    for name in ("relationship_graph", "money_graph"):
+        real = getattr(projection, name)
+        monkeypatch.setattr(
+            projection, name, lambda *a, _real=real, _name=name: built.append(_name) or _real(*a)
+        )
+    analyse(graph, run_id="r", computed_at=NOW, seed=7, workers=1)
+    assert sorted(built) == ["money_graph", "relationship_graph"]
+    built.clear()
+    monkeypatch.setattr(graph_worker, "WORKER_MIN_EDGES", 0)
+    there = analyse(graph, run_id="r", computed_at=NOW, seed=7, workers=2)
+    assert there.meta["graph_jobs"]["where"] == "worker process"
+    assert built == []
 
 
 def test_a_script_without_a_main_guard_is_not_run_again_by_the_worker(
