@@ -4,9 +4,11 @@ igraph holds Python's global interpreter lock through every call and is not thre
 threads cannot overlap Leiden or PageRank with anything. Asked for two or more workers
 (``run --workers 2``), on a graph large enough for it to pay, the analysis hands both jobs to
 a second process (:func:`start`: a fresh interpreter, see :class:`Pending`) and searches
-rings, fraud proximity and the behaviour features in its own meanwhile; none of these needs
-the worker's results, and ring risk (which reads the communities) is the first step that
-does. At 1M customers the two jobs take about a fifth of a single-process run.
+rings and computes the behaviour features in its own meanwhile; neither needs the worker's
+results, and ring risk (which reads the communities) is the first step that does. Given
+known-fraud customers, the worker then computes fraud proximity too (it needs neither, and
+the two processes' shares come out about even). At 1M customers the three jobs take about a
+quarter of a single-process run.
 
 On by default where this process may use two CPUs (:func:`resolve_workers`). Measured on
 two 2-core machines (``benchmarks/RESULTS.md``): on the first, the two processes slowed each
@@ -44,6 +46,7 @@ import pandas as pd
 from graphprofile.analysis.communities import partition
 from graphprofile.analysis.influence import influence
 from graphprofile.analysis.projection import LAYERS, Projection, money_graph, relationship_graph
+from graphprofile.analysis.proximity import Proximity, customer_proximity
 from graphprofile.analysis.settings import AnalysisSettings
 
 #: Fewest relationship plus money-flow edges for which a worker process is started. Starting
@@ -71,6 +74,9 @@ class GraphJobs:
         ``where`` (``"this process"``, ``"worker process"`` or ``"this process, after
         the worker failed: ..."``), ``seconds`` of each job and the worker's
         ``peak_rss_mb``: for ``run.json``.
+    proximity : Proximity or None
+        :func:`~graphprofile.analysis.proximity.customer_proximity`, when the worker was
+        given known-fraud customers (:class:`Pending`); ``None`` otherwise.
     """
 
     membership: np.ndarray
@@ -78,6 +84,7 @@ class GraphJobs:
     influence: pd.DataFrame
     betweenness: dict[str, Any]
     run: dict[str, Any] = field(default_factory=dict)
+    proximity: Proximity | None = None
 
 
 def graph_jobs(
@@ -144,14 +151,44 @@ def _in_worker(
     account_customer: np.ndarray,
     settings: AnalysisSettings,
     seed: int,
+    proximity: tuple[pd.Index, pd.DataFrame, np.ndarray] | None = None,
 ) -> GraphJobs:
     """:func:`graph_jobs` on graphs rebuilt from the projection's edge tables by the
-    functions :func:`~graphprofile.analysis.projection.project` builds them with."""
+    functions :func:`~graphprofile.analysis.projection.project` builds them with; then,
+    given ``proximity`` (customer ids, the device and identifier rows of
+    :attr:`~graphprofile.analysis.projection.Projection.links`, known-fraud flags),
+    :func:`~graphprofile.analysis.proximity.customer_proximity` on a projection of the
+    same tables (the igraph graphs freed first)."""
     relationship = relationship_graph(customers, rel_edges)
     money = money_graph(accounts, money_edges)
     out = graph_jobs(relationship, rel_edges, money, account_customer, settings, seed=seed)
+    del relationship, money
+    if proximity is not None:
+        ids, links, known = proximity
+        start = time.perf_counter()
+        slim = Projection(
+            customers=ids,
+            accounts=pd.RangeIndex(accounts),  # positions: proximity reads no account id
+            account_customer=account_customer,
+            rel_edges=rel_edges,
+            money_edges=money_edges,
+            links=links,
+            hubs=links.iloc[:0],
+            hub_thresholds={},
+        )
+        out.proximity = customer_proximity(slim, known, settings=settings)
+        out.run["seconds"]["proximity"] = round(time.perf_counter() - start, 3)
     out.run["peak_rss_mb"] = _own_peak_rss_mb()
     return out
+
+
+def proximity_links(proj: Projection) -> pd.DataFrame:
+    """The rows of ``proj.links`` that fraud proximity reads (devices and identifiers)."""
+    links = proj.links
+    return links.loc[
+        links["layer"].isin(["devices", "identifiers"]).to_numpy(),
+        ["layer", "item", "item_id", "kind", "cust"],
+    ]
 
 
 def _own_peak_rss_mb() -> float:
@@ -192,18 +229,27 @@ class Pending:
     in a temporary directory, removed when the result is read (or the object dropped).
     """
 
-    def __init__(self, proj: Projection, settings: AnalysisSettings, *, seed: int) -> None:
-        self._args = (proj, settings, seed)
+    def __init__(
+        self,
+        proj: Projection,
+        settings: AnalysisSettings,
+        *,
+        seed: int,
+        known: np.ndarray | None = None,
+    ) -> None:
+        self._args = (proj, settings, seed, known)
         self._dir = Path(tempfile.mkdtemp(prefix="graphprofile-worker-"))
         rel_columns = ["src", "dst", "weight", *(LAYERS if settings.multiplex else ())]
+        money_columns = ["src", "dst", "total_amount", *(["n_txns"] if known is not None else [])]
         args = (
             len(proj.customers),
             proj.rel_edges[rel_columns],
             len(proj.accounts),
-            proj.money_edges[["src", "dst", "total_amount"]],
+            proj.money_edges[money_columns],
             proj.account_customer,
             settings,
             seed,
+            None if known is None else (proj.customers, proximity_links(proj), known),
         )
         with open(self._dir / "in.pickle", "wb") as fh:
             pickle.dump(args, fh, protocol=pickle.HIGHEST_PROTOCOL)
@@ -251,7 +297,7 @@ class Pending:
             why = _last_line(self._dir / "stderr.txt") or f"exit status {code}"
         finally:
             self._finalizer()
-        proj, settings, seed = self._args
+        proj, settings, seed, known = self._args
         out = graph_jobs(
             proj.relationship,
             proj.rel_edges,
@@ -260,6 +306,8 @@ class Pending:
             settings,
             seed=seed,
         )
+        if known is not None:
+            out.proximity = customer_proximity(proj, known, settings=settings)
         out.run["where"] = f"this process, after the worker failed: {why}"
         return out
 
@@ -323,7 +371,12 @@ def resolve_workers(workers: int | None) -> int:
 
 
 def start(
-    proj: Projection, settings: AnalysisSettings, *, seed: int, workers: int | None = None
+    proj: Projection,
+    settings: AnalysisSettings,
+    *,
+    seed: int,
+    workers: int | None = None,
+    known: np.ndarray | None = None,
 ) -> Pending | None:
     """Start the graph jobs in a worker process, where that pays.
 
@@ -338,6 +391,10 @@ def start(
     workers : int, optional
         Processes the analysis may use; 1 keeps everything in this process. ``None``:
         :func:`resolve_workers` (two where this process may use two CPUs).
+    known : numpy.ndarray of bool, optional
+        Known-fraud flag per customer (at least one set): the worker also computes
+        :func:`~graphprofile.analysis.proximity.customer_proximity`, after the graph jobs
+        (:attr:`GraphJobs.proximity`).
 
     Returns
     -------
@@ -348,4 +405,4 @@ def start(
     edges = len(proj.rel_edges) + len(proj.money_edges)  # the graphs' edges, unbuilt
     if resolve_workers(workers) < 2 or edges < WORKER_MIN_EDGES:
         return None
-    return Pending(proj, settings, seed=seed)
+    return Pending(proj, settings, seed=seed, known=known)

@@ -33,7 +33,7 @@ from graphprofile.analysis.communities import (
 from graphprofile.analysis.features import customer_profiles
 from graphprofile.analysis.flows import flow_patterns
 from graphprofile.analysis.projection import Projection, project, transaction_accounts
-from graphprofile.analysis.proximity import customer_proximity, no_proximity
+from graphprofile.analysis.proximity import Proximity, customer_proximity, no_proximity
 from graphprofile.analysis.rings import bank_context
 from graphprofile.analysis.scores import (
     learn_behaviour,
@@ -171,7 +171,10 @@ def analyse(
     log.say("communities")
     # asked for two or more workers (and on a large graph), Leiden and influence run in a
     # worker process while this one searches rings (graph_worker); otherwise here, in turn
-    pending = graph_worker.start(proj, s, seed=seed, workers=workers)
+    known = context["known_fraud"]
+    pending = graph_worker.start(
+        proj, s, seed=seed, workers=workers, known=known if known.any() and n else None
+    )
     where: dict[str, Any] = {"where": "this process"}
     if pending is None:
         membership, modularity = partition(proj.relationship, proj.rel_edges, s, seed=seed)
@@ -197,14 +200,15 @@ def analyse(
         relay=context["relay_account"],
     )
     # what needs neither communities nor influence runs before ring risk (which reads the
-    # communities), so that with the graph worker it runs while the worker does
+    # communities), so that with the graph worker it runs while the worker does (the
+    # worker computes proximity after its own jobs)
     log.say("proximity")
-    known = context["known_fraud"]
-    if known.any() and n:
-        near = customer_proximity(proj, known, settings=s)
-    else:
+    near: Proximity | None = None
+    if not (known.any() and n):
         near = no_proximity(n)
         log.skip("fraud_proximity", "no customer is flagged known_fraud")
+    elif pending is None:
+        near = customer_proximity(proj, known, settings=s)
     log.lap("proximity")
 
     log.say("behaviour")
@@ -223,7 +227,10 @@ def analyse(
             done.betweenness,
         )
         where = done.run
+        if near is None:
+            near = done.proximity
         log.lap("graph_worker_wait")
+    assert near is not None  # here, or from the worker
     comm = communities_from(proj, membership, modularity, s, previous_features=previous_features)
     context["community"] = comm.ids  # ring evidence: do members share a social circle?
     rings, ring_members, ring_meta = _assemble(

@@ -6,11 +6,13 @@ import os
 import signal
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from graphprofile.analysis import analyse, graph_worker, projection
 from graphprofile.analysis.projection import project
+from graphprofile.analysis.proximity import customer_proximity
 from graphprofile.analysis.settings import AnalysisSettings
 from graphprofile.generate import generate_bank
 from graphprofile.graph import build_graph
@@ -33,7 +35,9 @@ def test_worker_process_gives_the_same_tables(graph, monkeypatch: pytest.MonkeyP
     assert here.meta["graph_jobs"]["where"] == "this process"
     assert there.meta["graph_jobs"]["where"] == "worker process"
     assert there.meta["graph_jobs"]["peak_rss_mb"] > 0
-    assert set(there.meta["graph_jobs"]["seconds"]) == {"communities", "influence"}
+    # the bank has known fraud: the worker computed proximity too
+    assert set(there.meta["graph_jobs"]["seconds"]) == {"communities", "influence", "proximity"}
+    assert there.features["fraud_hops"].notna().sum() > 0
     assert here.meta["communities"] == there.meta["communities"]
     assert here.meta["betweenness"] == there.meta["betweenness"]
     for name, table in here.tables().items():
@@ -171,7 +175,9 @@ def test_a_killed_worker_is_replaced_by_this_process(
     proj = project(graph)
     s = AnalysisSettings()
     monkeypatch.setattr(graph_worker, "WORKER_MIN_EDGES", 0)
-    pending = graph_worker.start(proj, s, seed=3, workers=2)
+    known = np.zeros(len(proj.customers), dtype=bool)
+    known[::50] = True
+    pending = graph_worker.start(proj, s, seed=3, workers=2, known=known)
     assert pending is not None
     os.kill(pending.pid, signal.SIGKILL)  # the worker, killed as the OOM killer would
     out = pending.result()
@@ -182,3 +188,29 @@ def test_a_killed_worker_is_replaced_by_this_process(
     )
     assert (out.membership == expected.membership).all()
     pd.testing.assert_frame_equal(out.influence, expected.influence)
+    near = customer_proximity(proj, known, settings=s)  # proximity too, in this process
+    assert out.proximity is not None
+    np.testing.assert_array_equal(out.proximity.fraud_proximity, near.fraud_proximity)
+    assert out.proximity.neighbours == near.neighbours
+
+
+def test_the_worker_computes_the_same_proximity(graph, monkeypatch: pytest.MonkeyPatch) -> None:
+    proj = project(graph)
+    s = AnalysisSettings()
+    known = np.zeros(len(proj.customers), dtype=bool)
+    known[::50] = True
+    monkeypatch.setattr(graph_worker, "WORKER_MIN_EDGES", 0)
+    pending = graph_worker.start(proj, s, seed=3, workers=2, known=known)
+    assert pending is not None
+    out = pending.result()
+    assert out.run["where"] == "worker process"
+    near = customer_proximity(proj, known, settings=s)
+    assert out.proximity is not None and len(near.neighbours) > 0
+    np.testing.assert_array_equal(out.proximity.fraud_proximity, near.fraud_proximity)
+    np.testing.assert_array_equal(out.proximity.hops, near.hops)
+    np.testing.assert_array_equal(out.proximity.share, near.share)
+    assert out.proximity.neighbours == near.neighbours
+    assert out.proximity.meta == near.meta
+    # without known fraud the worker leaves proximity to the caller
+    pending = graph_worker.start(proj, s, seed=3, workers=2)
+    assert pending is not None and pending.result().proximity is None
