@@ -7,10 +7,12 @@
 3. **prepare OUT**: remove the previous run's ``run.json``, report, tables and rejects.
 4. **read+validate** → **canonical graph** (or **read graph from store**; with
    ``--engine gds`` the graph stays in the database).
-5. **snapshot**: ``graph/`` and ``rejects/``.
+5. **snapshot**: ``rejects/``, and ``graph/`` started in a thread that writes it beside
+   the analysis.
 6. **analysis** (embedded, or inside Neo4j with ``--engine gds``).
-7. **exports**: the result tables, the tag vocabulary and, with ``--previous``, the tag
-   ``changes``, in ``--format``.
+7. **exports**: ``graph/`` finished (waited for; a write error surfaces here), the result
+   tables, the tag vocabulary and, with ``--previous``, the tag ``changes``, in
+   ``--format``.
 8. **report**: ``report.html``.
 9. **graph write-back** (with ``--store``): after every file, so a failed write-back never
    costs the files.
@@ -29,6 +31,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -350,9 +353,15 @@ def run_job(
             check_reject_share(run, config, frames, mapping)
             with run.timed("canonical graph"):
                 graph = build_graph(frames)
+        snapshot: Future[dict[str, str]] | None = None
         with run.timed("snapshot"):
             if graph is not None:
-                run.outputs.update(write_snapshot(graph, out))
+                # the node and edge tables are written beside the analysis (the exports
+                # stage waits for them): nothing changes them once built, Arrow's Parquet
+                # writer releases the GIL, and the second CPU has nothing else to do
+                # before the graph worker starts
+                writer = cleanup.enter_context(ThreadPoolExecutor(1, "graphprofile-snapshot"))
+                snapshot = writer.submit(write_snapshot, graph, out)
             if frames is not None:
                 run.outputs.update(write_rejects(frames, out))
                 # the graph holds what the analysis reads: keep only the row accounting;
@@ -368,6 +377,8 @@ def run_job(
             result = _analysis(config, graph, store, previous, run)
             run.notices.extend(f"skipped: {text}" for text in result.meta.get("skipped", []))
         with run.timed("exports"):
+            if snapshot is not None:  # listed first in run.json, as it is written first
+                run.outputs = snapshot.result() | run.outputs
             vocabulary = tag_vocabulary(result.tags["tag"].unique())
             tables = result.tables() | {"tag_vocabulary": vocabulary}
             if previous is not None:
