@@ -333,26 +333,9 @@ def behaviour_job(
     settings: AnalysisSettings,
     seed: int,
 ) -> BehaviourResult:
-    """Behaviour features, anomaly score and (with enough known fraud) learned score:
-    :func:`unsupervised_behaviour`, then :func:`learn_behaviour`.
-
-    Parameters
-    ----------
-    graph : CanonicalGraph
-        For the transactions (timestamps and amounts).
-    account_customer : numpy.ndarray
-        Customer position of each account position (-1: unknown owner).
-    txn_src, txn_dst : numpy.ndarray or None
-        Account position of each transaction's ends (-1 where absent).
-    graph_features : pandas.DataFrame
-        Label-free per-customer features from the other jobs, in customer position order.
-    known : numpy.ndarray of bool
-        ``known_fraud`` per customer.
-    settings : AnalysisSettings
-        ``behaviour_window_days``, ``anomaly_trees``, ``learn_min_positives``,
-        ``learn_folds``.
-    seed : int
-        Seed of the forest, the fold split and the boosted models.
+    """Behaviour features, anomaly score and (with enough known fraud) learned score in one
+    call: :func:`unsupervised_behaviour`, then :func:`learn_behaviour` (the GDS engine's
+    order, with nothing to overlap); the parameters are theirs, with ``n = len(known)``.
 
     Returns
     -------
