@@ -209,8 +209,17 @@ def _own_peak_rss_mb() -> float:
 
 def serve(paths: list[str]) -> None:
     """The worker process's entry point (``python -m graphprofile.analysis._graph_worker_main
-    IN OUT``): read :func:`_in_worker`'s arguments pickled in ``IN``, write its
-    :class:`GraphJobs` pickled to ``OUT`` (renamed into place when complete)."""
+    [IN OUT]``): read :func:`_in_worker`'s arguments pickled in ``IN``, write its
+    :class:`GraphJobs` pickled to ``OUT`` (renamed into place when complete).
+
+    Without arguments (a :class:`Spare` started ahead of its work), ``IN`` and ``OUT`` come
+    as two lines on standard input once the arguments are written; standard input closed
+    before that: nothing to do, exit.
+    """
+    if not paths:
+        paths = [sys.stdin.readline().rstrip("\n"), sys.stdin.readline().rstrip("\n")]
+        if not all(paths):
+            return
     source, target = paths
     with open(source, "rb") as fh:
         args = pickle.load(fh)
@@ -220,14 +229,72 @@ def serve(paths: list[str]) -> None:
     os.replace(target + ".part", target)
 
 
-class Pending:
-    """Graph jobs running in a worker process; :meth:`result` waits for them.
+class Spare:
+    """A worker process started ahead of its work: the interpreter and its imports (about a
+    second) overlap the projections. :func:`start` hands it the jobs; closed unused (or
+    dropped), it exits.
 
     The worker is a fresh interpreter running only this module (``python -m``), not a
     multiprocessing child: those import the caller's ``__main__`` again, and a script
     that calls :func:`~graphprofile.pipeline.run_job` at its top level would then load
-    the whole bank a second time in the worker. Arguments and results travel as pickles
-    in a temporary directory, removed when the result is read (or the object dropped).
+    the whole bank a second time in the worker. Its folder (a temporary directory) holds
+    its standard error and, later, the pickles; removed when the worker is closed.
+    """
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="graphprofile-worker-"))
+        # the worker imports graphprofile from where this process did
+        root = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        self._stderr = open(self.dir / "stderr.txt", "wb")  # closed by _close
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "graphprofile.analysis._graph_worker_main"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=self._stderr,
+            env=env,
+        )
+        # a worker never given work, or whose result is never asked for (the analysis
+        # failed meanwhile), is stopped, and its files removed, when this object goes
+        self.close = weakref.finalize(self, _close, self.proc, self._stderr, self.dir)
+
+    def give(self, source: Path, target: Path) -> None:
+        """Send the worker its argument and result paths (it starts on them)."""
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(f"{source}\n{target}\n".encode())
+            self.proc.stdin.close()
+        except OSError:  # the worker has died: Pending.result finds out and runs the jobs
+            pass
+
+
+def prestart(graph_edges: int, workers: int | None = None) -> Spare | None:
+    """A :class:`Spare` worker when the analysis will likely hand it the graph jobs.
+
+    Parameters
+    ----------
+    graph_edges : int
+        An estimate of the relationship plus money-flow edges, from the canonical graph
+        (before the projections count them exactly).
+    workers : int, optional
+        As in :func:`start`.
+
+    Returns
+    -------
+    Spare or None
+        ``None`` when :func:`start` would keep the jobs in this process.
+    """
+    if resolve_workers(workers) < 2 or graph_edges < WORKER_MIN_EDGES:
+        return None
+    return Spare()
+
+
+class Pending:
+    """Graph jobs running in a worker process (a :class:`Spare`: the one given, if it is
+    still alive, or a new one); :meth:`result` waits for them. Arguments and results travel
+    as pickles in the worker's temporary directory, removed when the result is read (or
+    this object dropped).
     """
 
     def __init__(
@@ -237,9 +304,13 @@ class Pending:
         *,
         seed: int,
         known: np.ndarray | None = None,
+        spare: Spare | None = None,
     ) -> None:
         self._args = (proj, settings, seed, known)
-        self._dir = Path(tempfile.mkdtemp(prefix="graphprofile-worker-"))
+        worker = spare if spare is not None and spare.proc.poll() is None else Spare()
+        if worker is not spare and spare is not None:
+            spare.close()
+        self._dir = worker.dir
         rel_columns = ["src", "dst", "weight", *(LAYERS if settings.multiplex else ())]
         money_columns = ["src", "dst", "total_amount", *(["n_txns"] if known is not None else [])]
         args = (
@@ -254,27 +325,10 @@ class Pending:
         )
         with open(self._dir / "in.pickle", "wb") as fh:
             pickle.dump(args, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        # the worker imports graphprofile from where this process did
-        root = str(Path(__file__).resolve().parents[2])
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-        self._stderr = open(self._dir / "stderr.txt", "wb")  # closed by _close
-        self._proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "graphprofile.analysis._graph_worker_main",
-                str(self._dir / "in.pickle"),
-                str(self._dir / "out.pickle"),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=self._stderr,
-            env=env,
-        )
-        # a worker whose result is never asked for (the analysis failed meanwhile) is
-        # stopped, and its files removed, when this object goes
-        self._finalizer = weakref.finalize(self, _close, self._proc, self._stderr, self._dir)
+        worker.give(self._dir / "in.pickle", self._dir / "out.pickle")
+        self._worker = worker  # kept: its finalizer stops the worker when this object goes
+        self._proc = worker.proc
+        self._finalizer = worker.close
 
     @property
     def pid(self) -> int:
@@ -317,6 +371,11 @@ def _close(proc: subprocess.Popen, stderr: IO[bytes], folder: Path) -> None:
     if proc.poll() is None:
         proc.kill()
         proc.wait()
+    if proc.stdin is not None and not proc.stdin.closed:
+        try:
+            proc.stdin.close()
+        except OSError:  # a broken pipe to the dead worker: nothing left to flush
+            pass
     stderr.close()
     shutil.rmtree(folder, ignore_errors=True)
 
@@ -378,6 +437,7 @@ def start(
     seed: int,
     workers: int | None = None,
     known: np.ndarray | None = None,
+    spare: Spare | None = None,
 ) -> Pending | None:
     """Start the graph jobs in a worker process, where that pays.
 
@@ -396,6 +456,9 @@ def start(
         Known-fraud flag per customer (at least one set): the worker also computes
         :func:`~graphprofile.analysis.proximity.customer_proximity`, after the graph jobs
         (:attr:`GraphJobs.proximity`).
+    spare : Spare, optional
+        A worker started ahead (:func:`prestart`): given the jobs, or closed when they
+        stay in this process.
 
     Returns
     -------
@@ -405,5 +468,7 @@ def start(
     """
     edges = len(proj.rel_edges) + len(proj.money_edges)  # the graphs' edges, unbuilt
     if resolve_workers(workers) < 2 or edges < WORKER_MIN_EDGES:
+        if spare is not None:
+            spare.close()
         return None
-    return Pending(proj, settings, seed=seed, known=known)
+    return Pending(proj, settings, seed=seed, known=known, spare=spare)

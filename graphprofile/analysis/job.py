@@ -103,8 +103,12 @@ class _Log:
 
 
 def _has(graph: CanonicalGraph, name: str) -> bool:
+    return _rows(graph, name) > 0
+
+
+def _rows(graph: CanonicalGraph, name: str) -> int:
     frame = graph.edges.get(name)
-    return frame is not None and len(frame) > 0
+    return 0 if frame is None else len(frame)
 
 
 def analyse(
@@ -161,6 +165,9 @@ def analyse(
         computed_at = computed_at.tz_localize("UTC")
 
     log.say("projections")
+    # the graph worker's interpreter starts now, its imports beside the projections (the
+    # account pairs that paid each other: about half the edges it will get)
+    spare = graph_worker.prestart(2 * _rows(graph, "TRANSFER"), workers)
     proj = project(graph, settings=s)
     # account positions of every transaction's ends: looked up once, shared by the jobs
     txn_src, txn_dst = transaction_accounts(graph, proj.accounts)
@@ -173,7 +180,7 @@ def analyse(
     # worker process while this one searches rings (graph_worker); otherwise here, in turn
     known = context["known_fraud"]
     pending = graph_worker.start(
-        proj, s, seed=seed, workers=workers, known=known if known.any() and n else None
+        proj, s, seed=seed, workers=workers, known=known if known.any() and n else None, spare=spare
     )
     where: dict[str, Any] = {"where": "this process"}
     if pending is None:

@@ -214,3 +214,55 @@ def test_the_worker_computes_the_same_proximity(graph, monkeypatch: pytest.Monke
     # without known fraud the worker leaves proximity to the caller
     pending = graph_worker.start(proj, s, seed=3, workers=2)
     assert pending is not None and pending.result().proximity is None
+
+
+def test_a_spare_worker_started_ahead_takes_the_jobs(
+    graph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proj = project(graph)
+    s = AnalysisSettings()
+    assert graph_worker.prestart(10**9, workers=1) is None  # one process asked for
+    assert graph_worker.prestart(graph_worker.WORKER_MIN_EDGES - 1, workers=2) is None
+    monkeypatch.setattr(graph_worker, "WORKER_MIN_EDGES", 0)
+    spare = graph_worker.prestart(1, workers=2)
+    assert spare is not None
+    pending = graph_worker.start(proj, s, seed=3, workers=2, spare=spare)
+    assert pending is not None and pending.pid == spare.proc.pid  # the spare, not a new one
+    out = pending.result()
+    assert out.run["where"] == "worker process"
+    expected = graph_worker.graph_jobs(
+        proj.relationship, proj.rel_edges, proj.money, proj.account_customer, s, seed=3
+    )
+    assert (out.membership == expected.membership).all()
+    assert not spare.dir.exists()  # its folder removed with the result read
+
+
+def test_a_spare_worker_not_needed_is_stopped(graph, monkeypatch: pytest.MonkeyPatch) -> None:
+    proj = project(graph)
+    s = AnalysisSettings()
+    monkeypatch.setattr(graph_worker, "WORKER_MIN_EDGES", 0)
+    spare = graph_worker.prestart(1, workers=2)
+    assert spare is not None
+    monkeypatch.setattr(graph_worker, "WORKER_MIN_EDGES", 10**12)  # the graph is smaller
+    assert graph_worker.start(proj, s, seed=3, workers=2, spare=spare) is None
+    assert spare.proc.poll() is not None and not spare.dir.exists()
+    # a spare whose standard input closes before any work exits by itself, successfully
+    idle = graph_worker.Spare()
+    assert idle.proc.stdin is not None
+    idle.proc.stdin.close()
+    assert idle.proc.wait(timeout=60) == 0
+    idle.close()
+
+
+def test_a_dead_spare_is_replaced_by_a_new_worker(graph, monkeypatch: pytest.MonkeyPatch) -> None:
+    proj = project(graph)
+    s = AnalysisSettings()
+    monkeypatch.setattr(graph_worker, "WORKER_MIN_EDGES", 0)
+    spare = graph_worker.prestart(1, workers=2)
+    assert spare is not None
+    os.kill(spare.proc.pid, signal.SIGKILL)
+    spare.proc.wait()
+    pending = graph_worker.start(proj, s, seed=3, workers=2, spare=spare)
+    assert pending is not None and pending.pid != spare.proc.pid
+    assert pending.result().run["where"] == "worker process"
+    assert not spare.dir.exists()
