@@ -237,12 +237,16 @@ def test_a_spare_worker_started_ahead_takes_the_jobs(
     assert not spare.dir.exists()  # its folder removed with the result read
 
 
-def test_a_spare_worker_not_needed_is_stopped(graph, monkeypatch: pytest.MonkeyPatch) -> None:
-    proj = project(graph)
-    s = AnalysisSettings()
+def _spare(graph, monkeypatch: pytest.MonkeyPatch):
+    """The projection, default settings and a spare worker started for them."""
     monkeypatch.setattr(graph_worker, "WORKER_MIN_EDGES", 0)
     spare = graph_worker.prestart(1, workers=2)
     assert spare is not None
+    return project(graph), AnalysisSettings(), spare
+
+
+def test_a_spare_worker_not_needed_is_stopped(graph, monkeypatch: pytest.MonkeyPatch) -> None:
+    proj, s, spare = _spare(graph, monkeypatch)
     monkeypatch.setattr(graph_worker, "WORKER_MIN_EDGES", 10**12)  # the graph is smaller
     assert graph_worker.start(proj, s, seed=3, workers=2, spare=spare) is None
     assert spare.proc.poll() is not None and not spare.dir.exists()
@@ -255,11 +259,7 @@ def test_a_spare_worker_not_needed_is_stopped(graph, monkeypatch: pytest.MonkeyP
 
 
 def test_a_dead_spare_is_replaced_by_a_new_worker(graph, monkeypatch: pytest.MonkeyPatch) -> None:
-    proj = project(graph)
-    s = AnalysisSettings()
-    monkeypatch.setattr(graph_worker, "WORKER_MIN_EDGES", 0)
-    spare = graph_worker.prestart(1, workers=2)
-    assert spare is not None
+    proj, s, spare = _spare(graph, monkeypatch)
     os.kill(spare.proc.pid, signal.SIGKILL)
     spare.proc.wait()
     pending = graph_worker.start(proj, s, seed=3, workers=2, spare=spare)
