@@ -176,8 +176,9 @@ def analyse(
     log.lap("projections")
 
     log.say("communities")
-    # asked for two or more workers (and on a large graph), Leiden and influence run in a
-    # worker process while this one searches rings (graph_worker); otherwise here, in turn
+    # with two or more workers (the default where two CPUs are usable) and a large graph,
+    # Leiden, influence and proximity run in the worker process while this one searches
+    # rings and computes the behaviour features (graph_worker); otherwise here, in turn
     known = context["known_fraud"]
     pending = graph_worker.start(
         proj, s, seed=seed, workers=workers, known=known if known.any() and n else None, spare=spare
