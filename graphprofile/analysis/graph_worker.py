@@ -1,14 +1,14 @@
 """Communities and influence, the igraph-bound jobs, in a worker process beside the ring search.
 
 igraph holds Python's global interpreter lock through every call and is not thread-safe, so
-threads cannot overlap Leiden or PageRank with anything. Asked for two or more workers
-(``run --workers 2``), on a graph large enough for it to pay, the analysis hands both jobs to
-a second process (:func:`start`: a fresh interpreter, see :class:`Pending`) and searches
-rings and computes the behaviour features in its own meanwhile; neither needs the worker's
-results, and ring risk (which reads the communities) is the first step that does. Given
-known-fraud customers, the worker then computes fraud proximity too (it needs neither, and
-the two processes' shares come out about even). At 1M customers the three jobs take about a
-quarter of a single-process run.
+threads cannot overlap Leiden or PageRank with anything. Given two or more workers (the
+default where two CPUs are usable, :func:`resolve_workers`), on a graph large enough for it
+to pay, the analysis hands both jobs to a second process (:func:`start`: a fresh
+interpreter, see :class:`Spare`) and searches rings and computes the behaviour features in
+its own meanwhile; neither needs the worker's results, and ring risk (which reads the
+communities) is the first step that does. Given known-fraud customers, the worker then
+computes fraud proximity too (it needs neither, and the two processes' shares come out
+about even). At 1M customers the three jobs take about a quarter of a single-process run.
 
 On by default where this process may use two CPUs (:func:`resolve_workers`). Measured on
 two 2-core machines (``benchmarks/RESULTS.md``): on the first, the two processes slowed each
@@ -269,6 +269,12 @@ class Spare:
             pass
 
 
+def _worker_pays(edges: int, workers: int | None) -> bool:
+    """Whether the graph jobs go to a worker: two processes allowed, and a graph of at
+    least :data:`WORKER_MIN_EDGES` relationship plus money-flow edges."""
+    return resolve_workers(workers) >= 2 and edges >= WORKER_MIN_EDGES
+
+
 def prestart(graph_edges: int, workers: int | None = None) -> Spare | None:
     """A :class:`Spare` worker when the analysis will likely hand it the graph jobs.
 
@@ -285,9 +291,7 @@ def prestart(graph_edges: int, workers: int | None = None) -> Spare | None:
     Spare or None
         ``None`` when :func:`start` would keep the jobs in this process.
     """
-    if resolve_workers(workers) < 2 or graph_edges < WORKER_MIN_EDGES:
-        return None
-    return Spare()
+    return Spare() if _worker_pays(graph_edges, workers) else None
 
 
 class Pending:
@@ -467,7 +471,7 @@ def start(
         allowed, or fewer than :data:`WORKER_MIN_EDGES` edges.
     """
     edges = len(proj.rel_edges) + len(proj.money_edges)  # the graphs' edges, unbuilt
-    if resolve_workers(workers) < 2 or edges < WORKER_MIN_EDGES:
+    if not _worker_pays(edges, workers):
         if spare is not None:
             spare.close()
         return None

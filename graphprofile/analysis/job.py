@@ -180,8 +180,9 @@ def analyse(
     # Leiden, influence and proximity run in the worker process while this one searches
     # rings and computes the behaviour features (graph_worker); otherwise here, in turn
     known = context["known_fraud"]
+    any_known = bool(known.any()) and n > 0
     pending = graph_worker.start(
-        proj, s, seed=seed, workers=workers, known=known if known.any() and n else None, spare=spare
+        proj, s, seed=seed, workers=workers, known=known if any_known else None, spare=spare
     )
     where: dict[str, Any] = {"where": "this process"}
     if pending is None:
@@ -212,7 +213,7 @@ def analyse(
     # worker computes proximity after its own jobs)
     log.say("proximity")
     near: Proximity | None = None
-    if not (known.any() and n):
+    if not any_known:
         near = no_proximity(n)
         log.skip("fraud_proximity", "no customer is flagged known_fraud")
     elif pending is None:
