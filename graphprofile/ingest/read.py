@@ -16,7 +16,8 @@ import contextlib
 import csv
 import functools
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -204,28 +205,65 @@ def _is_utf8(encoding: str) -> bool:
     return codecs.lookup(encoding).name == "utf-8"
 
 
-@contextlib.contextmanager
-def _decode_errors_in_callbacks() -> Iterator[list[BaseException]]:
-    """Collect errors pyarrow raises while decoding an invalid row for its callback.
+class _DecodeErrors:
+    """Errors pyarrow raises while decoding an invalid row for its callback, counted.
 
     pyarrow decodes a ragged row's text before calling the invalid-row handler; bytes that
     are not UTF-8 raise there, outside any ``try``, and Python reports them as "Exception
-    ignored". They are collected instead, and the file is read again with replacement.
+    ignored". While a CSV file is read, :func:`_decode_errors_in_callbacks` swaps in a hook
+    that counts them instead, and the file is read again with replacement. Tables are read
+    in two threads at once (:func:`graphprofile.ingest.load.load_frames`), and pyarrow calls
+    the hook from its own threads, so the hook is installed once for every read under way
+    and only counts: a read learns that one of its rows could not be decoded from the count
+    together with its own error (:func:`_undecodable_ragged_row`).
     """
-    caught: list[BaseException] = []
-    previous = sys.unraisablehook
 
-    def hook(unraisable: Any) -> None:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.users = 0
+        self.count = 0
+        self.previous: Any = None
+
+    def hook(self, unraisable: Any) -> None:
         if isinstance(unraisable.exc_value, UnicodeDecodeError):
-            caught.append(unraisable.exc_value)
+            with self.lock:
+                self.count += 1
         else:
-            previous(unraisable)
+            self.previous(unraisable)
 
-    sys.unraisablehook = hook
+
+_DECODE_ERRORS = _DecodeErrors()
+
+
+@contextlib.contextmanager
+def _decode_errors_in_callbacks() -> Iterator[Callable[[], bool]]:
+    """While reading: yields a function that says whether a row's text failed to decode in
+    an invalid-row callback since the read began (in this read or one beside it)."""
+    errors = _DECODE_ERRORS
+    with errors.lock:
+        if errors.users == 0:
+            errors.previous = sys.unraisablehook
+            sys.unraisablehook = errors.hook
+        errors.users += 1
+        start = errors.count
     try:
-        yield caught
+        yield lambda: errors.count > start
     finally:
-        sys.unraisablehook = previous
+        with errors.lock:
+            errors.users -= 1
+            if errors.users == 0:
+                sys.unraisablehook = errors.previous
+                errors.previous = None
+
+
+def _undecodable_ragged_row(exc: pa.ArrowInvalid, undecodable: Callable[[], bool]) -> bool:
+    """Whether ``exc`` stopped a read at a ragged row whose text could not be decoded.
+
+    The handler skips every ragged row it is called for, so a column-count error means it
+    was not called, which happens when the row's text does not decode; the count of such
+    failures (:class:`_DecodeErrors`) must have grown too.
+    """
+    return "Expected" in str(exc) and "columns, got" in str(exc) and undecodable()
 
 
 def _read_csv(path: Path, tm: TableMapping, header: list[str], wanted: list[str]) -> RawTable:
@@ -273,8 +311,10 @@ def _read_csv(path: Path, tm: TableMapping, header: list[str], wanted: list[str]
                 if invalid:
                     invalid.clear()
                     table = read(False, tm.options.encoding)
-            except pa.ArrowInvalid:
-                if not (undecodable and _is_utf8(tm.options.encoding)):
+            except pa.ArrowInvalid as exc:
+                if not (
+                    _undecodable_ragged_row(exc, undecodable) and _is_utf8(tm.options.encoding)
+                ):
                     raise
                 # a ragged row holds bytes that are not UTF-8: read again with U+FFFD for
                 # them, so that the row is rejected with its reason; a well-formed row

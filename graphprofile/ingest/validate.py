@@ -108,6 +108,19 @@ class LoadLog:
     files: dict[str, str] = field(default_factory=dict)
     steps: dict[str, dict[str, float]] = field(default_factory=dict)
 
+    def absorb(self, other: LoadLog) -> None:
+        """Add everything ``other`` recorded (one table read on its own log) to this log,
+        after what this log holds: its rejects, row accounting, notices, files and step
+        seconds."""
+        self.rejects._parts.extend(other.rejects._parts)
+        self.stats.update(other.stats)
+        self.notices.extend(other.notices)
+        self.files.update(other.files)
+        for step, entry in other.steps.items():
+            mine = self.steps.setdefault(step, {"seconds": 0.0, "rows": 0})
+            mine["seconds"] += entry["seconds"]
+            mine["rows"] += entry["rows"]
+
     def timed(self, step: str, start: float, rows: int) -> None:
         """Add the seconds since ``start`` (a ``time.perf_counter()``) and ``rows`` to
         ``step`` in :attr:`steps`."""

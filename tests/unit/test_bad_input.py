@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -198,6 +199,27 @@ CASES = [
             ]
         },
         accepted={"customers": 2},
+    ),
+    Case(
+        # the transactions are read in a thread beside the other tables, and pyarrow reports
+        # both undecodable rows from its own threads: each table still rejects its own row
+        "ragged_rows_in_another_encoding_in_two_tables_read_at_once",
+        {
+            "customers.csv": b"customer_id,name,segment\nc1,Ann,retail\nc2,Jos\xe9\n"
+            b"c3,Bob,retail\n",
+            "transactions.csv": (HEAD + OK_ROW).encode()
+            + b"t1,Jos\xe9\n"
+            + b"".join(b"t%d,a,b,5,2024-01-01\n" % i for i in range(2, 2000)),
+        },
+        rejects={
+            "customers": [
+                (3, "(row)", "row has 2 fields, header has 3; it is not valid utf-8 text either")
+            ],
+            "transactions": [
+                (3, "(row)", "row has 2 fields, header has 5; it is not valid utf-8 text either")
+            ],
+        },
+        accepted={"customers": 2, "transactions": 1999},
     ),
     Case(
         "well_formed_row_in_another_encoding",
@@ -719,6 +741,16 @@ def test_bad_input(case: Case, tmp_path: Path, capsys: pytest.CaptureFixture[str
         assert frames.stats[table].accepted == n, frames.stats[table]
     if case.check:
         case.check(frames, graph)
+
+
+def test_reads_at_once_put_the_decode_hook_back(tmp_path: Path) -> None:
+    """Two tables with undecodable ragged rows, read in two threads: afterwards Python's
+    unraisable-exception hook is the one that was there before."""
+    before = sys.unraisablehook
+    case = next(c for c in CASES if c.id.endswith("in_two_tables_read_at_once"))
+    data, mapping = _materialise(case, tmp_path)
+    assert len(load(data, mapping).rejects) == 2
+    assert sys.unraisablehook is before
 
 
 END_TO_END = ["injection_like_values", "unicode_and_emoji", "timezone_mix", "wrong_types"]
