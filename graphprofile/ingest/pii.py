@@ -21,6 +21,7 @@ import binascii
 import hashlib
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -210,15 +211,21 @@ def pseudonymise(
     notices.append(notice)
     pseud = Pseudonymiser(key)
     del key
-    if "name" in customers:
-        customers = customers.assign(name=pseud.hash_series(customers["name"]))
-    for column, kind in pii_attributes.items():
-        customers[column] = pseud.hash_series(customers[column], kind)
-    if devices is not None and "ip" in devices:
-        devices = devices.assign(ip=pseud.hash_series(devices["ip"], "ip"))
-    if identifiers is not None:
-        kind = identifiers["kind"].str.lower()
-        identifiers = identifiers.assign(kind=kind, value=_by_kind(pseud, identifiers, kind))
+    # the device IPs are hashed in a thread while the rest is hashed here: Arrow's kernels
+    # and the hasher's inner loop release the GIL
+    with ThreadPoolExecutor(1, "graphprofile-pii") as pool:
+        ips = None
+        if devices is not None and "ip" in devices:
+            ips = pool.submit(pseud.hash_series, devices["ip"], "ip")
+        if "name" in customers:
+            customers = customers.assign(name=pseud.hash_series(customers["name"]))
+        for column, kind in pii_attributes.items():
+            customers[column] = pseud.hash_series(customers[column], kind)
+        if identifiers is not None:
+            kind = identifiers["kind"].str.lower()
+            identifiers = identifiers.assign(kind=kind, value=_by_kind(pseud, identifiers, kind))
+        if ips is not None:
+            devices = devices.assign(ip=ips.result())
     return customers, devices, identifiers
 
 
