@@ -7,6 +7,8 @@ Every table is sorted by its key columns, so the snapshot
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -345,6 +347,62 @@ def build_graph(frames: Frames) -> CanonicalGraph:
         else {}
     )
 
+    # the device and identifier edges are built in a thread while the money edges are
+    # built here (NumPy's sorts and Arrow's kernels release the GIL)
+    with ThreadPoolExecutor(1, "graphprofile-graph") as pool:
+        people = pool.submit(_people_edges, frames, customer_ids, found)
+        txns = frames.transactions
+        src, dst = _transaction_accounts(frames, account_ids)
+        owns = _owns(accounts, customer_ids, account_ids)
+        transfer, t_src, t_dst = _flows(txns, "to_account", src, dst)
+        counterparty_ids = SortedIds(counterparties["counterparty_id"])
+        to_counterparty = _target_codes(txns, "to_counterparty", counterparty_ids)
+        pays, p_src, p_dst = _flows(txns, "to_counterparty", src, to_counterparty)
+        uses, devices, has_id, identifiers, ends = people.result()
+    pays = pays.rename(columns={"to_counterparty": "counterparty_id"})
+    edges = {
+        "OWNS": owns[0],
+        "USES_DEVICE": uses,
+        "HAS_IDENTIFIER": has_id,
+        "TRANSFER": transfer,
+        "PAYS": pays,
+    }
+    if owns[1] is not None:
+        ends["OWNS"] = owns[1]
+    from_nodes = src[1] is account_ids.uniques and bool((t_src >= 0).all())
+    if from_nodes and dst[1] is account_ids.uniques:
+        ends["TRANSFER"] = EdgeEnds(transfer, t_src, t_dst)
+    if from_nodes and to_counterparty[1] is counterparty_ids.uniques:
+        ends["PAYS"] = EdgeEnds(pays, p_src, p_dst)
+    nodes = {
+        "customer": customers,
+        "account": accounts,
+        "device": devices,
+        "identifier": identifiers,
+        "counterparty": counterparties.reset_index(drop=True),
+    }
+    for label, key in NODE_KEYS.items():
+        nodes[label][key] = nodes[label][key].astype("string")
+    # positions in the account nodes (not codes of a column's own uniques): the analysis
+    # shares them (projection.transaction_accounts)
+    positions = src[1] is account_ids.uniques and (
+        dst[1] is account_ids.uniques or not bool((dst[0] >= 0).any())
+    )
+    return CanonicalGraph(
+        nodes=nodes,
+        edges=edges,
+        transactions=txns,
+        present=set(frames.present),
+        transaction_accounts=(src[0], dst[0]) if positions and len(txns) else None,
+        edge_ends=ends,
+    )
+
+
+def _people_edges(
+    frames: Frames, customer_ids: SortedIds, found: dict[str, np.ndarray]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, EdgeEnds]]:
+    """``USES_DEVICE`` with the device nodes and ``HAS_IDENTIFIER`` with the identifier
+    nodes, and the ends of those edges that are positions in the node tables."""
     dev = frames.devices
     lcodes, luniq = _customer_codes(dev["customer_id"], customer_ids, found.get("devices"))
     rcodes, runiq = sorted_codes(dev["device_id"])
@@ -392,50 +450,7 @@ def build_graph(frames: Frames) -> CanonicalGraph:
         }
     )
 
-    txns = frames.transactions
-    src, dst = _transaction_accounts(frames, account_ids)
-    owns = _owns(accounts, customer_ids, account_ids)
-    transfer, t_src, t_dst = _flows(txns, "to_account", src, dst)
-    counterparty_ids = SortedIds(counterparties["counterparty_id"])
-    to_counterparty = _target_codes(txns, "to_counterparty", counterparty_ids)
-    pays, p_src, p_dst = _flows(txns, "to_counterparty", src, to_counterparty)
-    pays = pays.rename(columns={"to_counterparty": "counterparty_id"})
-    edges = {
-        "OWNS": owns[0],
-        "USES_DEVICE": uses,
-        "HAS_IDENTIFIER": has_id,
-        "TRANSFER": transfer,
-        "PAYS": pays,
-    }
-    if owns[1] is not None:
-        ends["OWNS"] = owns[1]
-    from_nodes = src[1] is account_ids.uniques and bool((t_src >= 0).all())
-    if from_nodes and dst[1] is account_ids.uniques:
-        ends["TRANSFER"] = EdgeEnds(transfer, t_src, t_dst)
-    if from_nodes and to_counterparty[1] is counterparty_ids.uniques:
-        ends["PAYS"] = EdgeEnds(pays, p_src, p_dst)
-    nodes = {
-        "customer": customers,
-        "account": accounts,
-        "device": devices,
-        "identifier": identifiers,
-        "counterparty": counterparties.reset_index(drop=True),
-    }
-    for label, key in NODE_KEYS.items():
-        nodes[label][key] = nodes[label][key].astype("string")
-    # positions in the account nodes (not codes of a column's own uniques): the analysis
-    # shares them (projection.transaction_accounts)
-    positions = src[1] is account_ids.uniques and (
-        dst[1] is account_ids.uniques or not bool((dst[0] >= 0).any())
-    )
-    return CanonicalGraph(
-        nodes=nodes,
-        edges=edges,
-        transactions=txns,
-        present=set(frames.present),
-        transaction_accounts=(src[0], dst[0]) if positions and len(txns) else None,
-        edge_ends=ends,
-    )
+    return uses, devices, has_id, identifiers, ends
 
 
 def _owns(
