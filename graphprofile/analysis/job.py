@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -242,19 +243,23 @@ def analyse(
     assert near is not None  # here, or from the worker
     comm = communities_from(proj, membership, modularity, s, previous_features=previous_features)
     context["community"] = comm.ids  # ring evidence: do members share a social circle?
-    rings, ring_members, ring_meta = _assemble(
-        graph, proj, s, context, parts, t0, previous_rings, log
-    )
+    # the learned score is fitted in a thread while the rings are assembled here: neither
+    # reads the other's result, and the boosted trees' fitting and prediction release the GIL
+    with ThreadPoolExecutor(1, "graphprofile-learned") as pool:
+        learning = pool.submit(
+            learn_behaviour,
+            found,
+            graph_features=model_graph_features(infl, comm.sizes, parts, n),
+            known=known,
+            settings=s,
+            seed=seed,
+        )
+        rings, ring_members, ring_meta = _assemble(
+            graph, proj, s, context, parts, t0, previous_rings, log
+        )
+        beh = learning.result()
     ring_meta["flows"] = flow_meta
     ring_meta["graph_jobs"] = where
-
-    beh = learn_behaviour(
-        found,
-        graph_features=model_graph_features(infl, comm.sizes, parts, n),
-        known=known,
-        settings=s,
-        seed=seed,
-    )
     if beh.meta.get("learned_notice"):
         log.skip("learned_score", beh.meta["learned_notice"])
     log.lap("learned")
