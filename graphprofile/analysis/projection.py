@@ -39,7 +39,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from graphprofile._arrow import SortedIds, arrow_strings, codes, sorted_codes
+from graphprofile._arrow import SortedIds, arrow_strings, codes, is_sorted_unique, sorted_codes
 from graphprofile.analysis._util import (
     count_threshold,
     distinct_sorted,
@@ -142,8 +142,35 @@ def _sorted_unique(parts: list[pd.Series], name: str) -> pd.Index:
     return pd.Index(pd.array(ids, dtype="str"), name=name)
 
 
+def _node_index(graph: CanonicalGraph, label: str, edges: tuple[str, ...]) -> pd.Index | None:
+    """The ``label`` nodes' ids as the index that :func:`_sorted_unique` would build from
+    them and the ids of ``edges``, when that is plain: the ids are sorted, unique and never
+    null, and the graph builder found every end of those edge tables among the nodes
+    (``CanonicalGraph.edge_ends``, held for these very tables). ``None`` otherwise.
+
+    Hashing and sorting every id column again cost ~1.5 s at 1M customers for the accounts.
+    """
+    nodes = graph.nodes.get(label)
+    if nodes is None or len(nodes) < 2:
+        return None
+    for name in edges:
+        frame = _edge(graph, name)
+        found = graph.edge_ends.get(name)
+        if frame is not None and (found is None or found.edges is not frame):
+            return None
+    ids = nodes[NODE_KEYS[label]]
+    if not is_sorted_unique(ids):  # also False when an id is null
+        return None
+    arr = arrow_strings(ids)
+    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    return pd.Index(pd.array(arr.cast(pa.large_string()), dtype="str"), name=NODE_KEYS[label])
+
+
 def customer_index(graph: CanonicalGraph) -> pd.Index:
     """Sorted, unique customer ids (from the customer nodes and the ``OWNS`` edges)."""
+    plain = _node_index(graph, "customer", ("OWNS",))
+    if plain is not None:
+        return plain
     parts = [graph.nodes["customer"]["customer_id"]] if "customer" in graph.nodes else []
     owns = _edge(graph, "OWNS")
     if owns is not None:
@@ -153,6 +180,9 @@ def customer_index(graph: CanonicalGraph) -> pd.Index:
 
 def account_index(graph: CanonicalGraph) -> pd.Index:
     """Sorted, unique account ids (account nodes, owners and transfer ends)."""
+    plain = _node_index(graph, "account", ("OWNS", "TRANSFER"))
+    if plain is not None:
+        return plain
     parts = []
     if "account" in graph.nodes:
         parts.append(graph.nodes["account"]["account_id"])

@@ -17,6 +17,7 @@ import pytest
 
 from graphprofile._arrow import SortedIds, codes, sorted_codes
 from graphprofile.analysis.projection import (
+    _node_index,
     account_index,
     item_codes,
     project,
@@ -230,6 +231,12 @@ def test_the_projection_is_the_same_with_the_builders_ends_or_without(frames: Fr
     assert (built.account_customer >= 0).all()
     for name in ("links", "hubs", "money_edges", "rel_edges"):
         pd.testing.assert_frame_equal(getattr(built, name), getattr(looked_up, name))
+    # the indexes: the node ids as they are, or the sorted union of every id column
+    assert _node_index(graph, "account", ("OWNS", "TRANSFER")) is not None
+    assert _node_index(bare, "account", ("OWNS", "TRANSFER")) is None
+    for name in ("customers", "accounts"):
+        pd.testing.assert_index_equal(getattr(built, name), getattr(looked_up, name), exact=True)
+        assert getattr(built, name).dtype == "str"
     assert len(built.links) > 0 and len(built.rel_edges) > 0
 
     # an edge table replaced after the build (a subgraph): its ends are not used
