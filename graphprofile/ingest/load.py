@@ -4,7 +4,8 @@
 (:mod:`.table`), derives missing tables and rejects dangling references
 (:mod:`.references`), pseudonymises PII (:mod:`.pii`) and returns the canonical
 :class:`~graphprofile.frames.Frames` with every rejected row and the row accounting of a
-:class:`~graphprofile.ingest.validate.LoadLog`.
+:class:`~graphprofile.ingest.validate.LoadLog`. The transactions are read in a thread
+meanwhile, and checked last; the result is the same as reading and checking in turn.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -20,7 +22,12 @@ from graphprofile.errors import InputError
 from graphprofile.frames import LOAD_ORDER, Frames
 from graphprofile.ingest.mapping import Mapping, load_mapping
 from graphprofile.ingest.pii import pseudonymise
-from graphprofile.ingest.references import link_tables
+from graphprofile.ingest.references import (
+    People,
+    derived_accounts,
+    link_people,
+    link_transactions,
+)
 from graphprofile.ingest.table import complete, empty, read_rows
 from graphprofile.ingest.validate import LoadLog
 
@@ -66,52 +73,85 @@ def load_frames(
     now = now if now is not None else pd.Timestamp.now(tz="UTC")
     log = LoadLog()
     tables: dict[str, pd.DataFrame | None] = {}
+    later: list[str] = []  # the notices of linking and pseudonymising, after every table's
     # the transactions, by far the largest table, are read in a thread while the other
     # tables are read here: Arrow's CSV reader and compute kernels and NumPy's sorts release
     # the GIL, so the two overlap on a second CPU. Each table has its own log, added to
     # ``log`` in LOAD_ORDER: rejects, accounting and notices come out as if read in turn.
     logs = {table: LoadLog() for table in LOAD_ORDER}
+    people: People | None = None
     with ThreadPoolExecutor(1, "graphprofile-read") as pool:
-        txns = pool.submit(read_rows, "transactions", data_dir, mapping, now, logs["transactions"])
+        reading = pool.submit(
+            read_rows, "transactions", data_dir, mapping, now, logs["transactions"]
+        )
         for table in LOAD_ORDER:
             if progress:
                 rows = sum(stat.read for stat in log.stats.values())
                 progress(f"{table} ({rows:,} rows read)")
-            if table == "transactions":
-                tables[table] = txns.result()
-            else:
+            if table != "transactions":
                 tables[table] = read_rows(table, data_dir, mapping, now, logs[table])
-            log.absorb(logs[table])
-    present = {t for t, df in tables.items() if df is not None}
+                log.absorb(logs[table])
+        # the references and pseudonyms of everything but the transactions need nothing
+        # from them: given an accounts table, they are done while the transactions are read
+        present = {t for t, df in tables.items() if df is not None} | {"transactions"}
+        accounts = tables["accounts"]
+        if accounts is not None:
+            people = _people(tables, present, log, accounts, later)
+        tables["transactions"] = txns = reading.result()
+        log.absorb(logs["transactions"])
+    assert txns is not None  # a missing transactions file raised above
+    if people is None:
+        people = _people(tables, present, log, derived_accounts(txns, later), later)
     start = time.perf_counter()
-    linked, n_derived, ends, positions = link_tables(tables, present, log)
-    log.timed("references", start, sum(len(df) for df in tables.values() if df is not None))
-    start = time.perf_counter()
-    customers, devices, identifiers = pseudonymise(
-        linked["customers"], linked["devices"], linked["identifiers"], log.notices
-    )
-    pii_rows = (customers, devices, identifiers)
-    log.timed("pseudonymise", start, sum(len(df) for df in pii_rows if df is not None))
+    counterparties = tables["counterparties"]
+    rows = len(txns) + (len(counterparties) if counterparties is not None else 0)
+    txns, counterparties, ends = link_transactions(txns, people.accounts, counterparties, log)
+    log.timed("references", start, rows)
+    log.notices.extend(later)
     for stat in log.stats.values():
         stat.accepted = stat.read - stat.rejected - stat.merged
     frames = Frames(
-        transactions=complete("transactions", linked["transactions"]),
-        accounts=complete("accounts", linked["accounts"]),
-        customers=complete("customers", customers),
-        devices=complete("devices", devices if devices is not None else empty("devices")),
-        identifiers=complete(
-            "identifiers", identifiers if identifiers is not None else empty("identifiers")
-        ),
-        counterparties=complete("counterparties", linked["counterparties"]),
+        transactions=complete("transactions", txns),
+        accounts=complete("accounts", people.accounts),
+        customers=complete("customers", people.customers),
+        devices=complete("devices", _or_empty(people.devices, "devices")),
+        identifiers=complete("identifiers", _or_empty(people.identifiers, "identifiers")),
+        counterparties=complete("counterparties", counterparties),
         rejects=log.rejects.frame(),
         stats=log.stats,
         present=present,
         notices=log.notices,
         transaction_accounts=ends,
-        customer_positions=positions,
+        customer_positions=people.customer_positions,
         steps=log.steps,
     )
     for table, stat in log.stats.items():
-        kept = len(frames.table(table)) - (n_derived if table == "customers" else 0)
+        kept = len(frames.table(table)) - (people.n_derived if table == "customers" else 0)
         assert kept + stat.duplicates_merged == stat.accepted, (table, kept, stat)
     return frames
+
+
+def _people(
+    tables: dict[str, pd.DataFrame | None],
+    present: set[str],
+    log: LoadLog,
+    accounts: pd.DataFrame,
+    notices: list[str],
+) -> People:
+    """:func:`~graphprofile.ingest.references.link_people`, then the PII of the kept
+    customers, devices and identifiers pseudonymised (:mod:`.pii`)."""
+    start = time.perf_counter()
+    people = link_people(tables, present, log, accounts, notices)
+    read = [tables[t] for t in ("customers", "devices", "identifiers")]
+    log.timed("references", start, len(accounts) + sum(len(df) for df in read if df is not None))
+    start = time.perf_counter()
+    customers, devices, identifiers = pseudonymise(
+        people.customers, people.devices, people.identifiers, notices
+    )
+    pii_rows = (customers, devices, identifiers)
+    log.timed("pseudonymise", start, sum(len(df) for df in pii_rows if df is not None))
+    return replace(people, customers=customers, devices=devices, identifiers=identifiers)
+
+
+def _or_empty(frame: pd.DataFrame | None, table: str) -> pd.DataFrame:
+    return frame if frame is not None else empty(table)

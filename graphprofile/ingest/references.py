@@ -9,6 +9,8 @@ cascade: the accounts of a rejected customer are dangling in turn.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -108,12 +110,50 @@ def account_ends(
     return txns, (ends[0], ends[1])
 
 
-def link_tables(
-    tables: dict[str, pd.DataFrame | None], present: set[str], log: LoadLog
-) -> tuple[
-    dict[str, pd.DataFrame | None], int, tuple[np.ndarray, np.ndarray], dict[str, np.ndarray]
-]:
-    """Derive missing tables and reject dangling references.
+@dataclass
+class People:
+    """The customers, accounts, devices and identifiers once their references are checked
+    (:func:`link_people`).
+
+    Attributes
+    ----------
+    customers, accounts : pandas.DataFrame
+        Kept rows, derived ones included.
+    devices, identifiers : pandas.DataFrame or None
+        Kept rows (``None`` without the table).
+    n_derived : int
+        Customers derived from accounts because the customers table lacks them.
+    customer_positions : dict
+        For ``devices`` and ``identifiers`` (where present), the position of each kept
+        row's ``customer_id`` among the rows of ``customers`` (-1: null).
+    """
+
+    customers: pd.DataFrame
+    accounts: pd.DataFrame
+    devices: pd.DataFrame | None
+    identifiers: pd.DataFrame | None
+    n_derived: int
+    customer_positions: dict[str, np.ndarray]
+
+
+def derived_accounts(txns: pd.DataFrame, notices: list[str]) -> pd.DataFrame:
+    """Without an accounts table, one account per id the transactions name, each standing
+    for its own customer."""
+    ids = pd.concat([txns["from_account"], txns.get("to_account", pd.Series(dtype="string"))])
+    ids = pd.Series(pd.unique(ids.dropna()), dtype="string")
+    notices.append("no accounts table: each account stands for its own customer")
+    return pd.DataFrame({"account_id": ids, "customer_id": ids})
+
+
+def link_people(
+    tables: dict[str, pd.DataFrame | None],
+    present: set[str],
+    log: LoadLog,
+    accounts: pd.DataFrame,
+    notices: list[str],
+) -> People:
+    """Derive the customers the input lacks and reject the dangling accounts, devices and
+    identifiers. Nothing here reads the transactions.
 
     Parameters
     ----------
@@ -122,33 +162,21 @@ def link_tables(
     present : set of str
         The tables read from files.
     log : LoadLog
-        Receives the rejects and notices.
-
-    Returns
-    -------
-    (dict, int, (numpy.ndarray, numpy.ndarray), dict)
-        Every table (derived ones included), the number of customers derived from
-        accounts when the customers table lacks them, the position of each kept
-        transaction's ``from_account`` and ``to_account`` among the rows of the accounts
-        table returned (-1 where there is none): see :func:`account_ends`, and for the
-        ``devices`` and ``identifiers`` tables (where present) the position of each kept
-        row's ``customer_id`` among the rows of the customers table returned (-1: null).
+        Receives the rejects.
+    accounts : pandas.DataFrame
+        The accounts table read, or the accounts derived from the transactions
+        (:func:`derived_accounts`).
+    notices : list of str
+        Receives the notices.
     """
-    txns = tables["transactions"]
-    assert txns is not None
-    customers, accounts = tables["customers"], tables["accounts"]
+    customers = tables["customers"]
     n_derived = 0
-    if accounts is None:
-        ids = pd.concat([txns["from_account"], txns.get("to_account", pd.Series(dtype="string"))])
-        ids = pd.Series(pd.unique(ids.dropna()), dtype="string")
-        accounts = pd.DataFrame({"account_id": ids, "customer_id": ids})
-        log.notices.append("no accounts table: each account stands for its own customer")
     if customers is None:
         customers = pd.DataFrame(
             {"customer_id": pd.Series(pd.unique(accounts["customer_id"].dropna()), dtype="string")}
         )
         if "accounts" in present:
-            log.notices.append("no customers table: customers derived from accounts.customer_id")
+            notices.append("no customers table: customers derived from accounts.customer_id")
     else:
         if "accounts" in present:
             accounts = dangling(
@@ -160,23 +188,6 @@ def link_tables(
             ]
             n_derived = len(extra)
             customers = pd.concat([customers, extra], ignore_index=True)
-
-    counterparties = tables["counterparties"]
-    if "to_counterparty" in txns:
-        if counterparties is not None:
-            txns = dangling(
-                log,
-                "transactions",
-                txns,
-                "to_counterparty",
-                counterparties["counterparty_id"],
-                "counterparties",
-            )
-        else:
-            ids = pd.unique(txns["to_counterparty"].dropna())
-            counterparties = pd.DataFrame({"counterparty_id": pd.Series(ids, dtype="string")})
-    if counterparties is None:
-        counterparties = empty("counterparties")
 
     customer_ids = pd.Index(customers["customer_id"])
     customer_positions: dict[str, np.ndarray] = {}
@@ -216,14 +227,39 @@ def link_tables(
         )
         if pos is not None:
             customer_positions["identifiers"] = pos
-    txns, ends = account_ends(log, txns, accounts)
+    return People(customers, accounts, devices, identifiers, n_derived, customer_positions)
 
-    linked = {
-        "transactions": txns,
-        "accounts": accounts,
-        "customers": customers,
-        "counterparties": counterparties,
-        "devices": devices,
-        "identifiers": identifiers,
-    }
-    return linked, n_derived, ends, customer_positions
+
+def link_transactions(
+    txns: pd.DataFrame,
+    accounts: pd.DataFrame,
+    counterparties: pd.DataFrame | None,
+    log: LoadLog,
+) -> tuple[pd.DataFrame, pd.DataFrame, tuple[np.ndarray, np.ndarray]]:
+    """Reject the transactions of unknown counterparties and accounts; derive the
+    counterparties the input lacks.
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame, (numpy.ndarray, numpy.ndarray))
+        The kept transactions, the counterparties, and the position of each kept
+        transaction's ``from_account`` and ``to_account`` among the rows of ``accounts``
+        (-1 where there is none): see :func:`account_ends`.
+    """
+    if "to_counterparty" in txns:
+        if counterparties is not None:
+            txns = dangling(
+                log,
+                "transactions",
+                txns,
+                "to_counterparty",
+                counterparties["counterparty_id"],
+                "counterparties",
+            )
+        else:
+            ids = pd.unique(txns["to_counterparty"].dropna())
+            counterparties = pd.DataFrame({"counterparty_id": pd.Series(ids, dtype="string")})
+    if counterparties is None:
+        counterparties = empty("counterparties")
+    txns, ends = account_ends(log, txns, accounts)
+    return txns, counterparties, ends
