@@ -29,7 +29,8 @@ def test_notices_keep_the_order_of_reading_then_linking_then_pseudonymising(
     data = write_files(
         tmp_path / "data",
         {
-            "customers.csv": "customer_id,name,segment,email\nc1,Ann,retail,a@x\nc2,Bob,retail,b@x\n",
+            "customers.csv": "customer_id,name,segment,email\nc1,Ann,retail,a@x\n"
+            "c2,Bob,retail,b@x\n",
             "accounts.csv": "account_id,customer_id,opened_at,colour\na1,c1,2023-01-01,red\n"
             "a2,c2,2023-01-01,blue\na3,c9,2023-01-01,red\n",
             "transactions.csv": TXNS,
