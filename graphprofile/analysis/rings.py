@@ -327,7 +327,7 @@ def _circles(cust_members: pd.DataFrame, proj: Projection, community: np.ndarray
     a_side[ok], b_side[ok] = member[a[ok]], member[b[ok]]
     cust = np.concatenate([a[a_side], b[b_side]])
     other = np.concatenate([b[a_side], a[b_side]])
-    order = np.argsort(cust, kind="stable")
+    order = np.argsort(cust)  # any order of each customer's partners: only counts matter
     cust, other = cust[order], other[order]
     # every (member row, partner) link: each money edge is one tie, whatever its payments
     mc = cust_members["cust"].to_numpy(dtype=np.int64)
@@ -337,13 +337,15 @@ def _circles(cust_members: pd.DataFrame, proj: Projection, community: np.ndarray
     row = np.repeat(np.arange(len(mc), dtype=np.int64), deg)
     first = np.repeat(np.cumsum(deg) - deg, deg)
     partner = other[np.arange(len(row), dtype=np.int64) - first + np.repeat(start, deg)]
-    # leaving out the ring's other members
+    # leaving out the ring's other members (only a partner that is a member of some ring
+    # can be one)
     mates = np.unique(ring * n_c + mc)
-    keys = ring[row] * n_c + partner
-    if len(mates):
-        pos = np.minimum(np.searchsorted(mates, keys), len(mates) - 1)
-        keep = mates[pos] != keys
-        row, partner = row[keep], partner[keep]
+    maybe = np.flatnonzero(member[partner])
+    keys = ring[row[maybe]] * n_c + partner[maybe]
+    pos = np.minimum(np.searchsorted(mates, keys), len(mates) - 1)
+    keep = np.ones(len(row), dtype=bool)
+    keep[maybe] = mates[pos] != keys
+    row, partner = row[keep], partner[keep]
     out = np.full(len(mc), -1, dtype=np.int64)
     if len(row):
         circle = community[partner].astype(np.int64)
