@@ -44,6 +44,7 @@ import igraph as ig
 import numpy as np
 import pandas as pd
 
+from graphprofile.analysis.assemble import RingPart, identity_part
 from graphprofile.analysis.communities import partition
 from graphprofile.analysis.influence import influence
 from graphprofile.analysis.projection import LAYERS, Projection, money_graph, relationship_graph
@@ -78,6 +79,10 @@ class GraphJobs:
     proximity : Proximity or None
         :func:`~graphprofile.analysis.proximity.customer_proximity`, when the worker was
         given known-fraud customers (:class:`Pending`); ``None`` otherwise.
+    identity : tuple or None
+        The identity rings' :data:`~graphprofile.analysis.assemble.RingPart`
+        (:func:`~graphprofile.analysis.assemble.identity_part`), when the worker was asked
+        for them; ``None`` otherwise.
     """
 
     membership: np.ndarray
@@ -86,6 +91,7 @@ class GraphJobs:
     betweenness: dict[str, Any]
     run: dict[str, Any] = field(default_factory=dict)
     proximity: Proximity | None = None
+    identity: RingPart | None = None
 
 
 def graph_jobs(
@@ -152,24 +158,27 @@ def _in_worker(
     account_customer: np.ndarray,
     settings: AnalysisSettings,
     seed: int,
-    proximity: tuple[pd.Index, pd.DataFrame, np.ndarray] | None = None,
+    links: pd.DataFrame | None = None,
+    proximity: tuple[pd.Index, np.ndarray] | None = None,
+    identity: bool = False,
 ) -> GraphJobs:
     """:func:`graph_jobs` on graphs rebuilt from the projection's edge tables by the
-    functions :func:`~graphprofile.analysis.projection.project` builds them with; then,
-    given ``proximity`` (customer ids, the device and identifier rows of
-    :attr:`~graphprofile.analysis.projection.Projection.links`, known-fraud flags),
-    :func:`~graphprofile.analysis.proximity.customer_proximity` on a projection of the
-    same tables (the igraph graphs freed first)."""
+    functions :func:`~graphprofile.analysis.projection.project` builds them with; then, on
+    a projection of the same tables (the igraph graphs freed first) whose ``links`` are
+    ``links`` (the device and identifier rows of
+    :attr:`~graphprofile.analysis.projection.Projection.links`), given ``proximity``
+    (customer ids, known-fraud flags)
+    :func:`~graphprofile.analysis.proximity.customer_proximity`, and with ``identity`` the
+    identity rings (:func:`~graphprofile.analysis.assemble.identity_part`)."""
     relationship = relationship_graph(customers, rel_edges)
     money = money_graph(accounts, money_edges)
     out = graph_jobs(relationship, rel_edges, money, account_customer, settings, seed=seed)
     del relationship, money
-    if proximity is not None:
-        ids, links, known = proximity
-        start = time.perf_counter()
+    if links is not None:
         slim = Projection(
-            customers=ids,
-            accounts=pd.RangeIndex(accounts),  # positions: proximity reads no account id
+            # identity rings read only how many customers there are; proximity the ids
+            customers=proximity[0] if proximity is not None else pd.RangeIndex(customers),
+            accounts=pd.RangeIndex(accounts),  # positions: neither reads an account id
             account_customer=account_customer,
             rel_edges=rel_edges,
             money_edges=money_edges,
@@ -177,14 +186,21 @@ def _in_worker(
             hubs=links.iloc[:0],
             hub_thresholds={},
         )
-        out.proximity = customer_proximity(slim, known, settings=settings)
-        out.run["seconds"]["proximity"] = round(time.perf_counter() - start, 3)
+        if proximity is not None:
+            start = time.perf_counter()
+            out.proximity = customer_proximity(slim, proximity[1], settings=settings)
+            out.run["seconds"]["proximity"] = round(time.perf_counter() - start, 3)
+        if identity:
+            start = time.perf_counter()
+            out.identity = identity_part(slim)
+            out.run["seconds"]["identity_rings"] = round(time.perf_counter() - start, 3)
     out.run["peak_rss_mb"] = _own_peak_rss_mb()
     return out
 
 
 def proximity_links(proj: Projection) -> pd.DataFrame:
-    """The rows of ``proj.links`` that fraud proximity reads (devices and identifiers)."""
+    """The rows of ``proj.links`` that fraud proximity and the identity rings read (devices
+    and identifiers)."""
     links = proj.links
     return links.loc[
         links["layer"].isin(["devices", "identifiers"]).to_numpy(),
@@ -308,9 +324,10 @@ class Pending:
         *,
         seed: int,
         known: np.ndarray | None = None,
+        identity: bool = False,
         spare: Spare | None = None,
     ) -> None:
-        self._args = (proj, settings, seed, known)
+        self._args = (proj, settings, seed, known, identity)
         worker = spare if spare is not None and spare.proc.poll() is None else Spare()
         if worker is not spare and spare is not None:
             spare.close()
@@ -325,7 +342,9 @@ class Pending:
             proj.account_customer,
             settings,
             seed,
-            None if known is None else (proj.customers, proximity_links(proj), known),
+            proximity_links(proj) if known is not None or identity else None,
+            None if known is None else (proj.customers, known),
+            identity,
         )
         with open(self._dir / "in.pickle", "wb") as fh:
             pickle.dump(args, fh, protocol=pickle.HIGHEST_PROTOCOL)
@@ -356,7 +375,7 @@ class Pending:
             why = _last_line(self._dir / "stderr.txt") or f"exit status {code}"
         finally:
             self._finalizer()
-        proj, settings, seed, known = self._args
+        proj, settings, seed, known, identity = self._args
         out = graph_jobs(
             proj.relationship,
             proj.rel_edges,
@@ -367,6 +386,8 @@ class Pending:
         )
         if known is not None:
             out.proximity = customer_proximity(proj, known, settings=settings)
+        if identity:
+            out.identity = identity_part(proj)
         out.run["where"] = f"this process, after the worker failed: {why}"
         return out
 
@@ -441,6 +462,7 @@ def start(
     seed: int,
     workers: int | None = None,
     known: np.ndarray | None = None,
+    identity: bool = False,
     spare: Spare | None = None,
 ) -> Pending | None:
     """Start the graph jobs in a worker process, where that pays.
@@ -460,6 +482,8 @@ def start(
         Known-fraud flag per customer (at least one set): the worker also computes
         :func:`~graphprofile.analysis.proximity.customer_proximity`, after the graph jobs
         (:attr:`GraphJobs.proximity`).
+    identity : bool, default False
+        The worker also finds the identity rings (:attr:`GraphJobs.identity`).
     spare : Spare, optional
         A worker started ahead (:func:`prestart`): given the jobs, or closed when they
         stay in this process.
@@ -475,4 +499,4 @@ def start(
         if spare is not None:
             spare.close()
         return None
-    return Pending(proj, settings, seed=seed, known=known, spare=spare)
+    return Pending(proj, settings, seed=seed, known=known, identity=identity, spare=spare)

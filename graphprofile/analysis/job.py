@@ -182,8 +182,15 @@ def analyse(
     # rings and computes the behaviour features (graph_worker); otherwise here, in turn
     known = context["known_fraud"]
     any_known = bool(known.any()) and n > 0
+    identity = _has(graph, "USES_DEVICE") or _has(graph, "HAS_IDENTIFIER")
     pending = graph_worker.start(
-        proj, s, seed=seed, workers=workers, known=known if any_known else None, spare=spare
+        proj,
+        s,
+        seed=seed,
+        workers=workers,
+        known=known if any_known else None,
+        identity=identity,
+        spare=spare,
     )
     where: dict[str, Any] = {"where": "this process"}
     if pending is None:
@@ -208,6 +215,7 @@ def analyse(
         log,
         single_shot=context["single_shot_account"],
         relay=context["relay_account"],
+        identity=identity and pending is None,  # else the worker finds them
     )
     # what needs neither communities nor influence runs before ring risk (which reads the
     # communities), so that with the graph worker it runs while the worker does (the
@@ -239,6 +247,8 @@ def analyse(
         where = done.run
         if near is None:
             near = done.proximity
+        if done.identity is not None:  # identity rings come first, as in this process
+            parts.insert(0, done.identity)
         log.lap("graph_worker_wait")
     assert near is not None  # here, or from the worker
     comm = communities_from(proj, membership, modularity, s, previous_features=previous_features)
@@ -310,14 +320,16 @@ def _ring_candidates(
     *,
     single_shot: np.ndarray | None = None,
     relay: np.ndarray | None = None,
+    identity: bool = True,
 ) -> tuple[list[tuple[Any, ...]], int, dict[str, Any]]:
     """Identity and money-flow ring candidates (the parts, before ring risk, that the
-    learned model also counts per customer), the flows' time origin and the flow meta."""
+    learned model also counts per customer), the flows' time origin and the flow meta.
+    ``identity=False``: no identity rings here (the graph worker finds them)."""
     parts = []
-    if _has(graph, "USES_DEVICE") or _has(graph, "HAS_IDENTIFIER"):
-        parts.append(identity_part(proj))
-    else:
+    if not (_has(graph, "USES_DEVICE") or _has(graph, "HAS_IDENTIFIER")):
         log.skip("identity_rings", "no devices or identifiers table")
+    elif identity:
+        parts.append(identity_part(proj))
     log.lap("identity_rings")
     flow_meta: dict[str, Any] = {}
     t0 = 0

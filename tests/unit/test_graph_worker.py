@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from graphprofile.analysis import analyse, graph_worker, projection
+from graphprofile.analysis.assemble import identity_part
 from graphprofile.analysis.projection import project
 from graphprofile.analysis.proximity import customer_proximity
 from graphprofile.analysis.settings import AnalysisSettings
@@ -35,8 +36,15 @@ def test_worker_process_gives_the_same_tables(graph, monkeypatch: pytest.MonkeyP
     assert here.meta["graph_jobs"]["where"] == "this process"
     assert there.meta["graph_jobs"]["where"] == "worker process"
     assert there.meta["graph_jobs"]["peak_rss_mb"] > 0
-    # the bank has known fraud: the worker computed proximity too
-    assert set(there.meta["graph_jobs"]["seconds"]) == {"communities", "influence", "proximity"}
+    # the bank has known fraud and devices: the worker computed proximity and the identity
+    # rings too
+    assert set(there.meta["graph_jobs"]["seconds"]) == {
+        "communities",
+        "influence",
+        "proximity",
+        "identity_rings",
+    }
+    assert (there.rings["kind"] == "identity").sum() > 0
     assert there.features["fraud_hops"].notna().sum() > 0
     assert here.meta["communities"] == there.meta["communities"]
     assert here.meta["betweenness"] == there.meta["betweenness"]
@@ -177,7 +185,7 @@ def test_a_killed_worker_is_replaced_by_this_process(
     monkeypatch.setattr(graph_worker, "WORKER_MIN_EDGES", 0)
     known = np.zeros(len(proj.customers), dtype=bool)
     known[::50] = True
-    pending = graph_worker.start(proj, s, seed=3, workers=2, known=known)
+    pending = graph_worker.start(proj, s, seed=3, workers=2, known=known, identity=True)
     assert pending is not None
     os.kill(pending.pid, signal.SIGKILL)  # the worker, killed as the OOM killer would
     out = pending.result()
@@ -192,6 +200,31 @@ def test_a_killed_worker_is_replaced_by_this_process(
     assert out.proximity is not None
     np.testing.assert_array_equal(out.proximity.fraud_proximity, near.fraud_proximity)
     assert out.proximity.neighbours == near.neighbours
+    _same_part(out.identity, identity_part(proj))  # and the identity rings
+
+
+def _same_part(got: tuple | None, expected: tuple) -> None:
+    """Two identity ring parts (kind, members, -, evidence, stats) are equal."""
+    assert got is not None
+    kind, members, none, evidence, stats = got
+    assert kind == expected[0] == "identity" and none is None and expected[2] is None
+    assert len(members) > 0
+    pd.testing.assert_frame_equal(members, expected[1])
+    pd.testing.assert_frame_equal(evidence.top, expected[3].top)
+    pd.testing.assert_frame_equal(stats, expected[4])
+
+
+def test_the_worker_finds_the_same_identity_rings(graph, monkeypatch: pytest.MonkeyPatch) -> None:
+    proj = project(graph)
+    monkeypatch.setattr(graph_worker, "WORKER_MIN_EDGES", 0)
+    pending = graph_worker.start(proj, AnalysisSettings(), seed=3, workers=2, identity=True)
+    assert pending is not None
+    out = pending.result()
+    assert out.run["where"] == "worker process" and out.proximity is None
+    _same_part(out.identity, identity_part(proj))
+    # not asked: none
+    pending = graph_worker.start(proj, AnalysisSettings(), seed=3, workers=2)
+    assert pending is not None and pending.result().identity is None
 
 
 def test_the_worker_computes_the_same_proximity(graph, monkeypatch: pytest.MonkeyPatch) -> None:
