@@ -139,7 +139,10 @@ def customer_features(
     ring_risk_col.iloc[best.index.to_numpy()] = best["risk"].to_numpy()
     features["ring_id"] = ring_id
     features["ring_kind"] = ring_kind
-    features["ring_size"] = pd.array(ring_id.map(ring_size), dtype="Int64")
+    # looked up for the ring members only (mapping a million mostly-missing ids costs ~1 s)
+    size_col = pd.Series(pd.NA, index=range(n), dtype="Int64")
+    size_col.iloc[best.index.to_numpy()] = pd.array(best["ring_id"].map(ring_size), dtype="Int64")
+    features["ring_size"] = size_col.array
     features["ring_risk"] = ring_risk_col.to_numpy()
     features["n_rings"] = n_rings.astype("int64")
     features["fraud_hops"] = proximity.fraud_hops

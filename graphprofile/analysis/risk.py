@@ -469,18 +469,27 @@ def customer_risk(
     rest = np.flatnonzero(signal & ~special)
     if len(rest):
         shown = np.round(share, 4) if share is not None else np.zeros(n)
-        combo = pd.DataFrame(
-            {
-                "w": w_prox[rest],
-                "h": np.where(s_prox[rest] > 0, h[rest], -1),
-                "s": np.where(s_prox[rest] > 0, shown[rest], -1.0),
-                "y": young[rest],
-                "c": cash_out[rest],
-            }
+        group = _row_groups(
+            w_prox[rest],
+            np.where(s_prox[rest] > 0, h[rest], -1),
+            np.where(s_prox[rest] > 0, shown[rest], -1.0),
+            young[rest],
+            cash_out[rest],
         )
-        group, first = pd.factorize(pd.MultiIndex.from_frame(combo))
-        del first
         reps = rest[np.unique(group, return_index=True)[1]]
         texts = np.array([json.dumps(items_of(int(i)), sort_keys=True) for i in reps], dtype=object)
         reasons[rest] = texts[group]
     return np.clip(risk, 0.0, 1.0), reasons.tolist()
+
+
+def _row_groups(*columns: np.ndarray) -> np.ndarray:
+    """A group number per row, equal exactly where every column's values are equal.
+
+    The numbers are dense (``0..k-1``) and ordered by the columns' values; rows are
+    grouped as tuples of their values would be, without making the tuples.
+    """
+    group = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:
+        _, codes = np.unique(column, return_inverse=True)
+        group = np.unique(group * (int(codes.max(initial=0)) + 1) + codes, return_inverse=True)[1]
+    return group

@@ -34,6 +34,8 @@ import pandas as pd
 
 from graphprofile.analysis.settings import AnalysisSettings
 
+POSITION = "_position"  # a customer's row in ``features``, while the tags are built
+
 TAG_COLUMNS = ["customer_id", "tag", "value", "score", "reasons", "run_id", "computed_at"]
 
 
@@ -97,6 +99,7 @@ def build_tags(
             pd.DataFrame(
                 {
                     "customer_id": cid[mask],
+                    POSITION: np.flatnonzero(mask),
                     "tag": tag,
                     "value": np.asarray(value, dtype=object)[mask]
                     if isinstance(value, np.ndarray)
@@ -116,11 +119,8 @@ def build_tags(
     add(has_comm & (size > 1), "community", comm_str, np.clip(embedded, 0.0, 1.0))
     pr_pct = features["pagerank_pct"].to_numpy(dtype="float64")
     pr = features["pagerank"].to_numpy(dtype="float64")
-    rank_in = (
-        features.assign(_pr=pr)
-        .groupby("community_id")["_pr"]
-        .rank(method="first", ascending=False)
-        .to_numpy()
+    rank_in = rank_within(
+        features["community_id"].astype("Float64").fillna(np.nan).to_numpy(dtype="float64"), pr
     )
     pct_in = 1.0 - (rank_in - 1.0) / np.maximum(size, 1.0)
     for p in settings.influence_percentiles:
@@ -139,7 +139,7 @@ def build_tags(
     add(
         near,
         "near_known_fraud",
-        np.where(near, np.nan_to_num(hops).astype(int).astype(str), "").astype(object),
+        _hop_text(hops, near),
         features["fraud_proximity"].astype("Float64").fillna(0.0).to_numpy(dtype="float64"),
     )
     risk = features["risk_score"].to_numpy(dtype="float64")
@@ -151,10 +151,16 @@ def build_tags(
     add(medium, "risk:medium", driver, risk, reasons)
     if len(ring_members):
         rm = ring_members
+        at = (
+            rm["cust"].to_numpy(dtype=np.int64)
+            if "cust" in rm
+            else pd.Index(cid).get_indexer(rm["customer_id"].to_numpy())
+        )
         parts.append(
             pd.DataFrame(
                 {
                     "customer_id": rm["customer_id"].to_numpy(),
+                    POSITION: at,
                     "tag": "ring_member",
                     "value": rm["ring_id"].to_numpy(),
                     "score": rm["risk"].to_numpy(dtype="float64"),
@@ -166,6 +172,7 @@ def build_tags(
             pd.DataFrame(
                 {
                     "customer_id": rm["customer_id"].to_numpy(),
+                    POSITION: at,
                     "tag": "ring_member:" + rm["kind"].astype("str"),
                     "value": rm["ring_id"].to_numpy(),
                     "score": rm["risk"].to_numpy(dtype="float64"),
@@ -181,5 +188,72 @@ def build_tags(
     tags["score"] = tags["score"].astype("float64")
     tags["run_id"] = run_id
     tags["computed_at"] = pd.Timestamp(computed_at)
-    tags = tags.sort_values(["customer_id", "tag", "value"], kind="stable", ignore_index=True)
-    return tags[TAG_COLUMNS]
+    return _sorted_tags(tags, cid)[TAG_COLUMNS]
+
+
+def _hop_text(hops: np.ndarray, near: np.ndarray) -> np.ndarray:
+    """``"1"`` / ``"2"`` where ``near``, ``""`` elsewhere (only the near ones are read)."""
+    text = np.full(len(hops), "", dtype=object)
+    text[near] = hops[near].astype(np.int64).astype(str).astype(object)
+    return text
+
+
+def rank_within(group: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Each row's rank by ``values``, largest first, within its ``group``.
+
+    As pandas' ``groupby(group).rank(method="first", ascending=False)``: ties ranked in
+    row order, ``NaN`` where the group is missing (``NaN``); by one sort of the rows.
+
+    Parameters
+    ----------
+    group : numpy.ndarray of float
+        Group of each row, ``NaN`` for none.
+    values : numpy.ndarray of float
+        The values ranked (no ``NaN``: rows with one fall back to pandas).
+
+    Returns
+    -------
+    numpy.ndarray of float
+        Ranks from 1 within each group.
+    """
+    group = np.asarray(group, dtype="float64")
+    values = np.asarray(values, dtype="float64")
+    if np.isnan(values).any():
+        frame = pd.DataFrame({"g": group, "v": values})
+        return frame.groupby("g")["v"].rank(method="first", ascending=False).to_numpy()
+    rank = np.full(len(values), np.nan)
+    rows = np.flatnonzero(~np.isnan(group))
+    if len(rows) == 0:
+        return rank
+    g = group[rows]
+    order = np.lexsort((rows, -values[rows], g))
+    ordered = g[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    first = np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    within = np.empty(len(rows))
+    within[order] = np.arange(len(order)) - first + 1
+    rank[rows] = within
+    return rank
+
+
+def _sorted_tags(tags: pd.DataFrame, cid: np.ndarray) -> pd.DataFrame:
+    """``tags`` sorted by customer, tag and value, ties in their order (a stable sort).
+
+    Where the customers' ids are in increasing order (the projection's usual order), each
+    row's customer position stands for its id, so the million ids are not sorted again.
+    """
+    position = tags.pop(POSITION).to_numpy(dtype=np.int64) if POSITION in tags else None
+    if position is not None and (position >= 0).all() and _increasing(cid):
+        tag = pd.factorize(tags["tag"], sort=True)[0]
+        value = pd.factorize(tags["value"], sort=True, use_na_sentinel=False)[0]
+        order = np.lexsort((np.arange(len(tags)), value, tag, position))
+        return tags.take(order).reset_index(drop=True)
+    return tags.sort_values(["customer_id", "tag", "value"], kind="stable", ignore_index=True)
+
+
+def _increasing(ids: np.ndarray) -> bool:
+    """Whether ``ids`` (text) are strictly increasing, as a sort of them would order them."""
+    ids = np.asarray(ids, dtype=object)
+    if len(ids) < 2 or pd.api.types.infer_dtype(ids, skipna=False) != "string":
+        return len(ids) < 2
+    return bool((ids[1:] > ids[:-1]).all())  # code-point order: the order of a text sort

@@ -23,6 +23,8 @@ from graphprofile.analysis.flows import (
 )
 from graphprofile.analysis.projection import _sum_by_pair
 from graphprofile.analysis.rings import _circles
+from graphprofile.analysis.risk import _row_groups
+from graphprofile.analysis.tags import _sorted_tags, rank_within
 
 DAY = 86_400
 
@@ -298,3 +300,71 @@ def test_circles_by_sorted_keys_are_the_merges_answer(seed: int) -> None:
     got = _circles(members, _Money(a, b, n_c), community)
     pd.testing.assert_frame_equal(got, expected)
     assert (got["circle"] == -1).any() and (got["circle"] >= 0).mean() > 0.5
+
+
+@pytest.mark.parametrize("seed, n", [(1, 1), (2, 40), (3, 20_000)])
+def test_row_groups_partition_rows_as_factorized_tuples_do(seed: int, n: int) -> None:
+    rng = np.random.default_rng(seed)
+    cols = (
+        rng.choice([0.0, -0.0, 0.25, 0.5, 0.125], n),
+        rng.integers(-1, 4, n),
+        rng.choice([-1.0, 0.1234, 0.5], n),
+        rng.random(n) < 0.3,
+        rng.random(n) < 0.5,
+    )
+    plain = pd.factorize(pd.MultiIndex.from_arrays(cols))[0]
+    fast = _row_groups(*cols)
+    # the same partition: a one-to-one map between the two numberings
+    pairs = np.unique(np.stack([plain, fast]), axis=1)
+    assert len(np.unique(pairs[0])) == len(np.unique(pairs[1])) == pairs.shape[1]
+    assert fast.min() == 0 and fast.max() == pairs.shape[1] - 1
+    # a known answer: rows equal in every column, and only those, share a number
+    assert _row_groups(np.array([1.0, 1.0, 2.0, 1.0]), np.array([0, 1, 0, 0])).tolist() == [
+        0,
+        1,
+        2,
+        0,
+    ]
+
+
+@pytest.mark.parametrize("seed, n", [(1, 1), (2, 50), (3, 20_000)])
+def test_rank_within_is_pandas_first_rank_largest_first(seed: int, n: int) -> None:
+    rng = np.random.default_rng(seed)
+    group = rng.integers(0, n // 5 + 1, n).astype("float64")
+    group[rng.random(n) < 0.1] = np.nan  # no community
+    values = rng.choice([0.0, 0.1, 0.2, 0.3], n)  # many ties: ranked in row order
+    plain = (
+        pd.DataFrame({"g": pd.array(np.where(np.isnan(group), None, group), dtype="Int64")})
+        .assign(v=values)
+        .groupby("g")["v"]
+        .rank(method="first", ascending=False)
+        .to_numpy()
+    )
+    np.testing.assert_array_equal(rank_within(group, values), plain)
+    known = rank_within(np.array([0.0, 0.0, 1.0, np.nan, 0.0]), np.array([0.5, 0.9, 0.1, 0.2, 0.9]))
+    np.testing.assert_array_equal(known, [3.0, 1.0, 1.0, np.nan, 2.0])
+
+
+@pytest.mark.parametrize("ordered_ids", [True, False])
+def test_sorted_tags_are_the_stable_text_sort(ordered_ids: bool) -> None:
+    rng = np.random.default_rng(7)
+    cid = np.array([f"C{i:04d}" for i in range(300)], dtype=object)
+    if not ordered_ids:  # the fallback: the ids' order is not their positions'
+        cid = cid[rng.permutation(len(cid))]
+    rows = 2_000
+    position = rng.integers(0, len(cid), rows)
+    tags = pd.DataFrame(
+        {
+            "customer_id": cid[position],
+            "_position": position,
+            "tag": rng.choice(["community", "risk:high", "ring_member", "bridge:top1pct"], rows),
+            "value": rng.choice(["10", "9", "R-2", "ring", ""], rows),
+            "score": np.arange(rows, dtype="float64"),  # tells tied rows apart
+        }
+    ).astype({"customer_id": "str", "tag": "str", "value": "str"})
+    plain = (
+        tags.drop(columns="_position")
+        .sort_values(["customer_id", "tag", "value"], kind="stable")
+        .reset_index(drop=True)
+    )
+    pd.testing.assert_frame_equal(_sorted_tags(tags.copy(), cid), plain)
