@@ -116,16 +116,16 @@ class _SharedItems:
         rings = self.top["ring"].to_numpy()
         self.start = dict(zip(*np.unique(rings, return_index=True), strict=True))
         self.count = dict(zip(*np.unique(rings, return_counts=True), strict=True))
+        # the four columns as lists once: a frame slice per ring cost ~0.1 ms each (#16)
+        self.columns = [self.top[c].tolist() for c in ("item_id", "layer", "kind", "n_customers")]
 
     def get(self, ring: int, default: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if ring not in self.start:
             return default
         a = int(self.start[ring])
-        rows = self.top.iloc[a : a + int(self.count[ring])]
+        b = a + int(self.count[ring])
         out = []
-        for item, layer, kind, n in rows[["item_id", "layer", "kind", "n_customers"]].itertuples(
-            index=False
-        ):
+        for item, layer, kind, n in zip(*(c[a:b] for c in self.columns), strict=True):
             key = "shared_device" if layer == "devices" else "shared_identifier"
             obj = {"type": key, "id": item, "n_members": int(n)}
             if layer != "devices":
