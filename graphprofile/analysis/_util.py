@@ -95,39 +95,6 @@ def count_threshold(counts: np.ndarray, *, percentile: float, floor: int, min_co
     return int(max(floor, np.ceil(np.percentile(counted, percentile))))
 
 
-def inner_join(left: pd.DataFrame, right: pd.DataFrame, on: str) -> pd.DataFrame:
-    """``left.merge(right, on=on)`` for an integer key, by one sort of ``right``'s keys.
-
-    The same frame as pandas' inner join: ``left``'s rows in their order, each followed by
-    its matches in ``right``'s order, ``left``'s columns then ``right``'s others, a fresh
-    index (``tests/unit/test_fast_paths.py``); without hashing both key columns.
-
-    Parameters
-    ----------
-    left, right : pandas.DataFrame
-        Both hold ``on``, integer positions; no other column name in common.
-    on : str
-        The key column.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per matching pair.
-    """
-    lk = left[on].to_numpy(dtype=np.int64)
-    rk = right[on].to_numpy(dtype=np.int64)
-    order = np.argsort(rk, kind="stable")
-    keys = rk[order]
-    low = np.searchsorted(keys, lk, side="left")
-    count = np.searchsorted(keys, lk, side="right") - low
-    li = np.repeat(np.arange(len(lk), dtype=np.int64), count)
-    ri = order[np.repeat(low - (np.cumsum(count) - count), count) + np.arange(len(li))]
-    rest = right.drop(columns=on)
-    return pd.concat(
-        [left.take(li).reset_index(drop=True), rest.take(ri).reset_index(drop=True)], axis=1
-    )
-
-
 def distinct_sorted(
     key: np.ndarray, *, inverse: bool = False, overwrite: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:

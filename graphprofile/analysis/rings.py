@@ -18,12 +18,7 @@ import numpy as np
 import pandas as pd
 
 from graphprofile._arrow import codes
-from graphprofile.analysis._util import (
-    components,
-    dedicated_accounts,
-    distinct_sorted,
-    inner_join,
-)
+from graphprofile.analysis._util import components, dedicated_accounts, distinct_sorted
 from graphprofile.analysis.projection import Projection
 from graphprofile.frames import CanonicalGraph
 
@@ -129,11 +124,10 @@ def ring_features(
     # are all they need to see (the same rows in the same order, from a fraction of the
     # bank's edges)
     n_a = len(proj.accounts)
-    ring_acc = acc_members[["ring", "acc"]]
-    e = inner_join(
-        _touching(me, "src", ring_acc["acc"], n_a), ring_acc.rename(columns={"acc": "src"}), "src"
+    e = _touching(me, "src", acc_members["acc"], n_a).merge(
+        acc_members.rename(columns={"acc": "src"}), on="src", how="inner"
     )
-    inside = inner_join(e, ring_acc.rename(columns={"acc": "dst", "ring": "ring2"}), "dst")
+    inside = e.merge(acc_members.rename(columns={"acc": "dst", "ring": "ring2"}), on="dst")
     inside = inside[inside["ring"] == inside["ring2"]]
     out["internal_flow"] = inside.groupby("ring")["total_amount"].sum()
     # how large the ring's own transfers are against what its members usually pay, and
@@ -151,8 +145,8 @@ def ring_features(
         ("relay_account", "relay_share"),
     ):
         out[column] = pd.Series(context[mark][acc], dtype="float64").groupby(ring).mean()
-    e_in = inner_join(
-        _touching(me, "dst", ring_acc["acc"], n_a), ring_acc.rename(columns={"acc": "dst"}), "dst"
+    e_in = _touching(me, "dst", acc_members["acc"], n_a).merge(
+        acc_members.rename(columns={"acc": "dst"}), on="dst", how="inner"
     )
     total_touching = (
         e.groupby("ring")["total_amount"]
@@ -163,11 +157,8 @@ def ring_features(
     out[["internal_flow", "external_flow"]] = out[["internal_flow", "external_flow"]].fillna(0.0)
 
     re = _touching(proj.rel_edges[["src", "dst"]], "src", cust_members["cust"], len(proj.customers))
-    ring_cust = cust_members[["ring", "cust"]]
-    r = inner_join(
-        inner_join(re, ring_cust.rename(columns={"cust": "src"}), "src"),
-        ring_cust.rename(columns={"cust": "dst", "ring": "ring2"}),
-        "dst",
+    r = re.merge(cust_members.rename(columns={"cust": "src"}), on="src").merge(
+        cust_members.rename(columns={"cust": "dst", "ring": "ring2"}), on="dst"
     )
     n_in = r[r["ring"] == r["ring2"]].groupby("ring").size()
     pairs = out["size"] * (out["size"] - 1) / 2

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from graphprofile.analysis import AnalysisSettings
-from graphprofile.analysis._util import components, inner_join, order_by_time, stable_argsort
+from graphprofile.analysis._util import components, order_by_time, stable_argsort
 from graphprofile.analysis.flows import (
     _anchored_windows,
     _by_receiver,
@@ -368,26 +368,3 @@ def test_sorted_tags_are_the_stable_text_sort(ordered_ids: bool) -> None:
         .reset_index(drop=True)
     )
     pd.testing.assert_frame_equal(_sorted_tags(tags.copy(), cid), plain)
-
-
-@pytest.mark.parametrize(
-    "seed, n_left, n_right", [(1, 0, 5), (2, 7, 0), (3, 300, 200), (4, 5000, 3000)]
-)
-def test_inner_join_is_pandas_merge(seed: int, n_left: int, n_right: int) -> None:
-    rng = np.random.default_rng(seed)
-    keys = max(1, n_right // 3)
-    left = pd.DataFrame(
-        {
-            "src": rng.integers(0, keys * 2, n_left),  # some keys have no match
-            "dst": rng.integers(0, 50, n_left),
-            "total_amount": rng.random(n_left),
-        }
-    )
-    right = pd.DataFrame(
-        {
-            "ring": rng.integers(0, 40, n_right),
-            "src": rng.integers(0, keys, n_right),  # repeated: many to many
-        }
-    )
-    expected = left.merge(right, on="src", how="inner")
-    pd.testing.assert_frame_equal(inner_join(left, right, "src"), expected)
