@@ -31,6 +31,7 @@ Ke, G. et al. (2017). LightGBM: a highly efficient gradient boosting decision tr
 from __future__ import annotations
 
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,6 +110,7 @@ def learned_scores(
     explain_from: float = 0.05,
     negatives_per_positive: int = 50,
     neighbours: Any = None,
+    threads: int | None = None,
 ) -> LearnedResult | None:
     """Cross-fitted probability of resembling the known-fraud customers.
 
@@ -142,6 +144,9 @@ def learned_scores(
     neighbours : scipy.sparse matrix, optional
         Symmetric 0/1 customer adjacency (payment partners). Given: each fold's model also
         sees :data:`NEAR_COLUMNS`, computed from the other folds' labels only.
+    threads : int, optional
+        Folds fitted at once, each on one thread (the scores are the same for any number);
+        ``None``: two where this process may use two CPUs.
 
     Returns
     -------
@@ -168,7 +173,18 @@ def learned_scores(
             explain_from=explain_from,
             negatives_per_positive=negatives_per_positive,
             neighbours=neighbours,
+            threads=fold_threads(threads),
         )
+
+
+def fold_threads(threads: int | None) -> int:
+    """Folds fitted at once: ``threads`` as asked, or (``None``) two where this process
+    may use two CPUs (:func:`~graphprofile.analysis.graph_worker.usable_cpus`)."""
+    if threads is not None:
+        return max(int(threads), 1)
+    from graphprofile.analysis.graph_worker import usable_cpus
+
+    return 2 if usable_cpus() >= 2 else 1
 
 
 def _near(
@@ -245,6 +261,7 @@ def _cross_fit(
     explain_from: float,
     negatives_per_positive: int,
     neighbours: Any = None,
+    threads: int = 1,
 ) -> LearnedResult | None:
 
     y = np.asarray(labels, dtype=bool)
@@ -258,7 +275,10 @@ def _cross_fit(
     split = kfold_cls(n_splits=folds, shuffle=True, random_state=seed)
     base_median = _median(base)  # the same for every fold
     degree = None if neighbours is None else _degree(neighbours)  # so are the partners
-    for train, test in split.split(base):
+
+    def fold(train: np.ndarray, test: np.ndarray) -> None:
+        """Fit on ``train``, score and explain ``test`` (its rows of ``score`` and
+        ``contrib`` only: the folds' test parts are disjoint)."""
         near, median = None, base_median
         if neighbours is not None:  # from the other folds' labels only
             near = _near(neighbours, train[y[train]], len(y), degree)
@@ -276,7 +296,7 @@ def _cross_fit(
             random_state=seed,
         )
         if y[train].all() or not y[train].any():  # one class only in the training part
-            continue
+            return
         # at most ``negatives_per_positive`` negatives per positive, drawn by seed among
         # the training part (its labels only), then the prior shift undone
         neg = train[~y[train]]
@@ -290,6 +310,25 @@ def _cross_fit(
         score[test] = p
         explain = test[p >= explain_from]  # reasons only where the score matters
         contrib[explain] = _occlusion(model, rows_of(explain), score[explain], median, rate)
+
+    parts = list(split.split(base))
+    if threads > 1 and len(parts) > 1:
+        # each fold is fitted, scored and explained on its own (its own model, its own
+        # seeded draw), so two at once give the same numbers; the boosted trees release the
+        # GIL while they fit and predict
+        def one_thread(train: np.ndarray, test: np.ndarray) -> None:
+            from threadpoolctl import threadpool_limits
+
+            # OpenMP's thread count is per calling thread: each fold thread sets its own
+            with threadpool_limits(limits=1, user_api="openmp"):
+                fold(train, test)
+
+        with ThreadPoolExecutor(min(threads, len(parts)), "graphprofile-fold") as pool:
+            for done in [pool.submit(one_thread, train, test) for train, test in parts]:
+                done.result()
+    else:
+        for train, test in parts:
+            fold(train, test)
     # one shared empty list for the customers without reasons (never appended to: each
     # explained customer gets a list of its own). A million empty lists, one each, cost
     # ~1 s at 1M customers, most of it the collector's passes over them (#16)

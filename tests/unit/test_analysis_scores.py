@@ -385,3 +385,13 @@ def test_pair_features_from_one_sort_match_groupbys_for_any_window() -> None:
         )
         expected = _reference_pair_features(n, src, dst, ts, window_days)
         pd.testing.assert_frame_equal(f[expected.columns], expected, check_exact=True)
+
+
+def test_learned_scores_are_the_same_fitted_one_fold_or_two_at_a_time() -> None:
+    x, y, adj = _ring_graph()
+    one = learned_scores(x, y, folds=5, seed=7, neighbours=adj, threads=1)
+    two = learned_scores(x, y, folds=5, seed=7, neighbours=adj, threads=2)
+    assert one is not None and two is not None
+    np.testing.assert_array_equal(two.score, one.score)
+    assert two.reasons == one.reasons and two.meta == one.meta
+    assert one.meta["oof_auc"] > 0.9  # a real model, not all-equal scores
