@@ -161,6 +161,8 @@ def _in_worker(
     links: pd.DataFrame | None = None,
     proximity: tuple[pd.Index, np.ndarray] | None = None,
     identity: bool = False,
+    *,
+    claims: Path | None = None,
 ) -> GraphJobs:
     """:func:`graph_jobs` on graphs rebuilt from the projection's edge tables by the
     functions :func:`~graphprofile.analysis.projection.project` builds them with; then, on
@@ -169,7 +171,9 @@ def _in_worker(
     :attr:`~graphprofile.analysis.projection.Projection.links`), given ``proximity``
     (customer ids, known-fraud flags)
     :func:`~graphprofile.analysis.proximity.customer_proximity`, and with ``identity`` the
-    identity rings (:func:`~graphprofile.analysis.assemble.identity_part`)."""
+    identity rings (:func:`~graphprofile.analysis.assemble.identity_part`). With ``claims``
+    (the folder shared with the calling process, see :func:`claim`), each of those two
+    only if the calling process has not taken it first."""
     relationship = relationship_graph(customers, rel_edges)
     money = money_graph(accounts, money_edges)
     out = graph_jobs(relationship, rel_edges, money, account_customer, settings, seed=seed)
@@ -186,16 +190,33 @@ def _in_worker(
             hubs=links.iloc[:0],
             hub_thresholds={},
         )
-        if proximity is not None:
+        if proximity is not None and (claims is None or claim(claims, "proximity")):
             start = time.perf_counter()
             out.proximity = customer_proximity(slim, proximity[1], settings=settings)
             out.run["seconds"]["proximity"] = round(time.perf_counter() - start, 3)
-        if identity:
+        if identity and (claims is None or claim(claims, "identity_rings")):
             start = time.perf_counter()
             out.identity = identity_part(slim)
             out.run["seconds"]["identity_rings"] = round(time.perf_counter() - start, 3)
     out.run["peak_rss_mb"] = _own_peak_rss_mb()
     return out
+
+
+def claim(folder: Path, job: str) -> bool:
+    """Whether this process does ``job``: the first of the two processes to ask for it gets
+    it (a file made only if it does not exist yet, in the worker's folder).
+
+    The worker's last jobs (fraud proximity, the identity rings) need neither communities
+    nor influence, so whichever process is free first does them: the calling process takes
+    back those the worker has not begun when its own work is done before the worker's
+    (:meth:`Pending.share`). The results are the same in either process.
+    """
+    try:
+        handle = os.open(folder / f"claim-{job}", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        return False
+    os.close(handle)
+    return True
 
 
 def proximity_links(proj: Projection) -> pd.DataFrame:
@@ -239,7 +260,7 @@ def serve(paths: list[str]) -> None:
     source, target = paths
     with open(source, "rb") as fh:
         args = pickle.load(fh)
-    out = _in_worker(*args)
+    out = _in_worker(*args, claims=Path(source).parent)
     with open(target + ".part", "wb") as fh:
         pickle.dump(out, fh, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(target + ".part", target)
@@ -328,6 +349,7 @@ class Pending:
         spare: Spare | None = None,
     ) -> None:
         self._args = (proj, settings, seed, known, identity)
+        self._here: dict[str, Any] = {}  # jobs taken back by this process (share)
         worker = spare if spare is not None and spare.proc.poll() is None else Spare()
         if worker is not spare and spare is not None:
             spare.close()
@@ -362,6 +384,24 @@ class Pending:
         """Whether the worker has finished (or failed): :meth:`result` would not wait."""
         return self._proc.poll() is not None
 
+    def share(self) -> list[str]:
+        """Do here those of the worker's last jobs it has not begun: the identity rings
+        (its last), then fraud proximity (see :func:`claim`). For this process to call
+        when its own work is done and it would otherwise wait; :meth:`result` returns them
+        with the worker's. Returns the jobs done here."""
+        proj, settings, _seed, known, identity = self._args
+        jobs: list[tuple[str, Any]] = []
+        if identity:
+            jobs.append(("identity_rings", lambda: identity_part(proj)))
+        if known is not None:
+            jobs.append(("proximity", lambda: customer_proximity(proj, known, settings=settings)))
+        for job, run in jobs:
+            if self.done() or job in self._here or not claim(self._dir, job):
+                break
+            start = time.perf_counter()
+            self._here[job] = (run(), round(time.perf_counter() - start, 3))
+        return list(self._here)
+
     def result(self) -> GraphJobs:
         """The jobs' results; computed in this process instead if the worker failed."""
         try:
@@ -371,7 +411,7 @@ class Pending:
                 with open(done, "rb") as fh:
                     out: GraphJobs = pickle.load(fh)
                 out.run["where"] = "worker process"
-                return out
+                return self._with_shared(out)
             why = _last_line(self._dir / "stderr.txt") or f"exit status {code}"
         finally:
             self._finalizer()
@@ -384,11 +424,21 @@ class Pending:
             settings,
             seed=seed,
         )
-        if known is not None:
+        if known is not None and "proximity" not in self._here:
             out.proximity = customer_proximity(proj, known, settings=settings)
-        if identity:
+        if identity and "identity_rings" not in self._here:
             out.identity = identity_part(proj)
         out.run["where"] = f"this process, after the worker failed: {why}"
+        return self._with_shared(out)
+
+    def _with_shared(self, out: GraphJobs) -> GraphJobs:
+        """``out`` with the jobs :meth:`share` did here, listed under ``run["here"]``."""
+        if "proximity" in self._here:
+            out.proximity, out.run["seconds"]["proximity"] = self._here["proximity"]
+        if "identity_rings" in self._here:
+            out.identity, out.run["seconds"]["identity_rings"] = self._here["identity_rings"]
+        if self._here:
+            out.run["here"] = sorted(self._here)
         return out
 
 

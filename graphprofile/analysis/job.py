@@ -235,7 +235,8 @@ def analyse(
     )
     log.lap("behaviour")
     if pending is not None:
-        if not pending.done():  # still running: load the learned model's library meanwhile
+        if not pending.done():  # still running: take back its last jobs it has not begun,
+            pending.share()  # and load the learned model's library meanwhile
             load_libraries()
         done = pending.result()
         membership, modularity, infl, btw_mode = (

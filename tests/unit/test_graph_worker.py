@@ -249,6 +249,44 @@ def test_the_worker_computes_the_same_proximity(graph, monkeypatch: pytest.Monke
     assert pending is not None and pending.result().proximity is None
 
 
+def test_this_process_takes_back_the_last_jobs_the_worker_has_not_begun(
+    graph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proj = project(graph)
+    s = AnalysisSettings()
+    known = np.zeros(len(proj.customers), dtype=bool)
+    known[::50] = True
+    monkeypatch.setattr(graph_worker, "WORKER_MIN_EDGES", 0)
+    pending = graph_worker.start(proj, s, seed=3, workers=2, known=known, identity=True)
+    assert pending is not None
+    # the worker is still starting (its interpreter, then Leiden and influence): both of
+    # its last jobs are still free, and this process does them
+    assert pending.share() == ["identity_rings", "proximity"]
+    out = pending.result()
+    assert out.run["where"] == "worker process"
+    assert out.run["here"] == ["identity_rings", "proximity"]
+    assert {"identity_rings", "proximity"} <= set(out.run["seconds"])
+    _same_part(out.identity, identity_part(proj))
+    near = customer_proximity(proj, known, settings=s)
+    assert out.proximity is not None and out.proximity.neighbours == near.neighbours
+    np.testing.assert_array_equal(out.proximity.fraud_proximity, near.fraud_proximity)
+    # a worker that has finished (or begun them) keeps its jobs: nothing is done twice
+    pending = graph_worker.start(proj, s, seed=3, workers=2, known=known, identity=True)
+    assert pending is not None
+    pending._proc.wait()
+    assert pending.share() == []
+    out = pending.result()
+    assert "here" not in out.run
+    _same_part(out.identity, identity_part(proj))
+    np.testing.assert_array_equal(out.proximity.hops, near.hops)
+
+
+def test_a_job_is_claimed_by_one_process_only(tmp_path: Path) -> None:
+    assert graph_worker.claim(tmp_path, "proximity")
+    assert not graph_worker.claim(tmp_path, "proximity")
+    assert graph_worker.claim(tmp_path, "identity_rings")
+
+
 def test_a_spare_worker_started_ahead_takes_the_jobs(
     graph, monkeypatch: pytest.MonkeyPatch
 ) -> None:
