@@ -7,17 +7,17 @@
 3. **prepare OUT**: remove the previous run's ``run.json``, report, tables and rejects.
 4. **read+validate** → **canonical graph** (or **read graph from store**; with
    ``--engine gds`` the graph stays in the database).
-5. **snapshot**: ``rejects/``, and ``graph/`` started in a thread that writes it beside
-   the analysis.
+5. **rejects**: ``rejects/``; the frames cut down to their row accounting.
 6. **analysis** (embedded, or inside Neo4j with ``--engine gds``).
-7. **exports**: ``graph/`` finished (waited for; a write error surfaces here), the result
-   tables, the tag vocabulary and, with ``--previous``, the tag ``changes``, in
-   ``--format``.
+7. **exports**: ``graph/`` started in a thread that writes it beside this stage and the
+   report; the result tables, the tag vocabulary and, with ``--previous``, the tag
+   ``changes``, in ``--format``.
 8. **report**: ``report.html``.
-9. **graph write-back** (with ``--store``): after every file, so a failed write-back never
+9. **snapshot**: ``graph/`` finished (waited for; a write error surfaces here).
+10. **graph write-back** (with ``--store``): after every file, so a failed write-back never
    costs the files.
-10. extra stages given as ``run_job(stages=...)``, in order.
-11. ``run.json``, written last: a ``run.json`` says every file it lists is this run's.
+11. extra stages given as ``run_job(stages=...)``, in order.
+12. ``run.json``, written last: a ``run.json`` says every file it lists is this run's.
 
 Every file goes through :mod:`graphprofile.outputs`, the owner of the run directory.
 """
@@ -354,14 +354,7 @@ def run_job(
             with run.timed("canonical graph"):
                 graph = build_graph(frames)
         snapshot: Future[dict[str, str]] | None = None
-        with run.timed("snapshot"):
-            if graph is not None:
-                # the node and edge tables are written beside the analysis (the exports
-                # stage waits for them): nothing changes them once built, Arrow's Parquet
-                # writer releases the GIL, and the second CPU has nothing else to do
-                # before the graph worker starts
-                writer = cleanup.enter_context(ThreadPoolExecutor(1, "graphprofile-snapshot"))
-                snapshot = writer.submit(write_snapshot, graph, out)
+        with run.timed("rejects"):
             if frames is not None:
                 run.outputs.update(write_rejects(frames, out))
                 # the graph holds what the analysis reads: keep only the row accounting;
@@ -376,9 +369,14 @@ def run_job(
         with run.timed("analysis"):
             result = _analysis(config, graph, store, previous, run)
             run.notices.extend(f"skipped: {text}" for text in result.meta.get("skipped", []))
+        if graph is not None:
+            # the node and edge tables are written beside the exports and the report (and
+            # waited for after them): nothing changes them once built, Arrow's Parquet
+            # writer releases the GIL, and here the second CPU is free; during the
+            # analysis both are busy (the graph worker)
+            writer = cleanup.enter_context(ThreadPoolExecutor(1, "graphprofile-snapshot"))
+            snapshot = writer.submit(write_snapshot, graph, out)
         with run.timed("exports"):
-            if snapshot is not None:  # listed first in run.json, as it is written first
-                run.outputs = snapshot.result() | run.outputs
             vocabulary = tag_vocabulary(result.tags["tag"].unique())
             tables = result.tables() | {"tag_vocabulary": vocabulary}
             if previous is not None:
@@ -394,6 +392,10 @@ def run_job(
                 )
                 write_report(outputs, lang=config.lang)
             run.reporter.notice(f"report: {out / REPORT}")
+        if snapshot is not None:
+            with run.timed("snapshot"):
+                # listed first in run.json, as in earlier versions
+                run.outputs = snapshot.result() | run.outputs
         store_summary: dict[str, Any] = {}
         if store is not None and config.write_back:
             with run.timed("graph write-back"):

@@ -115,7 +115,7 @@ def test_extra_stages_run_after_the_built_in_ones_and_list_their_files(
 
     summary = run_job(RunConfig(data_dir=a, out_dir=out), stages=[("extra", extra)])
     assert seen == [summary["run_id"]]
-    assert list(summary["stages"])[-3:] == ["exports", "report", "extra"]
+    assert list(summary["stages"])[-4:] == ["exports", "report", "snapshot", "extra"]
     assert summary["outputs"]["extra"] == "extra.txt" and "extra stage ran" in summary["notices"]
     # the run allocates Arrow memory from jemalloc (lower peak at 1M, #16) and says so
     pool = summary["packages"]["arrow_memory_pool"]
