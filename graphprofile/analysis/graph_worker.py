@@ -384,16 +384,22 @@ class Pending:
         """Whether the worker has finished (or failed): :meth:`result` would not wait."""
         return self._proc.poll() is not None
 
-    def share(self) -> list[str]:
+    def share(self, *, proximity: bool = False) -> list[str]:
         """Do here those of the worker's last jobs it has not begun: the identity rings
-        (its last), then fraud proximity (see :func:`claim`). For this process to call
-        when its own work is done and it would otherwise wait; :meth:`result` returns them
-        with the worker's. Returns the jobs done here."""
+        (its last), then, with ``proximity``, fraud proximity (see :func:`claim`). For this
+        process to call when its own work is done and it would otherwise wait;
+        :meth:`result` returns them with the worker's. Returns the jobs done here.
+
+        The analysis leaves ``proximity`` off: its working memory (about 1 GB at 1M
+        customers, the worker's peak) would come on top of both processes' memory at
+        that moment, and the identity rings alone took the wait at 1M from 4-7 s to
+        2-3 s (``docs/ANALYSIS.md``).
+        """
         proj, settings, _seed, known, identity = self._args
         jobs: list[tuple[str, Any]] = []
         if identity:
             jobs.append(("identity_rings", lambda: identity_part(proj)))
-        if known is not None:
+        if known is not None and proximity:
             jobs.append(("proximity", lambda: customer_proximity(proj, known, settings=settings)))
         for job, run in jobs:
             if self.done() or job in self._here or not claim(self._dir, job):

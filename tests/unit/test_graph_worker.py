@@ -261,7 +261,7 @@ def test_this_process_takes_back_the_last_jobs_the_worker_has_not_begun(
     assert pending is not None
     # the worker is still starting (its interpreter, then Leiden and influence): both of
     # its last jobs are still free, and this process does them
-    assert pending.share() == ["identity_rings", "proximity"]
+    assert pending.share(proximity=True) == ["identity_rings", "proximity"]
     out = pending.result()
     assert out.run["where"] == "worker process"
     assert out.run["here"] == ["identity_rings", "proximity"]
@@ -274,11 +274,29 @@ def test_this_process_takes_back_the_last_jobs_the_worker_has_not_begun(
     pending = graph_worker.start(proj, s, seed=3, workers=2, known=known, identity=True)
     assert pending is not None
     pending._proc.wait()
-    assert pending.share() == []
+    assert pending.share(proximity=True) == []
     out = pending.result()
     assert "here" not in out.run
     _same_part(out.identity, identity_part(proj))
     np.testing.assert_array_equal(out.proximity.hops, near.hops)
+
+
+def test_the_analysis_takes_back_only_the_identity_rings(
+    graph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proj = project(graph)
+    known = np.zeros(len(proj.customers), dtype=bool)
+    known[::50] = True
+    monkeypatch.setattr(graph_worker, "WORKER_MIN_EDGES", 0)
+    s = AnalysisSettings()
+    pending = graph_worker.start(proj, s, seed=3, workers=2, known=known, identity=True)
+    assert pending is not None
+    assert pending.share() == ["identity_rings"]  # proximity stays with the worker
+    out = pending.result()
+    assert out.run["here"] == ["identity_rings"]
+    near = customer_proximity(proj, known, settings=s)
+    assert out.proximity is not None
+    np.testing.assert_array_equal(out.proximity.fraud_proximity, near.fraud_proximity)
 
 
 def test_a_job_is_claimed_by_one_process_only(tmp_path: Path) -> None:
