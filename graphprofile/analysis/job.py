@@ -35,7 +35,7 @@ from graphprofile.analysis.features import customer_profiles
 from graphprofile.analysis.flows import flow_patterns
 from graphprofile.analysis.projection import Projection, project, transaction_accounts
 from graphprofile.analysis.proximity import Proximity, customer_proximity, no_proximity
-from graphprofile.analysis.rings import bank_context
+from graphprofile.analysis.rings import bank_context, known_fraud
 from graphprofile.analysis.scores import (
     learn_behaviour,
     load_libraries,
@@ -170,19 +170,15 @@ def analyse(
     # account pairs that paid each other: about half the edges it will get)
     spare = graph_worker.prestart(2 * _rows(graph, "TRANSFER"), workers)
     proj = project(graph, settings=s)
-    # account positions of every transaction's ends: looked up once, shared by the jobs
-    txn_src, txn_dst = transaction_accounts(graph, proj.accounts)
-    context = bank_context(graph, proj, txn_src=txn_src, txn_dst=txn_dst)
     n = len(proj.customers)
-    log.lap("projections")
-
-    log.say("communities")
-    # with two or more workers (the default where two CPUs are usable) and a large graph,
-    # Leiden, influence and proximity run in the worker process while this one searches
-    # rings and computes the behaviour features (graph_worker); otherwise here, in turn
-    known = context["known_fraud"]
+    known = known_fraud(graph, proj)
     any_known = bool(known.any()) and n > 0
     identity = _has(graph, "USES_DEVICE") or _has(graph, "HAS_IDENTIFIER")
+    # with two or more workers (the default where two CPUs are usable) and a large graph,
+    # Leiden, influence and proximity run in the worker process while this one searches
+    # rings and computes the behaviour features (graph_worker); otherwise here, in turn.
+    # The worker starts as soon as the projection is built: the lookups below are for
+    # this process's jobs only
     pending = graph_worker.start(
         proj,
         s,
@@ -192,6 +188,12 @@ def analyse(
         identity=identity,
         spare=spare,
     )
+    # account positions of every transaction's ends: looked up once, shared by the jobs
+    txn_src, txn_dst = transaction_accounts(graph, proj.accounts)
+    context = bank_context(graph, proj, txn_src=txn_src, txn_dst=txn_dst, known=known)
+    log.lap("projections")
+
+    log.say("communities")
     where: dict[str, Any] = {"where": "this process"}
     if pending is None:
         membership, modularity = partition(proj.relationship, proj.rel_edges, s, seed=seed)

@@ -389,6 +389,17 @@ def _usual_amount(
     return pd.Series(usual, index=m["ring"].to_numpy()).groupby(level=0).median()
 
 
+def known_fraud(graph: CanonicalGraph, proj: Projection) -> np.ndarray:
+    """Per customer position: is it flagged ``known_fraud`` (``False`` where unknown)."""
+    known = np.zeros(len(proj.customers), dtype=bool)
+    cust_nodes = graph.nodes.get("customer")
+    if cust_nodes is not None and "known_fraud" in cust_nodes:
+        pos = codes(cust_nodes["customer_id"], proj.customers)
+        kf = cust_nodes["known_fraud"].fillna(False).to_numpy(dtype=bool)
+        known[pos[(pos >= 0) & kf]] = True
+    return known
+
+
 def bank_context(
     graph: CanonicalGraph,
     proj: Projection,
@@ -396,6 +407,7 @@ def bank_context(
     young_days: float = YOUNG_DAYS,
     txn_src: np.ndarray | None = None,
     txn_dst: np.ndarray | None = None,
+    known: np.ndarray | None = None,
 ) -> dict:
     """Per-customer and per-account lookups used by ring features and risk.
 
@@ -409,7 +421,7 @@ def bank_context(
     data one transaction / one receipt and one payment
     (:func:`~graphprofile.analysis._util.dedicated_accounts`).
     ``txn_src`` / ``txn_dst``: account position of every transaction's sender / receiving
-    account, when already computed.
+    account, when already computed; ``known``: :func:`known_fraud`, likewise.
     """
     n_c, n_a = len(proj.customers), len(proj.accounts)
     txns = graph.transactions
@@ -429,12 +441,8 @@ def bank_context(
     oldest[mx.index.to_numpy()] = mx.to_numpy()
     young = np.nan_to_num(oldest, nan=np.inf) < young_days
 
-    known = np.zeros(n_c, dtype=bool)
-    cust_nodes = graph.nodes.get("customer")
-    if cust_nodes is not None and "known_fraud" in cust_nodes:
-        pos = codes(cust_nodes["customer_id"], proj.customers)
-        kf = cust_nodes["known_fraud"].fillna(False).to_numpy(dtype=bool)
-        known[pos[(pos >= 0) & kf]] = True
+    if known is None:
+        known = known_fraud(graph, proj)
 
     cash = np.zeros(n_c, dtype=bool)
     pays = graph.edges.get("PAYS")

@@ -9,6 +9,7 @@ from test_analysis_support import small_bank
 from graphprofile.analysis.features import best_rings, ring_risk_of
 from graphprofile.analysis.projection import project
 from graphprofile.analysis.proximity import customer_proximity, no_proximity
+from graphprofile.analysis.rings import bank_context, known_fraud
 from graphprofile.domain import FLOW_KINDS, FLOW_PRIORITY, RING_KINDS, RING_ORDER
 from graphprofile.frames import TableStats
 from graphprofile.ingest.read import ROW
@@ -61,3 +62,14 @@ def test_ring_kind_orders_name_the_same_kinds() -> None:
     assert sorted(FLOW_PRIORITY) == sorted(FLOW_KINDS)
     assert RING_ORDER[0] == RING_KINDS[0] == "identity"
     assert sorted(RING_ORDER) == sorted(RING_KINDS)
+
+
+def test_known_fraud_flags_the_flagged_customers_by_position() -> None:
+    graph = small_bank(known=("D1", "X2"))
+    proj = project(graph)
+    known = known_fraud(graph, proj)
+    flagged = sorted(str(c) for c in proj.customers[known])
+    assert flagged == ["D1", "X2"]
+    # the context computes the same flags when not given them
+    np.testing.assert_array_equal(bank_context(graph, proj)["known_fraud"], known)
+    assert not known_fraud(small_bank(known=()), project(small_bank(known=()))).any()
