@@ -316,11 +316,34 @@ def _memberships(
     for part in parts:
         part["item"] += offset
         offset = int(part["item"].max()) + 1 if len(part) else offset
-    frame = pd.concat(parts, ignore_index=True)
-    frame = frame[frame["cust"] >= 0]
-    return frame.iloc[
-        _first_of_pairs(frame["item"].to_numpy(), frame["cust"].to_numpy())
-    ].reset_index(drop=True)
+    return _distinct_memberships(parts)
+
+
+def _distinct_memberships(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The layers' rows with a customer (``cust >= 0``), each ``(item, cust)`` pair once at
+    its first row, in row order: ``concat(parts)`` filtered and ``drop_duplicates`` on
+    ``item, cust`` (items are apart between layers, so pairs repeat only within one).
+
+    A layer whose pairs are already strictly increasing (the builder's device and
+    identifier edges come sorted by customer and item) is kept without a sort (at 1M:
+    ~2 s of sorting and copying 8M rows).
+    """
+    kept = []
+    for part in parts:
+        part = part[part["cust"].to_numpy() >= 0]
+        cust, item = part["cust"].to_numpy(), part["item"].to_numpy()
+        if not _increasing_pairs(cust, item):
+            part = part.iloc[_first_of_pairs(item, cust)]
+        kept.append(part)
+    return pd.concat(kept, ignore_index=True)
+
+
+def _increasing_pairs(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether the rows' ``(a, b)`` pairs are strictly increasing (so all distinct)."""
+    if len(a) < 2:
+        return True
+    da, db = np.diff(a), np.diff(b)
+    return bool(((da > 0) | ((da == 0) & (db > 0))).all())
 
 
 def _first_of_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ from graphprofile.analysis.flows import (
     _receivers,
     _window_senders,
 )
-from graphprofile.analysis.projection import _sum_by_pair
+from graphprofile.analysis.projection import _distinct_memberships, _sum_by_pair
 from graphprofile.analysis.rings import _circles
 from graphprofile.analysis.risk import _row_groups
 from graphprofile.analysis.tags import _sorted_tags, rank_within
@@ -368,3 +368,35 @@ def test_sorted_tags_are_the_stable_text_sort(ordered_ids: bool) -> None:
         .reset_index(drop=True)
     )
     pd.testing.assert_frame_equal(_sorted_tags(tags.copy(), cid), plain)
+
+
+def test_distinct_memberships_are_the_filtered_concat_without_repeated_pairs() -> None:
+    rng = np.random.default_rng(11)
+    parts = []
+    offset = 0
+    for layer, rows, ordered in (
+        ("devices", 400, True),
+        ("identifiers", 300, True),
+        ("counterparties", 500, False),
+    ):
+        cust = rng.integers(-1, 60, rows)
+        item = rng.integers(0, 40, rows) + offset
+        if ordered:  # as the builder gives them: sorted by customer and item, distinct
+            pairs = np.unique(np.stack([cust, item]), axis=1)
+            cust, item = pairs[0], pairs[1]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "cust": cust,
+                    "item_id": [f"{layer}-{i}" for i in item],
+                    "item": item,
+                    "layer": layer,
+                    "kind": layer[:-1],
+                }
+            ).astype({"item_id": "str", "layer": "str", "kind": "str"})
+        )
+        offset = int(item.max()) + 1
+    frame = pd.concat(parts, ignore_index=True)
+    frame = frame[frame["cust"] >= 0]
+    expected = frame.drop_duplicates(["item", "cust"], keep="first").reset_index(drop=True)
+    pd.testing.assert_frame_equal(_distinct_memberships(parts), expected)
