@@ -33,7 +33,7 @@ from graphprofile.sinks.report_data import (
     is_missing,
     reasons_in_words,
 )
-from graphprofile.sinks.report_graph import ring_scope, ring_subgraph, scope
+from graphprofile.sinks.report_graph import ring_keys, ring_subgraph, scope
 from graphprofile.sinks.report_views import ROLE_ORDER
 
 
@@ -267,14 +267,38 @@ def _ring_block(out: RunOutputs, ring: dict[str, Any], rank: int, say: Messages)
     return body + "</div>"
 
 
-def _rings_section(out: RunOutputs, n: int, say: Messages) -> str:
+def _views_scope(out: RunOutputs, n: int) -> RunOutputs:
+    """``out`` cut down to the rows the drawn views read (the ``n`` top rings' members and
+    named accounts, the members of the communities drawn), found in one pass over the
+    bank's tables (:func:`~graphprofile.sinks.report_graph.scope`); ``out`` without a
+    graph."""
+    if out.graph is None:
+        return out
+    chosen = top_rings(out.rings, n)
+    customers, accounts = (
+        ring_keys(out, chosen["ring_id"].astype(str)) if len(chosen) else (set(), set())
+    )
+    customers.update(_drawn_community_members(out))
+    return scope(out, customers, accounts)
+
+
+def _drawn_community_members(out: RunOutputs, n_communities: int = 10) -> list[str]:
+    """The customers of the communities :func:`_influencers_section` draws."""
+    f = out.features
+    if f is None or not {"community_id", "pagerank"} <= set(f.columns):
+        return []
+    sizes = f["community_id"].value_counts().head(n_communities)
+    drawn = {str(c) for c in sizes.index[:COMMUNITY_VIEWS]}
+    return f.loc[f["community_id"].astype(str).isin(drawn), "customer_id"].astype(str).tolist()
+
+
+def _rings_section(out: RunOutputs, n: int, say: Messages, view: RunOutputs) -> str:
     chosen = top_rings(out.rings, n)
     title = say("report.rings.title")
     if chosen.empty:
         return h.section("rings", title, h.note(say("report.rings.none")))
     blocks = []
-    # the rows the drawn rings read, found in one pass over the bank's tables
-    scope = ring_scope(out, chosen["ring_id"].astype(str)) if out.graph is not None else out
+    scope = view  # the rows the drawn rings read (_views_scope)
     for rank, ring in enumerate(chosen.to_dict("records"), start=1):
         ring["customers"] = as_list(ring.get("customers"))
         blocks.append(_ring_block(scope, ring, rank, say))
@@ -377,18 +401,14 @@ def _community_view(out: RunOutputs, cid: Any, rank: int, say: Messages) -> str:
 
 
 def _influencers_section(
-    out: RunOutputs, say: Messages, n_communities: int = 10, per: int = 5
+    out: RunOutputs, say: Messages, view: RunOutputs, n_communities: int = 10, per: int = 5
 ) -> str:
     f = out.features
     title = say("report.influencers.title")
     if f is None or not {"community_id", "pagerank"} <= set(f.columns):
         return h.section("influencers", title, h.note(say("report.influencers.none")))
     sizes = f["community_id"].value_counts().head(n_communities)
-    view_scope = out
-    if out.graph is not None and len(sizes):  # the rows the community views read
-        drawn = {str(c) for c in sizes.index[:COMMUNITY_VIEWS]}
-        members = f.loc[f["community_id"].astype(str).isin(drawn), "customer_id"]
-        view_scope = scope(out, members.astype(str))
+    view_scope = view  # the rows the community views read (_views_scope)
     body = []
     for rank, (cid, size) in enumerate(sizes.items(), start=1):
         members = f[f["community_id"] == cid].nlargest(per, "pagerank")
@@ -519,11 +539,12 @@ def build_report(out: RunOutputs, *, top_rings: int = 10, lang: str | None = Non
     rejects = _rejects_section(out, say)
     if rejects:
         sections.append(rejects)
+    view = _views_scope(out, top_rings)  # one pass over the bank's tables for every view
     sections += [
         _charts_section(out, say),
-        _rings_section(out, top_rings, say),
+        _rings_section(out, top_rings, say, view),
         _high_risk_section(out, say),
-        _influencers_section(out, say),
+        _influencers_section(out, say, view),
     ]
     churn = _churn_section(out, say)
     if churn:

@@ -205,13 +205,19 @@ def ring_scope(outputs: RunOutputs, ring_ids: Iterable[str]) -> RunOutputs:
     """:func:`scope` of the given rings' members and named accounts: :func:`ring_subgraph`
     of any of these rings gives the same graph on the result as on ``outputs``."""
     _need_graph(outputs)
+    return scope(outputs, *ring_keys(outputs, ring_ids))
+
+
+def ring_keys(outputs: RunOutputs, ring_ids: Iterable[str]) -> tuple[set[str], set[str]]:
+    """The member customers and named accounts of the given rings (what :func:`scope`
+    needs to keep for :func:`ring_subgraph` of each)."""
     customers: set[str] = set()
     accounts: set[str] = set()
     for rid in ring_ids:
         members, named = _ring_members(outputs, str(rid))
         customers.update(members)
         accounts.update(named)
-    return scope(outputs, customers, accounts)
+    return customers, accounts
 
 
 def scope(
