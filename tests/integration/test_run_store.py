@@ -130,10 +130,11 @@ def test_a_failed_write_back_keeps_this_runs_files_and_report(
     config = RunConfig(data_dir=bank, out_dir=out, store=f"{crashable_falkordb.uri}/bank")
     with pytest.raises(StoreError, match=r"lost the connection to FalkorDB"):
         run_job(config, reporter)
-    assert reporter.started[-3:] == ["exports", "report", "graph write-back"]
-    # every file of this run is in place, the report included; run.json is not, as the
-    # run did not complete (rerunning the same command converges)
+    assert reporter.started[-4:] == ["exports", "report", "snapshot", "graph write-back"]
+    # every file of this run is in place, the report and the graph snapshot included;
+    # run.json is not, as the run did not complete (rerunning the same command converges)
     assert (out / "features.parquet").is_file() and (out / "report.html").is_file()
+    assert (out / "graph" / "edges" / "TRANSFER.parquet").is_file()
     assert "Data quality" in (out / "report.html").read_text()
     assert not (out / "run.json").exists()
 
