@@ -32,6 +32,7 @@ import json
 import numpy as np
 import pandas as pd
 
+from graphprofile._arrow import is_sorted_unique
 from graphprofile.analysis.settings import AnalysisSettings
 
 POSITION = "_position"  # a customer's row in ``features``, while the tags are built
@@ -243,17 +244,9 @@ def _sorted_tags(tags: pd.DataFrame, cid: np.ndarray) -> pd.DataFrame:
     row's customer position stands for its id, so the million ids are not sorted again.
     """
     position = tags.pop(POSITION).to_numpy(dtype=np.int64) if POSITION in tags else None
-    if position is not None and (position >= 0).all() and _increasing(cid):
+    if position is not None and (position >= 0).all() and is_sorted_unique(pd.Series(cid)):
         tag = pd.factorize(tags["tag"], sort=True)[0]
         value = pd.factorize(tags["value"], sort=True, use_na_sentinel=False)[0]
         order = np.lexsort((np.arange(len(tags)), value, tag, position))
         return tags.take(order).reset_index(drop=True)
     return tags.sort_values(["customer_id", "tag", "value"], kind="stable", ignore_index=True)
-
-
-def _increasing(ids: np.ndarray) -> bool:
-    """Whether ``ids`` (text) are strictly increasing, as a sort of them would order them."""
-    ids = np.asarray(ids, dtype=object)
-    if len(ids) < 2 or pd.api.types.infer_dtype(ids, skipna=False) != "string":
-        return len(ids) < 2
-    return bool((ids[1:] > ids[:-1]).all())  # code-point order: the order of a text sort
