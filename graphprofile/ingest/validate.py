@@ -74,6 +74,10 @@ class RejectLog:
         )
         self._parts.append(part)
 
+    def absorb(self, other: RejectLog) -> None:
+        """Add ``other``'s rejected rows after this log's."""
+        self._parts.extend(other._parts)
+
     def frame(self) -> pd.DataFrame:
         if not self._parts:
             return pd.DataFrame({c: pd.Series(dtype="object") for c in REJECT_COLUMNS})
@@ -112,20 +116,21 @@ class LoadLog:
         """Add everything ``other`` recorded (one table read on its own log) to this log,
         after what this log holds: its rejects, row accounting, notices, files and step
         seconds."""
-        self.rejects._parts.extend(other.rejects._parts)
+        self.rejects.absorb(other.rejects)
         self.stats.update(other.stats)
         self.notices.extend(other.notices)
         self.files.update(other.files)
         for step, entry in other.steps.items():
-            mine = self.steps.setdefault(step, {"seconds": 0.0, "rows": 0})
-            mine["seconds"] += entry["seconds"]
-            mine["rows"] += entry["rows"]
+            self._add_step(step, entry["seconds"], entry["rows"])
 
     def timed(self, step: str, start: float, rows: int) -> None:
         """Add the seconds since ``start`` (a ``time.perf_counter()``) and ``rows`` to
         ``step`` in :attr:`steps`."""
+        self._add_step(step, time.perf_counter() - start, rows)
+
+    def _add_step(self, step: str, seconds: float, rows: int) -> None:
         entry = self.steps.setdefault(step, {"seconds": 0.0, "rows": 0})
-        entry["seconds"] += time.perf_counter() - start
+        entry["seconds"] += seconds
         entry["rows"] += rows
 
     def reject(
