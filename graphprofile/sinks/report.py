@@ -282,12 +282,23 @@ def _views_scope(out: RunOutputs, n: int) -> RunOutputs:
     return scope(out, customers, accounts)
 
 
-def _drawn_community_members(out: RunOutputs, n_communities: int = 10) -> list[str]:
-    """The customers of the communities :func:`_influencers_section` draws."""
+def _communities_by_size(out: RunOutputs) -> pd.Series | None:
+    """Members per community, largest first; ``None`` without the columns the influencer
+    section reads."""
     f = out.features
     if f is None or not {"community_id", "pagerank"} <= set(f.columns):
+        return None
+    return f["community_id"].value_counts()
+
+
+def _drawn_community_members(out: RunOutputs) -> list[str]:
+    """The customers of the communities :func:`_influencers_section` draws (the
+    :data:`COMMUNITY_VIEWS` largest)."""
+    sizes = _communities_by_size(out)
+    if sizes is None:
         return []
-    sizes = f["community_id"].value_counts().head(n_communities)
+    f = out.features
+    assert f is not None
     drawn = {str(c) for c in sizes.index[:COMMUNITY_VIEWS]}
     return f.loc[f["community_id"].astype(str).isin(drawn), "customer_id"].astype(str).tolist()
 
@@ -405,9 +416,10 @@ def _influencers_section(
 ) -> str:
     f = out.features
     title = say("report.influencers.title")
-    if f is None or not {"community_id", "pagerank"} <= set(f.columns):
+    by_size = _communities_by_size(out)
+    if f is None or by_size is None:
         return h.section("influencers", title, h.note(say("report.influencers.none")))
-    sizes = f["community_id"].value_counts().head(n_communities)
+    sizes = by_size.head(n_communities)
     view_scope = view  # the rows the community views read (_views_scope)
     body = []
     for rank, (cid, size) in enumerate(sizes.items(), start=1):
