@@ -204,6 +204,28 @@ def test_circles_read_only_the_members_edges_with_the_same_answer() -> None:
     assert (got["circle"] == -1).sum() >= 1 and (got["circle"] >= 0).sum() > 40
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_circles_by_sorted_keys_are_the_merges_answer(seed: int) -> None:
+    from graphprofile.analysis.rings import _circles
+
+    rng = np.random.default_rng(seed)
+    n_c, n_e = 400, 3000
+    # -1: an account without a known owner; the last customer is in no money edge
+    a = rng.integers(-1, n_c - 1, n_e)
+    b = rng.integers(-1, n_c - 1, n_e)
+    a[:50], b[:50] = a[50:100], b[50:100]  # the same customer pair over several edges
+    community = rng.integers(0, 6, n_c)
+    members = pd.DataFrame(
+        {"ring": np.repeat(np.arange(60), 5), "cust": rng.choice(n_c, 300)}
+    ).drop_duplicates(["ring", "cust"])
+    members = members.iloc[rng.permutation(len(members))].reset_index(drop=True)
+    members.loc[len(members)] = [99, n_c - 1]  # a member with no partner outside its ring
+    expected = _circles_every_edge(members, _MoneyOnly(a, b, n_c), community)
+    got = _circles(members, _MoneyOnly(a, b, n_c), community)
+    pd.testing.assert_frame_equal(got, expected)
+    assert (got["circle"] == -1).any() and (got["circle"] >= 0).mean() > 0.5
+
+
 def test_touching_keeps_the_edges_an_inner_join_with_the_members_keeps_in_order() -> None:
     from graphprofile.analysis.rings import _touching
 

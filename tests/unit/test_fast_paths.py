@@ -22,7 +22,6 @@ from graphprofile.analysis.flows import (
     _window_senders,
 )
 from graphprofile.analysis.projection import _distinct_memberships, _sum_by_pair
-from graphprofile.analysis.rings import _circles
 from graphprofile.analysis.risk import _row_groups
 from graphprofile.analysis.tags import _sorted_tags, rank_within
 
@@ -242,64 +241,6 @@ def test_receiver_order_is_the_stable_argsort_of_receiver_and_time(in_time_order
     dkey = dst[rows].astype(np.int64) * span + ts[rows]
     got = _by_receiver(dkey, rows, np.flatnonzero(ok & (dst >= 0)), dst, ts, span)
     assert np.array_equal(got, stable_argsort(dkey))
-
-
-def _circles_by_merge(
-    cust_members: pd.DataFrame, a: np.ndarray, b: np.ndarray, community: np.ndarray, n_c: int
-) -> pd.DataFrame:
-    """The pandas merges and groupby ``rings._circles`` replaced (as they were on f1353ef)."""
-    ok = (a >= 0) & (b >= 0) & (a != b)
-    member = np.zeros(n_c, dtype=bool)
-    member[cust_members["cust"].to_numpy(dtype=np.int64)] = True
-    a_side, b_side = ok.copy(), ok.copy()
-    a_side[ok], b_side[ok] = member[a[ok]], member[b[ok]]
-    both = pd.DataFrame(
-        {
-            "cust": np.concatenate([a[a_side], b[b_side]]),
-            "other": np.concatenate([b[a_side], a[b_side]]),
-        }
-    )
-    both["weight"] = np.ones(len(both))
-    links = cust_members[["ring", "cust"]].merge(both, on="cust")
-    mates = cust_members[["ring", "cust"]].rename(columns={"cust": "other"}).assign(mate=True)
-    links = links.merge(mates, on=["ring", "other"], how="left")
-    links = links[links["mate"].isna()]
-    links = links.assign(circle=community[links["other"].to_numpy()])
-    w = links.groupby(["ring", "cust", "circle"], as_index=False)["weight"].sum()
-    w = w.sort_values(["ring", "cust", "weight", "circle"], ascending=[True, True, False, True])
-    w = w.drop_duplicates(["ring", "cust"])[["ring", "cust", "circle"]]
-    out = cust_members[["ring", "cust"]].merge(w, on=["ring", "cust"], how="left")
-    return out.assign(circle=out["circle"].fillna(-1).astype("int64"))
-
-
-class _Money:
-    """The two things ``rings._circles`` reads of a projection."""
-
-    def __init__(self, a: np.ndarray, b: np.ndarray, n_c: int) -> None:
-        self._ab, self.customers = (a, b), pd.RangeIndex(n_c)
-
-    def money_customers(self) -> tuple[np.ndarray, np.ndarray]:
-        return self._ab
-
-
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_circles_by_sorted_keys_are_the_merges_answer(seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    n_c, n_e = 400, 3000
-    # -1: an account without a known owner; the last customer is in no money edge
-    a = rng.integers(-1, n_c - 1, n_e)
-    b = rng.integers(-1, n_c - 1, n_e)
-    a[:50], b[:50] = a[50:100], b[50:100]  # the same customer pair over several edges
-    community = rng.integers(0, 6, n_c)
-    members = pd.DataFrame(
-        {"ring": np.repeat(np.arange(60), 5), "cust": rng.choice(n_c, 300)}
-    ).drop_duplicates(["ring", "cust"])
-    members = members.iloc[rng.permutation(len(members))].reset_index(drop=True)
-    members.loc[len(members)] = [99, n_c - 1]  # a member with no partner outside its ring
-    expected = _circles_by_merge(members, a, b, community, n_c)
-    got = _circles(members, _Money(a, b, n_c), community)
-    pd.testing.assert_frame_equal(got, expected)
-    assert (got["circle"] == -1).any() and (got["circle"] >= 0).mean() > 0.5
 
 
 @pytest.mark.parametrize("seed, n", [(1, 1), (2, 40), (3, 20_000)])
