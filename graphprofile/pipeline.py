@@ -43,6 +43,7 @@ import pyarrow as pa
 from graphprofile import __version__
 from graphprofile._arrow import contiguous_text, use_lean_memory_pool
 from graphprofile._gc import frozen_startup_objects
+from graphprofile._pages import small_pages_for_arrays
 from graphprofile.analysis import AnalysisResult, AnalysisSettings, analyse
 from graphprofile.analysis.job import JOBS as ANALYSIS_JOBS
 from graphprofile.analysis.job import TRANSACTION_COLUMNS
@@ -330,6 +331,7 @@ def run_job(
     out = Path(config.out_dir)
     with contextlib.ExitStack() as cleanup:
         cleanup.enter_context(frozen_startup_objects())  # fewer objects per full gc pass
+        cleanup.enter_context(small_pages_for_arrays())  # no huge-page zeroing per array
         store = None
         if config.store_uri is not None:
             with run.timed("connect store"):

@@ -44,6 +44,7 @@ import igraph as ig
 import numpy as np
 import pandas as pd
 
+from graphprofile._pages import small_pages_for_arrays
 from graphprofile.analysis.assemble import RingPart, identity_part
 from graphprofile.analysis.communities import partition
 from graphprofile.analysis.influence import influence
@@ -258,9 +259,10 @@ def serve(paths: list[str]) -> None:
         if not all(paths):
             return
     source, target = paths
-    with open(source, "rb") as fh:
-        args = pickle.load(fh)
-    out = _in_worker(*args, claims=Path(source).parent)
+    with small_pages_for_arrays():  # as in the run that started it
+        with open(source, "rb") as fh:
+            args = pickle.load(fh)
+        out = _in_worker(*args, claims=Path(source).parent)
     with open(target + ".part", "wb") as fh:
         pickle.dump(out, fh, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(target + ".part", target)

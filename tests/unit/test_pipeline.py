@@ -18,6 +18,7 @@ import pytest
 
 from graphprofile import pipeline
 from graphprofile._arrow import POOL_VARIABLE
+from graphprofile._pages import NUMPY_VARIABLE
 from graphprofile.analysis.job import JOBS as ANALYSIS_JOBS
 from graphprofile.analysis.job import TRANSACTION_COLUMNS
 from graphprofile.cli import main
@@ -111,10 +112,18 @@ def test_extra_stages_run_after_the_built_in_ones_and_list_their_files(
         assert (out / "report.html").is_file() and not (out / "run.json").exists()
         (out / "extra.txt").write_text(str(len(given.analysis.features)))
         given.notice("extra stage ran")
+        huge.append(_huge_pages())
         return {"extra": "extra.txt"}
 
+    huge: list[bool | None] = []
+    before = _huge_pages()
     summary = run_job(RunConfig(data_dir=a, out_dir=out), stages=[("extra", extra)])
     assert seen == [summary["run_id"]]
+    # NumPy's arrays get ordinary pages within the run (graphprofile._pages), and NumPy's
+    # setting is as it was after it
+    if before is not None and not os.environ.get(NUMPY_VARIABLE):
+        assert huge == [False]
+    assert _huge_pages() == before
     assert list(summary["stages"])[-4:] == ["exports", "report", "snapshot", "extra"]
     assert summary["outputs"]["extra"] == "extra.txt" and "extra stage ran" in summary["notices"]
     # the run allocates Arrow memory from jemalloc (lower peak at 1M, #16) and says so
@@ -122,6 +131,14 @@ def test_extra_stages_run_after_the_built_in_ones_and_list_their_files(
     assert pool == pa.default_memory_pool().backend_name
     if "jemalloc" in pa.supported_memory_backends() and not os.environ.get(POOL_VARIABLE):
         assert pool == "jemalloc"
+
+
+def _huge_pages() -> bool | None:
+    """NumPy's huge-page advice setting (``None``: this NumPy has no such switch)."""
+    from numpy._core import multiarray
+
+    get = getattr(multiarray, "_get_madvise_hugepage", None)
+    return None if get is None else bool(get())
 
 
 @pytest.mark.parametrize(("chosen", "expected"), [(None, "jemalloc"), ("system", "system")])
