@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from graphprofile import __version__
+from graphprofile._pages import small_pages_for_arrays
 from graphprofile.errors import ConfigError, OutputError
 from graphprofile.generate import write
 from graphprofile.generate.activity import normal_activity
@@ -23,6 +24,7 @@ FORMATS = ("csv", "parquet")
 _STREAMS = ("population", "rings", "activity", "devices", "fraud", "write", "decoys")
 
 
+@small_pages_for_arrays()  # 1M customers: 39.8 -> 26.4 s, system time 19.3 -> 5.2 s (#16)
 def generate_bank(
     out_dir: Path,
     *,

@@ -38,3 +38,21 @@ def test_the_users_choice_in_the_environment_is_left_alone(monkeypatch) -> None:
     with _pages.small_pages_for_arrays() as changed:
         assert changed is False
         assert multiarray._get_madvise_hugepage() is True
+
+
+def test_generating_a_bank_is_such_a_block(monkeypatch, tmp_path) -> None:
+    from graphprofile.generate import bank
+
+    monkeypatch.delenv(_pages.NUMPY_VARIABLE, raising=False)
+    seen: list[bool] = []
+    build = bank.build_population
+
+    def spy(*args, **kwargs):
+        seen.append(bool(multiarray._get_madvise_hugepage()))
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(bank, "build_population", spy)
+    multiarray._set_madvise_hugepage(True)
+    bank.generate_bank(tmp_path, customers=1000, seed=1)
+    assert seen == [False]
+    assert multiarray._get_madvise_hugepage() is True
