@@ -232,25 +232,14 @@ def analyse(
     log.lap("proximity")
 
     log.say("behaviour")
-    # the features only: the anomaly forest is fitted and scored in the learned score's
-    # thread, beside the ring assembly (its trees release the GIL), not before the wait
     found = unsupervised_behaviour(
-        graph,
-        proj.account_customer,
-        n,
-        txn_src=txn_src,
-        txn_dst=txn_dst,
-        settings=s,
-        seed=seed,
-        anomaly=False,
+        graph, proj.account_customer, n, txn_src=txn_src, txn_dst=txn_dst, settings=s, seed=seed
     )
     log.lap("behaviour")
-    if pending is not None and not pending.done():
-        pending.share()  # still running: take back its last jobs it has not begun
-    # the forest's and the learned model's library, here (while the worker finishes, if it
-    # has not) rather than in their thread beside the ring assembly
-    load_libraries()
     if pending is not None:
+        if not pending.done():  # still running: take back its last jobs it has not begun,
+            pending.share()  # and load the learned model's library meanwhile
+            load_libraries()
         done = pending.result()
         membership, modularity, infl, btw_mode = (
             done.membership,
@@ -267,9 +256,8 @@ def analyse(
     assert near is not None  # here, or from the worker
     comm = communities_from(proj, membership, modularity, s, previous_features=previous_features)
     context["community"] = comm.ids  # ring evidence: do members share a social circle?
-    # the anomaly score and the learned score are fitted in a thread while the rings are
-    # assembled here: neither reads the other's result, and the forest's and the boosted
-    # trees' fitting and prediction release the GIL
+    # the learned score is fitted in a thread while the rings are assembled here: neither
+    # reads the other's result, and the boosted trees' fitting and prediction release the GIL
     with ThreadPoolExecutor(1, "graphprofile-learned") as pool:
         learning = pool.submit(
             learn_behaviour,

@@ -8,12 +8,10 @@ communities and influence):
 1. :func:`unsupervised_behaviour`: the behaviour features per customer
    (:func:`~graphprofile.analysis.behaviour.features_and_partners`) and the label-free
    ``anomaly_score`` (IsolationForest on the scale-free behaviour features,
-   :data:`ANOMALY_COLUMNS`), or the features alone (``anomaly=False``: the analysis then
-   leaves the score to the second part, which it runs beside the ring assembly);
-2. :func:`learn_behaviour`: the anomaly score where the first part left it out; when
-   ``known_fraud`` has at least ``learn_min_positives`` customers, the cross-fitted
-   ``learned_score`` (:mod:`graphprofile.analysis.learned`) on every label-free feature;
-   otherwise a one-line notice and no learned score.
+   :data:`ANOMALY_COLUMNS`);
+2. :func:`learn_behaviour`: when ``known_fraud`` has at least ``learn_min_positives``
+   customers, the cross-fitted ``learned_score`` (:mod:`graphprofile.analysis.learned`) on
+   every label-free feature; otherwise a one-line notice and no learned score.
 
 Money volumes (``out_amount``, ``in_amount``, ``through_amount``) and ``concentration`` are
 published but left out of the anomaly forest: they measure how big a customer is more than
@@ -178,14 +176,13 @@ class Unsupervised:
     partners : numpy.ndarray of int64 or None
         Sorted distinct keys ``customer * n + partner`` of the customers who paid each
         other, both ways (see :func:`partner_matrix`); ``None`` without payee accounts.
-    anomaly : numpy.ndarray or None
-        ``anomaly_score`` per customer; ``None`` where it was left to
-        :func:`learn_behaviour`.
+    anomaly : numpy.ndarray
+        ``anomaly_score`` per customer.
     """
 
     features: pd.DataFrame
     partners: np.ndarray | None
-    anomaly: np.ndarray | None
+    anomaly: np.ndarray
 
 
 def unsupervised_behaviour(
@@ -197,7 +194,6 @@ def unsupervised_behaviour(
     txn_dst: np.ndarray | None,
     settings: AnalysisSettings,
     seed: int,
-    anomaly: bool = True,
 ) -> Unsupervised:
     """Behaviour features and the label-free anomaly score: the part of the behaviour job
     that needs neither labels nor the other jobs' results, so that it can run while the
@@ -217,9 +213,6 @@ def unsupervised_behaviour(
         ``behaviour_window_days``, ``hub_percentile``, ``hub_floor``, ``anomaly_trees``.
     seed : int
         Seed of the forest.
-    anomaly : bool, default True
-        ``False``: the features only (``Unsupervised.anomaly`` is ``None``), the anomaly
-        score left to :func:`learn_behaviour` (the same score).
 
     Returns
     -------
@@ -247,18 +240,9 @@ def unsupervised_behaviour(
         )
     else:
         feats = pd.DataFrame(0.0, index=pd.RangeIndex(n), columns=BEHAVIOUR_COLUMNS)
+    anomaly = anomaly_scores(feats[ANOMALY_COLUMNS], seed=seed, n_estimators=settings.anomaly_trees)
     has_pairs = txn_src is not None and txn_dst is not None and n > 0
-    found = Unsupervised(feats, pairs if has_pairs else None, None)
-    return _scored(found, settings, seed) if anomaly else found
-
-
-def _scored(found: Unsupervised, settings: AnalysisSettings, seed: int) -> Unsupervised:
-    """``found`` with its anomaly score (computed here where it has none)."""
-    if found.anomaly is not None:
-        return found
-    feats = found.features[ANOMALY_COLUMNS]
-    score = anomaly_scores(feats, seed=seed, n_estimators=settings.anomaly_trees)
-    return Unsupervised(found.features, found.partners, score)
+    return Unsupervised(feats, pairs if has_pairs else None, anomaly)
 
 
 def learn_behaviour(
@@ -275,8 +259,7 @@ def learn_behaviour(
     Parameters
     ----------
     found : Unsupervised
-        From :func:`unsupervised_behaviour` (its anomaly score computed here if it has
-        none).
+        From :func:`unsupervised_behaviour`.
     graph_features : pandas.DataFrame
         Label-free per-customer features from the other jobs (centralities, pattern
         participation counts), in customer position order; fed to the learned model.
@@ -294,9 +277,7 @@ def learn_behaviour(
         plain-word anomaly reasons, learned reasons and ``meta`` for ``run.json``.
     """
     n = len(known)
-    found = _scored(found, settings, seed)
     feats, anomaly = found.features, found.anomaly
-    assert anomaly is not None
     table = feats.copy()
     table["anomaly_score"] = anomaly
     table["learned_score"] = np.nan
