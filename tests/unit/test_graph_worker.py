@@ -203,6 +203,16 @@ def test_a_killed_worker_is_replaced_by_this_process(
     _same_part(out.identity, identity_part(proj))  # and the identity rings
 
 
+def _forced_with_known_fraud(graph, monkeypatch: pytest.MonkeyPatch) -> tuple:
+    """The bank's projection, default settings and every 50th customer as known fraud,
+    with the worker forced on for any graph size."""
+    proj = project(graph)
+    known = np.zeros(len(proj.customers), dtype=bool)
+    known[::50] = True
+    monkeypatch.setattr(graph_worker, "WORKER_MIN_EDGES", 0)
+    return proj, AnalysisSettings(), known
+
+
 def _same_part(got: tuple | None, expected: tuple) -> None:
     """Two identity ring parts (kind, members, -, evidence, stats) are equal."""
     assert got is not None
@@ -228,11 +238,7 @@ def test_the_worker_finds_the_same_identity_rings(graph, monkeypatch: pytest.Mon
 
 
 def test_the_worker_computes_the_same_proximity(graph, monkeypatch: pytest.MonkeyPatch) -> None:
-    proj = project(graph)
-    s = AnalysisSettings()
-    known = np.zeros(len(proj.customers), dtype=bool)
-    known[::50] = True
-    monkeypatch.setattr(graph_worker, "WORKER_MIN_EDGES", 0)
+    proj, s, known = _forced_with_known_fraud(graph, monkeypatch)
     pending = graph_worker.start(proj, s, seed=3, workers=2, known=known)
     assert pending is not None
     out = pending.result()
@@ -252,11 +258,7 @@ def test_the_worker_computes_the_same_proximity(graph, monkeypatch: pytest.Monke
 def test_this_process_takes_back_the_last_jobs_the_worker_has_not_begun(
     graph, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    proj = project(graph)
-    s = AnalysisSettings()
-    known = np.zeros(len(proj.customers), dtype=bool)
-    known[::50] = True
-    monkeypatch.setattr(graph_worker, "WORKER_MIN_EDGES", 0)
+    proj, s, known = _forced_with_known_fraud(graph, monkeypatch)
     pending = graph_worker.start(proj, s, seed=3, workers=2, known=known, identity=True)
     assert pending is not None
     # the worker is still starting (its interpreter, then Leiden and influence): both of
@@ -360,11 +362,7 @@ def test_a_dead_spare_is_replaced_by_a_new_worker(graph, monkeypatch: pytest.Mon
 def test_early_results_come_before_proximity_and_the_result_has_everything(
     graph, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    proj = project(graph)
-    s = AnalysisSettings()
-    known = np.zeros(len(proj.customers), dtype=bool)
-    known[::50] = True
-    monkeypatch.setattr(graph_worker, "WORKER_MIN_EDGES", 0)
+    proj, s, known = _forced_with_known_fraud(graph, monkeypatch)
     expected = graph_worker.graph_jobs(
         proj.relationship, proj.rel_edges, proj.money, proj.account_customer, s, seed=3
     )
