@@ -36,7 +36,6 @@ import sys
 import tempfile
 import time
 import weakref
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -57,10 +56,6 @@ from graphprofile.analysis.settings import AnalysisSettings
 #: one costs about a second (a fresh interpreter importing igraph and pandas, the edges
 #: copied across); below this the two jobs take less than that, and run in this process.
 WORKER_MIN_EDGES = 200_000
-#: The worker's results before fraud proximity, in its folder (:meth:`Pending.early`).
-EARLY_FILE = "early.pickle"
-#: Seconds between two looks for :data:`EARLY_FILE` while the worker runs.
-EARLY_POLL_SECONDS = 0.01
 
 
 @dataclass
@@ -169,7 +164,6 @@ def _in_worker(
     identity: bool = False,
     *,
     claims: Path | None = None,
-    early: Callable[[GraphJobs], None] | None = None,
 ) -> GraphJobs:
     """:func:`graph_jobs` on graphs rebuilt from the projection's edge tables by the
     functions :func:`~graphprofile.analysis.projection.project` builds them with; then, on
@@ -180,9 +174,7 @@ def _in_worker(
     :func:`~graphprofile.analysis.proximity.customer_proximity`, and with ``identity`` the
     identity rings (:func:`~graphprofile.analysis.assemble.identity_part`). With ``claims``
     (the folder shared with the calling process, see :func:`claim`), each of those two
-    only if the calling process has not taken it first. ``early`` is given the results
-    before fraud proximity, which the analysis needs only for its last job
-    (:meth:`Pending.early`)."""
+    only if the calling process has not taken it first."""
     relationship = relationship_graph(customers, rel_edges)
     money = money_graph(accounts, money_edges)
     out = graph_jobs(relationship, rel_edges, money, account_customer, settings, seed=seed)
@@ -199,28 +191,16 @@ def _in_worker(
             hubs=links.iloc[:0],
             hub_thresholds={},
         )
-        if identity and (claims is None or claim(claims, "identity_rings")):
-            start = time.perf_counter()
-            out.identity = identity_part(slim)
-            out.run["seconds"]["identity_rings"] = round(time.perf_counter() - start, 3)
-        if early is not None:
-            early(out)
         if proximity is not None and (claims is None or claim(claims, "proximity")):
             start = time.perf_counter()
             out.proximity = customer_proximity(slim, proximity[1], settings=settings)
             out.run["seconds"]["proximity"] = round(time.perf_counter() - start, 3)
-    elif early is not None:
-        early(out)
+        if identity and (claims is None or claim(claims, "identity_rings")):
+            start = time.perf_counter()
+            out.identity = identity_part(slim)
+            out.run["seconds"]["identity_rings"] = round(time.perf_counter() - start, 3)
     out.run["peak_rss_mb"] = _own_peak_rss_mb()
     return out
-
-
-def _dump(out: GraphJobs, target: Path) -> None:
-    """``out`` pickled to ``target``, renamed into place when complete."""
-    part = target.with_name(target.name + ".part")
-    with open(part, "wb") as fh:
-        pickle.dump(out, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(part, target)
 
 
 def claim(folder: Path, job: str) -> bool:
@@ -272,20 +252,20 @@ def serve(paths: list[str]) -> None:
 
     Without arguments (a :class:`Spare` started ahead of its work), ``IN`` and ``OUT`` come
     as two lines on standard input once the arguments are written; standard input closed
-    before that: nothing to do, exit. Before fraud proximity, the results so far are
-    written to :data:`EARLY_FILE` beside ``IN`` (:meth:`Pending.early`).
+    before that: nothing to do, exit.
     """
     if not paths:
         paths = [sys.stdin.readline().rstrip("\n"), sys.stdin.readline().rstrip("\n")]
         if not all(paths):
             return
     source, target = paths
-    folder = Path(source).parent
     with small_pages_for_arrays():  # as in the run that started it
         with open(source, "rb") as fh:
             args = pickle.load(fh)
-        out = _in_worker(*args, claims=folder, early=lambda got: _dump(got, folder / EARLY_FILE))
-    _dump(out, Path(target))
+        out = _in_worker(*args, claims=Path(source).parent)
+    with open(target + ".part", "wb") as fh:
+        pickle.dump(out, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(target + ".part", target)
 
 
 class Spare:
@@ -372,7 +352,6 @@ class Pending:
     ) -> None:
         self._args = (proj, settings, seed, known, identity)
         self._here: dict[str, Any] = {}  # jobs taken back by this process (share)
-        self._result: GraphJobs | None = None  # once read (result)
         worker = spare if spare is not None and spare.proc.poll() is None else Spare()
         if worker is not spare and spare is not None:
             spare.close()
@@ -408,8 +387,8 @@ class Pending:
         return self._proc.poll() is not None
 
     def share(self, *, proximity: bool = False) -> list[str]:
-        """Do here those of the worker's last jobs it has not begun: the identity rings,
-        then, with ``proximity``, fraud proximity (its last; see :func:`claim`). For this
+        """Do here those of the worker's last jobs it has not begun: the identity rings
+        (its last), then, with ``proximity``, fraud proximity (see :func:`claim`). For this
         process to call when its own work is done and it would otherwise wait;
         :meth:`result` returns them with the worker's. Returns the jobs done here.
 
@@ -431,36 +410,8 @@ class Pending:
             self._here[job] = (run(), round(time.perf_counter() - start, 3))
         return list(self._here)
 
-    def early(self) -> GraphJobs:
-        """The jobs' results but fraud proximity (``proximity`` ``None``), as soon as the
-        worker has them: it computes proximity last, while the caller goes on with what
-        needs only the rest (the ring assembly). :meth:`result` then gives everything.
-        Where the worker fails first, :meth:`result`'s (computed in this process)."""
-        early = self._dir / EARLY_FILE
-        while self._result is None and not self.done():
-            if early.is_file():  # renamed into place when complete
-                with open(early, "rb") as fh:
-                    out: GraphJobs = pickle.load(fh)
-                out.run["where"] = "worker process"
-                return self._with_shared(out)
-            time.sleep(EARLY_POLL_SECONDS)
-        done = self.result()
-        return GraphJobs(
-            done.membership,
-            done.modularity,
-            done.influence,
-            done.betweenness,
-            done.run,
-            identity=done.identity,
-        )
-
     def result(self) -> GraphJobs:
         """The jobs' results; computed in this process instead if the worker failed."""
-        if self._result is None:
-            self._result = self._read_result()
-        return self._result
-
-    def _read_result(self) -> GraphJobs:
         try:
             code = self._proc.wait()
             done = self._dir / "out.pickle"

@@ -240,18 +240,20 @@ def analyse(
         if not pending.done():  # still running: take back its last jobs it has not begun,
             pending.share()  # and load the learned model's library meanwhile
             load_libraries()
-        # all but fraud proximity, which the worker computes last, beside the ring
-        # assembly here (only the risk and tags read it)
-        done = pending.early()
+        done = pending.result()
         membership, modularity, infl, btw_mode = (
             done.membership,
             done.modularity,
             done.influence,
             done.betweenness,
         )
+        where = done.run
+        if near is None:
+            near = done.proximity
         if done.identity is not None:  # identity rings come first, as in this process
             parts.insert(0, done.identity)
         log.lap("graph_worker_wait")
+    assert near is not None  # here, or from the worker
     comm = communities_from(proj, membership, modularity, s, previous_features=previous_features)
     context["community"] = comm.ids  # ring evidence: do members share a social circle?
     # the learned score is fitted in a thread while the rings are assembled here: neither
@@ -269,18 +271,11 @@ def analyse(
             graph, proj, s, context, parts, t0, previous_rings, log
         )
         beh = learning.result()
+    ring_meta["flows"] = flow_meta
+    ring_meta["graph_jobs"] = where
     if beh.meta.get("learned_notice"):
         log.skip("learned_score", beh.meta["learned_notice"])
     log.lap("learned")
-    if pending is not None:
-        final = pending.result()  # fraud proximity, if the worker computed it
-        where = final.run
-        if near is None:
-            near = final.proximity
-        log.lap("proximity_wait")
-    assert near is not None  # here, or from the worker
-    ring_meta["flows"] = flow_meta
-    ring_meta["graph_jobs"] = where
 
     log.say("risk and tags")
     edges = proj.rel_edges

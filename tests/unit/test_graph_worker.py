@@ -357,37 +357,3 @@ def test_a_dead_spare_is_replaced_by_a_new_worker(graph, monkeypatch: pytest.Mon
     assert pending is not None and pending.pid != spare.proc.pid
     assert pending.result().run["where"] == "worker process"
     assert not spare.dir.exists()
-
-
-def test_early_results_come_before_proximity_and_the_result_has_everything(
-    graph, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    proj, s, known = _forced_with_known_fraud(graph, monkeypatch)
-    expected = graph_worker.graph_jobs(
-        proj.relationship, proj.rel_edges, proj.money, proj.account_customer, s, seed=3
-    )
-    near = customer_proximity(proj, known, settings=s)
-    pending = graph_worker.start(proj, s, seed=3, workers=2, known=known, identity=True)
-    assert pending is not None
-    early = pending.early()
-    # everything but proximity (the worker's last job), found by the worker
-    assert early.run["where"] == "worker process" and early.proximity is None
-    assert "proximity" not in early.run["seconds"]
-    assert (early.membership == expected.membership).all()
-    pd.testing.assert_frame_equal(early.influence, expected.influence)
-    _same_part(early.identity, identity_part(proj))
-    out = pending.result()
-    assert out.proximity is not None and "proximity" in out.run["seconds"]
-    np.testing.assert_array_equal(out.proximity.fraud_proximity, near.fraud_proximity)
-    assert pending.result() is out  # read once
-    # a worker killed before its early results: this process computes everything
-    pending = graph_worker.start(proj, s, seed=3, workers=2, known=known, identity=True)
-    assert pending is not None
-    os.kill(pending.pid, signal.SIGKILL)
-    early = pending.early()
-    assert early.run["where"].startswith("this process, after the worker failed")
-    assert early.proximity is None and (early.membership == expected.membership).all()
-    _same_part(early.identity, identity_part(proj))
-    out = pending.result()
-    assert out.proximity is not None
-    np.testing.assert_array_equal(out.proximity.hops, near.hops)
