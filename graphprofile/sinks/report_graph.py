@@ -201,16 +201,10 @@ def _ring_members(outputs: RunOutputs, ring_id: str) -> tuple[list[str], list[st
     return customers, accounts
 
 
-def ring_scope(outputs: RunOutputs, ring_ids: Iterable[str]) -> RunOutputs:
-    """:func:`scope` of the given rings' members and named accounts: :func:`ring_subgraph`
-    of any of these rings gives the same graph on the result as on ``outputs``."""
-    _need_graph(outputs)
-    return scope(outputs, *ring_keys(outputs, ring_ids))
-
-
 def ring_keys(outputs: RunOutputs, ring_ids: Iterable[str]) -> tuple[set[str], set[str]]:
-    """The member customers and named accounts of the given rings (what :func:`scope`
-    needs to keep for :func:`ring_subgraph` of each)."""
+    """The member customers and named accounts of the given rings: :func:`ring_subgraph`
+    of any of these rings gives the same graph on ``scope(outputs, *ring_keys(...))`` as
+    on ``outputs``."""
     customers: set[str] = set()
     accounts: set[str] = set()
     for rid in ring_ids:

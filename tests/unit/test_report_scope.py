@@ -8,7 +8,7 @@ import pytest
 from graphprofile.generate import generate_bank
 from graphprofile.outputs import RunOutputs, load_outputs
 from graphprofile.pipeline import RunConfig, run_job
-from graphprofile.sinks.report_graph import ring_scope, ring_subgraph, scope
+from graphprofile.sinks.report_graph import ring_keys, ring_subgraph, scope
 from graphprofile.sinks.report_views import community_elements, customer_details
 
 
@@ -29,7 +29,7 @@ def test_ring_subgraphs_of_the_scope_are_the_rings_subgraphs(outputs: RunOutputs
     assert outputs.rings is not None and outputs.graph is not None
     ids = outputs.rings["ring_id"].astype(str).tolist()
     assert len(ids) >= 5
-    small = ring_scope(outputs, ids[:5])
+    small = scope(outputs, *ring_keys(outputs, ids[:5]))
     g, s = outputs.graph, small.graph
     assert s is not None
     assert sum(map(len, s.edges.values())) < sum(map(len, g.edges.values())) / 10
