@@ -82,21 +82,57 @@ class Evidence:
     money_total: np.ndarray | None = None
 
 
-def _item_links(proj: Projection) -> pd.DataFrame:
+@dataclass
+class Codes:
+    """Text as codes into its sorted distinct strings (a categorical, built by hand)."""
+
+    codes: np.ndarray
+    categories: np.ndarray
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> Codes:
+        """Encode ``values`` (strings) with sorted categories."""
+        codes, distinct = pd.factorize(values, sort=True)
+        return cls(codes.astype(np.int64), np.asarray(distinct, dtype=object))
+
+    def plus(self, extra: str, n: int) -> Codes:
+        """These codes followed by ``n`` times ``extra``, the categories still sorted."""
+        if n == 0:
+            return self
+        at = int(np.searchsorted(self.categories, extra))
+        cats, codes = self.categories, self.codes
+        if at == len(cats) or cats[at] != extra:  # a new category, at its sorted place
+            cats = np.insert(cats, at, extra)
+            codes = codes + (codes >= at)
+        return Codes(np.concatenate([codes, np.full(n, at, np.int64)]), cats)
+
+    def categorical(self, order: np.ndarray) -> pd.Categorical:
+        """The values in ``order`` as a pandas categorical of ``str``."""
+        return pd.Categorical.from_codes(
+            self.codes[order], categories=pd.Index(self.categories, dtype="str")
+        )
+
+
+def _item_links(proj: Projection) -> tuple[np.ndarray, np.ndarray, Codes, Codes]:
+    """Customer pairs ``a < b`` that share a device or identifier, one row per shared item:
+    ``a``, ``b`` and the item's ``kind`` and ``item_id`` as :class:`Codes`.
+
+    Only integers go through the self-join; each distinct item's strings are encoded once.
+    """
     items = proj.links[proj.links["layer"].isin(["devices", "identifiers"])]
-    if items.empty:
-        return pd.DataFrame(columns=LINK_COLUMNS)
-    pairs = items[["item", "item_id", "kind", "cust"]].merge(items[["item", "cust"]], on="item")
+    item = items["item"].to_numpy(dtype=np.int64)
+    distinct, first = np.unique(item, return_index=True)
+    kinds = Codes.of(items["kind"].to_numpy()[first])
+    ids = Codes.of(items["item_id"].to_numpy()[first])
+    pairs = pd.DataFrame({"item": item, "cust": items["cust"].to_numpy(dtype=np.int64)})
+    pairs = pairs.merge(pairs, on="item")
     pairs = pairs[pairs["cust_x"] < pairs["cust_y"]]
-    return pd.DataFrame(
-        {
-            "a": pairs["cust_x"].to_numpy(dtype=np.int64),
-            "b": pairs["cust_y"].to_numpy(dtype=np.int64),
-            "via": pairs["kind"].astype("str").to_numpy(),
-            "item_id": pairs["item_id"].astype("str").to_numpy(),
-            "n_txns": 0,
-            "amount": 0.0,
-        }
+    at = np.searchsorted(distinct, pairs["item"].to_numpy(dtype=np.int64))
+    return (
+        pairs["cust_x"].to_numpy(dtype=np.int64),
+        pairs["cust_y"].to_numpy(dtype=np.int64),
+        Codes(kinds.codes[at], kinds.categories),
+        Codes(ids.codes[at], ids.categories),
     )
 
 
@@ -144,12 +180,11 @@ def _money_links(
         "money_links": len(flows),
         "ordinary_money_links_dropped": int(ordinary.sum()),
     }
-    links = kept.assign(via="money", item_id="")[LINK_COLUMNS]
     amount = flows["amount"].to_numpy(dtype="float64")
     total = np.bincount(flows["a"].to_numpy(), weights=amount, minlength=n) + np.bincount(
         flows["b"].to_numpy(), weights=amount, minlength=n
     )
-    return links.astype({"a": "int64", "b": "int64"}), meta, total
+    return kept.astype({"a": "int64", "b": "int64"}), meta, total
 
 
 def evidence_graph(proj: Projection, *, settings: AnalysisSettings | None = None) -> Evidence:
@@ -168,22 +203,37 @@ def evidence_graph(proj: Projection, *, settings: AnalysisSettings | None = None
     """
     settings = settings or AnalysisSettings()
     money, meta, total = _money_links(proj, settings)
-    items = _item_links(proj)
-    links = pd.concat([df for df in (items, money) if len(df)] or [items], ignore_index=True)
-    links = links.astype({"a": "int64", "b": "int64", "n_txns": "int64", "amount": "float64"})
+    item_a, item_b, item_via, item_ids = _item_links(proj)
     n = len(proj.customers)
-    a, b = links["a"].to_numpy(), links["b"].to_numpy()
-    # the order of sort_values(["a", "b", "via", "item_id"]) by one stable lexsort on
-    # integer keys (the strings' sorted codes), several times faster at 1M customers
-    via = pd.factorize(links["via"], sort=True)[0]
-    item = pd.factorize(links["item_id"], sort=True)[0]
-    links = links.take(np.lexsort((item, via, a * n + b))).reset_index(drop=True)
+    # ``via`` and ``item_id`` as categoricals (codes into their sorted distinct strings): a
+    # money link is "money" and "", and millions of repeated strings would be copied at
+    # every sort and take (several seconds at 1M customers)
+    n_money = len(money)
+    # item links first, then money links (via "money", no item), as one table
+    via, item = item_via.plus("money", n_money), item_ids.plus("", n_money)
+    a = np.concatenate([item_a, money["a"].to_numpy(dtype=np.int64)])
+    b = np.concatenate([item_b, money["b"].to_numpy(dtype=np.int64)])
+    n_txns = np.concatenate([np.zeros(len(item_a), np.int64), money["n_txns"].to_numpy()])
+    amount = np.concatenate([np.zeros(len(item_a)), money["amount"].to_numpy()])
+    # sorted by a, b, via, item_id (the strings' order) in one stable lexsort
+    order = np.lexsort((item.codes, via.codes, a * n + b))
+    links = pd.DataFrame(
+        {
+            "a": a[order],
+            "b": b[order],
+            "via": via.categorical(order),
+            "item_id": item.categorical(order),
+            "n_txns": n_txns[order].astype(np.int64),
+            "amount": amount[order].astype("float64"),
+        },
+        columns=LINK_COLUMNS,
+    )
     lo = np.minimum(links["a"].to_numpy(), links["b"].to_numpy())
     hi = np.maximum(links["a"].to_numpy(), links["b"].to_numpy())
     pair, count = np.unique(lo * n + hi, return_counts=True)  # sorted by (lo, hi)
     graph = igraph_from_edges(n, pair // n, pair % n, directed=False)
     graph.es["weight"] = count.astype("float64").tolist()
-    meta.update({"item_links": len(items), "edges": int(graph.ecount())})
+    meta.update({"item_links": len(item_a), "edges": int(graph.ecount())})
     return Evidence(graph=graph, links=links, meta=meta, money_total=total)
 
 
@@ -309,6 +359,12 @@ def _describe(row: dict[str, Any], frm: int) -> dict[str, Any]:
     return {"via": str(row["via"]), "id": str(row["item_id"])}
 
 
+def _rows(links: pd.DataFrame, column: str, pos: np.ndarray) -> np.ndarray:
+    """``links[column]`` at positions ``pos``, as NumPy (objects for text): the rows are
+    taken before converting, never the whole column."""
+    return links[column].iloc[pos].to_numpy()
+
+
 def describe_steps(
     links: pd.DataFrame, ids: np.ndarray, u: np.ndarray, v: np.ndarray
 ) -> list[dict[str, Any]]:
@@ -343,15 +399,13 @@ def describe_steps(
     wanted = pd.DataFrame({"k": np.arange(len(u)), "lo": np.minimum(u, v), "hi": np.maximum(u, v)})
     hit = wanted.merge(table, on=["lo", "hi"], how="inner")
     pos = hit["pos"].to_numpy()
-    via = links["via"].to_numpy()[pos]
-    hit = hit.assign(
-        other=(via != "money"), via=via, item=links["item_id"].to_numpy()[pos].astype(str)
-    )
+    via = _rows(links, "via", pos)
+    hit = hit.assign(other=(via != "money"), via=via, item=_rows(links, "item_id", pos).astype(str))
     hit = hit.sort_values(["k", "other", "via", "item", "pos"], kind="stable")
     hit = hit[hit.groupby("k", sort=False).cumcount() < MAX_LINKS_PER_STEP]
     out = [{"from": str(ids[x]), "to": str(ids[y]), "links": []} for x, y in zip(u, v, strict=True)]
     pos = hit["pos"].to_numpy()
-    cols = {c: links[c].to_numpy()[pos] for c in ("a", "via", "item_id", "n_txns", "amount")}
+    cols = {c: _rows(links, c, pos) for c in ("a", "via", "item_id", "n_txns", "amount")}
     for j, k in enumerate(hit["k"].to_numpy().tolist()):
         row = {c: cols[c][j] for c in cols}
         out[k]["links"].append(_describe(row, int(u[k])))

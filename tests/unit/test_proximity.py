@@ -133,3 +133,36 @@ def test_link_share_weighs_the_link_by_the_customers_own_money() -> None:
     assert share[4] == 100.0 / 400.0 * 0.9
     assert share[9] == 3960.0 / 3960.0 * share[1]
     assert share[5] == 0.0 and np.isnan(hops[6]) and share[6] == 0.0
+
+
+def test_evidence_links_are_sorted_by_their_text() -> None:
+    from graphprofile.analysis.projection import project
+    from graphprofile.analysis.proximity import LINK_COLUMNS, evidence_graph
+
+    ev = evidence_graph(project(small_bank(known=("D1",))))
+    assert list(ev.links.columns) == LINK_COLUMNS
+    plain = ev.links.astype({"via": "str", "item_id": "str"})
+    # already in the order of a stable sort on the text (ties: item links before money)
+    again = plain.sort_values(["a", "b", "via", "item_id"], kind="stable").reset_index(drop=True)
+    pd.testing.assert_frame_equal(plain, again)
+    money = plain[plain["via"] == "money"]
+    assert len(money) and (money["item_id"] == "").all() and (money["n_txns"] > 0).all()
+    items = plain[plain["via"] != "money"]
+    assert {"device", "phone"} <= set(items["via"]) and "dev-ring" in set(items["item_id"])
+    assert (items["a"] < items["b"]).all() and (items["amount"] == 0.0).all()
+
+
+def test_codes_keep_their_categories_sorted() -> None:
+    from graphprofile.analysis.proximity import Codes
+
+    c = Codes.of(np.array(["phone", "device", "phone"], dtype=object))
+    assert c.categories.tolist() == ["device", "phone"] and c.codes.tolist() == [1, 0, 1]
+    m = c.plus("money", 2)  # a new category, at its sorted place
+    assert m.categories.tolist() == ["device", "money", "phone"]
+    assert m.categories[m.codes].tolist() == ["phone", "device", "phone", "money", "money"]
+    p = c.plus("phone", 1)  # already there
+    assert p.categories.tolist() == ["device", "phone"] and p.codes.tolist() == [1, 0, 1, 1]
+    assert c.plus("money", 0) is c
+    e = Codes.of(np.array([], dtype=object)).plus("", 2)
+    assert e.categories.tolist() == [""] and e.codes.tolist() == [0, 0]
+    assert m.categorical(np.array([4, 0])).tolist() == ["money", "phone"]
