@@ -30,7 +30,7 @@ key, bounded by ``K`` (at most ``K**2 / 2`` pairs per item).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import igraph as ig
@@ -249,25 +249,82 @@ def _builder_ends(
     return found.source, found.target
 
 
+@dataclass
+class _Texts:
+    """The text columns of the memberships (``item_id``, ``layer``, ``kind``), kept apart
+    from their integer columns: the filters of :func:`project` move integers, and only the
+    rows kept as links or hubs get their texts (at 1M customers about 8M membership rows,
+    1.2M of them links; taking and repeating every row's strings took ~4 s).
+
+    Part ``j`` is layer ``layers[j]``; ``item_ids[j]`` holds one string per row of that
+    layer's edge table, and ``kinds[j]`` too, or one string for all (``one_kind[j]``).
+    """
+
+    layers: list[str] = field(default_factory=list)
+    item_ids: list[pd.api.extensions.ExtensionArray] = field(default_factory=list)
+    kinds: list[pd.api.extensions.ExtensionArray] = field(default_factory=list)
+    one_kind: list[bool] = field(default_factory=list)
+
+    def add(self, layer: str, item_id: pd.Series, kind: str | pd.Series) -> int:
+        """Register a layer's texts; returns its part number."""
+        self.layers.append(layer)
+        self.item_ids.append(item_id.astype("str").array)
+        self.one_kind.append(isinstance(kind, str))
+        self.kinds.append(
+            pd.array([kind], dtype="str") if isinstance(kind, str) else kind.astype("str").array
+        )
+        return len(self.layers) - 1
+
+    def part_of(self, layer: str, part: np.ndarray) -> np.ndarray:
+        """Per membership row: is it of ``layer``."""
+        if layer not in self.layers:
+            return np.zeros(len(part), dtype=bool)
+        return part == self.layers.index(layer)
+
+    def columns(self, part: np.ndarray, row: np.ndarray) -> dict[str, pd.Series]:
+        """``item_id``, ``layer`` and ``kind`` of the rows ``row`` of parts ``part`` (grouped
+        by part in part order, as memberships are)."""
+        item_ids, kinds = [], []
+        for j in range(len(self.layers)):
+            rows = row[part == j]
+            item_ids.append(pd.Series(self.item_ids[j].take(rows)))
+            at = np.zeros_like(rows) if self.one_kind[j] else rows
+            kinds.append(pd.Series(self.kinds[j].take(at)))
+        empty = pd.Series([], dtype="str")
+        layer = pd.array(self.layers or [""], dtype="str").take(part) if len(part) else empty
+        return {
+            "item_id": pd.concat(item_ids or [empty], ignore_index=True),
+            "layer": pd.Series(layer, dtype="str"),
+            "kind": pd.concat(kinds or [empty], ignore_index=True),
+        }
+
+
 def _memberships(
     graph: CanonicalGraph, customers: pd.Index, accounts: pd.Index, acc_cust: np.ndarray
-) -> pd.DataFrame:
-    """Customer-item memberships of the three item layers: ``cust, item_id, layer, kind``."""
+) -> tuple[pd.DataFrame, _Texts]:
+    """Customer-item memberships of the three item layers: ``cust, item, part, row`` (the
+    layer's part number and row in its edge table), and their texts (:class:`_Texts`)."""
     parts = []
+    texts = _Texts()
+
+    def part(cust: np.ndarray, item: np.ndarray, number: int) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "cust": cust,
+                "item": item,
+                "part": np.full(len(item), number, dtype=np.int64),
+                "row": np.arange(len(item), dtype=np.int64),
+            }
+        )
+
     dev = _edge(graph, "USES_DEVICE")
     if dev is not None:
         ends = _builder_ends(graph, "USES_DEVICE", dev, customer=len(customers))
         parts.append(
-            pd.DataFrame(
-                {
-                    "cust": ends[0] if ends else codes(dev["customer_id"], customers),
-                    "item_id": dev["device_id"].astype("str").array,
-                    "item": ends[1]
-                    if ends
-                    else item_codes(dev["device_id"], _node_ids(graph, "device")),
-                    "layer": "devices",
-                    "kind": "device",
-                }
+            part(
+                ends[0] if ends else codes(dev["customer_id"], customers),
+                ends[1] if ends else item_codes(dev["device_id"], _node_ids(graph, "device")),
+                texts.add("devices", dev["device_id"], "device"),
             )
         )
     idf = _edge(graph, "HAS_IDENTIFIER")
@@ -275,48 +332,35 @@ def _memberships(
         kind = idf["kind"] if "kind" in idf else idf["identifier_id"].str.split(":").str[0]
         ends = _builder_ends(graph, "HAS_IDENTIFIER", idf, customer=len(customers))
         parts.append(
-            pd.DataFrame(
-                {
-                    "cust": ends[0] if ends else codes(idf["customer_id"], customers),
-                    "item_id": idf["identifier_id"].astype("str").array,
-                    "item": ends[1]
-                    if ends
-                    else item_codes(idf["identifier_id"], _node_ids(graph, "identifier")),
-                    "layer": "identifiers",
-                    "kind": kind.astype("str").array,
-                }
+            part(
+                ends[0] if ends else codes(idf["customer_id"], customers),
+                ends[1]
+                if ends
+                else item_codes(idf["identifier_id"], _node_ids(graph, "identifier")),
+                texts.add("identifiers", idf["identifier_id"], kind),
             )
         )
     pays = _edge(graph, "PAYS")
     if pays is not None:
         ends = _builder_ends(graph, "PAYS", pays, account=len(accounts))
         acc = ends[0] if ends else codes(pays["from_account"], accounts)
-        cust = np.where(acc >= 0, acc_cust[np.maximum(acc, 0)], -1)
         parts.append(
-            pd.DataFrame(
-                {
-                    "cust": cust,
-                    "item_id": pays["counterparty_id"].astype("str").array,
-                    "item": ends[1]
-                    if ends
-                    else item_codes(pays["counterparty_id"], _node_ids(graph, "counterparty")),
-                    "layer": "counterparties",
-                    "kind": "counterparty",
-                }
+            part(
+                np.where(acc >= 0, acc_cust[np.maximum(acc, 0)], -1),
+                ends[1]
+                if ends
+                else item_codes(pays["counterparty_id"], _node_ids(graph, "counterparty")),
+                texts.add("counterparties", pays["counterparty_id"], "counterparty"),
             )
         )
     if not parts:
-        return pd.DataFrame(
-            {"cust": [], "item_id": [], "item": [], "layer": [], "kind": []}
-        ).astype(
-            {"cust": "int64", "item_id": "str", "item": "int64", "layer": "str", "kind": "str"}
-        )
+        return part(np.zeros(0, np.int64), np.zeros(0, np.int64), 0), texts
     # Item codes are per layer; shift them so that (layer, item_id) ↔ item one to one.
     offset = 0
-    for part in parts:
-        part["item"] += offset
-        offset = int(part["item"].max()) + 1 if len(part) else offset
-    return _distinct_memberships(parts)
+    for frame in parts:
+        frame["item"] += offset
+        offset = int(frame["item"].max()) + 1 if len(frame) else offset
+    return _distinct_memberships(parts), texts
 
 
 def _distinct_memberships(parts: list[pd.DataFrame]) -> pd.DataFrame:
@@ -431,14 +475,15 @@ def project(graph: CanonicalGraph, *, settings: AnalysisSettings | None = None) 
         pos = ends[1] if ends else codes(owns["account_id"], accounts)
         acc_cust[pos] = ends[0] if ends else codes(owns["customer_id"], customers)
 
-    members = _memberships(graph, customers, accounts, acc_cust)
+    members, texts = _memberships(graph, customers, accounts, acc_cust)
     item = members["item"].to_numpy()
+    part, row = members["part"].to_numpy(), members["row"].to_numpy()
     per_item_count = np.bincount(item) if len(item) else np.zeros(0, dtype=np.int64)
-    members["n_customers"] = per_item_count[item] if len(item) else item
+    n_customers = per_item_count[item] if len(item) else item
     thresholds: dict[str, int] = {}
     hub_mask = np.zeros(len(members), dtype=bool)
     for layer in ("devices", "identifiers", "counterparties"):
-        in_layer = (members["layer"] == layer).to_numpy()
+        in_layer = texts.part_of(layer, part)
         present = np.flatnonzero(np.bincount(item[in_layer], minlength=len(per_item_count)))
         per_item = per_item_count[present]
         k = settings.hub_threshold
@@ -447,14 +492,35 @@ def project(graph: CanonicalGraph, *, settings: AnalysisSettings | None = None) 
                 per_item, percentile=settings.hub_percentile, floor=settings.hub_floor, min_count=2
             )
         thresholds[layer] = int(k)
-        hub_mask |= in_layer & (members["n_customers"].to_numpy() > k)
+        hub_mask |= in_layer & (n_customers > k)
+    # each hub once, at its first row (an item is one (layer, item_id))
+    at = np.flatnonzero(hub_mask)
+    at = at[np.sort(np.unique(item[at], return_index=True)[1])]
+    hub_texts = texts.columns(part[at], row[at])
     hubs = (
-        members.loc[hub_mask, ["layer", "item_id", "kind", "n_customers"]]
-        .drop_duplicates(["layer", "item_id"])
+        pd.DataFrame(
+            {
+                "layer": hub_texts["layer"],
+                "item_id": hub_texts["item_id"],
+                "kind": hub_texts["kind"],
+                "n_customers": n_customers[at],
+            }
+        )
         .sort_values(["layer", "n_customers", "item_id"], ascending=[True, False, True])
         .reset_index(drop=True)
     )
-    links = members.loc[~hub_mask & (members["n_customers"] >= 2).to_numpy()].reset_index(drop=True)
+    at = np.flatnonzero(~hub_mask & (n_customers >= 2))
+    link_texts = texts.columns(part[at], row[at])
+    links = pd.DataFrame(
+        {
+            "cust": members["cust"].to_numpy()[at],
+            "item_id": link_texts["item_id"],
+            "item": item[at],
+            "layer": link_texts["layer"],
+            "kind": link_texts["kind"],
+            "n_customers": n_customers[at],
+        }
+    )
 
     # money-flow graph between accounts
     transfer = _edge(graph, "TRANSFER")

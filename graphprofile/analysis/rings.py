@@ -340,8 +340,11 @@ def _circles(cust_members: pd.DataFrame, proj: Projection, community: np.ndarray
     # every (member row, partner) link: each money edge is one tie, whatever its payments
     mc = cust_members["cust"].to_numpy(dtype=np.int64)
     ring = cust_members["ring"].to_numpy(dtype=np.int64)
-    start = np.searchsorted(cust, mc, side="left")
-    deg = np.searchsorted(cust, mc, side="right") - start
+    # where each member's partners begin in ``cust`` and how many: by counting, the same
+    # as two searches of the sorted ``cust`` without a search per member row
+    per_cust = np.bincount(cust, minlength=n_c)
+    deg = per_cust[mc]
+    start = (np.cumsum(per_cust) - per_cust)[mc]
     row = np.repeat(np.arange(len(mc), dtype=np.int64), deg)
     first = np.repeat(np.cumsum(deg) - deg, deg)
     partner = other[np.arange(len(row), dtype=np.int64) - first + np.repeat(start, deg)]

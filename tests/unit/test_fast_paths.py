@@ -341,3 +341,22 @@ def test_distinct_memberships_are_the_filtered_concat_without_repeated_pairs() -
     frame = frame[frame["cust"] >= 0]
     expected = frame.drop_duplicates(["item", "cust"], keep="first").reset_index(drop=True)
     pd.testing.assert_frame_equal(_distinct_memberships(parts), expected)
+
+
+def test_membership_texts_are_gathered_for_the_rows_asked() -> None:
+    from graphprofile.analysis.projection import _Texts
+
+    texts = _Texts()
+    dev = texts.add("devices", pd.Series(["d0", "d1", "d2"]), "device")
+    idf = texts.add("identifiers", pd.Series(["e0", "p1"]), pd.Series(["email", "phone"]))
+    assert (dev, idf) == (0, 1)
+    # rows grouped by part, in part order, as the memberships are
+    cols = texts.columns(np.array([0, 0, 1, 1]), np.array([2, 0, 1, 0]))
+    assert cols["item_id"].tolist() == ["d2", "d0", "p1", "e0"]
+    assert cols["layer"].tolist() == ["devices", "devices", "identifiers", "identifiers"]
+    assert cols["kind"].tolist() == ["device", "device", "phone", "email"]
+    assert all(str(c.dtype) == "str" for c in cols.values())
+    none = texts.columns(np.zeros(0, np.int64), np.zeros(0, np.int64))
+    assert all(len(c) == 0 and str(c.dtype) == "str" for c in none.values())
+    assert texts.part_of("identifiers", np.array([0, 1, 1])).tolist() == [False, True, True]
+    assert not texts.part_of("counterparties", np.array([0, 1])).any()
