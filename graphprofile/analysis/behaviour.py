@@ -68,6 +68,9 @@ Blanuša, J. et al. (2024). Graph Feature Preprocessor. *ICAIF '24* (arXiv 2402.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -622,7 +625,7 @@ def distinct_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def anomaly_scores(
-    features: pd.DataFrame, *, seed: int = 42, n_estimators: int = 200
+    features: pd.DataFrame, *, seed: int = 42, n_estimators: int = 200, threads: int = 1
 ) -> np.ndarray:
     """Label-free anomaly score in [0, 1] per row (percentile rank; 1 = most unusual).
 
@@ -637,6 +640,9 @@ def anomaly_scores(
         ``random_state`` of the forest (same seed, same scores).
     n_estimators : int, default 200
         Trees in the forest.
+    threads : int, default 1
+        Threads that score the rows (:func:`forest_scores`); the scores are the same for
+        any number.
 
     Returns
     -------
@@ -658,5 +664,43 @@ def anomaly_scores(
     # a row's score depends on its values alone: identical rows (a third of the customers
     # at 1M, e.g. the many with the same few transfers) are scored once
     first, group = distinct_rows(x)
-    isolated = -forest.score_samples(x[first])[group]
+    isolated = -forest_scores(forest, x[first], threads=threads)[group]
     return _pct(_pct(isolated) + _pct(tail_surprise(raw_x)))
+
+
+#: Fewest rows per thread worth scoring in a thread of its own.
+MIN_ROWS_PER_SCORING_THREAD = 50_000
+
+
+def forest_scores(forest: Any, x: np.ndarray, *, threads: int = 1) -> np.ndarray:
+    """``forest.score_samples(x)``, its rows in ``threads`` blocks scored side by side.
+
+    A row's score is its own: the forest adds each tree's path length for that row, tree
+    by tree in the forest's order, whatever other rows are scored with it, so the blocks
+    give the very same numbers as one call. The trees' traversal releases the GIL, so the
+    blocks run on as many CPUs (about 3 s of one CPU at 1M customers).
+
+    Parameters
+    ----------
+    forest : sklearn.ensemble.IsolationForest
+        A fitted forest.
+    x : numpy.ndarray
+        Rows to score.
+    threads : int, default 1
+        Threads; fewer where blocks would have under :data:`MIN_ROWS_PER_SCORING_THREAD`
+        rows.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``score_samples`` of every row.
+    """
+    blocks = min(max(int(threads), 1), max(len(x) // MIN_ROWS_PER_SCORING_THREAD, 1))
+    if blocks == 1:
+        return forest.score_samples(x)
+    bounds = np.linspace(0, len(x), blocks + 1).astype(np.int64)
+    with ThreadPoolExecutor(blocks, "graphprofile-forest") as pool:
+        parts = pool.map(
+            lambda k: forest.score_samples(x[bounds[k] : bounds[k + 1]]), range(blocks)
+        )
+        return np.concatenate(list(parts))

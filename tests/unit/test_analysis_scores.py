@@ -395,3 +395,21 @@ def test_learned_scores_are_the_same_fitted_one_fold_or_two_at_a_time() -> None:
     np.testing.assert_array_equal(two.score, one.score)
     assert two.reasons == one.reasons and two.meta == one.meta
     assert one.meta["oof_auc"] > 0.9  # a real model, not all-equal scores
+
+
+def test_forest_scores_in_blocks_are_the_forest_s_own(monkeypatch) -> None:
+    from sklearn.ensemble import IsolationForest
+
+    from graphprofile.analysis import behaviour
+
+    rng = np.random.default_rng(3)
+    x = np.log1p(rng.gamma(0.5, 3.0, size=(1_001, 4)))
+    forest = IsolationForest(n_estimators=30, random_state=7, n_jobs=1).fit(x)
+    expected = forest.score_samples(x)
+    monkeypatch.setattr(behaviour, "MIN_ROWS_PER_SCORING_THREAD", 100)
+    for threads in (1, 2, 3, 64):  # 64 asked: at most 10 blocks of 100 rows
+        got = behaviour.forest_scores(forest, x, threads=threads)
+        assert np.array_equal(got, expected), threads  # the same bits, in row order
+    feats = pd.DataFrame(rng.poisson(2, size=(600, 3)).astype(float), columns=list("abc"))
+    one = anomaly_scores(feats, seed=4, n_estimators=30, threads=1)
+    assert np.array_equal(anomaly_scores(feats, seed=4, n_estimators=30, threads=2), one)
