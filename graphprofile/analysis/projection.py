@@ -557,14 +557,16 @@ def project(graph: CanonicalGraph, *, settings: AnalysisSettings | None = None) 
     )
 
 
-def _sum_by_pair(edges: pd.DataFrame) -> pd.DataFrame:
+def sum_by_pair(edges: pd.DataFrame) -> pd.DataFrame:
     """``edges.groupby(["src", "dst"], as_index=False, sort=True).sum()`` of integer pair
     columns and float value columns, from one integer key and ``numpy.bincount``.
 
-    A pair has at most two rows here (its money row and its shared-item row): pandas'
-    compensated sum of one or two values is their plain sum in row order, which is what
-    ``bincount`` adds, so the values are the same bits (pandas hashed two key columns:
-    ~2 s at 1M customers).
+    Where no pair has more than two rows (a relationship edge's money row and shared-item
+    row; fraud proximity's customer pairs, one per account pair where each customer has one
+    account), pandas' compensated sum of one or two values is their plain sum in row order,
+    which is what ``bincount`` adds, so the values are the same bits (pandas hashed two key
+    columns: ~2 s at 1M customers); with more, pandas' own groupby. Value columns come
+    back as float64 from ``bincount`` (integer ones too).
     """
     src = edges["src"].to_numpy().astype(np.int64)
     dst = edges["dst"].to_numpy().astype(np.int64)
@@ -627,7 +629,7 @@ def _relationship_edges(
     for layer in LAYERS:
         if layer not in edges:
             edges[layer] = 0.0
-    edges = _sum_by_pair(edges[cols].fillna(0.0))
+    edges = sum_by_pair(edges[cols].fillna(0.0))
     weight = np.zeros(len(edges))
     for layer in LAYERS:
         weight += settings.layer_weights[layer] * edges[layer].to_numpy()

@@ -21,7 +21,7 @@ from graphprofile.analysis.flows import (
     _receivers,
     _window_senders,
 )
-from graphprofile.analysis.projection import _distinct_memberships, _sum_by_pair
+from graphprofile.analysis.projection import _distinct_memberships, sum_by_pair
 from graphprofile.analysis.risk import _row_groups
 from graphprofile.analysis.tags import _sorted_tags, rank_within
 
@@ -135,7 +135,7 @@ def test_components_partition_like_igraph(strong: bool) -> None:
         assert pairs.shape[1] == len(np.unique(want)) == len(np.unique(got))
 
 
-def test_sum_by_pair_is_pandas_groupby_sum_to_the_bit() -> None:
+def testsum_by_pair_is_pandas_groupby_sum_to_the_bit() -> None:
     rng = np.random.default_rng(9)
     n = 3000
     src = rng.integers(0, 400, n)
@@ -145,11 +145,11 @@ def test_sum_by_pair_is_pandas_groupby_sum_to_the_bit() -> None:
         frame[col] = np.where(rng.random(n) < 0.5, rng.random(n) * scale, 0.0)
     frame = frame[frame.groupby(["src", "dst"]).cumcount() < 2].reset_index(drop=True)
     want = frame.groupby(["src", "dst"], as_index=False, sort=True).sum()
-    pd.testing.assert_frame_equal(_sum_by_pair(frame), want, check_exact=True)
+    pd.testing.assert_frame_equal(sum_by_pair(frame), want, check_exact=True)
     # more than two rows of a pair: pandas' own (compensated) sum
     triple = pd.concat([frame.head(1)] * 3, ignore_index=True)
     pd.testing.assert_frame_equal(
-        _sum_by_pair(triple),
+        sum_by_pair(triple),
         triple.groupby(["src", "dst"], as_index=False, sort=True).sum(),
         check_exact=True,
     )
