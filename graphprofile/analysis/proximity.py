@@ -318,11 +318,18 @@ def fraud_proximity(
     g = graph.copy()
     g.add_vertices(1)
     g.add_edges(list(zip([n] * len(seeds), seeds.tolist(), strict=True)))
-    dist = np.asarray(g.distances(source=[n], mode="all")[0][:n], dtype="float64") - 1.0
+    # one breadth-first search gives both the hops (its layers) and the next steps
+    vids, layers, parents = g.bfs(n, mode="all")
+    depth = np.full(n + 1, np.inf)
+    layers = np.asarray(layers, dtype=np.int64)
+    depth[np.asarray(vids, dtype=np.int64)] = np.repeat(
+        np.arange(len(layers) - 1, dtype="float64"), np.diff(layers)
+    )
+    dist = depth[:n] - 1.0
     reachable = np.isfinite(dist)
     hops = pd.array(np.where(reachable, dist, 0).astype("int64"), dtype="Int64")
     hops[~reachable] = pd.NA
-    parents = np.asarray(g.bfs(n, mode="all")[2][:n], dtype=np.int64)
+    parents = np.asarray(parents[:n], dtype=np.int64)
     nxt = np.where(reachable & (dist > 0) & (parents >= 0) & (parents < n), parents, -1)
     weights = weight if weight and weight in graph.es.attributes() else None
     with single_openmp_thread():  # bit-for-bit repeatable
