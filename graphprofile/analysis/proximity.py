@@ -67,8 +67,9 @@ class Evidence:
         Undirected, one vertex per customer (projection order), edge ``weight`` = number of
         evidence links between the pair.
     links : pandas.DataFrame
-        One row per link (:data:`LINK_COLUMNS`); ``via`` is ``device``, an identifier kind
-        (``email``, ``phone`` …) or ``money``.
+        One row per link (:data:`LINK_COLUMNS`), sorted by ``a, b, via, item_id``; ``via``
+        is ``device``, an identifier kind (``email``, ``phone`` …) or ``money``; ``via`` and
+        ``item_id`` are categoricals of text (``item_id`` is ``""`` for money).
     meta : dict
         Thresholds used and counts of links kept and dropped, for ``run.json``.
     money_total : numpy.ndarray or None
