@@ -44,6 +44,7 @@ import igraph as ig
 import numpy as np
 import pandas as pd
 
+from graphprofile._arrow import sorted_codes
 from graphprofile.analysis._util import count_threshold, igraph_from_edges, single_openmp_thread
 from graphprofile.analysis.projection import Projection, sum_by_pair
 from graphprofile.analysis.settings import AnalysisSettings
@@ -91,10 +92,10 @@ class Codes:
     categories: np.ndarray
 
     @classmethod
-    def of(cls, values: np.ndarray) -> Codes:
-        """Encode ``values`` (strings) with sorted categories."""
-        codes, distinct = pd.factorize(values, sort=True)
-        return cls(codes.astype(np.int64), np.asarray(distinct, dtype=object))
+    def of(cls, values: pd.Series | np.ndarray) -> Codes:
+        """Encode ``values`` (strings) with sorted categories (:func:`sorted_codes`)."""
+        codes, distinct = sorted_codes(values)
+        return cls(codes, np.asarray(distinct, dtype=object))
 
     def plus(self, extra: str, n: int) -> Codes:
         """These codes followed by ``n`` times ``extra``, the categories still sorted."""
@@ -124,8 +125,8 @@ def _item_links(proj: Projection) -> tuple[np.ndarray, np.ndarray, Codes, Codes]
     rows = np.flatnonzero(links["layer"].isin(["devices", "identifiers"]).to_numpy())
     item = links["item"].to_numpy(dtype=np.int64)[rows]
     distinct, first = np.unique(item, return_index=True)
-    kinds = Codes.of(links["kind"].iloc[rows[first]].to_numpy())
-    ids = Codes.of(links["item_id"].iloc[rows[first]].to_numpy())
+    kinds = Codes.of(links["kind"].iloc[rows[first]])
+    ids = Codes.of(links["item_id"].iloc[rows[first]])
     pairs = pd.DataFrame({"item": item, "cust": links["cust"].to_numpy(dtype=np.int64)[rows]})
     pairs = pairs.merge(pairs, on="item")
     pairs = pairs[pairs["cust_x"] < pairs["cust_y"]]
