@@ -180,11 +180,9 @@ def learned_scores(
 def fold_threads(threads: int | None) -> int:
     """Folds fitted at once: ``threads`` as asked, or (``None``) two where this process
     may use two CPUs (:func:`~graphprofile.analysis.graph_worker.usable_cpus`)."""
-    if threads is not None:
-        return max(int(threads), 1)
-    from graphprofile.analysis.graph_worker import usable_cpus
+    from graphprofile.analysis.graph_worker import resolve_workers
 
-    return 2 if usable_cpus() >= 2 else 1
+    return resolve_workers(threads)  # the same rule as the analysis' processes
 
 
 def _near(

@@ -34,7 +34,8 @@ from graphprofile.analysis.behaviour import (
     anomaly_scores,
     features_and_partners,
 )
-from graphprofile.analysis.learned import FEATURE_WORDS, fold_threads, learned_scores
+from graphprofile.analysis.graph_worker import resolve_workers
+from graphprofile.analysis.learned import FEATURE_WORDS, learned_scores
 from graphprofile.analysis.settings import AnalysisSettings
 from graphprofile.domain import RING_ORDER
 from graphprofile.frames import CanonicalGraph
@@ -244,7 +245,7 @@ def unsupervised_behaviour(
         feats[ANOMALY_COLUMNS],
         seed=seed,
         n_estimators=settings.anomaly_trees,
-        threads=fold_threads(None),  # two where two CPUs are usable; the same scores
+        threads=resolve_workers(None),  # two where two CPUs are usable; the same scores
     )
     has_pairs = txn_src is not None and txn_dst is not None and n > 0
     return Unsupervised(feats, pairs if has_pairs else None, anomaly)

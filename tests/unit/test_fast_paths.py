@@ -135,7 +135,7 @@ def test_components_partition_like_igraph(strong: bool) -> None:
         assert pairs.shape[1] == len(np.unique(want)) == len(np.unique(got))
 
 
-def testsum_by_pair_is_pandas_groupby_sum_to_the_bit() -> None:
+def test_sum_by_pair_is_pandas_groupby_sum_to_the_bit() -> None:
     rng = np.random.default_rng(9)
     n = 3000
     src = rng.integers(0, 400, n)
