@@ -57,6 +57,14 @@ from graphprofile.analysis.settings import AnalysisSettings
 #: copied across); below this the two jobs take less than that, and run in this process.
 WORKER_MIN_EDGES = 200_000
 
+#: A folder in memory (tmpfs) for the pickles the two processes exchange, used when it has
+#: room for them (:func:`exchange_folder`). Written to a disk-backed temporary folder, the
+#: worker's 233 MB of arguments at 1M customers took 1.3-3.0 s of this process' time (the
+#: kernel holds back a writer while it writes earlier files back to a slow disk) against
+#: 0.07 s here (``benchmarks/RESULTS.md``, thirteenth session). Each pickle is removed as
+#: soon as it has been read, so the memory is held for seconds, not for the run.
+RAM_FOLDER = Path("/dev/shm")
+
 
 @dataclass
 class GraphJobs:
@@ -205,7 +213,7 @@ def _in_worker(
 
 def claim(folder: Path, job: str) -> bool:
     """Whether this process does ``job``: the first of the two processes to ask for it gets
-    it (a file made only if it does not exist yet, in the worker's folder).
+    it (a file made only if it does not exist yet, in the folder of the exchanged pickles).
 
     The worker's last jobs (fraud proximity, the identity rings) need neither communities
     nor influence, so whichever process is free first does them: the calling process takes
@@ -218,6 +226,48 @@ def claim(folder: Path, job: str) -> bool:
         return False
     os.close(handle)
     return True
+
+
+def exchange_folder(need: int, ram: Path | None = RAM_FOLDER) -> Path:
+    """A new folder for the pickles the two processes exchange: in ``ram`` when it is a
+    writable folder with at least ``need`` bytes free, else (or with ``ram=None``) in the
+    system's temporary folder (:func:`tempfile.mkdtemp`'s default, ``TMPDIR``).
+
+    Parameters
+    ----------
+    need : int
+        Bytes the pickles may take (the arguments and the result, with room to spare).
+    ram : pathlib.Path or None, default :data:`RAM_FOLDER`
+        The memory-backed folder to prefer.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder made; the caller removes it.
+    """
+    prefix = "graphprofile-exchange-"
+    try:
+        if ram is not None and ram.is_dir() and os.access(ram, os.W_OK | os.X_OK):
+            free = os.statvfs(ram)
+            if free.f_bavail * free.f_frsize >= need:
+                return Path(tempfile.mkdtemp(prefix=prefix, dir=ram))
+    except OSError:  # it cannot be used after all: the default below
+        pass
+    return Path(tempfile.mkdtemp(prefix=prefix))
+
+
+def _pickled_bytes(args: tuple[Any, ...]) -> int:
+    """About what ``args`` take pickled: the bytes of their frames and arrays."""
+    total = 0
+    for arg in args:
+        for item in arg if isinstance(arg, tuple) else (arg,):
+            if isinstance(item, pd.DataFrame):
+                total += int(item.memory_usage(index=True).sum())
+            elif isinstance(item, pd.Series | pd.Index):
+                total += int(item.memory_usage())
+            elif isinstance(item, np.ndarray):
+                total += item.nbytes
+    return total
 
 
 def proximity_links(proj: Projection) -> pd.DataFrame:
@@ -262,6 +312,7 @@ def serve(paths: list[str]) -> None:
     with small_pages_for_arrays():  # as in the run that started it
         with open(source, "rb") as fh:
             args = pickle.load(fh)
+        Path(source).unlink()  # read: its memory back at once where the folder is in memory
         out = _in_worker(*args, claims=Path(source).parent)
     with open(target + ".part", "wb") as fh:
         pickle.dump(out, fh, protocol=pickle.HIGHEST_PROTOCOL)
@@ -277,7 +328,7 @@ class Spare:
     multiprocessing child: those import the caller's ``__main__`` again, and a script
     that calls :func:`~graphprofile.pipeline.run_job` at its top level would then load
     the whole bank a second time in the worker. Its folder (a temporary directory) holds
-    its standard error and, later, the pickles; removed when the worker is closed.
+    its standard error; removed when the worker is closed.
     """
 
     def __init__(self) -> None:
@@ -336,8 +387,9 @@ def prestart(graph_edges: int, workers: int | None = None) -> Spare | None:
 class Pending:
     """Graph jobs running in a worker process (a :class:`Spare`: the one given, if it is
     still alive, or a new one); :meth:`result` waits for them. Arguments and results travel
-    as pickles in the worker's temporary directory, removed when the result is read (or
-    this object dropped).
+    as pickles in a folder of their own, in memory where there is room
+    (:func:`exchange_folder`); each is removed once read, the folder when the result is
+    read (or this object dropped).
     """
 
     def __init__(
@@ -355,7 +407,6 @@ class Pending:
         worker = spare if spare is not None and spare.proc.poll() is None else Spare()
         if worker is not spare and spare is not None:
             spare.close()
-        self._dir = worker.dir
         rel_columns = ["src", "dst", "weight", *(LAYERS if settings.multiplex else ())]
         money_columns = ["src", "dst", "total_amount", *(["n_txns"] if known is not None else [])]
         args = (
@@ -370,12 +421,33 @@ class Pending:
             None if known is None else (proj.customers, known),
             identity,
         )
-        with open(self._dir / "in.pickle", "wb") as fh:
-            pickle.dump(args, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        worker.give(self._dir / "in.pickle", self._dir / "out.pickle")
         self._worker = worker  # kept: its finalizer stops the worker when this object goes
         self._proc = worker.proc
-        self._finalizer = worker.close
+        # room for the arguments, then the result (smaller), with some to spare
+        need = 2 * _pickled_bytes(args) + (64 << 20)
+        for ram in (RAM_FOLDER, None):  # the memory folder filled up meanwhile: the disk
+            self._dir = exchange_folder(need, ram)
+            self._removal = weakref.finalize(self, shutil.rmtree, self._dir, ignore_errors=True)
+            try:
+                with open(self._dir / "in.pickle", "wb") as fh:
+                    pickle.dump(args, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                break
+            except OSError:
+                self._removal()
+                if ram is None:
+                    raise
+        worker.give(self._dir / "in.pickle", self._dir / "out.pickle")
+
+    def _finalizer(self) -> None:
+        """Stop the worker (when still running) and remove its folders."""
+        self._worker.close()
+        self._removal()
+
+    @property
+    def folder(self) -> Path:
+        """Where the pickles are exchanged (:func:`exchange_folder`); removed with the
+        result read."""
+        return self._dir
 
     @property
     def pid(self) -> int:
@@ -420,7 +492,7 @@ class Pending:
                     out: GraphJobs = pickle.load(fh)
                 out.run["where"] = "worker process"
                 return self._with_shared(out)
-            why = _last_line(self._dir / "stderr.txt") or f"exit status {code}"
+            why = _last_line(self._worker.dir / "stderr.txt") or f"exit status {code}"
         finally:
             self._finalizer()
         proj, settings, seed, known, identity = self._args

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -326,6 +328,37 @@ def test_a_spare_worker_started_ahead_takes_the_jobs(
     )
     assert (out.membership == expected.membership).all()
     assert not spare.dir.exists()  # its folder removed with the result read
+    assert not pending.folder.exists()  # and the pickles' folder
+
+
+def test_the_pickles_go_to_memory_where_there_is_room(tmp_path: Path) -> None:
+    ram = tmp_path / "ram"
+    ram.mkdir()
+    roomy = graph_worker.exchange_folder(1, ram)
+    assert roomy.parent == ram and roomy.is_dir()
+    # more than the folder has free, a folder that is not there: the temporary folder
+    for folder in (
+        graph_worker.exchange_folder(10**18, ram),
+        graph_worker.exchange_folder(1, tmp_path / "absent"),
+        graph_worker.exchange_folder(1, None),
+    ):
+        assert folder.parent == Path(tempfile.gettempdir()) and folder.is_dir()
+        folder.rmdir()
+
+
+def test_the_worker_removes_its_arguments_once_read(
+    graph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(graph_worker, "RAM_FOLDER", tmp_path)
+    monkeypatch.setattr(graph_worker, "WORKER_MIN_EDGES", 0)
+    pending = graph_worker.start(project(graph), AnalysisSettings(), seed=3, workers=2)
+    assert pending is not None and pending.folder.parent == tmp_path
+    deadline = time.monotonic() + 60
+    while (pending.folder / "in.pickle").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not (pending.folder / "in.pickle").exists()
+    assert pending.result().run["where"] == "worker process"
+    assert not pending.folder.exists()
 
 
 def _spare(graph, monkeypatch: pytest.MonkeyPatch):
