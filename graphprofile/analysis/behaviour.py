@@ -482,24 +482,46 @@ def _through_fast(
 ) -> np.ndarray:
     """Share of received money paid out again within ``window_days`` of each receipt."""
     span = int(max(ts.max(), t_i.max() if len(t_i) else 0)) + int(window_days * DAY) + 2
-    order = order_by_time(src, ts, span)
-    skey = src[order].astype(np.int64) * span + ts[order]
-    cum = np.concatenate([[0.0], np.cumsum(amount[order])])
     w = int(window_days * DAY)
-    at = d_i * span + t_i
-    # receipts looked up in order (the same positions, fewer cache misses)
+    # payments by (payer, time): keys ``payer * span + time`` and the running total sent
+    order = order_by_time(src, ts, span)
+    skey = _sorted_groups(src, n) * span
+    skey += ts[order]
+    cum = np.empty(len(order) + 1)
+    cum[0] = 0.0
+    np.cumsum(amount[order], out=cum[1:])
+    del order
+    # receipts looked up in the same order (fewer cache misses)
     by_at = order_by_time(d_i, t_i, span)
-    lo = search_sorted(skey, at, side="left", order=by_at)
-    hi = search_sorted(skey, at + w, side="right", order=by_at)
-    onward = np.minimum(cum[hi] - cum[lo], a_i)
+    receiver = _sorted_groups(d_i, n)
+    at = receiver * span
+    at += t_i[by_at]
+    lo = np.searchsorted(skey, at, side="left")
+    at += w
+    hi = np.searchsorted(skey, at, side="right")
+    del at, skey
+    onward = cum[hi]
+    onward -= cum[lo]
+    np.minimum(onward, a_i[by_at], out=onward)
+    if not bool((t_i[1:] >= t_i[:-1]).all()):
+        # back in row order, for the sums below to add each customer's receipts in it;
+        # with the rows in time order, the order above already is (the same bits)
+        receiver, onward[by_at] = d_i, onward.copy()
     got = np.bincount(d_i, weights=a_i, minlength=n)
     # each receipt counts what left within the window after it, at most its own amount;
     # receipts close together see the same payments, so the total is capped by all sent
     passed = np.minimum(
-        np.bincount(d_i, weights=onward, minlength=n), np.bincount(src, weights=amount, minlength=n)
+        np.bincount(receiver, weights=onward, minlength=n),
+        np.bincount(src, weights=amount, minlength=n),
     )
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.nan_to_num(passed / got)
+
+
+def _sorted_groups(group: np.ndarray, n: int) -> np.ndarray:
+    """``group`` sorted (values ``0 .. n-1``), by counting: each value repeated as often as
+    it occurs, written in order (no gather through a sort order)."""
+    return np.repeat(np.arange(n, dtype=np.int64), np.bincount(group, minlength=n))
 
 
 def tail_surprise(x: np.ndarray) -> np.ndarray:

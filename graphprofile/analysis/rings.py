@@ -346,13 +346,18 @@ def _circles(cust_members: pd.DataFrame, proj: Projection, community: np.ndarray
     deg = per_cust[mc]
     start = (np.cumsum(per_cust) - per_cust)[mc]
     row = np.repeat(np.arange(len(mc), dtype=np.int64), deg)
-    first = np.repeat(np.cumsum(deg) - deg, deg)
-    partner = other[np.arange(len(row), dtype=np.int64) - first + np.repeat(start, deg)]
+    # each link's place in ``cust``: its row's start there, plus its place in the row
+    at = np.repeat(start - (np.cumsum(deg) - deg), deg)
+    at += np.arange(len(row), dtype=np.int64)
+    partner = other[at]
+    del at
     # leaving out the ring's other members (only a partner that is a member of some ring
     # can be one)
-    mates = np.unique(ring * n_c + mc)
+    mates = np.sort(ring * n_c + mc)  # repeats, if any, change no match below
     maybe = np.flatnonzero(member[partner])
-    keys = ring[row[maybe]] * n_c + partner[maybe]
+    keys = ring[row[maybe]]
+    keys *= n_c
+    keys += partner[maybe]
     keep = np.ones(len(row), dtype=bool)
     keep[maybe] = ~_sorted_match(mates, keys)[1]
     row, partner = row[keep], partner[keep]
@@ -360,13 +365,16 @@ def _circles(cust_members: pd.DataFrame, proj: Projection, community: np.ndarray
     if len(row):
         circle = community[partner].astype(np.int64)
         n_k = int(circle.max()) + 1
+        # (row, community) counts, by row then community id
         found, weight = np.unique(row * n_k + circle, return_counts=True)
-        r, c = found // n_k, found % n_k
-        # per member row: the most partners, then the lowest community id
-        order = np.lexsort((c, -weight, r))
-        r, c = r[order], c[order]
-        lead = np.concatenate([[True], r[1:] != r[:-1]])
-        out[r[lead]] = c[lead]
+        r = found // n_k
+        # per member row: the most partners, then the lowest community id (the first of
+        # the row's largest counts)
+        starts = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
+        most = np.repeat(np.maximum.reduceat(weight, starts), np.diff(np.r_[starts, len(r)]))
+        best = np.flatnonzero(weight == most)
+        first = best[np.r_[True, r[best[1:]] != r[best[:-1]]]]
+        out[r[first]] = found[first] % n_k
     return cust_members[["ring", "cust"]].reset_index(drop=True).assign(circle=out)
 
 

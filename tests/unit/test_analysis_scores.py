@@ -43,6 +43,23 @@ def test_behaviour_features_known_answers() -> None:
     assert f.loc[0, "concentration"] == 1.0
 
 
+def test_flow_through_is_the_same_whatever_the_order_of_the_rows() -> None:
+    # 1 receives 100 on day 0 and 40 on day 20; pays 30 on day 1, 50 on day 3 (both within
+    # a week of the first receipt) and 40 on day 21: 80 of 100, then 40 of 40, passed on
+    src = np.array([0, 1, 1, 2, 1, 0])
+    dst = np.array([1, 3, -1, 1, 3, 2])
+    ts = np.array([0, 1, 3, 20, 21, 25]) * DAY
+    amount = np.array([100.0, 30.0, 50.0, 40.0, 40.0, 5.0])
+    by_time = behaviour_features(4, src=src, dst=dst, ts=ts, amount=amount, window_days=7.0)
+    assert by_time.loc[1, "through_fast"] == 120.0 / 140.0
+    shuffled = np.array([4, 0, 5, 2, 1, 3])  # the rows out of time order
+    mixed = behaviour_features(
+        4, src=src[shuffled], dst=dst[shuffled], ts=ts[shuffled], amount=amount[shuffled],
+        window_days=7.0,
+    )  # fmt: skip
+    assert mixed["through_fast"].tolist() == by_time["through_fast"].tolist()
+
+
 def test_odd_amounts_are_relative_to_the_population() -> None:
     rng = np.random.default_rng(0)
     n = 200
