@@ -27,6 +27,7 @@ import igraph as ig
 import numpy as np
 import pandas as pd
 
+from graphprofile._arrow import is_sorted_unique
 from graphprofile.analysis._util import igraph_from_edges, igraph_seed
 from graphprofile.analysis.projection import LAYERS, Projection
 from graphprofile.analysis.settings import AnalysisSettings
@@ -484,12 +485,22 @@ def community_table(
     pairs = out["size"] * (out["size"] - 1) / 2
     out["density"] = (n_in.reindex(out.index).fillna(0) / pairs.where(pairs > 0)).fillna(0.0)
     out[["internal_flow", "external_flow"]] = out[["internal_flow", "external_flow"]].fillna(0.0)
-    top = (
-        features[["customer_id", "community_id", "pagerank"]]
-        .sort_values(["community_id", "pagerank", "customer_id"], ascending=[True, False, True])
-        .groupby("community_id")
-        .head(5)
-    )
+    members = features[["customer_id", "community_id", "pagerank"]]
+    if is_sorted_unique(members["customer_id"]):
+        # rows in id order (the projection's): a row's place stands for its id, so a
+        # stable sort of numbers gives the same order as sorting the ids' text too
+        by_rank = np.lexsort(
+            (
+                -members["pagerank"].to_numpy(dtype="float64", na_value=np.nan),
+                members["community_id"].to_numpy(dtype="float64", na_value=np.nan),
+            )
+        )
+        ranked = members.take(by_rank)
+    else:
+        ranked = members.sort_values(
+            ["community_id", "pagerank", "customer_id"], ascending=[True, False, True]
+        )
+    top = ranked.groupby("community_id").head(5)
     out["top_members"] = top.groupby("community_id")["customer_id"].agg(list)
     risky = features["risk_score"].to_numpy() >= risk_medium
     out["risky_share"] = pd.Series(risky).groupby(community).mean()

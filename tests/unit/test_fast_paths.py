@@ -239,8 +239,9 @@ def test_receiver_order_is_the_stable_argsort_of_receiver_and_time(in_time_order
     rows = order_by_time(src, ts, span, rows=np.flatnonzero(ok))
     rows = rows[dst[rows] >= 0]
     dkey = dst[rows].astype(np.int64) * span + ts[rows]
-    got = _by_receiver(dkey, rows, np.flatnonzero(ok & (dst >= 0)), dst, ts, span)
+    got, keys = _by_receiver(dkey, rows, np.flatnonzero(ok & (dst >= 0)), dst, ts, span)
     assert np.array_equal(got, stable_argsort(dkey))
+    assert np.array_equal(keys, dkey[got]) and keys.dtype == np.int64
 
 
 @pytest.mark.parametrize("seed, n", [(1, 1), (2, 40), (3, 20_000)])
