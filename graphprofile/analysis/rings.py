@@ -120,15 +120,17 @@ def ring_features(
     out["n_accounts"] = out["n_accounts"].fillna(0).astype("int64")
 
     me = proj.money_edges
-    # the joins below keep only the edges with a member end: those edges, in their order,
-    # are all they need to see (the same rows in the same order, from a fraction of the
-    # bank's edges)
     n_a = len(proj.accounts)
-    e = _touching(me, "src", acc_members["acc"], n_a).merge(
-        acc_members.rename(columns={"acc": "src"}), on="src", how="inner"
-    )
-    inside = e.merge(acc_members.rename(columns={"acc": "dst", "ring": "ring2"}), on="dst")
-    inside = inside[inside["ring"] == inside["ring2"]]
+    acc, ring = acc_members["acc"].to_numpy(dtype=np.int64), acc_members["ring"].to_numpy()
+    # the money edges paid by a member account, once per ring of the payer, and those of
+    # them paid to an account of the same ring: the rows (in their order) of inner joins
+    # of the edges with the members on the payer, then on the payee (the same sums to
+    # the bit), found by counting instead of hashing every edge
+    sent_edge, sent_ring = _member_rows(me["src"].to_numpy(dtype=np.int64), acc, ring, n_a)
+    row, row_ring = _member_rows(me["dst"].to_numpy(dtype=np.int64)[sent_edge], acc, ring, n_a)
+    own = row_ring == sent_ring[row]
+    inside = me.take(sent_edge[row[own]]).assign(ring=row_ring[own])
+    del row, row_ring, own
     out["internal_flow"] = inside.groupby("ring")["total_amount"].sum()
     # how large the ring's own transfers are against what its members usually pay, and
     # how many of its account pairs moved money only once
@@ -139,28 +141,33 @@ def ring_features(
     out["one_off_share"] = (inside["n_txns"] == 1).groupby(inside["ring"]).mean()
     # accounts whose whole activity in the data is one transaction (a collector's funnel)
     # or one receipt and one payment (a chain's relays)
-    acc, ring = acc_members["acc"].to_numpy(dtype=np.int64), acc_members["ring"].to_numpy()
     for mark, column in (
         ("single_shot_account", "single_shot_share"),
         ("relay_account", "relay_share"),
     ):
         out[column] = pd.Series(context[mark][acc], dtype="float64").groupby(ring).mean()
-    e_in = _touching(me, "dst", acc_members["acc"], n_a).merge(
-        acc_members.rename(columns={"acc": "dst"}), on="dst", how="inner"
-    )
-    total_touching = (
-        e.groupby("ring")["total_amount"]
-        .sum()
-        .add(e_in.groupby("ring")["total_amount"].sum(), fill_value=0.0)
-    )
+    # money into member accounts, per ring: the rows an inner join of the edges with the
+    # members on the payee gives, in its order (the same sums to the bit)
+    edge, edge_ring = _member_rows(me["dst"].to_numpy(dtype=np.int64), acc, ring, n_a)
+    received = pd.Series(me["total_amount"].to_numpy()[edge]).groupby(edge_ring).sum()
+    sent = pd.Series(me["total_amount"].to_numpy()[sent_edge]).groupby(sent_ring).sum()
+    del edge, edge_ring, sent_edge, sent_ring
+    total_touching = sent.add(received, fill_value=0.0)
     out["external_flow"] = total_touching.sub(2 * out["internal_flow"].fillna(0.0), fill_value=0)
     out[["internal_flow", "external_flow"]] = out[["internal_flow", "external_flow"]].fillna(0.0)
 
-    re = _touching(proj.rel_edges[["src", "dst"]], "src", cust_members["cust"], len(proj.customers))
-    r = re.merge(cust_members.rename(columns={"cust": "src"}), on="src").merge(
-        cust_members.rename(columns={"cust": "dst", "ring": "ring2"}), on="dst"
+    # relationship edges between two members of one ring, counted per ring
+    n_c = len(proj.customers)
+    c_ring = cust_members["ring"].to_numpy(dtype=np.int64)
+    c_cust = cust_members["cust"].to_numpy(dtype=np.int64)
+    edge, edge_ring = _member_rows(
+        proj.rel_edges["src"].to_numpy(dtype=np.int64), c_cust, c_ring, n_c
     )
-    n_in = r[r["ring"] == r["ring2"]].groupby("ring").size()
+    other = proj.rel_edges["dst"].to_numpy(dtype=np.int64)[edge]
+    other += edge_ring * n_c
+    inside_ring = _sorted_match(np.sort(c_ring * n_c + c_cust), other)[1]
+    n_in = pd.Series(edge_ring[inside_ring]).value_counts()
+    del edge, edge_ring, other, inside_ring
     pairs = out["size"] * (out["size"] - 1) / 2
     out["density"] = (n_in.reindex(out.index).fillna(0) / pairs.where(pairs > 0)).fillna(0.0)
 
@@ -193,13 +200,21 @@ def ring_features(
     return out
 
 
-def _touching(edges: pd.DataFrame, end: str, members: pd.Series, n: int) -> pd.DataFrame:
-    """The rows of ``edges`` whose ``end`` column (positions ``0 .. n-1``) is in ``members``.
-
-    A boolean lookup instead of hashing every edge in the join that follows: an inner join
-    on ``end`` with the members gives the same rows, in the same order, from these rows.
-    """
-    return edges[_member_mask(members, n)[edges[end].to_numpy(dtype=np.int64)]]
+def _member_rows(
+    end: np.ndarray, member: np.ndarray, member_ring: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each edge whose ``end`` (positions ``0 .. n-1``) is a member, once per ring of that
+    member: ``(edge, ring)``, edges in their order and each edge's rings in the members'
+    order -- the rows of an inner join of the edges with ``(member, member_ring)`` on the
+    end, in the join's order, by counting instead of hashing every edge."""
+    by_member = np.argsort(member, kind="stable")
+    count = np.bincount(member, minlength=n)
+    start = np.cumsum(count) - count
+    k = count[end]
+    edge = np.repeat(np.arange(len(end), dtype=np.int64), k)
+    at = np.repeat(start[end] - (np.cumsum(k) - k), k)
+    at += np.arange(len(edge), dtype=np.int64)
+    return edge, member_ring[by_member[at]]
 
 
 def _member_mask(members: pd.Series, n: int) -> np.ndarray:

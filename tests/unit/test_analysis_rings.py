@@ -226,17 +226,20 @@ def test_circles_by_sorted_keys_are_the_merges_answer(seed: int) -> None:
     assert (got["circle"] == -1).any() and (got["circle"] >= 0).mean() > 0.5
 
 
-def test_touching_keeps_the_edges_an_inner_join_with_the_members_keeps_in_order() -> None:
-    from graphprofile.analysis.rings import _touching
+def test_member_rows_are_the_rows_of_an_inner_join_in_its_order() -> None:
+    from graphprofile.analysis.rings import _member_rows
 
     rng = np.random.default_rng(2)
     edges = pd.DataFrame({"src": rng.integers(0, 50, 400), "dst": rng.integers(0, 50, 400)})
     edges["amount"] = rng.random(400)
-    members = pd.DataFrame({"ring": [0, 0, 1, 1, 1], "acc": [3, 7, 7, 11, 49]})
-    joined = edges.merge(members.rename(columns={"acc": "src"}), on="src", how="inner")
-    kept = _touching(edges, "src", members["acc"], 50)
-    assert set(kept["src"]) == {3, 7, 11, 49}
-    assert kept.index.is_monotonic_increasing
-    pd.testing.assert_frame_equal(
-        kept.merge(members.rename(columns={"acc": "src"}), on="src", how="inner"), joined
+    # account 7 in two rings, listed out of ring order; 11 twice in ring 1
+    members = pd.DataFrame({"ring": [0, 2, 0, 1, 1, 1], "acc": [3, 7, 7, 11, 49, 11]})
+    joined = edges.reset_index().merge(
+        members.rename(columns={"acc": "src"}), on="src", how="inner"
     )
+    edge, ring = _member_rows(
+        edges["src"].to_numpy(), members["acc"].to_numpy(), members["ring"].to_numpy(), 50
+    )
+    assert edge.tolist() == joined["index"].tolist()
+    assert ring.tolist() == joined["ring"].tolist()
+    assert set(edges["src"].to_numpy()[edge]) == {3, 7, 11, 49}
