@@ -129,7 +129,7 @@ def ring_features(
     sent_edge, sent_ring = _member_rows(me["src"].to_numpy(dtype=np.int64), acc, ring, n_a)
     row, row_ring = _member_rows(me["dst"].to_numpy(dtype=np.int64)[sent_edge], acc, ring, n_a)
     own = row_ring == sent_ring[row]
-    inside = me.take(sent_edge[row[own]]).assign(ring=row_ring[own])
+    inside = me.take(sent_edge[row[own]]).reset_index(drop=True).assign(ring=row_ring[own])
     del row, row_ring, own
     out["internal_flow"] = inside.groupby("ring")["total_amount"].sum()
     # how large the ring's own transfers are against what its members usually pay, and
