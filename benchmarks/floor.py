@@ -41,6 +41,7 @@ import os
 import platform
 import random
 import resource
+import shutil
 import sys
 import tempfile
 import threading
@@ -238,8 +239,19 @@ def ensure_bank(root: Path, customers: int, seed: int, fmt: str) -> Path:
     return data
 
 
-def run_and_floor(data: Path, *, seed: int, report: bool, workers: int | None = None) -> dict:
-    """Floor, ``graphprofile run`` in this process, floor again; seconds and ratios."""
+def run_and_floor(
+    data: Path,
+    *,
+    seed: int,
+    report: bool,
+    workers: int | None = None,
+    keep_output: bool = False,
+) -> dict:
+    """Floor, ``graphprofile run`` in this process, floor again; seconds and ratios.
+
+    The run's output folder (a temporary one: 1.5 GB at 1M customers) is removed once
+    everything is measured, unless ``keep_output`` (then ``run_out`` names it).
+    """
     sys.path.insert(0, str(ROOT))
     from graphprofile.pipeline import RunConfig, run_job
 
@@ -263,6 +275,8 @@ def run_and_floor(data: Path, *, seed: int, report: bool, workers: int | None = 
     graph_jobs = summary.get("analysis", {}).get("graph_jobs", {})
     worker_rss = graph_jobs.get("peak_rss_mb", 0.0)
     n_txn = summary["tables"]["transactions"]["read"]
+    if not keep_output:
+        shutil.rmtree(out, ignore_errors=True)
     return {
         "run_seconds": round(total, 2),
         "run_peak_rss_mb": summary["peak_rss_mb"],
@@ -288,7 +302,7 @@ def run_and_floor(data: Path, *, seed: int, report: bool, workers: int | None = 
         "stage_ratios": {name: round(s / base, 2) for name, s in stages.items()},
         "transactions": n_txn,
         "rows_read": summary["rows"]["read"],
-        "run_out": str(out),
+        "run_out": str(out) if keep_output else None,
     }
 
 
@@ -307,6 +321,11 @@ def main() -> None:
         help="processes the analysis may use (default: graphprofile's, two where two CPUs "
         "are usable)",
     )
+    ap.add_argument(
+        "--keep-output",
+        action="store_true",
+        help="keep the run's output folder (by default removed once measured)",
+    )
     args = ap.parse_args()
 
     data = ensure_bank(args.data_root, args.customers, args.seed, args.format)
@@ -323,7 +342,13 @@ def main() -> None:
         "packages": {"pyarrow": pa.__version__, "igraph": ig.__version__},
     }
     result.update(
-        run_and_floor(data, seed=args.seed, report=not args.no_report, workers=args.workers)
+        run_and_floor(
+            data,
+            seed=args.seed,
+            report=not args.no_report,
+            workers=args.workers,
+            keep_output=args.keep_output,
+        )
     )
     base = result["floor_seconds"]
 

@@ -2,7 +2,9 @@
 
 Usage::
 
-    PYTHONPATH=<code tree> python benchmarks/run_time.py BANK_DIR [WORKERS] > result.json
+    PYTHONPATH=<tree> python benchmarks/run_time.py BANK_DIR [WORKERS] [--keep-output] > out.json
+
+The run's output folder is removed at the end unless ``--keep-output`` is given.
 
 Unlike ``floor.py`` it imports ``graphprofile`` from wherever ``PYTHONPATH`` points, so the
 same script times an older checkout (``git worktree add ../old <commit>``) against this one,
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import json
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -23,6 +26,8 @@ from pathlib import Path
 def main(argv: list[str]) -> None:
     from graphprofile.pipeline import RunConfig, run_job
 
+    keep = "--keep-output" in argv  # else the run's output folder is removed at the end
+    argv = [a for a in argv if a != "--keep-output"]
     data = Path(argv[0])
     options = {"workers": int(argv[1])} if len(argv) > 1 else {}
     out = Path(tempfile.mkdtemp(prefix="gp-rt-"))
@@ -41,6 +46,8 @@ def main(argv: list[str]) -> None:
             }
         )
     )
+    if not keep:
+        shutil.rmtree(out, ignore_errors=True)
 
 
 if __name__ == "__main__":
