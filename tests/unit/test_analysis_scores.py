@@ -40,6 +40,9 @@ def test_behaviour_features_known_answers() -> None:
     # counterparties' transfers with customers: 0 has 2, 1 has 3, 2 has 1; 0 dealt twice
     # with 1 (1/3 each), 1 twice with 0 (1/2 each) and once with 2 (1/1), 2 once with 1
     assert np.allclose(f["nb_thin"], [1 / 3, 2 / 3, 1 / 3, 0.0])
+    # the counterparties' receipts per transfer: 0's two transfers meet 1 (2 receipts
+    # each), 1's meet 0 twice (none) and 2 once (1), 2's meets 1 (2)
+    assert f["nb_in_txns"].tolist() == [2.0, 1 / 3, 2.0, 0.0]
     assert f.loc[0, "concentration"] == 1.0
 
 
