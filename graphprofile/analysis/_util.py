@@ -206,6 +206,13 @@ class PairDays:
         return runs(runs(k)[0] // self.n_days)
 
 
+def sorted_by_count(values: np.ndarray, n: int) -> np.ndarray:
+    """``values`` (integers ``0 .. n-1``) sorted, by counting: each value repeated as often
+    as it occurs, written in order (int64). Where rows are already in the order of
+    ``values`` (sorted by them), the sorted values without a gather through that order."""
+    return np.repeat(np.arange(n, dtype=np.int64), np.bincount(values, minlength=n))
+
+
 def runs(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct values of a non-decreasing ``key`` and how often each occurs (no sort).
 

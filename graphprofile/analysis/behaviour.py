@@ -82,6 +82,7 @@ from graphprofile.analysis._util import (
     run_starts,
     runs,
     search_sorted,
+    sorted_by_count,
 )
 
 DAY = 86_400
@@ -488,7 +489,7 @@ def _through_fast(
     w = int(window_days * DAY)
     # payments by (payer, time): keys ``payer * span + time`` and the running total sent
     order = order_by_time(src, ts, span)
-    skey = _sorted_groups(src, n) * span
+    skey = sorted_by_count(src, n) * span
     skey += ts[order]
     cum = np.empty(len(order) + 1)
     cum[0] = 0.0
@@ -496,7 +497,7 @@ def _through_fast(
     del order
     # receipts looked up in the same order (fewer cache misses)
     by_at = order_by_time(d_i, t_i, span)
-    receiver = _sorted_groups(d_i, n)
+    receiver = sorted_by_count(d_i, n)
     at = receiver * span
     at += t_i[by_at]
     lo = np.searchsorted(skey, at, side="left")
@@ -519,12 +520,6 @@ def _through_fast(
     )
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.nan_to_num(passed / got)
-
-
-def _sorted_groups(group: np.ndarray, n: int) -> np.ndarray:
-    """``group`` sorted (values ``0 .. n-1``), by counting: each value repeated as often as
-    it occurs, written in order (no gather through a sort order)."""
-    return np.repeat(np.arange(n, dtype=np.int64), np.bincount(group, minlength=n))
 
 
 def tail_surprise(x: np.ndarray) -> np.ndarray:

@@ -63,6 +63,7 @@ from graphprofile.analysis._util import (
     run_starts,
     runs,
     search_sorted,
+    sorted_by_count,
     stable_argsort,
 )
 from graphprofile.analysis.layers import empty_layers, find_layers, layer_roles
@@ -194,10 +195,7 @@ def _by_receiver(
         return order, dkey[order]
     by_row = order_by_time(dst, ts, span, rows=ascending)
     receivers = dst[ascending]
-    ordered = np.repeat(
-        np.arange(int(receivers.max()) + 1 if len(receivers) else 0, dtype=np.int64),
-        np.bincount(receivers),
-    )
+    ordered = sorted_by_count(receivers, int(receivers.max()) + 1 if len(receivers) else 0)
     del receivers
     ordered *= span
     ordered += ts[by_row]

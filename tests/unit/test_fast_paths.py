@@ -10,7 +10,12 @@ import pandas as pd
 import pytest
 
 from graphprofile.analysis import AnalysisSettings
-from graphprofile.analysis._util import components, order_by_time, stable_argsort
+from graphprofile.analysis._util import (
+    components,
+    order_by_time,
+    sorted_by_count,
+    stable_argsort,
+)
 from graphprofile.analysis.flows import (
     _anchored_windows,
     _by_receiver,
@@ -361,3 +366,11 @@ def test_membership_texts_are_gathered_for_the_rows_asked() -> None:
     assert all(len(c) == 0 and str(c.dtype) == "str" for c in none.values())
     assert texts.part_of("identifiers", np.array([0, 1, 1])).tolist() == [False, True, True]
     assert not texts.part_of("counterparties", np.array([0, 1])).any()
+
+
+def test_sorted_by_count_is_the_sort() -> None:
+    assert sorted_by_count(np.array([3, 0, 3, 1]), 5).tolist() == [0, 1, 3, 3]
+    values = np.random.default_rng(4).integers(0, 50, 1000)
+    got = sorted_by_count(values, 60)
+    assert got.dtype == np.int64 and np.array_equal(got, np.sort(values))
+    assert len(sorted_by_count(np.zeros(0, dtype=np.int64), 0)) == 0
