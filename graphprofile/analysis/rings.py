@@ -206,7 +206,8 @@ def _member_rows(
     """Each edge whose ``end`` (positions ``0 .. n-1``) is a member, once per ring of that
     member: ``(edge, ring)``, edges in their order and each edge's rings in the members'
     order -- the rows of an inner join of the edges with ``(member, member_ring)`` on the
-    end, in the join's order, by counting instead of hashing every edge."""
+    end, in the join's order, by counting instead of hashing every edge. (Any values
+    serve as ``member_ring``: :func:`_circles` joins member rows with their partners.)"""
     by_member = np.argsort(member, kind="stable")
     count = np.bincount(member, minlength=n)
     start = np.cumsum(count) - count
@@ -350,22 +351,14 @@ def _circles(cust_members: pd.DataFrame, proj: Projection, community: np.ndarray
     a_side[ok], b_side[ok] = member[a[ok]], member[b[ok]]
     cust = np.concatenate([a[a_side], b[b_side]])
     other = np.concatenate([b[a_side], a[b_side]])
-    order = np.argsort(cust)  # any order of each customer's partners: only counts matter
+    # sorted by customer first (any order of each one's partners: only counts matter),
+    # so that the stable sort in _member_rows finds them in order already
+    order = np.argsort(cust)
     cust, other = cust[order], other[order]
     # every (member row, partner) link: each money edge is one tie, whatever its payments
     mc = cust_members["cust"].to_numpy(dtype=np.int64)
     ring = cust_members["ring"].to_numpy(dtype=np.int64)
-    # where each member's partners begin in ``cust`` and how many: by counting, the same
-    # as two searches of the sorted ``cust`` without a search per member row
-    per_cust = np.bincount(cust, minlength=n_c)
-    deg = per_cust[mc]
-    start = (np.cumsum(per_cust) - per_cust)[mc]
-    row = np.repeat(np.arange(len(mc), dtype=np.int64), deg)
-    # each link's place in ``cust``: its row's start there, plus its place in the row
-    at = np.repeat(start - (np.cumsum(deg) - deg), deg)
-    at += np.arange(len(row), dtype=np.int64)
-    partner = other[at]
-    del at
+    row, partner = _member_rows(mc, cust, other, n_c)
     # leaving out the ring's other members (only a partner that is a member of some ring
     # can be one)
     mates = np.sort(ring * n_c + mc)  # repeats, if any, change no match below
