@@ -20,9 +20,11 @@ from graphprofile.analysis.flows import (
     _anchored_windows,
     _by_receiver,
     _FanBar,
+    _FullWindows,
     _Ladder,
     _may_hold,
     _pair_runs,
+    _reach,
     _receivers,
     _window_senders,
 )
@@ -71,6 +73,44 @@ def test_may_hold_keeps_every_window_that_reaches_the_bar() -> None:
             assert np.array_equal(every, _may_hold(first, len(acc), np.arange(len(acc) + 1), need))
             dropped += int((~may).sum())
     assert dropped > 0  # and it does drop some
+
+
+@pytest.mark.parametrize("seed, n", [(1, 0), (2, 1), (3, 600), (4, 6000)])
+@pytest.mark.parametrize("least", [0, 1, 3, 7])
+@pytest.mark.parametrize("counted", [False, True])
+def test_full_windows_are_the_anchored_windows_that_hold_enough_rows(
+    seed: int, n: int, least: int, counted: bool
+) -> None:
+    acc, ts = _sorted_rows(seed, n, accounts=25, days=400)
+    cum = None
+    if counted:
+        cum = np.concatenate([[0], np.cumsum(np.random.default_rng(seed).random(n) < 0.5)])
+    end = int(ts.max()) + 1 if n else 1
+    key = acc * end + ts
+    rows = cum if cum is not None else np.arange(n + 1)
+    ladder = [DAY * 2**k for k in range(10)]
+    for widths in (ladder, [3 * DAY, 7 * DAY, 30 * DAY], [DAY // 2, DAY]):
+        full = _FullWindows(acc, ts, widths, least, cum)
+        for k, w in enumerate(widths):
+            first, start = _anchored_windows(acc, ts, w)
+            hi = np.searchsorted(key, acc[first] * end + np.minimum(start + w, end))
+            want = first[rows[hi] - rows[first] >= least]  # counted by brute force
+            got, got_start = full.at(k)
+            assert np.array_equal(got, want)
+            assert np.array_equal(got_start, ts[want])
+    if n:  # the reach itself: the time to the least-th counted row from each row on
+        reach = _reach(acc, ts, least, cum)
+        for r in np.random.default_rng(seed).choice(n, min(n, 200), replace=False):
+            mine = np.flatnonzero(acc == acc[r])
+            mine = mine[mine >= r]
+            if cum is not None:
+                mine = mine[np.diff(cum)[mine] > 0]
+            if least <= 0:
+                assert reach[r] == 0
+            elif len(mine) >= least:
+                assert reach[r] == ts[mine[least - 1]] - ts[r]
+            else:
+                assert reach[r] == np.iinfo(np.int64).max
 
 
 def test_receivers_match_pandas_groupbys() -> None:
