@@ -6,7 +6,10 @@ for rows that parsed (or were empty in an optional column).
 
 from __future__ import annotations
 
+import contextlib
 import re
+import threading
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -40,8 +43,27 @@ def flag(
     return reason
 
 
+_SHARED = threading.local()
+
+
+@contextlib.contextmanager
+def shared_nulls(n: int) -> Iterator[None]:
+    """Within the block, this thread's columns of ``n`` null reasons share one all-null
+    Arrow array (its ``n + 1`` zero offsets are made once, not once per column: ~0.07 s
+    a column of the 1M bank's 11M transactions, #16). Arrow arrays are immutable, and each
+    column is its own Series."""
+    _SHARED.nulls = pa.nulls(n, pa.large_string())
+    try:
+        yield
+    finally:
+        del _SHARED.nulls
+
+
 def _null_reasons(index: pd.Index) -> pd.Series:
-    return nullable_text(None, index)
+    nulls = getattr(_SHARED, "nulls", None)
+    if nulls is None or len(nulls) != len(index):
+        return nullable_text(None, index)
+    return pd.Series(pd.arrays.ArrowStringArray(nulls), index=index)
 
 
 def nullable_text(values: np.ndarray | None, index: pd.Index) -> pd.Series:
@@ -58,16 +80,17 @@ def nullable_text(values: np.ndarray | None, index: pd.Index) -> pd.Series:
 
 
 def sparse_text(values: np.ndarray, at: np.ndarray, index: pd.Index) -> pd.Series:
-    """:func:`nullable_text` of ``values`` when only the rows ``at`` (sorted positions) may
-    hold text and every other value is ``None``.
+    """:func:`nullable_text` of a column of ``len(index)`` values in which only the rows
+    ``at`` (sorted positions) may hold text, ``values`` (``str`` or ``None``, one per row of
+    ``at``), and every other value is ``None``.
 
     Only those rows are converted; the Arrow column is assembled from its buffers (offsets
     and validity from NumPy). A table's reason columns are such: at 1M customers 11M
     ``None`` per column, of which a handful are reasons; converting them all cost ~0.25 s
     a column, and testing them for ``None`` ~0.1 s a column each time (#16).
     """
-    n = len(values)
-    given = pa.array(values[at], type=pa.large_string(), from_pandas=True)
+    n = len(index)
+    given = pa.array(values, type=pa.large_string(), from_pandas=True)
     if given.null_count == len(given):
         return nullable_text(None, index)
     if given.null_count:  # keep only the rows with text
@@ -98,16 +121,25 @@ _MAY_TRIM = np.zeros(256, dtype=bool)
 _MAY_TRIM[9:14] = _MAY_TRIM[28:33] = _MAY_TRIM[128:] = True
 
 
+def _offsets(chunk: pa.Array) -> np.ndarray:
+    """The ``len(chunk) + 1`` offsets of a large-string array (its slice's own)."""
+    offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64)
+    return offsets[chunk.offset : chunk.offset + len(chunk) + 1]
+
+
+def _chunks(text: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
+    return text.chunks if isinstance(text, pa.ChunkedArray) else [text]
+
+
 def _nothing_to_trim(text: pa.Array | pa.ChunkedArray) -> bool:
     """Whether no value of large-string ``text`` can start or end with whitespace, from
     each value's first and last byte (no trimmed copy of the column is made)."""
-    for chunk in text.chunks if isinstance(text, pa.ChunkedArray) else [text]:
+    for chunk in _chunks(text):
         data = chunk.buffers()[2]
         if len(chunk) == 0 or data is None:
             continue
         bytes_ = np.frombuffer(data, dtype=np.uint8)
-        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64)
-        offsets = offsets[chunk.offset : chunk.offset + len(chunk) + 1]
+        offsets = _offsets(chunk)
         lo, hi = offsets[:-1], offsets[1:]
         filled = hi > lo  # empty values (and most nulls) have no bytes to look at
         if len(bytes_) == 0:
@@ -123,6 +155,44 @@ def _nothing_to_trim(text: pa.Array | pa.ChunkedArray) -> bool:
         if edge.any():
             return False
     return True
+
+
+def _empty_values(chunk: pa.Array) -> np.ndarray:
+    """Rows of a large-string array that hold an empty value (not a null)."""
+    offsets = _offsets(chunk)
+    empty = offsets[1:] == offsets[:-1]
+    if chunk.null_count:
+        empty &= np.asarray(chunk.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    return empty
+
+
+def _has_empty(text: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether any value of large-string ``text`` is empty, from its offsets (Arrow's
+    ``binary_length`` makes an 11M-row integer column of each of them first: ~0.12 s a
+    column of the 1M bank's transactions, #16)."""
+    return any(_empty_values(chunk).any() for chunk in _chunks(text) if len(chunk))
+
+
+def _empty_as_null(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Large-string ``text`` with its empty values null: each chunk's offsets and bytes
+    are kept and only a new validity bitmap is made (pandas' ``mask(s == "")`` rewrote
+    the column: ~0.47 s a column of the 1M bank's transactions, #16)."""
+    out = []
+    for chunk in _chunks(text):
+        n = len(chunk)
+        keep = ~_empty_values(chunk)
+        if chunk.null_count:
+            keep &= np.asarray(chunk.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        offsets = chunk.buffers()[1].slice(chunk.offset * 8, (n + 1) * 8)
+        data = chunk.buffers()[2] if chunk.buffers()[2] is not None else pa.py_buffer(b"")
+        bitmap = pa.py_buffer(np.packbits(keep, bitorder="little"))
+        nulls = n - int(np.count_nonzero(keep))
+        out.append(
+            pa.Array.from_buffers(pa.large_string(), n, [bitmap, offsets, data], null_count=nulls)
+        )
+    if isinstance(text, pa.ChunkedArray):
+        return pa.chunked_array(out, type=pa.large_string())
+    return out[0]
 
 
 def as_text(values: pd.Series) -> pd.Series:
@@ -141,26 +211,53 @@ def as_text(values: pd.Series) -> pd.Series:
             s = pd.Series(pd.arrays.ArrowStringArray(stripped), index=s.index, name=s.name)
             text = stripped
         del stripped
-    if not pc.any(pc.equal(pc.binary_length(text), 0)).as_py():
+    if not _has_empty(text):
         return s
-    return s.mask(s == "")
+    blank = pd.arrays.ArrowStringArray(_empty_as_null(text))
+    return pd.Series(blank, index=s.index, name=s.name)
 
 
 def parse_text(values: pd.Series, column: str, required: bool) -> tuple[pd.Series, pd.Series]:
     s = as_text(values)
     reason = _null_reasons(s.index)
     if required:
-        reason = reason.mask(s.isna(), f"missing {column}")
+        reason = _mark(reason, s.isna().to_numpy(dtype=bool), f"missing {column}")
     return s, reason
+
+
+def _mark(reason: pd.Series, mask: np.ndarray, text: str) -> pd.Series:
+    """``reason.mask(mask, text)``, or ``reason`` itself where no row is marked (pandas
+    rewrites the whole Arrow column on each mask: ~60 ms a column of 11M rows, #16)."""
+    if not mask.any():
+        return reason
+    return reason.mask(mask, text)
 
 
 def _drop(text: pd.Series, part: str) -> pd.Series:
     """``text.str.replace(part, "", regex=False)``, or ``text`` itself where no value holds
     ``part`` (a search copies nothing; a replacement copies the column: ~11M amounts at
     1M customers)."""
-    if not text.str.contains(part, regex=False).any():
+    if not _may_contain(text, part):
         return text
     return text.str.replace(part, "", regex=False)
+
+
+def _may_contain(text: pd.Series, part: str) -> bool:
+    """Whether a value of ``text`` may contain ``part``: a one-byte ``part`` is looked for
+    in the column's bytes at once (``str.contains`` made an 11M-row boolean column per
+    search of the 1M bank's amounts: 0.18 s, #16), a longer one with ``str.contains``."""
+    code = part.encode()
+    if len(code) != 1:
+        return bool(text.str.contains(part, regex=False).any())
+    for chunk in _chunks(arrow_strings(text)):
+        data = chunk.buffers()[2]
+        if len(chunk) == 0 or data is None:
+            continue
+        offsets = _offsets(chunk)
+        region = np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]
+        if (region == code[0]).any():  # a null's bytes, if it has any, only say "maybe"
+            return True
+    return False
 
 
 def parse_amount(
@@ -213,7 +310,7 @@ def parse_amount(
         unparsable = np.isnan(num_np) & ~missing & ~spelled_nan
     not_finite = ~np.isfinite(num_np) & ~missing & ~unparsable
     finite = np.isfinite(num_np)
-    reason = reason.mask(missing, f"missing {column}")
+    reason = _mark(reason, missing, f"missing {column}")
     reason = flag(reason, unparsable, text, f"unparsable {column} ")
     reason = flag(reason, not_finite, text, f"non-finite {column} ")
     reason = flag(reason, finite & (num_np <= 0), text, f"non-positive {column} ")
@@ -224,7 +321,7 @@ def parse_amount(
         f"{column} ",
         f" above the plausible maximum {max_amount:g} (mapping option max_amount)",
     )
-    return pd.Series(num_np, index=values.index), reason
+    return pd.Series(num_np, index=values.index, copy=False), reason
 
 
 class QuotedTimestamps:
@@ -307,7 +404,7 @@ def parse_timestamp(
         ts, no_local = _parse_text_ts(text, fmt, timezone, origin)
         bad = ts.isna() & ~missing & ~no_local
     if required:
-        reason = reason.mask(missing, f"missing {column}")
+        reason = _mark(reason, missing.to_numpy(dtype=bool), f"missing {column}")
     reason = flag(reason, bad, text, f"unparsable {column} ")
     reason = flag(
         reason,

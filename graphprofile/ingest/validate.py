@@ -39,6 +39,7 @@ from graphprofile.ingest.parse import (
     parse_bool,
     parse_text,
     parse_timestamp,
+    shared_nulls,
     show,
     sparse_text,
 )
@@ -178,14 +179,20 @@ def parse_cells(
     raw: RawTable, tm: TableMapping, now: pd.Timestamp
 ) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
     """Parse every canonical column of ``raw``; returns (frame, reason, reason_column)."""
+    with shared_nulls(len(raw.frame)):
+        return _parse_cells(raw, tm, now)
+
+
+def _parse_cells(
+    raw: RawTable, tm: TableMapping, now: pd.Timestamp
+) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
     df = raw.frame
     spec = TABLES[raw.table]
     out = pd.DataFrame(index=df.index)
     out[ROW] = df[ROW]
     # The first failing column gives the row's reason; only rows with a reason are touched
-    # (``has``: which rows have one; an object array of Nones is only tested through it).
-    reason_arr = np.full(len(df), None, dtype=object)
-    column_arr = np.full(len(df), None, dtype=object)
+    # (``has``: which rows have one); the reasons are kept for those rows only.
+    found: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # column -> (rows, reasons)
     has = np.zeros(len(df), dtype=bool)
     for column, (kind, required) in spec.items():
         if column not in df:
@@ -223,8 +230,8 @@ def parse_cells(
         out[column] = parsed
         new = reason.notna().to_numpy(dtype=bool) & ~has
         if new.any():
-            reason_arr[new] = reason.to_numpy(dtype=object)[new]
-            column_arr[new] = column
+            rows = np.flatnonzero(new)
+            found[column] = (rows, reason.iloc[rows].to_numpy(dtype=object))
             has |= new
     for extra in df.columns:
         if extra not in spec and extra != ROW:
@@ -233,16 +240,22 @@ def parse_cells(
     # a row misses a required value, so only rows that already have a reason are checked.
     cells = [c for c in df.columns if c != ROW]
     flagged = np.flatnonzero(has)
+    # each flagged row's reason and column, in row order (a row is found by one column)
+    rows = np.concatenate([r for r, _ in found.values()] or [np.zeros(0, np.intp)])
+    order = np.argsort(rows, kind="stable")
+    reasons = np.concatenate([v for _, v in found.values()] or [np.zeros(0, object)])[order]
+    columns = np.repeat(np.array(list(found), dtype=object), [len(r) for r, _ in found.values()])
+    columns = columns[order]
     if cells and len(flagged):
         part = df.iloc[flagged]
         empty = pd.concat([as_text(part[c]).isna() for c in cells], axis=1).all(axis=1)
-        empty_rows = flagged[empty.to_numpy(dtype=bool)]
-        reason_arr[empty_rows] = "empty row"
-        column_arr[empty_rows] = "(row)"
+        empty = empty.to_numpy(dtype=bool)
+        reasons[empty] = "empty row"
+        columns[empty] = "(row)"
     return (
         out,
-        sparse_text(reason_arr, flagged, df.index),
-        sparse_text(column_arr, flagged, df.index),
+        sparse_text(reasons, flagged, df.index),
+        sparse_text(columns, flagged, df.index),
     )
 
 

@@ -443,10 +443,18 @@ def test_default_mapping_unchanged() -> None:
     assert (tm.statement, tm.from_table, tm.kinds, tm.separator) == (None, None, {}, None)
 
 
-def test_common_rules_skip_only_the_values_they_would_not_change() -> None:
+@pytest.mark.parametrize("block", [None, 1, 7, 64])
+def test_common_rules_skip_only_the_values_they_would_not_change(
+    block: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """:func:`common` leaves printable-ASCII values with single inner spaces as they are
-    and runs the rules on the rest: the same result as the rules on every value."""
+    and runs the rules on the rest: the same result as the rules on every value (the
+    bytes looked at in blocks of any size, a double space split between two too)."""
+    from graphprofile.ingest import normalise
     from graphprofile.ingest.normalise import _common_rules, common
+
+    if block is not None:
+        monkeypatch.setattr(normalise, "BYTE_BLOCK", block)
 
     values = [
         "a b", "+44 7975 446955", "x@y.com", "", None, " lead", "trail ", "two  spaces",

@@ -10,7 +10,17 @@ import pyarrow.compute as pc
 from graphprofile._arrow import is_in
 from graphprofile.frames import Frames, TableStats
 from graphprofile.ingest.normalise import _KindCodes
-from graphprofile.ingest.parse import _nothing_to_trim, as_text, nullable_text, sparse_text
+from graphprofile.ingest.parse import (
+    _empty_as_null,
+    _has_empty,
+    _may_contain,
+    _nothing_to_trim,
+    _null_reasons,
+    as_text,
+    nullable_text,
+    shared_nulls,
+    sparse_text,
+)
 from graphprofile.ingest.pii import _phone_digits
 from graphprofile.ingest.validate import repeated_keys
 
@@ -58,6 +68,55 @@ def test_trim_check_never_misses_whitespace_the_trim_removes() -> None:
     assert not _nothing_to_trim(pa.array(["A1", "b\u00a0"], pa.large_string()))
 
 
+def _chunked_text(seed: int) -> pa.ChunkedArray:
+    """Short texts with empties, nulls, spaces and underscores, in sliced chunks."""
+    rng = np.random.default_rng(seed)
+    pool = ["", "A1", "b_2", "c 3", "é", "12.5", "_", " "]
+    values = [None if rng.random() < 0.1 else pool[i] for i in rng.integers(0, 8, 400)]
+    whole = pa.array(values, pa.large_string())
+    return pa.chunked_array([whole[:0], whole[3:150], whole[150:151], whole[151:]])
+
+
+def test_empty_values_become_null_as_pandas_masks_them() -> None:
+    for seed in range(5):
+        text = _chunked_text(seed)
+        s = pd.Series(pd.arrays.ArrowStringArray(text), name="c")
+        expected = s.mask(s == "")
+        got = pd.Series(pd.arrays.ArrowStringArray(_empty_as_null(text)), name="c")
+        pd.testing.assert_series_equal(got, expected)
+        for chunk in _empty_as_null(text).chunks:
+            chunk.validate(full=True)
+        assert _has_empty(text) == bool((s == "").any())
+        trimmed = s.str.strip()  # as_text: trimmed, then empty means missing
+        pd.testing.assert_series_equal(as_text(s), trimmed.mask(trimmed == ""))
+    no_empty = pa.chunked_array([pa.array(["a", None, "b"], pa.large_string())[1:]])
+    assert not _has_empty(no_empty)
+    assert _has_empty(pa.array(["a", ""], pa.large_string()))
+
+
+def test_byte_search_finds_what_str_contains_finds() -> None:
+    for seed in range(5):
+        s = pd.Series(pd.arrays.ArrowStringArray(_chunked_text(seed)))
+        for part in (" ", "_", ".", "x", "é"):
+            if _may_contain(s, part) is False:  # "no" must be right; "maybe" may be either
+                assert not s.str.contains(part, regex=False).any()
+            else:
+                assert s.str.contains(part, regex=False).any() or part.encode() != part
+    assert not _may_contain(pd.Series(["ab", None, "cd"], dtype="string"), " ")
+    assert _may_contain(pd.Series(["ab", None, "c d"], dtype="string"), " ")
+
+
+def test_shared_null_reasons_are_separate_columns() -> None:
+    index = pd.RangeIndex(4)
+    with shared_nulls(4):
+        a, b = _null_reasons(index), _null_reasons(index)
+        a[1] = "bad"  # one column's reason never shows in another's
+        assert b.isna().all() and a.tolist() == [pd.NA, "bad", pd.NA, pd.NA]
+        other = pd.RangeIndex(3)  # another length: its own column
+        pd.testing.assert_series_equal(_null_reasons(other), nullable_text(None, other))
+    pd.testing.assert_series_equal(b, nullable_text(None, index))
+
+
 def test_accounting_only_keeps_the_counts_and_the_shared_table() -> None:
     txns = pd.DataFrame({"txn_id": pd.Series(["t1"], dtype="string")})
     devices = pd.DataFrame({"device_id": pd.Series(["d1", "d2"], dtype="string")})
@@ -95,7 +154,7 @@ def test_sparse_text_is_nullable_text_of_the_same_values() -> None:
         values[at] = texts[: len(at)]
         index = pd.RangeIndex(n)
         expected = nullable_text(values, index)
-        got = sparse_text(values, at, index)
+        got = sparse_text(values[at], at, index)
         pd.testing.assert_series_equal(got, expected)
         arrow = got.array.__arrow_array__()
         arrow.validate(full=True)
