@@ -225,6 +225,17 @@ def _occlusion(
     return out
 
 
+def _column_medians(features: pd.DataFrame, x: np.ndarray) -> np.ndarray:
+    """:func:`_median` of ``x``, the rows of ``features`` as one float array: without NaN,
+    each column's median from the frame's own (contiguous) column -- the same values, but
+    no transposed copy of ``x`` (1.3 s of the 1M bank's learned model, most of it that
+    copy, #16)."""
+    if np.isnan(x).any():
+        return _median(x)
+    columns = (features.iloc[:, j].to_numpy(dtype="float64", copy=True) for j in range(x.shape[1]))
+    return np.array([np.median(c, overwrite_input=True) for c in columns])
+
+
 def _median(x: np.ndarray) -> np.ndarray:
     """Column medians ignoring NaN (0 for a column of NaN only)."""
     if not np.isnan(x).any():
@@ -271,7 +282,7 @@ def _cross_fit(
     score = np.zeros(len(y))
     contrib = np.zeros((len(y), len(cols)))
     split = kfold_cls(n_splits=folds, shuffle=True, random_state=seed)
-    base_median = _median(base)  # the same for every fold
+    base_median = _column_medians(features, base)  # the same for every fold
     degree = None if neighbours is None else _degree(neighbours)  # so are the partners
 
     def fold(train: np.ndarray, test: np.ndarray) -> None:
@@ -283,8 +294,14 @@ def _cross_fit(
             median = np.concatenate([base_median, _median(near)])
 
         def rows_of(rows: np.ndarray, near: np.ndarray | None = near) -> np.ndarray:
-            """The feature rows a step needs (no full-width copy of every row per fold)."""
-            return base[rows] if near is None else np.column_stack([base[rows], near[rows]])
+            """The feature rows a step needs (no full-width copy of every row per fold),
+            gathered straight into one array."""
+            if near is None:
+                return base[rows]
+            out = np.empty((len(rows), base.shape[1] + near.shape[1]))
+            np.take(base, rows, axis=0, out=out[:, : base.shape[1]], mode="clip")
+            np.take(near, rows, axis=0, out=out[:, base.shape[1] :], mode="clip")
+            return out
 
         model = model_cls(
             max_iter=max_iter,

@@ -284,7 +284,7 @@ def learn_behaviour(
     """
     n = len(known)
     feats, anomaly = found.features, found.anomaly
-    table = feats.copy()
+    table = feats.copy(deep=False)  # its own columns from here on (copy on write)
     table["anomaly_score"] = anomaly
     table["learned_score"] = np.nan
     meta: dict[str, Any] = {

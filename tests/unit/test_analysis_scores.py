@@ -14,7 +14,7 @@ from graphprofile.analysis.behaviour import (
     tail_surprise,
     triangle_counts,
 )
-from graphprofile.analysis.learned import learned_scores
+from graphprofile.analysis.learned import _column_medians, _median, learned_scores
 
 DAY = 86_400
 
@@ -433,3 +433,24 @@ def test_forest_scores_in_blocks_are_the_forest_s_own(monkeypatch) -> None:
     feats = pd.DataFrame(rng.poisson(2, size=(600, 3)).astype(float), columns=list("abc"))
     one = anomaly_scores(feats, seed=4, n_estimators=30, threads=1)
     assert np.array_equal(anomaly_scores(feats, seed=4, n_estimators=30, threads=2), one)
+
+
+def test_column_medians_are_the_medians_of_the_rows() -> None:
+    """The learned model's occlusion medians, read from the frame's own columns, equal
+    those of the row-major feature array (even and odd lengths, integer and float columns,
+    and a column with NaN sending every column through the NaN-aware path)."""
+    rng = np.random.default_rng(4)
+    for n in (1, 2, 7, 1000, 1001):
+        frame = pd.DataFrame(
+            {
+                "count": rng.integers(0, 5, n),
+                "amount": rng.lognormal(3, 2, n),
+                "flag": rng.random(n) < 0.3,
+                "share": rng.random(n),
+            }
+        )
+        x = frame.to_numpy(dtype="float64")
+        assert np.array_equal(_column_medians(frame, x), _median(x))
+        frame.loc[0, "amount"] = np.nan
+        x = frame.to_numpy(dtype="float64")
+        assert np.array_equal(_column_medians(frame, x), _median(x))
