@@ -240,6 +240,8 @@ def analyse(
         if not pending.done():  # still running: take back its last jobs it has not begun,
             pending.share()  # and load the learned model's library meanwhile
             load_libraries()
+            if not pending.done():  # and put the anomaly into words
+                found.anomaly_words()
         done = pending.result()
         membership, modularity, infl, btw_mode = (
             done.membership,

@@ -577,7 +577,7 @@ def sum_by_pair(edges: pd.DataFrame) -> pd.DataFrame:
     out = {"src": pair // n, "dst": pair % n}
     for col in edges.columns.drop(["src", "dst"]):
         out[col] = np.bincount(where, weights=edges[col].to_numpy(), minlength=len(pair))
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, copy=False)  # the fresh columns as they are: no 2-D block copy
 
 
 def _relationship_edges(

@@ -179,11 +179,23 @@ class Unsupervised:
         other, both ways (see :func:`partner_matrix`); ``None`` without payee accounts.
     anomaly : numpy.ndarray
         ``anomaly_score`` per customer.
+    words : list of list of str, optional
+        The anomaly's plain words per customer, once :meth:`anomaly_words` has put them
+        into words (``None`` until then).
     """
 
     features: pd.DataFrame
     partners: np.ndarray | None
     anomaly: np.ndarray
+    words: list[list[str]] | None = None
+
+    def anomaly_words(self) -> list[list[str]]:
+        """The anomaly in plain words per customer (:func:`_anomaly_words`), worked out on
+        the first call: it needs nothing else, so the analysis asks while it waits for the
+        graph worker, and :func:`learn_behaviour` finds them done."""
+        if self.words is None:
+            self.words = _anomaly_words(self.features[ANOMALY_COLUMNS], self.anomaly)
+        return self.words
 
 
 def unsupervised_behaviour(
@@ -322,7 +334,7 @@ def learn_behaviour(
         learned_reasons = learned.reasons
     return BehaviourResult(
         table=table,
-        anomaly_words=_anomaly_words(feats[ANOMALY_COLUMNS], anomaly),
+        anomaly_words=found.anomaly_words(),
         learned_reasons=learned_reasons,
         meta=meta,
     )
