@@ -138,3 +138,39 @@ def test_few_ids_are_hashed_by_arrow(monkeypatch: pytest.MonkeyPatch) -> None:
     assert np.array_equal(codes(column, index), _arrow_positions(column, index))
     members = is_in(column, pd.Series(IDS, dtype="string"))
     assert members.tolist() == [v in set(IDS) for v in VALUES[:100] + ODD] and not calls
+
+
+def _arrow_sorted_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes in text order and the sorted distinct values, by Arrow's own text sort."""
+    uniques = pc.array_sort_indices(pc.unique(arrow_strings(values).drop_null()))
+    ordered = pc.unique(arrow_strings(values).drop_null()).take(uniques)
+    found = pc.fill_null(pc.index_in(arrow_strings(values), value_set=ordered), -1)
+    if isinstance(found, pa.ChunkedArray):
+        found = found.combine_chunks()
+    return found.to_numpy(zero_copy_only=False).astype(np.int64), np.array(ordered.to_pylist())
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        VALUES,  # repeated ids of one prefix: ranked by their numbers, densely
+        [SPARSE[i] for i in RNG.integers(0, 3000, 5000)],  # sparse numbers: NumPy's sort
+        [f"9{i:05d}" for i in RNG.integers(0, 100_000, 4000)],  # digits only
+        [*VALUES[:3000], "B000000001"],  # another prefix: Arrow's text sort
+        [*VALUES[:3000], None],  # a null: Arrow's text sort
+        [*VALUES[:3000], "A00000001"],  # another width: Arrow's text sort
+    ],
+)
+def test_sorted_codes_of_numbered_values_are_the_text_order(values: list[str | None]) -> None:
+    column = _text(values)
+    got, uniques = arrow.sorted_codes(column)
+    want, want_uniques = _arrow_sorted_codes(column)
+    assert np.array_equal(got, want)
+    assert list(uniques) == list(want_uniques)
+    assert str(uniques.dtype) == "string" and pa.types.is_large_string(pa.array(uniques).type)
+    chunked = pd.Series(
+        pd.arrays.ArrowStringArray(
+            pa.chunked_array([arrow_strings(column)[:7], arrow_strings(column)[7:]])
+        )
+    )
+    assert np.array_equal(arrow.sorted_codes(chunked)[0], want)
