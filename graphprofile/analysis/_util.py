@@ -48,9 +48,12 @@ def igraph_seed(seed: int) -> Iterator[None]:
 
 def igraph_from_edges(n: int, src: np.ndarray, dst: np.ndarray, *, directed: bool) -> ig.Graph:
     """An igraph graph on ``n`` vertices from two integer edge-end arrays (no Python loop)."""
-    # list(zip(...)) of Python ints is igraph's fastest input path (measured ~1.5x a 2-D array)
-    edges = list(zip(np.asarray(src).tolist(), np.asarray(dst).tolist(), strict=True))
-    return ig.Graph(n=int(n), edges=edges, directed=directed)
+    # pairs of Python ints are igraph's fastest input (~1.5x a 2-D array), and handed to
+    # ``add_edges`` one by one rather than as a list of them all: 0.7 s against 1.1-1.2 s
+    # for the 1M bank's 2.9M money edges (#16), the same edges in the same order
+    graph = ig.Graph(n=int(n), directed=directed)
+    graph.add_edges(zip(np.asarray(src).tolist(), np.asarray(dst).tolist(), strict=True))
+    return graph
 
 
 def components(n: int, src: np.ndarray, dst: np.ndarray, *, strong: bool = False) -> np.ndarray:
