@@ -111,7 +111,7 @@ def write_table(df: pd.DataFrame, out_dir: Path, name: str, fmt: str = "parquet"
         Unknown format, or the directory cannot be written (permissions, disk full).
     """
     check_format(fmt)
-    path = Path(out_dir) / table_file(name, fmt)
+    path = Path(out_dir) / f"{name}.{fmt}"
     if fmt == "parquet":
         dictionary = _dictionary_columns(df)
         return atomic_write(
@@ -284,32 +284,13 @@ def write_results(tables: Mapping[str, pd.DataFrame], out_dir: Path, fmt: str) -
     OutputError
         ``name`` is not one of :data:`RESULT_TABLES`, or a file cannot be written.
     """
-    written = result_files(tables, fmt)
+    written = {}
     for name, table in tables.items():
-        if table is not None:
-            write_table(table, out_dir, name, fmt)
-    return written
-
-
-def result_files(tables: Mapping[str, pd.DataFrame | None], fmt: str) -> dict[str, str]:
-    """The files :func:`write_results` writes for ``tables`` (relative to the run
-    directory), known before they are written.
-
-    Raises
-    ------
-    OutputError
-        ``name`` is not one of :data:`RESULT_TABLES`, or ``fmt`` is unknown.
-    """
-    check_format(fmt)
-    for name in tables:
         if name not in RESULT_TABLES:
             raise OutputError(f"{name!r} is not a result table ({', '.join(RESULT_TABLES)})")
-    return {name: table_file(name, fmt) for name, table in tables.items() if table is not None}
-
-
-def table_file(name: str, fmt: str) -> str:
-    """The file name of result table ``name`` in format ``fmt``."""
-    return f"{name}.{fmt}"
+        if table is not None:
+            written[name] = str(write_table(table, out_dir, name, fmt).relative_to(out_dir))
+    return written
 
 
 # --- reading ------------------------------------------------------------------------------

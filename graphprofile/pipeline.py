@@ -63,7 +63,6 @@ from graphprofile.outputs import (
     check_format,
     load_outputs,
     prepare_out_dir,
-    result_files,
     write_json,
     write_rejects,
     write_results,
@@ -372,27 +371,21 @@ def run_job(
         with run.timed("analysis"):
             result = _analysis(config, graph, store, previous, run)
             run.notices.extend(f"skipped: {text}" for text in result.meta.get("skipped", []))
-        # the node and edge tables and the result tables are written in threads beside the
-        # report (and waited for after it): nothing changes them once built, Arrow's
-        # Parquet writer releases the GIL, and here the second CPU is free; during the
-        # analysis both are busy (the graph worker)
-        writer = cleanup.enter_context(ThreadPoolExecutor(2, "graphprofile-writer"))
         if graph is not None:
+            # the node and edge tables are written beside the exports and the report (and
+            # waited for after them): nothing changes them once built, Arrow's Parquet
+            # writer releases the GIL, and here the second CPU is free; during the
+            # analysis both are busy (the graph worker)
+            writer = cleanup.enter_context(ThreadPoolExecutor(1, "graphprofile-snapshot"))
             snapshot = writer.submit(write_snapshot, graph, out)
         with run.timed("exports"):
             vocabulary = tag_vocabulary(result.tags["tag"].unique())
             tables = result.tables() | {"tag_vocabulary": vocabulary}
             if previous is not None:
                 tables["changes"] = _changes(previous, result, run)
-            run.outputs.update(result_files(tables, config.fmt))
-            # each thread reads its own frames over the same columns (pandas may regroup a
-            # frame's columns as it reads it: no object is shared between the threads)
-            own = {name: None if df is None else df.copy(deep=False) for name, df in tables.items()}
-            exports = writer.submit(write_results, own, out, config.fmt)
-            if not config.report:
-                exports.result()
+            run.outputs.update(write_results(tables, out, config.fmt))
         if config.report:
-            with run.timed("report"):  # and the result tables' writing finished
+            with run.timed("report"):
                 run.outputs["report"] = REPORT
                 run.finished_at = pd.Timestamp.now(tz="UTC")  # run.json shows the same time
                 summary = summarise(run, config, frames, graph, result)
@@ -400,7 +393,6 @@ def run_job(
                     out, summary, graph=graph, changes=tables.get("changes"), **result.tables()
                 )
                 write_report(outputs, lang=config.lang)
-                exports.result()
             run.reporter.notice(f"report: {out / REPORT}")
         if snapshot is not None:
             with run.timed("snapshot"):
