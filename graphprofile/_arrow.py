@@ -94,6 +94,12 @@ def sorted_codes(values: pd.Series) -> tuple[np.ndarray, pd.api.extensions.Exten
     return codes, uniques
 
 
+def _dense(span: int, count: int) -> bool:
+    """Whether ``count`` numbers spread over ``span`` are looked up in a table indexed by
+    number (at most ~4 entries per number, or a million) rather than by sorting."""
+    return span < 4 * count + 1_000_000
+
+
 def _numbered_sorted_codes(
     text: pa.Array | pa.ChunkedArray,
 ) -> tuple[np.ndarray, pd.api.extensions.ExtensionArray] | None:
@@ -102,12 +108,13 @@ def _numbered_sorted_codes(
     of the numbers, so the codes are the numbers' ranks -- found by counting where the
     numbers are dense, else by NumPy's sort -- with no hashing nor sorting of text (the
     1M bank's 4.2M device ids: 1.6 s by Arrow's dictionary and text sort, #16)."""
-    found = _id_numbers(text)
+    arr = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text  # once
+    found = _id_numbers(arr)
     if found is None:
         return None
     numbers = found[2]
     low, top = int(numbers.min()), int(numbers.max())
-    if top - low < 4 * len(numbers) + 1_000_000:  # dense: a table of present numbers
+    if _dense(top - low, len(numbers)):  # a table of present numbers
         present = np.zeros(top - low + 1, dtype=bool)
         present[numbers - low] = True
         rank = np.cumsum(present, dtype=np.int64) - 1
@@ -119,7 +126,6 @@ def _numbered_sorted_codes(
     # each distinct value's text from one row that holds it (every such row spells it)
     row = np.empty(n_unique, dtype=np.int64)
     row[codes] = np.arange(len(codes), dtype=np.int64)
-    arr = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
     uniques = pd.arrays.ArrowStringArray(arr.take(pa.array(row)).cast(pa.large_string()))
     return codes, uniques
 
@@ -364,7 +370,7 @@ def _numbered_codes(
     chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
     top = int(numbers.max())
     table = None
-    if top < 4 * len(numbers) + 1_000_000:  # a table of at most ~4 entries per id
+    if _dense(top, len(numbers)):  # a table indexed by number
         table = np.full(top + 1, -1, dtype=np.int64)
         table[numbers] = np.arange(len(numbers))
     else:
