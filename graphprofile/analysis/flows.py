@@ -315,8 +315,7 @@ class _Ladder:
     When a width's half-slot is twice the previous one's, every slot of the wider grid is
     two slots of the narrower (``ts // 2h == (ts // h) // 2``), so its windows begin at a
     subset of the previous windows' first rows: only those are looked at, not every row
-    again. Any other width is computed afresh; the same width asked again (the fan-in's
-    bar and search share one ladder) is the windows already found. The same windows as
+    again. Any other width is computed afresh. The same windows as
     :func:`_anchored_windows`, row for row.
     """
 
@@ -330,8 +329,6 @@ class _Ladder:
     def at(self, w: int) -> tuple[np.ndarray, np.ndarray]:
         """``(first row, start)`` per window of width ``w`` (see :func:`_anchored_windows`)."""
         half = max(w // 2, 1)
-        if half == self._half:  # asked again (a bar and a detector sharing the ladder)
-            return self._first, self._start
         if self._half and half == 2 * self._half:
             a, slot = self._acc, self._start // half
             new = np.ones(len(a), dtype=bool)
@@ -417,8 +414,8 @@ class _FullWindows:
         self.acc, self.ts, self.widths = acc, ts, list(widths)
         self.reach = _reach(acc, ts, least, cum)
         halves = [max(w // 2, 1) for w in self.widths]
-        self._ladder = len(acc) > 0 and all(h == halves[0] << k for k, h in enumerate(halves))
-        if not self._ladder:
+        self._doubling = len(acc) > 0 and all(h == halves[0] << k for k, h in enumerate(halves))
+        if not self._doubling:
             return
         n = len(acc)
         base = ts // halves[0]
@@ -435,7 +432,7 @@ class _FullWindows:
     def at(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """``(first row, start)`` of the full windows of ``widths[k]``."""
         w = self.widths[k]
-        if self._ladder:
+        if self._doubling:
             first = self._rows[(self._full <= k) & (k < self._stay)]
         else:
             first = _anchored_windows(self.acc, self.ts, w)[0]
@@ -499,7 +496,7 @@ class _FanBar:
             self.n += max(self.n_pop - self.n, 0)
         # a count a wider window of the ladder is sure to reach at its percentile's place
         self._w, self._low = 0, 0
-        self.ladder = _Ladder(acc, ts)
+        self._ladder = _Ladder(acc, ts)
         if len(acc):
             self.end = int(ts.max()) + 1  # one account's keys stay below the next account's
             self.key = acc * self.end + ts
@@ -519,7 +516,7 @@ class _FanBar:
         floor = s.fan_min_degree if floor is None else floor
         if len(self.a) == 0:
             return floor
-        first, t0 = self.ladder.at(w)
+        first, t0 = self._ladder.at(w)
         place = (self.n - 1) * s.fan_percentile / 100  # sorted place the percentile reads
         low, high = int(np.floor(place)) - 1, int(np.ceil(place)) + 1  # a place to spare
         guess = self._low if w > self._w else 0
