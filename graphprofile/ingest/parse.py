@@ -180,15 +180,16 @@ def _empty_as_null(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArr
     out = []
     for chunk in _chunks(text):
         n = len(chunk)
-        keep = ~_empty_values(chunk)
+        offsets = _offsets(chunk)
+        keep = offsets[1:] > offsets[:-1]  # not empty, and not null (below)
         if chunk.null_count:
             keep &= np.asarray(chunk.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-        offsets = chunk.buffers()[1].slice(chunk.offset * 8, (n + 1) * 8)
+        own = chunk.buffers()[1].slice(chunk.offset * 8, (n + 1) * 8)
         data = chunk.buffers()[2] if chunk.buffers()[2] is not None else pa.py_buffer(b"")
         bitmap = pa.py_buffer(np.packbits(keep, bitorder="little"))
         nulls = n - int(np.count_nonzero(keep))
         out.append(
-            pa.Array.from_buffers(pa.large_string(), n, [bitmap, offsets, data], null_count=nulls)
+            pa.Array.from_buffers(pa.large_string(), n, [bitmap, own, data], null_count=nulls)
         )
     if isinstance(text, pa.ChunkedArray):
         return pa.chunked_array(out, type=pa.large_string())
