@@ -277,7 +277,9 @@ def _cross_fit(
     n_pos = int(y.sum())
     if n_pos < min_positives or int((~y).sum()) < folds:
         return None
-    base = features.to_numpy(dtype="float64")
+    # row order: each fold gathers its rows from it, and pandas gives a frame of many
+    # columns in column order, where gathering rows reads 37 pages per row (#16)
+    base = np.ascontiguousarray(features.to_numpy(dtype="float64"))
     cols = list(features.columns) + (NEAR_COLUMNS if neighbours is not None else [])
     score = np.zeros(len(y))
     contrib = np.zeros((len(y), len(cols)))
@@ -294,13 +296,15 @@ def _cross_fit(
             median = np.concatenate([base_median, _median(near)])
 
         def rows_of(rows: np.ndarray, near: np.ndarray | None = near) -> np.ndarray:
-            """The feature rows a step needs (no full-width copy of every row per fold),
-            gathered straight into one array."""
+            """The feature rows a step needs (no full-width copy of every row per fold).
+            Gathered by indexing, not ``np.take(..., out=<columns of out>)``: ``take``
+            copies an input that is not in row order whole, and a part of ``out`` to a
+            temporary and back (0.6 s a call at 1M customers, #16)."""
             if near is None:
                 return base[rows]
             out = np.empty((len(rows), base.shape[1] + near.shape[1]))
-            np.take(base, rows, axis=0, out=out[:, : base.shape[1]], mode="clip")
-            np.take(near, rows, axis=0, out=out[:, base.shape[1] :], mode="clip")
+            out[:, : base.shape[1]] = base[rows]
+            out[:, base.shape[1] :] = near[rows]
             return out
 
         model = model_cls(
