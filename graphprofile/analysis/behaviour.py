@@ -628,16 +628,23 @@ def distinct_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         ``x[first][group]`` has the bits of ``x``.
     """
     n = len(x)
-    bits = np.ascontiguousarray(x, dtype=np.float64).view(np.uint64).reshape(n, -1)
+    # the columns' bits one column at a time: ``x`` in column order (as pandas gives it)
+    # is read where it lies, never gathered row by row (#16)
+    columns = [
+        np.ascontiguousarray(x[:, j], dtype=np.float64).view(np.uint64) for j in range(x.shape[1])
+    ]
     h = np.full(n, 0x9E3779B97F4A7C15, dtype=np.uint64)
-    for j in range(bits.shape[1]):  # splitmix64-style mixing of each column into the hash
-        h ^= bits[:, j]
+    for column in columns:  # splitmix64-style mixing of each column into the hash
+        h ^= column
         h *= np.uint64(0xBF58476D1CE4E5B9)
         h ^= h >> np.uint64(31)
     order = np.argsort(h)
-    ordered = bits[order]
+    ordered = h[order]
     new = np.ones(n, dtype=bool)
-    new[1:] = (h[order][1:] != h[order][:-1]) | (ordered[1:] != ordered[:-1]).any(axis=1)
+    new[1:] = ordered[1:] != ordered[:-1]
+    for column in columns:  # neighbours in hash order with equal hashes: equal bits too?
+        ordered = column[order]
+        new[1:] |= ordered[1:] != ordered[:-1]
     starts = np.flatnonzero(new)
     group = np.empty(n, dtype=np.int64)
     group[order] = np.cumsum(new) - 1
@@ -677,14 +684,22 @@ def anomaly_scores(
     n = len(features)
     if n < 10:
         return np.zeros(n)
-    raw_x = np.clip(features.to_numpy(dtype="float64"), 0.0, None)
-    x = RobustScaler().fit_transform(np.log1p(raw_x))
+    # few full-size temporaries: the frame's copy clipped in place, its logarithm scaled in
+    # place (RobustScaler(copy=False)), and the trees' float32 rows (each array of 1M
+    # customers is 64-128 MB of memory the machine may have to fetch fresh, #16)
+    raw_x = features.to_numpy(dtype="float64", copy=True)
+    np.clip(raw_x, 0.0, None, out=raw_x)
+    x = RobustScaler(copy=False).fit_transform(np.log1p(raw_x))
+    # the trees read float32 (the forest casts to it), row by row: in row order a row's
+    # values share a cache line, in pandas' column order each is a page apart
+    rows32 = np.empty(x.shape, dtype=np.float32)
+    rows32[...] = x
     forest = IsolationForest(n_estimators=n_estimators, random_state=seed, n_jobs=1)
-    forest.fit(x)
+    forest.fit(rows32)
     # a row's score depends on its values alone: identical rows (a third of the customers
     # at 1M, e.g. the many with the same few transfers) are scored once
     first, group = distinct_rows(x)
-    isolated = -forest_scores(forest, x[first], threads=threads)[group]
+    isolated = -forest_scores(forest, rows32[first], threads=threads)[group]
     return _pct(_pct(isolated) + _pct(tail_surprise(raw_x)))
 
 
