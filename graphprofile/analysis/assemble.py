@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,12 @@ from graphprofile.analysis.flows import Txns
 from graphprofile.analysis.layers import evidence as layers_evidence
 from graphprofile.analysis.lazy_evidence import LazyEvidence, RingRows
 from graphprofile.analysis.projection import Projection
-from graphprofile.analysis.rings import identity_rings, ring_features
+from graphprofile.analysis.rings import (
+    RingBase,
+    identity_rings,
+    ring_base_features,
+    ring_community_features,
+)
 from graphprofile.analysis.risk import ring_reasons, ring_risk
 from graphprofile.analysis.settings import AnalysisSettings
 from graphprofile.analysis.unusual import evidence as unusual_evidence
@@ -329,43 +335,28 @@ def flow_parts(
     return parts
 
 
-def assemble_rings(
-    parts: list[RingPart],
-    proj: Projection,
-    graph: CanonicalGraph,
-    context: dict[str, Any],
-    *,
-    t0: int,
-    min_risk: float,
-    previous: pd.DataFrame | None,
-    match_min_share: float,
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """One ring table over every kind, filtered by risk, with stable ids.
+@dataclass
+class CollectedRings:
+    """The ring candidates of every kind in one numbering, with the features that do not
+    read the communities (:func:`collect_rings`)."""
 
-    Parameters
-    ----------
-    parts : list
-        ``(kind, cust_members, acc_members, evidence, stats)`` per kind; members use a
-        local ``ring`` number within the kind.
-    proj, graph, context
-        Projections, canonical graph and bank lookups.
-    t0 : int
-        Epoch seconds of the first transaction (to turn ring times into timestamps).
-    min_risk : float
-        Candidate rings below this risk are not reported.
-    previous : pandas.DataFrame or None
-        ``id`` (int), ``key`` (kind|customer) memberships of the previous run's rings.
-    match_min_share : float
-        See :func:`graphprofile.analysis.communities.match_ids`.
+    stats: pd.DataFrame
+    cust_members: pd.DataFrame
+    acc_members: pd.DataFrame
+    evidence: dict[str, tuple[Any, dict[int, int]]]
+    base: RingBase
 
-    Returns
-    -------
-    (pandas.DataFrame, pandas.DataFrame, dict)
-        Rings (columns :data:`RING_COLUMNS`), memberships ``cust, ring_id, kind, risk,
-        reasons``, and meta (candidates and reported rings per kind).
+
+def collect_rings(
+    parts: list[RingPart], proj: Projection, graph: CanonicalGraph, context: dict[str, Any]
+) -> CollectedRings | None:
+    """The first half of :func:`assemble_rings`, which needs no communities: the parts'
+    candidates numbered across kinds (``ring``), their members and
+    :func:`~graphprofile.analysis.rings.ring_base_features`. ``None``: no candidates.
+
+    The analysis calls it while its graph worker still finds the communities (#16);
+    ``context`` is read for everything but ``community``.
     """
-    cust_ids = proj.customers.to_numpy()
-    acc_ids = proj.accounts.to_numpy()
     frames, cm_all, am_all = [], [], []
     evidence: dict[str, tuple[Any, dict[int, int]]] = {}  # kind -> (evidence, global -> local)
     offset = 0
@@ -387,16 +378,66 @@ def assemble_rings(
         evidence[kind] = (ev, dict(zip(glob.to_numpy().tolist(), local.tolist(), strict=True)))
         offset += len(local)
     if not frames:
+        return None
+    cm_all_df = pd.concat(cm_all, ignore_index=True).drop_duplicates().astype("int64")
+    am_all_df = pd.concat(am_all, ignore_index=True).drop_duplicates().astype("int64")
+    rings = pd.concat(frames)
+    base = ring_base_features(cm_all_df, am_all_df, proj, graph, context=context)
+    return CollectedRings(rings, cm_all_df, am_all_df, evidence, base)
+
+
+def assemble_rings(
+    parts: list[RingPart],
+    proj: Projection,
+    graph: CanonicalGraph,
+    context: dict[str, Any],
+    *,
+    t0: int,
+    min_risk: float,
+    previous: pd.DataFrame | None,
+    match_min_share: float,
+    collected: CollectedRings | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """One ring table over every kind, filtered by risk, with stable ids.
+
+    Parameters
+    ----------
+    parts : list
+        ``(kind, cust_members, acc_members, evidence, stats)`` per kind; members use a
+        local ``ring`` number within the kind.
+    proj, graph, context
+        Projections, canonical graph and bank lookups.
+    t0 : int
+        Epoch seconds of the first transaction (to turn ring times into timestamps).
+    min_risk : float
+        Candidate rings below this risk are not reported.
+    previous : pandas.DataFrame or None
+        ``id`` (int), ``key`` (kind|customer) memberships of the previous run's rings.
+    match_min_share : float
+        See :func:`graphprofile.analysis.communities.match_ids`.
+    collected : CollectedRings, optional
+        :func:`collect_rings` of these ``parts`` (computed here when omitted).
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame, dict)
+        Rings (columns :data:`RING_COLUMNS`), memberships ``cust, ring_id, kind, risk,
+        reasons``, and meta (candidates and reported rings per kind).
+    """
+    cust_ids = proj.customers.to_numpy()
+    acc_ids = proj.accounts.to_numpy()
+    if collected is None:
+        collected = collect_rings(parts, proj, graph, context)
+    if collected is None:
         empty = pd.DataFrame({c: pd.Series([], dtype=t) for c, t in RING_COLUMNS.items()})
         members = pd.DataFrame(
             {"cust": [], "ring_id": [], "kind": [], "risk": [], "reasons": []}
         ).astype({"cust": "int64", "risk": "float64"})
         return empty, members, {"candidates": {}, "reported": {}}
-    cm_all_df = pd.concat(cm_all, ignore_index=True).drop_duplicates().astype("int64")
-    am_all_df = pd.concat(am_all, ignore_index=True).drop_duplicates().astype("int64")
-    rings = pd.concat(frames)
-    feats = ring_features(cm_all_df, am_all_df, proj, graph, context=context)
-    rings = rings.join(feats)
+    cm_all_df, am_all_df = collected.cust_members, collected.acc_members
+    evidence = collected.evidence
+    feats = ring_community_features(collected.base, proj, context.get("community"))
+    rings = collected.stats.join(feats)
     if "head" in rings:  # fan-in: does the collector pass the money to a cash-out channel?
         head = rings["head"].to_numpy(dtype="float64")
         ok = np.isfinite(head)

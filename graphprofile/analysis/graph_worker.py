@@ -482,6 +482,11 @@ class Pending:
             self._here[job] = (run(), round(time.perf_counter() - start, 3))
         return list(self._here)
 
+    def taken(self, job: str) -> Any:
+        """The result of ``job`` if :meth:`share` did it here (``None`` otherwise)."""
+        done = self._here.get(job)
+        return None if done is None else done[0]
+
     def result(self) -> GraphJobs:
         """The jobs' results; computed in this process instead if the worker failed."""
         try:

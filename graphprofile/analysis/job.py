@@ -19,7 +19,9 @@ import pandas as pd
 
 from graphprofile.analysis import graph_worker
 from graphprofile.analysis.assemble import (
+    CollectedRings,
     assemble_rings,
+    collect_rings,
     flow_parts,
     identity_part,
     previous_ring_keys,
@@ -91,8 +93,9 @@ class _Log:
         self._clock = time.perf_counter()
 
     def lap(self, job: str) -> None:
+        """Add the time since the previous lap to ``job``'s seconds."""
         now = time.perf_counter()
-        self.seconds[job] = round(now - self._clock, 3)
+        self.seconds[job] = round(self.seconds.get(job, 0.0) + now - self._clock, 3)
         self._clock = now
 
     def skip(self, job: str, why: str) -> None:
@@ -236,12 +239,19 @@ def analyse(
         graph, proj.account_customer, n, txn_src=txn_src, txn_dst=txn_dst, settings=s, seed=seed
     )
     log.lap("behaviour")
+    collected: CollectedRings | None = None
     if pending is not None:
         if not pending.done():  # still running: take back its last jobs it has not begun,
             pending.share()  # and load the learned model's library meanwhile
             load_libraries()
             if not pending.done():  # and put the anomaly into words
                 found.anomaly_words()
+            here = pending.taken("identity_rings")
+            if not pending.done() and (here is not None or not identity):
+                # every ring candidate is here: what of the rings needs no communities
+                log.lap("graph_worker_wait")
+                collected = collect_rings([here, *parts] if here else parts, proj, graph, context)
+                log.lap("rings_collected")
         done = pending.result()
         membership, modularity, infl, btw_mode = (
             done.membership,
@@ -270,7 +280,7 @@ def analyse(
             seed=seed,
         )
         rings, ring_members, ring_meta = _assemble(
-            graph, proj, s, context, parts, t0, previous_rings, log
+            graph, proj, s, context, parts, t0, previous_rings, log, collected
         )
         beh = learning.result()
     ring_meta["flows"] = flow_meta
@@ -366,8 +376,10 @@ def _assemble(
     t0: int,
     previous_rings: pd.DataFrame | None,
     log: _Log,
+    collected: CollectedRings | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """Ring candidates assembled, scored (ring risk) and filtered."""
+    """Ring candidates assembled, scored (ring risk) and filtered (``collected``: their
+    :func:`~graphprofile.analysis.assemble.collect_rings`, when already done)."""
     prev_keys = (
         previous_ring_keys(previous_rings)
         if previous_rings is not None and len(previous_rings)
@@ -382,6 +394,7 @@ def _assemble(
         min_risk=s.ring_min_risk,
         previous=prev_keys,
         match_min_share=s.match_min_share,
+        collected=collected,
     )
     log.lap("ring_risk")
     return rings, members, {"rings": meta}

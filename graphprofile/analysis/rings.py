@@ -14,6 +14,8 @@ activity (transactions per member, relative to the bank's median).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -82,15 +84,19 @@ def _ring_accounts_of_customers(members: pd.DataFrame, proj: Projection) -> pd.D
     return members.merge(owner, on="cust")[["ring", "acc"]]
 
 
-def ring_features(
+def ring_base_features(
     cust_members: pd.DataFrame,
     acc_members: pd.DataFrame | None,
     proj: Projection,
     graph: CanonicalGraph,
     *,
     context: dict[str, object],
-) -> pd.DataFrame:
-    """Features of rings given their members (one row per ring, indexed by ``ring``).
+) -> RingBase:
+    """:func:`ring_features` but those that read the communities (``cohesion`` and
+    ``community_strength``), with what those need that the communities do not change.
+
+    Everything here can be computed while the communities are still being found (the
+    analysis does so while it waits for its graph worker, #16).
 
     Parameters
     ----------
@@ -107,9 +113,8 @@ def ring_features(
 
     Returns
     -------
-    pandas.DataFrame
-        ``size, n_accounts, internal_flow, external_flow, density, account_age_days,
-        young_account_share, young_share, known_fraud_share, cash_out_share, activity_ratio``.
+    RingBase
+        :func:`ring_features`' columns but ``cohesion`` and ``community_strength``.
     """
     if acc_members is None:
         acc_members = _ring_accounts_of_customers(cust_members, proj)
@@ -195,9 +200,63 @@ def ring_features(
     )
     med = float(context["activity_median"]) or 1.0
     out["activity_ratio"] = act.groupby(level=0).mean() / med
-    out["cohesion"] = _cohesion(cust_members, inside, proj, context.get("community"))
-    out["community_strength"] = community_strength(proj, context.get("community"))
+    return RingBase(out, _cohesion_base(cust_members, inside, proj))
+
+
+@dataclass
+class RingBase:
+    """:func:`ring_base_features`: the features that do not read the communities, and
+    the community-free part of ``cohesion`` (:func:`_cohesion_base`)."""
+
+    features: pd.DataFrame
+    cohesion: CohesionBase | None
+
+
+def ring_community_features(
+    base: RingBase, proj: Projection, community: np.ndarray | None
+) -> pd.DataFrame:
+    """:func:`ring_features` from :func:`ring_base_features` and the communities:
+    ``base.features`` with ``cohesion`` and ``community_strength`` added (a new frame)."""
+    out = base.features.copy()
+    out["cohesion"] = _cohesion(base.cohesion, community)
+    out["community_strength"] = community_strength(proj, community)
     return out
+
+
+def ring_features(
+    cust_members: pd.DataFrame,
+    acc_members: pd.DataFrame | None,
+    proj: Projection,
+    graph: CanonicalGraph,
+    *,
+    context: dict[str, object],
+) -> pd.DataFrame:
+    """Features of rings given their members (one row per ring, indexed by ``ring``).
+
+    Parameters
+    ----------
+    cust_members : pandas.DataFrame
+        ``ring, cust`` memberships.
+    acc_members : pandas.DataFrame or None
+        ``ring, acc`` memberships; ``None``: every account of the member customers.
+    proj : Projection
+        Projections and lookups.
+    graph : CanonicalGraph
+        For account opening dates and known-fraud flags.
+    context : dict
+        Bank-wide lookups from :func:`bank_context`; ``community`` (community id per
+        customer position), when present, for ``cohesion`` and ``community_strength``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``size, n_accounts, internal_flow, external_flow, density, account_age_days,
+        young_account_share, young_share, known_fraud_share, cash_out_share,
+        activity_ratio, cohesion, community_strength`` and the rest: the columns of
+        :func:`ring_base_features`, then those of :func:`ring_community_features`.
+    """
+    base = ring_base_features(cust_members, acc_members, proj, graph, context=context)
+    return ring_community_features(base, proj, context.get("community"))  # type: ignore[arg-type]
 
 
 def _member_rows(
@@ -246,12 +305,44 @@ def community_strength(proj: Projection, community: np.ndarray | None) -> float:
     return float(np.clip((within - chance) / (1.0 - chance), 0.0, 1.0)) if chance < 1 else 0.0
 
 
-def _cohesion(
-    cust_members: pd.DataFrame,
-    inside: pd.DataFrame,
-    proj: Projection,
-    community: np.ndarray | None,
-) -> pd.Series:
+@dataclass
+class CohesionBase:
+    """What ``cohesion`` needs that the communities do not change (:func:`_cohesion_base`):
+    the rings' own transfers between two customers (``ring, a, b``), whether each is
+    answered by money the other way, and the members' partners outside their ring
+    (:func:`_circle_links`)."""
+
+    members: pd.DataFrame
+    pairs: pd.DataFrame
+    back: np.ndarray
+    links: tuple[np.ndarray, np.ndarray]
+    n_c: int
+
+
+def _cohesion_base(
+    cust_members: pd.DataFrame, inside: pd.DataFrame, proj: Projection
+) -> CohesionBase | None:
+    """The community-free part of :func:`_cohesion` (``None``: no ring transfers)."""
+    if len(inside) == 0:
+        return None
+    a = proj.account_customer[inside["src"].to_numpy()]
+    b = proj.account_customer[inside["dst"].to_numpy()]
+    pairs = pd.DataFrame({"ring": inside["ring"].to_numpy(), "a": a, "b": b})
+    pairs = pairs[(pairs["a"] >= 0) & (pairs["b"] >= 0) & (pairs["a"] != pairs["b"])]
+    # people who pay each other both ways know each other, whatever their circles
+    n_c = len(proj.customers)
+    ea, eb = proj.money_customers()
+    pa, pb = pairs["a"].to_numpy(), pairs["b"].to_numpy()
+    # only money edges from a ring pair's payee to its payer can answer: look among those
+    payee, payer = np.zeros(n_c, dtype=bool), np.zeros(n_c, dtype=bool)
+    payee[pb], payer[pa] = True, True
+    ok = (ea >= 0) & (eb >= 0)
+    ok[ok] = payee[ea[ok]] & payer[eb[ok]]
+    back = np.isin(pb * n_c + pa, ea[ok] * n_c + eb[ok])
+    return CohesionBase(cust_members, pairs, back, _circle_links(cust_members, proj), n_c)
+
+
+def _cohesion(base: CohesionBase | None, community: np.ndarray | None) -> pd.Series:
     """Share of a ring's own transfers (account pairs) between people of one social circle.
 
     Groups of people who know each other -- friends settling a bill, a club, housemates
@@ -269,15 +360,11 @@ def _cohesion(
     bank with a few huge communities meet there by chance). ``NaN`` without communities
     or such transfers.
     """
-    if community is None or len(inside) == 0:
+    if community is None or base is None:
         return pd.Series(dtype="float64")
-    circle = _circles(cust_members, proj, community)
-    a = proj.account_customer[inside["src"].to_numpy()]
-    b = proj.account_customer[inside["dst"].to_numpy()]
-    pairs = pd.DataFrame({"ring": inside["ring"].to_numpy(), "a": a, "b": b})
-    pairs = pairs[(pairs["a"] >= 0) & (pairs["b"] >= 0) & (pairs["a"] != pairs["b"])]
+    circle = _circles_of(base.members, base.links, community)
+    pairs, n_c = base.pairs, base.n_c
     # each end's circle in its ring (-1: none), looked up by one integer key
-    n_c = len(proj.customers)
     known = _ring_keys(circle["ring"], circle["cust"], n_c)
     order = np.argsort(known, kind="stable")
     known, circles = known[order], circle["circle"].to_numpy(dtype=np.int64)[order]
@@ -285,16 +372,7 @@ def _cohesion(
     circ_a = _circle_of(known, circles, ring * n_c + pairs["a"].to_numpy(dtype=np.int64))
     circ_b = _circle_of(known, circles, ring * n_c + pairs["b"].to_numpy(dtype=np.int64))
     same = (circ_a == circ_b) & (circ_a >= 0)
-    # people who pay each other both ways know each other, whatever their circles
-    ea, eb = proj.money_customers()
-    pa, pb = pairs["a"].to_numpy(), pairs["b"].to_numpy()
-    # only money edges from a ring pair's payee to its payer can answer: look among those
-    payee, payer = np.zeros(n_c, dtype=bool), np.zeros(n_c, dtype=bool)
-    payee[pb], payer[pa] = True, True
-    ok = (ea >= 0) & (eb >= 0)
-    ok[ok] = payee[ea[ok]] & payer[eb[ok]]
-    back = np.isin(pb * n_c + pa, ea[ok] * n_c + eb[ok])
-    same |= back
+    same |= base.back
     # chance that a random customer shares a's circle: big communities meet by chance
     sizes = np.bincount(community, minlength=int(community.max()) + 1) / len(community)
     chance = np.where(circ_a >= 0, sizes[np.maximum(circ_a, 0).astype(np.int64)], 0.0)
@@ -341,6 +419,12 @@ def _circles(cust_members: pd.DataFrame, proj: Projection, community: np.ndarray
     pandas merges and a groupby (the same answer: ``tests/unit/test_analysis_rings.py``; the
     merges took 8.7 s at 3M customers).
     """
+    return _circles_of(cust_members, _circle_links(cust_members, proj), community)
+
+
+def _circle_links(cust_members: pd.DataFrame, proj: Projection) -> tuple[np.ndarray, np.ndarray]:
+    """Every (member row, partner) tie of :func:`_circles`, before any community is read:
+    each money edge between the member and a customer not in the member's ring, once."""
     n_c = len(proj.customers)
     a, b = proj.money_customers()
     ok = (a >= 0) & (b >= 0) & (a != b)
@@ -368,7 +452,15 @@ def _circles(cust_members: pd.DataFrame, proj: Projection, community: np.ndarray
     keys += partner[maybe]
     keep = np.ones(len(row), dtype=bool)
     keep[maybe] = ~_sorted_match(mates, keys)[1]
-    row, partner = row[keep], partner[keep]
+    return row[keep], partner[keep]
+
+
+def _circles_of(
+    cust_members: pd.DataFrame, links: tuple[np.ndarray, np.ndarray], community: np.ndarray
+) -> pd.DataFrame:
+    """:func:`_circles` from the ties :func:`_circle_links` found."""
+    row, partner = links
+    mc = cust_members["cust"].to_numpy(dtype=np.int64)
     out = np.full(len(mc), -1, dtype=np.int64)
     if len(row):
         circle = community[partner].astype(np.int64)

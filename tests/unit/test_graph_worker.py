@@ -390,3 +390,48 @@ def test_a_dead_spare_is_replaced_by_a_new_worker(graph, monkeypatch: pytest.Mon
     assert pending is not None and pending.pid != spare.proc.pid
     assert pending.result().run["where"] == "worker process"
     assert not spare.dir.exists()
+
+
+def test_rings_collected_while_the_worker_runs_give_the_same_tables(
+    graph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wait for a worker that is still running is used for the part of the rings that
+    needs no communities (collect_rings); the tables are those of one process."""
+    here = analyse(graph, run_id="r", computed_at=NOW, seed=7, workers=1)
+    monkeypatch.setattr(graph_worker, "WORKER_MIN_EDGES", 0)
+    # the worker counts as running until its result is asked for: this process takes back
+    # the identity rings (when the worker has not begun them) and then collects the rings
+    monkeypatch.setattr(graph_worker.Pending, "done", lambda self: False)
+    there = analyse(graph, run_id="r", computed_at=NOW, seed=7, workers=2)
+    took_identity = "identity_rings" in there.meta["graph_jobs"].get("here", [])
+    assert ("rings_collected" in there.meta["seconds"]) == took_identity
+    for name, table in here.tables().items():
+        pd.testing.assert_frame_equal(table, there.tables()[name], obj=name)
+    assert (there.rings["kind"] == "identity").sum() > 0
+
+
+def test_collected_rings_assemble_as_the_whole_assembly(graph) -> None:
+    """assemble_rings given collect_rings of its parts (computed earlier, before the
+    communities were known) gives the very tables it gives computing them itself."""
+    from graphprofile.analysis.assemble import assemble_rings, collect_rings, flow_parts
+    from graphprofile.analysis.communities import partition
+    from graphprofile.analysis.flows import flow_patterns
+    from graphprofile.analysis.projection import transaction_accounts
+    from graphprofile.analysis.rings import bank_context, known_fraud
+
+    s = AnalysisSettings()
+    proj = project(graph)
+    src, dst = transaction_accounts(graph, proj.accounts)
+    context = bank_context(graph, proj, txn_src=src, txn_dst=dst, known=known_fraud(graph, proj))
+    kinds, cycles, tx, _ = flow_patterns(graph, proj, s, src_codes=src, dst_codes=dst)
+    parts = [identity_part(proj), *flow_parts(kinds, cycles, tx, proj, s)]
+    collected = collect_rings(parts, proj, graph, context)  # no communities in context yet
+    assert collected is not None and "community" not in context
+    context["community"] = partition(proj.relationship, proj.rel_edges, s, seed=3)[0]
+    args = dict(t0=tx.t0, min_risk=s.ring_min_risk, previous=None, match_min_share=0.5)
+    whole = assemble_rings(parts, proj, graph, context, **args)
+    halves = assemble_rings(parts, proj, graph, context, collected=collected, **args)
+    assert len(whole[0]) > 0 and whole[0]["cohesion"].notna().any()
+    pd.testing.assert_frame_equal(whole[0], halves[0])
+    pd.testing.assert_frame_equal(whole[1], halves[1])
+    assert whole[2] == halves[2]
