@@ -85,6 +85,8 @@ FEATURE_WORDS: dict[str, str] = {
 }
 #: Rows predicted at once when occluding features (bounds the memory of the batch).
 OCCLUSION_BATCH = 262_144
+#: Rows per call of the boosted model's prediction (:func:`_predict`).
+PREDICT_ROWS = 4_096
 #: Fold-safe proximity features added per fold when payment partners are given.
 NEAR_COLUMNS = ["near_fraud_1", "near_fraud_2"]
 
@@ -204,6 +206,20 @@ def _degree(neighbours: Any) -> np.ndarray:
     return np.asarray(neighbours.sum(axis=1), dtype="float64").ravel()
 
 
+def _predict(model: Any, x: np.ndarray) -> np.ndarray:
+    """``model.predict_proba(x)[:, 1]``, :data:`PREDICT_ROWS` rows at a time.
+
+    The model adds its trees one after the other over all the rows it is given, so rows
+    that no longer fit in the CPU's cache are read from memory once per tree; in blocks
+    that fit, once. A row's probability is its own, the same in any block: 0.55 -> 0.27 s
+    for 200k rows of the 1M bank's 37 features (#16).
+    """
+    out = np.empty(len(x))
+    for lo in range(0, len(x), PREDICT_ROWS):
+        out[lo : lo + PREDICT_ROWS] = model.predict_proba(x[lo : lo + PREDICT_ROWS])[:, 1]
+    return out
+
+
 def _occlusion(
     model: Any, x: np.ndarray, score: np.ndarray, median: np.ndarray, rate: float
 ) -> np.ndarray:
@@ -220,7 +236,7 @@ def _occlusion(
         occluded = np.tile(rows, (k, 1))
         feature = np.repeat(np.arange(k), len(rows))
         occluded[np.arange(len(occluded)), feature] = median[feature]
-        p = _unshift(model.predict_proba(occluded)[:, 1], rate).reshape(k, len(rows))
+        p = _unshift(_predict(model, occluded), rate).reshape(k, len(rows))
         out[lo : lo + step] = score[lo : lo + step, None] - p.T
     return out
 
@@ -325,7 +341,7 @@ def _cross_fit(
             neg = np.sort(np.random.default_rng(seed).choice(neg, keep_neg, replace=False))
         fit_rows = np.sort(np.concatenate([train[y[train]], neg]))
         model.fit(rows_of(fit_rows), y[fit_rows])
-        p = _unshift(model.predict_proba(rows_of(test))[:, 1], rate)
+        p = _unshift(_predict(model, rows_of(test)), rate)
         score[test] = p
         explain = test[p >= explain_from]  # reasons only where the score matters
         contrib[explain] = _occlusion(model, rows_of(explain), score[explain], median, rate)
