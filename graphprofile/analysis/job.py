@@ -244,8 +244,6 @@ def analyse(
         if not pending.done():  # still running: take back its last jobs it has not begun,
             pending.share()  # and load the learned model's library meanwhile
             load_libraries()
-            if not pending.done():  # and put the anomaly into words
-                found.anomaly_words()
             here = pending.taken("identity_rings")
             if not pending.done() and (here is not None or not identity):
                 # every ring candidate is here: what of the rings needs no communities
@@ -282,6 +280,7 @@ def analyse(
         rings, ring_members, ring_meta = _assemble(
             graph, proj, s, context, parts, t0, previous_rings, log, collected
         )
+        found.anomaly_words()  # the anomaly in words while the model is still fitted
         beh = learning.result()
     ring_meta["flows"] = flow_meta
     ring_meta["graph_jobs"] = where

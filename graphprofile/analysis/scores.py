@@ -22,6 +22,7 @@ it is ordinary, so it says something only against the bank's own labels (learned
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,16 +109,20 @@ def _anomaly_words(x: pd.DataFrame, anomaly: np.ndarray, *, top: int = 2) -> lis
     rows = np.flatnonzero(anomaly >= 0.9)
     if len(rows) == 0:
         return out
-    v = np.log1p(np.clip(x.to_numpy(dtype="float64"), 0.0, None))
-    # each feature contiguous and partitioned in place (the same values as along axis 0
-    # of ``v``, faster); a partition keeps each column's values, so the quartiles after
-    # the median are those of ``v`` too
-    columns = np.array(v.T, order="C")  # a copy, whatever the layout of v
+    # one array of the customers' size: the frame's copy, clipped and logged in place
+    v = x.to_numpy(dtype="float64", copy=True)
+    np.clip(v, 0.0, None, out=v)
+    np.log1p(v, out=v)
+    top_rows = v[rows]
+    # then each feature partitioned in place (the same values as along axis 0 of ``v``,
+    # faster; each is contiguous in pandas' column order); a partition keeps each
+    # column's values, so the quartiles after the median are those of ``v`` too
+    columns = v.T
     med = np.median(columns, axis=1, overwrite_input=True)
     q1, q3 = np.percentile(columns, [25, 75], axis=1, overwrite_input=True)
-    del columns
+    del columns, v
     scale = np.where(q3 - q1 > 0, q3 - q1, np.maximum(np.abs(med), 1.0))
-    z = (v[rows] - med) / scale
+    z = (top_rows - med) / scale
     order = np.argsort(-z, axis=1, kind="stable")[:, :top]
     # a row's words follow from its ``top`` features and which of them lie above 1: one
     # code per row (feature + 1 where it does, 0 where not, in base ``k + 1``), each
@@ -188,14 +193,28 @@ class Unsupervised:
     partners: np.ndarray | None
     anomaly: np.ndarray
     words: list[list[str]] | None = None
+    _words_lock: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False
+    )
 
     def anomaly_words(self) -> list[list[str]]:
         """The anomaly in plain words per customer (:func:`_anomaly_words`), worked out on
-        the first call: it needs nothing else, so the analysis asks while it waits for the
-        graph worker, and :func:`learn_behaviour` finds them done."""
-        if self.words is None:
-            self.words = _anomaly_words(self.features[ANOMALY_COLUMNS], self.anomaly)
-        return self.words
+        the first call: it needs nothing else, so the analysis asks while the learned
+        score is fitted in another thread, and :func:`learn_behaviour` finds them done
+        (a second thread asking meanwhile waits for the first's answer)."""
+        with self._words_lock:
+            if self.words is None:
+                self.words = _anomaly_words(self.features[ANOMALY_COLUMNS], self.anomaly)
+            return self.words
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_words_lock"]  # a lock does not pickle; each copy gets its own
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._words_lock = threading.Lock()
 
 
 def unsupervised_behaviour(
