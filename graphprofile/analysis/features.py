@@ -7,6 +7,7 @@ score. Both engines (embedded and ``--engine gds``) end with :func:`customer_pro
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ from graphprofile.analysis.proximity import Proximity
 from graphprofile.analysis.risk import customer_risk
 from graphprofile.analysis.scores import SCORE_COLUMNS, BehaviourResult, score_inputs
 from graphprofile.analysis.settings import AnalysisSettings
-from graphprofile.analysis.tags import build_tags
+from graphprofile.analysis.tags import TagParts, build_tags, graph_tag_parts
 
 #: Every feature after ``customer_id``, with the type of the property it becomes in the graph
 #: database (``gp_<column>``; Bloom's names: bigint, number, string, boolean).
@@ -116,6 +117,34 @@ def customer_features(
     pandas.DataFrame
         Columns :data:`FEATURE_COLUMNS`, one row per customer in position order.
     """
+    table = _graph_features(
+        customers,
+        community_ids=community_ids,
+        community_sizes=community_sizes,
+        influence=influence,
+        rings=rings,
+        ring_members=ring_members,
+        best=best,
+        proximity=proximity,
+        known=known,
+    )
+    return _with_scores(table, scores, risk, reasons, computed_at)
+
+
+def _graph_features(
+    customers: pd.Index,
+    *,
+    community_ids: np.ndarray,
+    community_sizes: np.ndarray,
+    influence: pd.DataFrame,
+    rings: pd.DataFrame,
+    ring_members: pd.DataFrame,
+    best: pd.DataFrame,
+    proximity: Proximity,
+    known: np.ndarray,
+) -> pd.DataFrame:
+    """:func:`customer_features`' columns up to ``known_fraud`` (those that need neither
+    the behaviour scores nor the risk)."""
     n = len(customers)
     n_rings = (
         np.bincount(ring_members["cust"].to_numpy(dtype=np.int64), minlength=n)
@@ -148,12 +177,74 @@ def customer_features(
     features["fraud_hops"] = proximity.fraud_hops
     features["fraud_proximity"] = proximity.fraud_proximity
     features["known_fraud"] = known
+    return features
+
+
+def _with_scores(
+    table: pd.DataFrame,
+    scores: pd.DataFrame,
+    risk: np.ndarray,
+    reasons: list[str],
+    computed_at: pd.Timestamp,
+) -> pd.DataFrame:
+    """:func:`_graph_features`' table with the behaviour scores, the risk and the stamp:
+    the ``features`` table (``table`` itself is left as it is)."""
+    features = table.copy(deep=False)
     for col in SCORE_COLUMNS:
         features[col] = scores[col].to_numpy()
     features["risk_score"] = risk
     features["risk_reasons"] = reasons
     features["computed_at"] = computed_at
     return features[FEATURE_COLUMNS]
+
+
+@dataclass
+class EarlyProfiles:
+    """What of the customer profiles needs neither the behaviour scores nor the risk
+    (:func:`early_profiles`)."""
+
+    ring_risk: np.ndarray
+    ring_reason: list[dict[str, Any] | None]
+    table: pd.DataFrame
+    ring_members: pd.DataFrame
+    tag_parts: TagParts
+
+
+def early_profiles(
+    proj: Projection,
+    *,
+    settings: AnalysisSettings,
+    community_ids: np.ndarray,
+    community_sizes: np.ndarray,
+    influence: pd.DataFrame,
+    rings: pd.DataFrame,
+    ring_members: pd.DataFrame,
+    proximity: Proximity,
+    known: np.ndarray,
+    embedded: np.ndarray,
+) -> EarlyProfiles:
+    """The first half of :func:`customer_profiles`, which reads neither the behaviour
+    scores nor the risk: each customer's riskiest ring, the ``features`` columns up to
+    ``known_fraud`` and every tag but the risk tags. The analysis makes it while the
+    learned score is fitted (#16); the parameters are :func:`customer_profiles`' (``known``:
+    the known-fraud flags)."""
+    best = best_rings(ring_members)
+    ring_risk, ring_reason = ring_risk_of(best, len(proj.customers))
+    table = _graph_features(
+        proj.customers,
+        community_ids=community_ids,
+        community_sizes=community_sizes,
+        influence=influence,
+        rings=rings,
+        ring_members=ring_members,
+        best=best,
+        proximity=proximity,
+        known=known,
+    )
+    cust_ids = proj.customers.to_numpy()
+    rm = ring_members.assign(customer_id=cust_ids[ring_members["cust"].to_numpy(dtype=np.int64)])
+    parts = graph_tag_parts(table, rm, settings=settings, embeddedness=embedded)
+    return EarlyProfiles(ring_risk, ring_reason, table, rm, parts)
 
 
 def customer_profiles(
@@ -171,6 +262,7 @@ def customer_profiles(
     embedded: np.ndarray,
     run_id: str,
     computed_at: pd.Timestamp,
+    early: EarlyProfiles | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """Customer risk, the ``features`` table and the tags (the last analysis job).
 
@@ -201,6 +293,9 @@ def customer_profiles(
         Written into every tag.
     computed_at : pandas.Timestamp
         Stamp of the run.
+    early : EarlyProfiles, optional
+        :func:`early_profiles` of these inputs, when made already (while the learned
+        score was fitted); made here otherwise.
 
     Returns
     -------
@@ -209,12 +304,23 @@ def customer_profiles(
     """
     n = len(proj.customers)
     known = context["known_fraud"]
-    best = best_rings(ring_members)
-    ring_risk, ring_reason = ring_risk_of(best, n)
+    if early is None:
+        early = early_profiles(
+            proj,
+            settings=settings,
+            community_ids=community_ids,
+            community_sizes=community_sizes,
+            influence=influence,
+            rings=rings,
+            ring_members=ring_members,
+            proximity=proximity,
+            known=known,
+            embedded=embedded,
+        )
     risk, reasons = customer_risk(
         n,
-        ring_risk_of=ring_risk,
-        ring_reason_of=ring_reason,
+        ring_risk_of=early.ring_risk,
+        ring_reason_of=early.ring_reason,
         known=known,
         hops=proximity.hops,
         neighbours=proximity.neighbours,
@@ -223,30 +329,14 @@ def customer_profiles(
         cash_out=context["cash_out"],
         **score_inputs(behaviour),
     )
-    features = customer_features(
-        proj.customers,
-        community_ids=community_ids,
-        community_sizes=community_sizes,
-        influence=influence,
-        rings=rings,
-        ring_members=ring_members,
-        best=best,
-        proximity=proximity,
-        known=known,
-        scores=behaviour.table,
-        risk=risk,
-        reasons=reasons,
-        computed_at=computed_at,
-    )
-    cust_ids = proj.customers.to_numpy()
-    rm = ring_members.assign(customer_id=cust_ids[ring_members["cust"].to_numpy(dtype=np.int64)])
+    features = _with_scores(early.table, behaviour.table, risk, reasons, computed_at)
     tags = build_tags(
         features,
-        rm,
+        early.ring_members,
         settings=settings,
         customer_reasons=reasons,
         run_id=run_id,
         computed_at=computed_at,
-        embeddedness=embedded,
+        parts=early.tag_parts,
     )
     return features, tags, reasons

@@ -33,7 +33,7 @@ from graphprofile.analysis.communities import (
     embeddedness,
     partition,
 )
-from graphprofile.analysis.features import customer_profiles
+from graphprofile.analysis.features import customer_profiles, early_profiles
 from graphprofile.analysis.flows import flow_patterns
 from graphprofile.analysis.projection import Projection, project, transaction_accounts
 from graphprofile.analysis.proximity import Proximity, customer_proximity, no_proximity
@@ -280,7 +280,25 @@ def analyse(
         rings, ring_members, ring_meta = _assemble(
             graph, proj, s, context, parts, t0, previous_rings, log, collected
         )
-        found.anomaly_words()  # the anomaly in words while the model is still fitted
+        # while the model is still fitted: the anomaly in words, and what of the profiles
+        # reads neither the learned score nor the risk
+        found.anomaly_words()
+        edges = proj.rel_edges
+        embedded = embeddedness(
+            edges["src"].to_numpy(), edges["dst"].to_numpy(), edges["weight"].to_numpy(), comm.ids
+        )
+        early = early_profiles(
+            proj,
+            settings=s,
+            community_ids=comm.ids,
+            community_sizes=comm.sizes,
+            influence=infl,
+            rings=rings,
+            ring_members=ring_members,
+            proximity=near,
+            known=context["known_fraud"],
+            embedded=embedded,
+        )
         beh = learning.result()
     ring_meta["flows"] = flow_meta
     ring_meta["graph_jobs"] = where
@@ -289,7 +307,6 @@ def analyse(
     log.lap("learned")
 
     log.say("risk and tags")
-    edges = proj.rel_edges
     features, tags, _reasons = customer_profiles(
         proj,
         settings=s,
@@ -301,11 +318,10 @@ def analyse(
         proximity=near,
         context=context,
         behaviour=beh,
-        embedded=embeddedness(
-            edges["src"].to_numpy(), edges["dst"].to_numpy(), edges["weight"].to_numpy(), comm.ids
-        ),
+        embedded=embedded,
         run_id=run_id,
         computed_at=computed_at,
+        early=early,
     )
     communities = community_table(proj, comm.ids, features, risk_medium=s.risk_medium)
     log.lap("risk_and_tags")

@@ -28,6 +28,7 @@ Every row carries ``run_id`` and ``computed_at`` (the feature-store event timest
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -55,6 +56,124 @@ def strongest_reason(reasons: list[str], mask: np.ndarray) -> np.ndarray:
     return out
 
 
+@dataclass
+class TagParts:
+    """The tags that do not read the customer risk (:func:`graph_tag_parts`): those the
+    risk tags follow (community, influence, bridge, money hub, near known fraud) and those
+    they precede (ring memberships). Each part has a ``_position`` column (the customer's
+    row in ``features``)."""
+
+    before_risk: list[pd.DataFrame]
+    rings: list[pd.DataFrame]
+
+
+def _part(
+    cid: np.ndarray, mask: np.ndarray, tag: str, value, score, reasons="[]"
+) -> pd.DataFrame | None:
+    """The tag rows of the customers in ``mask`` (``None``: nobody)."""
+    if not mask.any():
+        return None
+    return pd.DataFrame(
+        {
+            "customer_id": cid[mask],
+            POSITION: np.flatnonzero(mask),
+            "tag": tag,
+            "value": np.asarray(value, dtype=object)[mask]
+            if isinstance(value, np.ndarray)
+            else value,
+            "score": np.asarray(score, dtype="float64")[mask],
+            "reasons": np.asarray(reasons, dtype=object)[mask]
+            if not isinstance(reasons, str)
+            else reasons,
+        }
+    )
+
+
+def graph_tag_parts(
+    features: pd.DataFrame,
+    ring_members: pd.DataFrame,
+    *,
+    settings: AnalysisSettings,
+    embeddedness: np.ndarray | None = None,
+) -> TagParts:
+    """Every tag of :func:`build_tags` but the risk tags: they read ``features``' columns
+    up to ``known_fraud`` only, so the analysis makes them while the learned score is
+    still fitted (#16). The parameters are :func:`build_tags`'."""
+    cid = features["customer_id"].to_numpy()
+    parts: list[pd.DataFrame | None] = []
+    has_comm = ~pd.isna(features["community_id"]).to_numpy()
+    comm_str = features["community_id"].astype("string").fillna("").to_numpy(dtype=object)
+    size = features["community_size"].astype("float64").fillna(0).to_numpy()
+    embedded = np.ones(len(cid)) if embeddedness is None else np.asarray(embeddedness, float)
+    parts.append(
+        _part(cid, has_comm & (size > 1), "community", comm_str, np.clip(embedded, 0.0, 1.0))
+    )
+    pr_pct = features["pagerank_pct"].to_numpy(dtype="float64")
+    pr = features["pagerank"].to_numpy(dtype="float64")
+    rank_in = rank_within(
+        features["community_id"].astype("Float64").fillna(np.nan).to_numpy(dtype="float64"), pr
+    )
+    pct_in = 1.0 - (rank_in - 1.0) / np.maximum(size, 1.0)
+    for p in settings.influence_percentiles:
+        tag = f"influencer:top{_fmt_pct(p)}pct"
+        parts.append(_part(cid, pr_pct > 100.0 - p, tag, comm_str, pr_pct / 100.0))
+        k = np.maximum(1, np.floor(size * p / 100.0))
+        in_comm = has_comm & (size >= settings.min_community_for_tags) & (rank_in <= k)
+        tag = f"community_influencer:top{_fmt_pct(p)}pct"
+        parts.append(_part(cid, in_comm, tag, comm_str, pct_in))
+    btw = features["betweenness"].to_numpy(dtype="float64")
+    btw_pct = pd.Series(btw).rank(method="max", pct=True).to_numpy() * 100
+    bridge = (btw_pct > 99.0) & (btw > 0)
+    parts.append(_part(cid, bridge, "bridge:top1pct", comm_str, btw_pct / 100.0))
+    mpr = features["money_pagerank_pct"].to_numpy(dtype="float64")
+    parts.append(_part(cid, mpr > 99.0, "money_hub:top1pct", comm_str, mpr / 100.0))
+
+    hops = features["fraud_hops"].astype("Float64").fillna(np.nan).to_numpy(dtype="float64")
+    near = (hops == 1) | (hops == 2)
+    parts.append(
+        _part(
+            cid,
+            near,
+            "near_known_fraud",
+            _hop_text(hops, near),
+            features["fraud_proximity"].astype("Float64").fillna(0.0).to_numpy(dtype="float64"),
+        )
+    )
+    rings: list[pd.DataFrame] = []
+    if len(ring_members):
+        rm = ring_members
+        at = (
+            rm["cust"].to_numpy(dtype=np.int64)
+            if "cust" in rm
+            else pd.Index(cid).get_indexer(rm["customer_id"].to_numpy())
+        )
+        rings.append(
+            pd.DataFrame(
+                {
+                    "customer_id": rm["customer_id"].to_numpy(),
+                    POSITION: at,
+                    "tag": "ring_member",
+                    "value": rm["ring_id"].to_numpy(),
+                    "score": rm["risk"].to_numpy(dtype="float64"),
+                    "reasons": rm["reasons"].to_numpy(),
+                }
+            )
+        )
+        rings.append(
+            pd.DataFrame(
+                {
+                    "customer_id": rm["customer_id"].to_numpy(),
+                    POSITION: at,
+                    "tag": "ring_member:" + rm["kind"].astype("str"),
+                    "value": rm["ring_id"].to_numpy(),
+                    "score": rm["risk"].to_numpy(dtype="float64"),
+                    "reasons": "[]",
+                }
+            )
+        )
+    return TagParts([part for part in parts if part is not None], rings)
+
+
 def build_tags(
     features: pd.DataFrame,
     ring_members: pd.DataFrame,
@@ -64,6 +183,7 @@ def build_tags(
     run_id: str,
     computed_at: pd.Timestamp,
     embeddedness: np.ndarray | None = None,
+    parts: TagParts | None = None,
 ) -> pd.DataFrame:
     """Long-format tags from the features and ring memberships.
 
@@ -84,107 +204,34 @@ def build_tags(
     embeddedness : numpy.ndarray, optional
         Share of each customer's relationship weight inside its community (the
         ``community`` tag's score); 1.0 when omitted.
+    parts : TagParts, optional
+        :func:`graph_tag_parts` of these features, memberships and settings, when made
+        already (then ``ring_members`` and ``embeddedness`` are not read).
 
     Returns
     -------
     pandas.DataFrame
         Columns :data:`TAG_COLUMNS`, sorted by customer, tag, value.
     """
-    cid = features["customer_id"].to_numpy()
-    parts: list[pd.DataFrame] = []
-
-    def add(mask: np.ndarray, tag: str, value, score, reasons="[]") -> None:
-        if not mask.any():
-            return
-        parts.append(
-            pd.DataFrame(
-                {
-                    "customer_id": cid[mask],
-                    POSITION: np.flatnonzero(mask),
-                    "tag": tag,
-                    "value": np.asarray(value, dtype=object)[mask]
-                    if isinstance(value, np.ndarray)
-                    else value,
-                    "score": np.asarray(score, dtype="float64")[mask],
-                    "reasons": np.asarray(reasons, dtype=object)[mask]
-                    if not isinstance(reasons, str)
-                    else reasons,
-                }
-            )
+    if parts is None:
+        parts = graph_tag_parts(
+            features, ring_members, settings=settings, embeddedness=embeddedness
         )
-
-    has_comm = ~pd.isna(features["community_id"]).to_numpy()
-    comm_str = features["community_id"].astype("string").fillna("").to_numpy(dtype=object)
-    size = features["community_size"].astype("float64").fillna(0).to_numpy()
-    embedded = np.ones(len(cid)) if embeddedness is None else np.asarray(embeddedness, float)
-    add(has_comm & (size > 1), "community", comm_str, np.clip(embedded, 0.0, 1.0))
-    pr_pct = features["pagerank_pct"].to_numpy(dtype="float64")
-    pr = features["pagerank"].to_numpy(dtype="float64")
-    rank_in = rank_within(
-        features["community_id"].astype("Float64").fillna(np.nan).to_numpy(dtype="float64"), pr
-    )
-    pct_in = 1.0 - (rank_in - 1.0) / np.maximum(size, 1.0)
-    for p in settings.influence_percentiles:
-        add(pr_pct > 100.0 - p, f"influencer:top{_fmt_pct(p)}pct", comm_str, pr_pct / 100.0)
-        k = np.maximum(1, np.floor(size * p / 100.0))
-        in_comm = has_comm & (size >= settings.min_community_for_tags) & (rank_in <= k)
-        add(in_comm, f"community_influencer:top{_fmt_pct(p)}pct", comm_str, pct_in)
-    btw = features["betweenness"].to_numpy(dtype="float64")
-    btw_pct = pd.Series(btw).rank(method="max", pct=True).to_numpy() * 100
-    add((btw_pct > 99.0) & (btw > 0), "bridge:top1pct", comm_str, btw_pct / 100.0)
-    mpr = features["money_pagerank_pct"].to_numpy(dtype="float64")
-    add(mpr > 99.0, "money_hub:top1pct", comm_str, mpr / 100.0)
-
-    hops = features["fraud_hops"].astype("Float64").fillna(np.nan).to_numpy(dtype="float64")
-    near = (hops == 1) | (hops == 2)
-    add(
-        near,
-        "near_known_fraud",
-        _hop_text(hops, near),
-        features["fraud_proximity"].astype("Float64").fillna(0.0).to_numpy(dtype="float64"),
-    )
+    cid = features["customer_id"].to_numpy()
     risk = features["risk_score"].to_numpy(dtype="float64")
     reasons = np.asarray(customer_reasons, dtype=object)
     high = risk >= settings.risk_high
     medium = (risk >= settings.risk_medium) & ~high
     driver = strongest_reason(customer_reasons, high | medium)
-    add(high, "risk:high", driver, risk, reasons)
-    add(medium, "risk:medium", driver, risk, reasons)
-    if len(ring_members):
-        rm = ring_members
-        at = (
-            rm["cust"].to_numpy(dtype=np.int64)
-            if "cust" in rm
-            else pd.Index(cid).get_indexer(rm["customer_id"].to_numpy())
-        )
-        parts.append(
-            pd.DataFrame(
-                {
-                    "customer_id": rm["customer_id"].to_numpy(),
-                    POSITION: at,
-                    "tag": "ring_member",
-                    "value": rm["ring_id"].to_numpy(),
-                    "score": rm["risk"].to_numpy(dtype="float64"),
-                    "reasons": rm["reasons"].to_numpy(),
-                }
-            )
-        )
-        parts.append(
-            pd.DataFrame(
-                {
-                    "customer_id": rm["customer_id"].to_numpy(),
-                    POSITION: at,
-                    "tag": "ring_member:" + rm["kind"].astype("str"),
-                    "value": rm["ring_id"].to_numpy(),
-                    "score": rm["risk"].to_numpy(dtype="float64"),
-                    "reasons": "[]",
-                }
-            )
-        )
-    if not parts:
+    risk_parts = [
+        _part(cid, high, "risk:high", driver, risk, reasons),
+        _part(cid, medium, "risk:medium", driver, risk, reasons),
+    ]
+    every = [*parts.before_risk, *(p for p in risk_parts if p is not None), *parts.rings]
+    if not every:
         tags = pd.DataFrame({c: pd.Series([], dtype="str") for c in TAG_COLUMNS[:5]})
     else:
-        tags = pd.concat(parts, ignore_index=True)
+        tags = pd.concat(every, ignore_index=True)
     tags = tags.astype({"customer_id": "str", "tag": "str", "value": "str", "reasons": "str"})
     tags["score"] = tags["score"].astype("float64")
     tags["run_id"] = run_id

@@ -435,3 +435,28 @@ def test_collected_rings_assemble_as_the_whole_assembly(graph) -> None:
     pd.testing.assert_frame_equal(whole[0], halves[0])
     pd.testing.assert_frame_equal(whole[1], halves[1])
     assert whole[2] == halves[2]
+
+
+def test_profiles_begun_while_the_model_is_fitted_are_the_whole_profiles(
+    graph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The analysis makes what of the profiles needs neither the learned score nor the risk
+    (early_profiles) while the model is fitted; customer_profiles given it makes the very
+    features and tags it makes from the same inputs alone."""
+    from graphprofile.analysis import job
+
+    seen: dict = {}
+    whole = job.customer_profiles
+
+    def spy(proj, **kw):
+        seen.update(proj=proj, **kw)
+        return whole(proj, **kw)
+
+    monkeypatch.setattr(job, "customer_profiles", spy)
+    result = analyse(graph, run_id="r", computed_at=NOW, seed=7, workers=1)
+    assert seen["early"] is not None
+    alone = {k: v for k, v in seen.items() if k not in ("proj", "early")}
+    features, tags, _ = whole(seen["proj"], **alone)
+    pd.testing.assert_frame_equal(features, result.features)
+    pd.testing.assert_frame_equal(tags, result.tags)
+    assert set(tags["tag"]) >= {"community", "risk:high", "ring_member"}
