@@ -421,8 +421,13 @@ class _FullWindows:
         base = ts // halves[0]
         levels = len(self.widths)
         stay = np.full(n, levels, dtype=np.int64)  # the level a row stops beginning a window
-        # the bit length of the XOR: frexp's exponent (exact below 2**53 base slots)
-        stay[1:] = np.frexp((base[1:] ^ base[:-1]).astype(np.float64))[1]
+        # the bit length of the XOR: the exponent of its float (exact below 2**53 base
+        # slots), read from the float's bits (frexp's, without its array of mantissas)
+        bits = (base[1:] ^ base[:-1]).astype(np.float64).view(np.int64)
+        bits >>= 52
+        bits -= 1022  # 2**(e - 1) <= x < 2**e; a zero XOR gives -1022, its bit length is 0
+        stay[1:] = np.maximum(bits, 0, out=bits)
+        del bits
         stay[1:][acc[1:] != acc[:-1]] = levels  # an account's first row always begins one
         stay[0] = levels
         full = np.searchsorted(np.asarray(self.widths), self.reach, side="right")
@@ -666,6 +671,7 @@ def find_fan_in(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, int]:
     # every threshold is at least ``fan_min_degree``: windows with fewer rows never reach it
     windows = _FullWindows(d_acc, d_ts, widths, s.fan_min_degree)
     cum = np.zeros(len(d_amount) + 1)
+    counted = np.empty(len(d_amount))  # one buffer for every width's amounts
     for k, w in enumerate(widths):
         need = bar.need(w, s)
         lo, t = windows.at(k)
@@ -679,7 +685,9 @@ def find_fan_in(tx: Txns, s: AnalysisSettings) -> tuple[pd.DataFrame, int]:
         # sends (one that also pays the account outside any window of this width: an
         # employer's salary, a relative's allowance) is the account's own income, not
         # money the fan gathered
-        np.cumsum(np.where(pair_span > w, 0.0, d_amount), out=cum[1:])
+        np.copyto(counted, d_amount)
+        np.putmask(counted, pair_span > w, 0.0)
+        np.cumsum(counted, out=cum[1:])
         total = cum[hi] - cum[lo]
         until = _held_until(d_acc, d_ts, pair_span, hi, onward, w, tx.last)
         sent = tx.sent_between(d_acc[lo], d_ts[lo], until)
