@@ -266,8 +266,10 @@ def _score_reason_texts(
     s_learn: np.ndarray,
     learned: np.ndarray | None,
     learned_reasons: list[list[dict[str, Any]]] | None,
+    drivers: np.ndarray | None = None,
 ) -> np.ndarray:
-    """JSON reasons of customers in no ring, not known fraud and with no scored neighbour.
+    """JSON reasons of customers in no ring, not known fraud and with no scored neighbour
+    (and, given ``drivers``, each one's :func:`driver` written into it at its row).
 
     The text is exactly ``json.dumps(items, sort_keys=True)`` of the items
     :func:`customer_risk` lists (background flags, ``behaviour_anomaly``, ``learned``),
@@ -302,29 +304,54 @@ def _score_reason_texts(
         zip(rows.tolist(), young[rows].tolist(), cash_out[rows].tolist(), strict=True)
     ):
         parts = []
+        top = (0.0, "")  # the heaviest item's (weight, type), as driver() would find it
         if y:
             parts.append(_YOUNG_TEXT)
+            top = (0.15, "young_accounts")
         if c:
             parts.append(_CASH_OUT_TEXT)
+            top = max(top, (0.1, "cash_out"))
         if with_anom[k]:
             words = anomaly_words[i] if anomaly_words is not None else None
             unusual = f', "unusual": {encoded(words)}' if words else ""
+            weight = _r(w_anom[k])
             parts.append(
                 f'{{"percentile": {_r(pct[k])!r}, "type": "behaviour_anomaly"{unusual}, '  # type: ignore[index]
-                f'"weight": {_r(w_anom[k])!r}}}'
+                f'"weight": {weight!r}}}'
             )
+            top = max(top, (weight, "behaviour_anomaly"))
         if with_learn[k]:
             found = learned_reasons[i] if learned_reasons is not None else None
             features = f'"features": {encoded([c["words"] for c in found])}, ' if found else ""
+            weight = _r(w_learn[k])
             parts.append(
                 f'{{{features}"score": {_r(score[k])!r}, "type": "learned", '  # type: ignore[index]
-                f'"weight": {_r(w_learn[k])!r}}}'
+                f'"weight": {weight!r}}}'
             )
+            top = max(top, (weight, "learned"))
         out[k] = "[" + ", ".join(parts) + "]"
+        if drivers is not None:
+            drivers[i] = top[1]
     return out
 
 
-def customer_risk(
+def driver(items: list[dict[str, Any]]) -> str:
+    """The ``type`` of the heaviest of a customer's reason items (by weight, then type;
+    ``""`` for none): the value of its ``risk:high`` / ``risk:medium`` tag."""
+    if not items:
+        return ""
+    top = max(items, key=lambda r: (float(r.get("weight") or 0.0), str(r.get("type"))))
+    return str(top.get("type", ""))
+
+
+def customer_risk(n: int, **inputs: Any) -> tuple[np.ndarray, list[str]]:
+    """Customer risk in [0, 1] by noisy-OR, and JSON reasons per customer: the first two
+    of :func:`customer_risk_and_drivers`, whose parameters these are."""
+    risk, reasons, _ = customer_risk_and_drivers(n, **inputs)
+    return risk, reasons
+
+
+def customer_risk_and_drivers(
     n: int,
     *,
     ring_risk_of: np.ndarray,
@@ -339,8 +366,9 @@ def customer_risk(
     learned: np.ndarray | None = None,
     learned_reasons: list[list[dict[str, Any]]] | None = None,
     share: np.ndarray | None = None,
-) -> tuple[np.ndarray, list[str]]:
-    """Customer risk in [0, 1] by noisy-OR, and JSON reasons per customer.
+) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Customer risk in [0, 1] by noisy-OR, JSON reasons and the strongest reason's type
+    per customer.
 
     Parameters
     ----------
@@ -375,8 +403,10 @@ def customer_risk(
 
     Returns
     -------
-    (numpy.ndarray, list of str)
-        Risk and reasons (JSON text) per customer.
+    (numpy.ndarray, list of str, numpy.ndarray)
+        Risk, reasons (JSON text) and :func:`driver` of the reasons' items (object array,
+        ``""`` without reasons) per customer: the type the risk tags name, worked out from
+        the items as they are written rather than by reading the text back (#16).
     """
     s_known = known.astype("float64")
     if hops is not None:
@@ -449,8 +479,11 @@ def customer_risk(
     # ring members, known fraud and known-fraud neighbours: their reasons carry objects of
     # their own, written by the encoder
     linked = has_ring[listed] | known[listed] | (s_prox[listed] > 0)
+    drivers = np.full(n, "", dtype=object)
     for i in listed[linked].tolist():
-        reasons[i] = json.dumps(items_of(i), sort_keys=True)
+        items = items_of(i)
+        reasons[i] = json.dumps(items, sort_keys=True)
+        drivers[i] = driver(items)
     # the rest (most of them: a high anomaly or learned score) from fixed templates
     plain = listed[~linked]
     reasons[plain] = _score_reason_texts(
@@ -463,6 +496,7 @@ def customer_risk(
         s_learn=s_learn,
         learned=learned,
         learned_reasons=learned_reasons,
+        drivers=drivers,
     )
     # everyone else: the reasons depend only on (proximity weight, hops, share, young,
     # cash-out), so each distinct combination is written once
@@ -477,9 +511,11 @@ def customer_risk(
             cash_out[rest],
         )
         reps = rest[np.unique(group, return_index=True)[1]]
-        texts = np.array([json.dumps(items_of(int(i)), sort_keys=True) for i in reps], dtype=object)
+        rep_items = [items_of(int(i)) for i in reps]
+        texts = np.array([json.dumps(items, sort_keys=True) for items in rep_items], dtype=object)
         reasons[rest] = texts[group]
-    return np.clip(risk, 0.0, 1.0), reasons.tolist()
+        drivers[rest] = np.array([driver(items) for items in rep_items], dtype=object)[group]
+    return np.clip(risk, 0.0, 1.0), reasons.tolist(), drivers
 
 
 def _row_groups(*columns: np.ndarray) -> np.ndarray:

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from graphprofile._arrow import is_sorted_unique
+from graphprofile.analysis.risk import driver
 from graphprofile.analysis.settings import AnalysisSettings
 
 POSITION = "_position"  # a customer's row in ``features``, while the tags are built
@@ -46,13 +47,11 @@ def _fmt_pct(p: float) -> str:
 
 
 def strongest_reason(reasons: list[str], mask: np.ndarray) -> np.ndarray:
-    """The ``type`` of the heaviest reason of each customer in ``mask`` ("" elsewhere)."""
+    """The ``type`` of the heaviest reason of each customer in ``mask`` ("" elsewhere),
+    read back from the JSON text (:func:`~graphprofile.analysis.risk.driver` of its items)."""
     out = np.full(len(reasons), "", dtype=object)
     for i in np.flatnonzero(mask).tolist():  # tagged customers only
-        items = [r for r in json.loads(reasons[i]) if isinstance(r, dict)]
-        if items:
-            top = max(items, key=lambda r: (float(r.get("weight") or 0.0), str(r.get("type"))))
-            out[i] = str(top.get("type", ""))
+        out[i] = driver([r for r in json.loads(reasons[i]) if isinstance(r, dict)])
     return out
 
 
@@ -184,6 +183,7 @@ def build_tags(
     computed_at: pd.Timestamp,
     embeddedness: np.ndarray | None = None,
     parts: TagParts | None = None,
+    drivers: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Long-format tags from the features and ring memberships.
 
@@ -207,6 +207,10 @@ def build_tags(
     parts : TagParts, optional
         :func:`graph_tag_parts` of these features, memberships and settings, when made
         already (then ``ring_members`` and ``embeddedness`` are not read).
+    drivers : numpy.ndarray, optional
+        The risk tags' values, each customer's strongest reason type
+        (:func:`~graphprofile.analysis.risk.customer_risk_and_drivers`); read back from
+        ``customer_reasons`` when omitted (:func:`strongest_reason`).
 
     Returns
     -------
@@ -222,10 +226,11 @@ def build_tags(
     reasons = np.asarray(customer_reasons, dtype=object)
     high = risk >= settings.risk_high
     medium = (risk >= settings.risk_medium) & ~high
-    driver = strongest_reason(customer_reasons, high | medium)
+    if drivers is None:
+        drivers = strongest_reason(customer_reasons, high | medium)
     risk_parts = [
-        _part(cid, high, "risk:high", driver, risk, reasons),
-        _part(cid, medium, "risk:medium", driver, risk, reasons),
+        _part(cid, high, "risk:high", drivers, risk, reasons),
+        _part(cid, medium, "risk:medium", drivers, risk, reasons),
     ]
     every = [*parts.before_risk, *(p for p in risk_parts if p is not None), *parts.rings]
     if not every:

@@ -7,7 +7,14 @@ import json
 
 import numpy as np
 
-from graphprofile.analysis.risk import ANOMALY_WEIGHT, LEARNED_WEIGHT, SCORE_POWER, customer_risk
+from graphprofile.analysis.risk import (
+    ANOMALY_WEIGHT,
+    LEARNED_WEIGHT,
+    SCORE_POWER,
+    customer_risk,
+    customer_risk_and_drivers,
+)
+from graphprofile.analysis.tags import strongest_reason
 
 
 def _r(x: float) -> float:
@@ -31,8 +38,7 @@ def test_reasons_of_every_kind_are_the_encoders_text() -> None:
     ]
     young = np.array([False, True, True, False, False, False, True])
     cash_out = np.array([False, False, True, False, True, False, False])
-    risk, reasons = customer_risk(
-        n,
+    inputs = dict(
         ring_risk_of=np.array([0.8, 0, 0, 0, 0, 0, 0], dtype="float64"),
         ring_reason_of=[ring, None, None, None, None, None, None],
         known=np.array([False, False, False, False, False, True, False]),
@@ -46,6 +52,7 @@ def test_reasons_of_every_kind_are_the_encoders_text() -> None:
         learned_reasons=learned_reasons,
         share=np.array([1.0, 1.0, 1.0, 1.0, 0.5, 1.0, 1.0]),
     )
+    risk, reasons = customer_risk(n, **inputs)
     s_anom = ANOMALY_WEIGHT * anomaly**SCORE_POWER
     pct = np.array([0.5, 4 / 7, 5 / 7, 6 / 7, 2 / 7, 1 / 7, 1.0])  # ranks of ``learned``
     s_learn = LEARNED_WEIGHT * pct**SCORE_POWER
@@ -87,3 +94,19 @@ def test_reasons_of_every_kind_are_the_encoders_text() -> None:
     # the one with nothing but a young account still has a (background) risk
     assert risk[1] > 0 and risk[0] >= 0.8
     assert '"unusual": ["many \\"new\\" payees", "\\u6df1\\u591c\\u4ea4\\u6613"]' in reasons[2]
+    # the strongest reason's type, found from the items as they are written, is the one
+    # read back from the text: by weight, then type (row 2: the anomaly outweighs the
+    # young account and the cash-out; row 4: the neighbour's 0.1 ties the cash-out's and
+    # "known_fraud_neighbour" sorts after "cash_out")
+    again, same, drivers = customer_risk_and_drivers(n, **inputs)
+    assert same == reasons and np.array_equal(again, risk)
+    assert drivers.tolist() == strongest_reason(reasons, np.ones(n, dtype=bool)).tolist()
+    assert drivers.tolist() == [
+        "cycle",  # the ring's own item (its type is the ring's kind here)
+        "young_accounts",
+        "behaviour_anomaly",
+        "behaviour_anomaly",
+        "known_fraud_neighbour",
+        "known_fraud",
+        "learned",
+    ]
