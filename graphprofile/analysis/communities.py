@@ -443,7 +443,12 @@ def detect_communities(
 
 
 def community_table(
-    proj: Projection, community: np.ndarray, features: pd.DataFrame, *, risk_medium: float
+    proj: Projection,
+    community: np.ndarray,
+    features: pd.DataFrame,
+    *,
+    risk_medium: float,
+    base: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The ``communities`` table: size, money flows, density, top members, risky share.
 
@@ -457,6 +462,9 @@ def community_table(
         ``customer_id``, ``community_id``, ``pagerank`` and ``risk_score`` per customer.
     risk_medium : float
         Risk score from which a customer counts as risky.
+    base : pandas.DataFrame, optional
+        :func:`community_base` of these projections, communities and features, when made
+        already (before the risk was known).
 
     Returns
     -------
@@ -465,6 +473,19 @@ def community_table(
     """
     if len(community) == 0:
         return pd.DataFrame({c: [] for c in COMMUNITY_COLUMNS})
+    out = community_base(proj, community, features) if base is None else base.copy()
+    risky = features["risk_score"].to_numpy() >= risk_medium
+    out["risky_share"] = pd.Series(risky).groupby(community).mean()
+    out = out.reset_index()
+    out["community_id"] = out["community_id"].astype("int64")
+    out["size"] = out["size"].astype("int64")
+    return out[COMMUNITY_COLUMNS].sort_values("community_id", ignore_index=True)
+
+
+def community_base(proj: Projection, community: np.ndarray, features: pd.DataFrame) -> pd.DataFrame:
+    """:func:`community_table` but ``risky_share``, indexed by community id: everything
+    that reads no risk (``features``: ``customer_id``, ``community_id`` and ``pagerank``
+    per customer), so that the analysis makes it while the learned score is fitted."""
     cids = np.unique(community)
     out = pd.DataFrame(index=pd.Index(cids, name="community_id"))
     out["size"] = pd.Series(community).value_counts()
@@ -502,9 +523,4 @@ def community_table(
         )
     top = ranked.groupby("community_id").head(5)
     out["top_members"] = top.groupby("community_id")["customer_id"].agg(list)
-    risky = features["risk_score"].to_numpy() >= risk_medium
-    out["risky_share"] = pd.Series(risky).groupby(community).mean()
-    out = out.reset_index()
-    out["community_id"] = out["community_id"].astype("int64")
-    out["size"] = out["size"].astype("int64")
-    return out[COMMUNITY_COLUMNS].sort_values("community_id", ignore_index=True)
+    return out

@@ -29,6 +29,7 @@ from graphprofile.analysis.assemble import (
 from graphprofile.analysis.communities import (
     Communities,
     communities_from,
+    community_base,
     community_table,
     embeddedness,
     partition,
@@ -299,6 +300,7 @@ def analyse(
             known=context["known_fraud"],
             embedded=embedded,
         )
+        communities_base = community_base(proj, comm.ids, early.table)
         beh = learning.result()
     ring_meta["flows"] = flow_meta
     ring_meta["graph_jobs"] = where
@@ -323,7 +325,9 @@ def analyse(
         computed_at=computed_at,
         early=early,
     )
-    communities = community_table(proj, comm.ids, features, risk_medium=s.risk_medium)
+    communities = community_table(
+        proj, comm.ids, features, risk_medium=s.risk_medium, base=communities_base
+    )
     log.lap("risk_and_tags")
 
     meta = _meta(

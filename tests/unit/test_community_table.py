@@ -55,3 +55,15 @@ def test_ids_out_of_order_are_sorted_as_text(proj, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(communities, "is_sorted_unique", lambda _values: False)
     by_text = community_table(proj, community, features, risk_medium=0.5)
     pd.testing.assert_frame_equal(by_position, by_text, check_exact=True)
+
+
+def test_the_part_made_before_the_risk_gives_the_same_table(proj) -> None:
+    """community_base, made before the risk is known (no risk_score column), then the
+    risky share: the table community_table makes at once."""
+    community, features = _features(proj)
+    whole = community_table(proj, community, features, risk_medium=0.5)
+    base = communities.community_base(proj, community, features.drop(columns="risk_score"))
+    assert "risky_share" not in base
+    halves = community_table(proj, community, features, risk_medium=0.5, base=base)
+    pd.testing.assert_frame_equal(whole, halves, check_exact=True)
+    assert whole["risky_share"].between(0.0, 1.0).all() and whole["risky_share"].gt(0).any()
