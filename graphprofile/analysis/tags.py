@@ -297,8 +297,18 @@ def _sorted_tags(tags: pd.DataFrame, cid: np.ndarray) -> pd.DataFrame:
     """
     position = tags.pop(POSITION).to_numpy(dtype=np.int64) if POSITION in tags else None
     if position is not None and (position >= 0).all() and is_sorted_unique(pd.Series(cid)):
-        tag = pd.factorize(tags["tag"], sort=True)[0]
-        value = pd.factorize(tags["value"], sort=True, use_na_sentinel=False)[0]
-        order = np.lexsort((np.arange(len(tags)), value, tag, position))
+        tag, tags_seen = pd.factorize(tags["tag"], sort=True)
+        value, values_seen = pd.factorize(tags["value"], sort=True, use_na_sentinel=False)
+        n_tag, n_value = max(len(tags_seen), 1), max(len(values_seen), 1)
+        if (int(position.max(initial=0)) + 1) * n_tag * n_value < np.iinfo(np.int64).max:
+            # one key, sorted stably: the parts are runs already in customer order, which
+            # the merging sort only merges (the same order as the lexsort below)
+            key = position * n_tag
+            key += tag
+            key *= n_value
+            key += value
+            order = np.argsort(key, kind="stable")
+        else:
+            order = np.lexsort((np.arange(len(tags)), value, tag, position))
         return tags.take(order).reset_index(drop=True)
     return tags.sort_values(["customer_id", "tag", "value"], kind="stable", ignore_index=True)
