@@ -34,7 +34,7 @@ from graphprofile.analysis.communities import (
     embeddedness,
     partition,
 )
-from graphprofile.analysis.features import customer_profiles, early_profiles
+from graphprofile.analysis.features import EarlyProfiles, customer_profiles, early_profiles
 from graphprofile.analysis.flows import flow_patterns
 from graphprofile.analysis.projection import Projection, project, transaction_accounts
 from graphprofile.analysis.proximity import Proximity, customer_proximity, no_proximity
@@ -284,23 +284,9 @@ def analyse(
         # while the model is still fitted: the anomaly in words, and what of the profiles
         # reads neither the learned score nor the risk
         found.anomaly_words()
-        edges = proj.rel_edges
-        embedded = embeddedness(
-            edges["src"].to_numpy(), edges["dst"].to_numpy(), edges["weight"].to_numpy(), comm.ids
+        embedded, early, communities_base = _profiles_begun(
+            proj, s, comm, infl, rings, ring_members, near, context
         )
-        early = early_profiles(
-            proj,
-            settings=s,
-            community_ids=comm.ids,
-            community_sizes=comm.sizes,
-            influence=infl,
-            rings=rings,
-            ring_members=ring_members,
-            proximity=near,
-            known=context["known_fraud"],
-            embedded=embedded,
-        )
-        communities_base = community_base(proj, comm.ids, early.table)
         beh = learning.result()
     ring_meta["flows"] = flow_meta
     ring_meta["graph_jobs"] = where
@@ -384,6 +370,38 @@ def _ring_candidates(
         log.skip("flow_patterns", "no account-to-account transactions")
     log.lap("flow_patterns")
     return parts, t0, flow_meta
+
+
+def _profiles_begun(
+    proj: Projection,
+    s: AnalysisSettings,
+    comm: Communities,
+    infl: pd.DataFrame,
+    rings: pd.DataFrame,
+    ring_members: pd.DataFrame,
+    near: Proximity,
+    context: dict[str, Any],
+) -> tuple[np.ndarray, EarlyProfiles, pd.DataFrame]:
+    """What of the profiles and of the communities table reads neither the learned score
+    nor the risk: the embeddedness, :func:`~graphprofile.analysis.features.early_profiles`
+    and :func:`~graphprofile.analysis.communities.community_base`."""
+    edges = proj.rel_edges
+    embedded = embeddedness(
+        edges["src"].to_numpy(), edges["dst"].to_numpy(), edges["weight"].to_numpy(), comm.ids
+    )
+    early = early_profiles(
+        proj,
+        settings=s,
+        community_ids=comm.ids,
+        community_sizes=comm.sizes,
+        influence=infl,
+        rings=rings,
+        ring_members=ring_members,
+        proximity=near,
+        known=context["known_fraud"],
+        embedded=embedded,
+    )
+    return embedded, early, community_base(proj, comm.ids, early.table)
 
 
 def _assemble(
