@@ -72,7 +72,7 @@ def ring_risk_of(best: pd.DataFrame, n: int) -> tuple[np.ndarray, list[dict[str,
     return risk, reason
 
 
-def customer_features(
+def _graph_features(
     customers: pd.Index,
     *,
     community_ids: np.ndarray,
@@ -83,12 +83,9 @@ def customer_features(
     best: pd.DataFrame,
     proximity: Proximity,
     known: np.ndarray,
-    scores: pd.DataFrame,
-    risk: np.ndarray,
-    reasons: list[str],
-    computed_at: pd.Timestamp,
 ) -> pd.DataFrame:
-    """The ``features`` table.
+    """The ``features`` columns up to ``known_fraud``: those that need neither the
+    behaviour scores nor the risk (:func:`_with_scores` adds the rest).
 
     Parameters
     ----------
@@ -104,47 +101,12 @@ def customer_features(
         Hops and proximity to known fraud.
     known : numpy.ndarray of bool
         Known-fraud flag.
-    scores : pandas.DataFrame
-        Behaviour features, anomaly and learned score (:data:`SCORE_COLUMNS`) in position
-        order.
-    risk, reasons : numpy.ndarray, list of str
-        Customer risk score and its JSON reasons.
-    computed_at : pandas.Timestamp
-        Stamp of the run.
 
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`FEATURE_COLUMNS`, one row per customer in position order.
+        One row per customer in position order.
     """
-    table = _graph_features(
-        customers,
-        community_ids=community_ids,
-        community_sizes=community_sizes,
-        influence=influence,
-        rings=rings,
-        ring_members=ring_members,
-        best=best,
-        proximity=proximity,
-        known=known,
-    )
-    return _with_scores(table, scores, risk, reasons, computed_at)
-
-
-def _graph_features(
-    customers: pd.Index,
-    *,
-    community_ids: np.ndarray,
-    community_sizes: np.ndarray,
-    influence: pd.DataFrame,
-    rings: pd.DataFrame,
-    ring_members: pd.DataFrame,
-    best: pd.DataFrame,
-    proximity: Proximity,
-    known: np.ndarray,
-) -> pd.DataFrame:
-    """:func:`customer_features`' columns up to ``known_fraud`` (those that need neither
-    the behaviour scores nor the risk)."""
     n = len(customers)
     n_rings = (
         np.bincount(ring_members["cust"].to_numpy(dtype=np.int64), minlength=n)
@@ -187,8 +149,9 @@ def _with_scores(
     reasons: list[str],
     computed_at: pd.Timestamp,
 ) -> pd.DataFrame:
-    """:func:`_graph_features`' table with the behaviour scores, the risk and the stamp:
-    the ``features`` table (``table`` itself is left as it is)."""
+    """:func:`_graph_features`' table with the behaviour scores (:data:`SCORE_COLUMNS`
+    of ``scores``, in position order), the risk score, its JSON reasons and the stamp:
+    the ``features`` table, columns :data:`FEATURE_COLUMNS` (``table`` is left as it is)."""
     features = table.copy(deep=False)
     for col in SCORE_COLUMNS:
         features[col] = scores[col].to_numpy()

@@ -235,14 +235,8 @@ def ring_features(
 
     Parameters
     ----------
-    cust_members : pandas.DataFrame
-        ``ring, cust`` memberships.
-    acc_members : pandas.DataFrame or None
-        ``ring, acc`` memberships; ``None``: every account of the member customers.
-    proj : Projection
-        Projections and lookups.
-    graph : CanonicalGraph
-        For account opening dates and known-fraud flags.
+    cust_members, acc_members, proj, graph
+        As in :func:`ring_base_features`.
     context : dict
         Bank-wide lookups from :func:`bank_context`; ``community`` (community id per
         customer position), when present, for ``cohesion`` and ``community_strength``.
