@@ -5,7 +5,8 @@ bipartite graph customers -- (devices and identifiers shared by at least two cus
 and by no more than the hub threshold ``K``). Components come from igraph's
 ``connected_components`` on that bipartite graph: no pair enumeration is needed.
 
-:func:`ring_features` computes, for rings of any kind given as member tables, the size,
+:func:`ring_base_features` and :func:`ring_community_features` compute, for rings of any
+kind given as member tables, the size,
 account counts, money flowing inside the ring vs. in/out of it, relationship density,
 account ages (days before the first transaction of the data), the share of members
 known as fraud, the share who cash out to exchange-like counterparties and their
@@ -92,8 +93,10 @@ def ring_base_features(
     *,
     context: dict[str, object],
 ) -> RingBase:
-    """:func:`ring_features` but those that read the communities (``cohesion`` and
-    ``community_strength``), with what those need that the communities do not change.
+    """Features of rings given their members (one row per ring, indexed by ``ring``), but
+    those that read the communities (``cohesion`` and ``community_strength``, added by
+    :func:`ring_community_features`), with what those need that the communities do not
+    change.
 
     Everything here can be computed while the communities are still being found (the
     analysis does so while it waits for its graph worker, #16).
@@ -114,7 +117,9 @@ def ring_base_features(
     Returns
     -------
     RingBase
-        :func:`ring_features`' columns but ``cohesion`` and ``community_strength``.
+        ``features``: ``size, n_accounts, internal_flow, external_flow, density,
+        account_age_days, young_account_share, young_share, known_fraud_share,
+        cash_out_share, activity_ratio`` and the rest.
     """
     if acc_members is None:
         acc_members = _ring_accounts_of_customers(cust_members, proj)
@@ -215,42 +220,13 @@ class RingBase:
 def ring_community_features(
     base: RingBase, proj: Projection, community: np.ndarray | None
 ) -> pd.DataFrame:
-    """:func:`ring_features` from :func:`ring_base_features` and the communities:
-    ``base.features`` with ``cohesion`` and ``community_strength`` added (a new frame)."""
+    """The ring features from :func:`ring_base_features` and the communities (community id
+    per customer position; ``None``: no cohesion): ``base.features`` with ``cohesion`` and
+    ``community_strength`` added (a new frame)."""
     out = base.features.copy()
     out["cohesion"] = _cohesion(base.cohesion, community)
     out["community_strength"] = community_strength(proj, community)
     return out
-
-
-def ring_features(
-    cust_members: pd.DataFrame,
-    acc_members: pd.DataFrame | None,
-    proj: Projection,
-    graph: CanonicalGraph,
-    *,
-    context: dict[str, object],
-) -> pd.DataFrame:
-    """Features of rings given their members (one row per ring, indexed by ``ring``).
-
-    Parameters
-    ----------
-    cust_members, acc_members, proj, graph
-        As in :func:`ring_base_features`.
-    context : dict
-        Bank-wide lookups from :func:`bank_context`; ``community`` (community id per
-        customer position), when present, for ``cohesion`` and ``community_strength``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``size, n_accounts, internal_flow, external_flow, density, account_age_days,
-        young_account_share, young_share, known_fraud_share, cash_out_share,
-        activity_ratio, cohesion, community_strength`` and the rest: the columns of
-        :func:`ring_base_features`, then those of :func:`ring_community_features`.
-    """
-    base = ring_base_features(cust_members, acc_members, proj, graph, context=context)
-    return ring_community_features(base, proj, context.get("community"))  # type: ignore[arg-type]
 
 
 def _member_rows(
@@ -260,7 +236,7 @@ def _member_rows(
     member: ``(edge, ring)``, edges in their order and each edge's rings in the members'
     order -- the rows of an inner join of the edges with ``(member, member_ring)`` on the
     end, in the join's order, by counting instead of hashing every edge. (Any values
-    serve as ``member_ring``: :func:`_circles` joins member rows with their partners.)"""
+    serve as ``member_ring``: :func:`_circle_links` joins member rows with their partners.)"""
     by_member = np.argsort(member, kind="stable")
     count = np.bincount(member, minlength=n)
     start = np.cumsum(count) - count
@@ -402,22 +378,8 @@ def _sorted_match(known: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.n
     return pos, known[pos] == keys
 
 
-def _circles(cust_members: pd.DataFrame, proj: Projection, community: np.ndarray) -> pd.DataFrame:
-    """``ring, cust, circle``: each member's community by its payments outside the ring.
-
-    The community most of its payment partners (accounts it paid or was paid by, each
-    counted once) are in, leaving out the ring's other members; ``-1`` (a stranger to
-    all) when it has no other partner. Of equally many, the lowest community id.
-
-    One row per row of ``cust_members``, in its order. Sorted integer keys in place of
-    pandas merges and a groupby (the same answer: ``tests/unit/test_analysis_rings.py``; the
-    merges took 8.7 s at 3M customers).
-    """
-    return _circles_of(cust_members, _circle_links(cust_members, proj), community)
-
-
 def _circle_links(cust_members: pd.DataFrame, proj: Projection) -> tuple[np.ndarray, np.ndarray]:
-    """Every (member row, partner) tie of :func:`_circles`, before any community is read:
+    """Every (member row, partner) tie of :func:`_circles_of`, before any community is read:
     each money edge between the member and a customer not in the member's ring, once."""
     n_c = len(proj.customers)
     a, b = proj.money_customers()
@@ -452,7 +414,17 @@ def _circle_links(cust_members: pd.DataFrame, proj: Projection) -> tuple[np.ndar
 def _circles_of(
     cust_members: pd.DataFrame, links: tuple[np.ndarray, np.ndarray], community: np.ndarray
 ) -> pd.DataFrame:
-    """:func:`_circles` from the ties :func:`_circle_links` found."""
+    """``ring, cust, circle``: each member's community by its payments outside the ring,
+    from the ties :func:`_circle_links` found (``links``).
+
+    The community most of its payment partners (accounts it paid or was paid by, each
+    counted once) are in, leaving out the ring's other members; ``-1`` (a stranger to
+    all) when it has no other partner. Of equally many, the lowest community id.
+
+    One row per row of ``cust_members``, in its order. Sorted integer keys in place of
+    pandas merges and a groupby (the same answer: ``tests/unit/test_analysis_rings.py``; the
+    merges took 8.7 s at 3M customers).
+    """
     row, partner = links
     mc = cust_members["cust"].to_numpy(dtype=np.int64)
     out = np.full(len(mc), -1, dtype=np.int64)

@@ -146,7 +146,7 @@ def test_embeddedness_known_answer():
 
 
 class _MoneyOnly:
-    """The two things :func:`graphprofile.analysis.rings._circles` reads of a projection."""
+    """The two things :func:`graphprofile.analysis.rings._circle_links` reads of a projection."""
 
     def __init__(self, a: np.ndarray, b: np.ndarray, n: int) -> None:
         self._a, self._b = a, b
@@ -156,8 +156,17 @@ class _MoneyOnly:
         return self._a, self._b
 
 
+def _circles(cust_members, proj, community) -> pd.DataFrame:
+    """The members' circles as the cohesion finds them: their ties outside their rings
+    (``_circle_links``, without the communities), then the communities' counts."""
+    from graphprofile.analysis.rings import _circle_links, _circles_of
+
+    return _circles_of(cust_members, _circle_links(cust_members, proj), community)
+
+
 def _circles_every_edge(cust_members, proj, community) -> pd.DataFrame:
-    """``_circles`` as it was: every money edge joined against the members."""
+    """The members' circles as they were found first: every money edge joined against the
+    members."""
     a, b = proj.money_customers()
     n = np.ones(len(a))
     ok = (a >= 0) & (b >= 0) & (a != b)
@@ -181,8 +190,6 @@ def _circles_every_edge(cust_members, proj, community) -> pd.DataFrame:
 
 
 def test_circles_read_only_the_members_edges_with_the_same_answer() -> None:
-    from graphprofile.analysis.rings import _circles
-
     rng = np.random.default_rng(11)
     n = 300
     a = rng.integers(-1, n, 4000)  # -1: an account whose owner is unknown
@@ -206,8 +213,6 @@ def test_circles_read_only_the_members_edges_with_the_same_answer() -> None:
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_circles_by_sorted_keys_are_the_merges_answer(seed: int) -> None:
-    from graphprofile.analysis.rings import _circles
-
     rng = np.random.default_rng(seed)
     n_c, n_e = 400, 3000
     # -1: an account without a known owner; the last customer is in no money edge
