@@ -15,7 +15,7 @@ import pandas as pd
 
 from graphprofile.analysis.projection import Projection
 from graphprofile.analysis.proximity import Proximity
-from graphprofile.analysis.risk import customer_risk_and_drivers
+from graphprofile.analysis.risk import customer_risk
 from graphprofile.analysis.scores import SCORE_COLUMNS, BehaviourResult, score_inputs
 from graphprofile.analysis.settings import AnalysisSettings
 from graphprofile.analysis.tags import TagParts, build_tags, graph_tag_parts
@@ -280,7 +280,7 @@ def customer_profiles(
             known=known,
             embedded=embedded,
         )
-    risk, reasons, drivers = customer_risk_and_drivers(
+    risk, reasons, drivers = customer_risk(
         n,
         ring_risk_of=early.ring_risk,
         ring_reason_of=early.ring_reason,

@@ -344,14 +344,7 @@ def driver(items: list[dict[str, Any]]) -> str:
     return str(top.get("type", ""))
 
 
-def customer_risk(n: int, **inputs: Any) -> tuple[np.ndarray, list[str]]:
-    """Customer risk in [0, 1] by noisy-OR, and JSON reasons per customer: the first two
-    of :func:`customer_risk_and_drivers`, whose parameters these are."""
-    risk, reasons, _ = customer_risk_and_drivers(n, **inputs)
-    return risk, reasons
-
-
-def customer_risk_and_drivers(
+def customer_risk(
     n: int,
     *,
     ring_risk_of: np.ndarray,

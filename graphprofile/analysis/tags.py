@@ -209,7 +209,7 @@ def build_tags(
         already (then ``ring_members`` and ``embeddedness`` are not read).
     drivers : numpy.ndarray, optional
         The risk tags' values, each customer's strongest reason type
-        (:func:`~graphprofile.analysis.risk.customer_risk_and_drivers`); read back from
+        (:func:`~graphprofile.analysis.risk.customer_risk`); read back from
         ``customer_reasons`` when omitted (:func:`strongest_reason`).
 
     Returns
