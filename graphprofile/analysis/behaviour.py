@@ -349,14 +349,10 @@ def features_and_partners(
 def _behaviour_frame(n: int, columns: dict[str, np.ndarray]) -> pd.DataFrame:
     """The behaviour features' frame: :data:`BEHAVIOUR_COLUMNS` in order, each float64,
     zeros where ``columns`` has none; the arrays become its columns as they are."""
-    zeros = None
-    data = {}
-    for name in BEHAVIOUR_COLUMNS:
-        if name in columns:
-            data[name] = np.asarray(columns[name], dtype="float64")
-        else:
-            zeros = np.zeros(n) if zeros is None else zeros
-            data[name] = zeros.copy()
+    data = {
+        name: np.asarray(columns[name], dtype="float64") if name in columns else np.zeros(n)
+        for name in BEHAVIOUR_COLUMNS
+    }
     return pd.DataFrame(data, index=pd.RangeIndex(n), copy=False)
 
 
@@ -708,12 +704,11 @@ def anomaly_scores(
     x = RobustScaler(copy=False).fit_transform(np.log1p(raw_x))
     # the trees read float32 (the forest casts to it), row by row: in row order a row's
     # values share a cache line, in pandas' column order each is a page apart
-    rows32 = np.empty(x.shape, dtype=np.float32)
-    rows32[...] = x
+    rows32 = x.astype(np.float32, order="C")
     forest = IsolationForest(n_estimators=n_estimators, random_state=seed, n_jobs=1)
     forest.fit(rows32)
-    # a row's score depends on its values alone: identical rows (a third of the customers
-    # at 1M, e.g. the many with the same few transfers) are scored once
+    # a row's score depends on its values alone: identical rows (e.g. the many customers
+    # with the same few transfers; 5 % of the 1M bank's) are scored once
     first, group = distinct_rows(x)
     isolated = -forest_scores(forest, rows32[first], threads=threads)[group]
     return _pct(_pct(isolated) + _pct(tail_surprise(raw_x)))
