@@ -8,12 +8,15 @@
 4. **read+validate** → **canonical graph** (or **read graph from store**; with
    ``--engine gds`` the graph stays in the database).
 5. **rejects**: ``rejects/``; the frames cut down to their row accounting.
-6. **analysis** (embedded, or inside Neo4j with ``--engine gds``).
-7. **exports**: ``graph/`` started in a thread that writes it beside this stage and the
-   report; the result tables, the tag vocabulary and, with ``--previous``, the tag
-   ``changes``, in ``--format``.
+6. **analysis** (embedded, or inside Neo4j with ``--engine gds``). ``graph/`` is started in
+   a thread as its last job begins (embedded; else after it) and written beside that job,
+   the exports and the report.
+7. **exports**: the tag vocabulary and, with ``--previous``, the tag ``changes``; the
+   result tables and these, in ``--format``, started in a thread that writes them beside
+   the report.
 8. **report**: ``report.html``.
-9. **snapshot**: ``graph/`` finished (waited for; a write error surfaces here).
+9. **snapshot**: ``graph/`` and the exports finished (waited for; a write error surfaces
+   here).
 10. **graph write-back** (with ``--store``): after every file, so a failed write-back never
    costs the files.
 11. extra stages given as ``run_job(stages=...)``, in order.
@@ -355,7 +358,6 @@ def run_job(
             check_reject_share(run, config, frames, mapping)
             with run.timed("canonical graph"):
                 graph = build_graph(frames)
-        snapshot: Future[dict[str, str]] | None = None
         with run.timed("rejects"):
             if frames is not None:
                 run.outputs.update(write_rejects(frames, out))
@@ -368,22 +370,28 @@ def run_job(
                 if slim:
                     assert graph is not None
                     graph.transactions = _analysis_columns(graph.transactions)
+        writer = cleanup.enter_context(ThreadPoolExecutor(1, "graphprofile-snapshot"))
+        snapshots: list[Future[dict[str, str]]] = []
+
+        def start_snapshot() -> None:
+            # the node and edge tables, written in a thread (nothing changes them once
+            # built; Arrow's Parquet writer releases the GIL) from where the analysis
+            # leaves a CPU free, and waited for after the report
+            if graph is not None and not snapshots:
+                snapshots.append(writer.submit(write_snapshot, graph, out))
+
         with run.timed("analysis"):
-            result = _analysis(config, graph, store, previous, run)
+            result = _analysis(config, graph, store, previous, run, start_snapshot)
             run.notices.extend(f"skipped: {text}" for text in result.meta.get("skipped", []))
-        if graph is not None:
-            # the node and edge tables are written beside the exports and the report (and
-            # waited for after them): nothing changes them once built, Arrow's Parquet
-            # writer releases the GIL, and here the second CPU is free; during the
-            # analysis both are busy (the graph worker)
-            writer = cleanup.enter_context(ThreadPoolExecutor(1, "graphprofile-snapshot"))
-            snapshot = writer.submit(write_snapshot, graph, out)
+        start_snapshot()  # where the analysis did not (in Neo4j, or it has no last job)
         with run.timed("exports"):
             vocabulary = tag_vocabulary(result.tags["tag"].unique())
             tables = result.tables() | {"tag_vocabulary": vocabulary}
             if previous is not None:
                 tables["changes"] = _changes(previous, result, run)
-            run.outputs.update(write_results(tables, out, config.fmt))
+            # written beside the report (which only reads the same tables), waited for after
+            exporter = cleanup.enter_context(ThreadPoolExecutor(1, "graphprofile-exports"))
+            exported = exporter.submit(write_results, tables, out, config.fmt)
         if config.report:
             with run.timed("report"):
                 run.outputs["report"] = REPORT
@@ -394,10 +402,12 @@ def run_job(
                 )
                 write_report(outputs, lang=config.lang)
             run.reporter.notice(f"report: {out / REPORT}")
-        if snapshot is not None:
-            with run.timed("snapshot"):
-                # listed first in run.json, as in earlier versions
-                run.outputs = snapshot.result() | run.outputs
+        with run.timed("snapshot"):
+            files = exported.result()  # the result tables, listed before the report
+            report = {"report": run.outputs.pop("report")} if "report" in run.outputs else {}
+            run.outputs.update(files | report)
+            if snapshots:  # listed first in run.json, as in earlier versions
+                run.outputs = snapshots[0].result() | run.outputs
         store_summary: dict[str, Any] = {}
         if store is not None and config.write_back:
             with run.timed("graph write-back"):
@@ -454,8 +464,10 @@ def _analysis(
     store: Store | None,
     previous: RunOutputs | None,
     run: RunRecord,
+    at_last_job: Callable[[], None] | None = None,
 ) -> AnalysisResult:
-    """The analysis stage: embedded (on ``graph``) or inside Neo4j (``--engine gds``)."""
+    """The analysis stage: embedded (on ``graph``, ``at_last_job`` as :func:`analyse`'s) or
+    inside Neo4j (``--engine gds``)."""
     previous_features = previous.features if previous else None
     previous_rings = previous.rings if previous else None
     if config.engine == "gds":
@@ -484,6 +496,7 @@ def _analysis(
         seed=config.seed,
         progress=counter(run.reporter, len(ANALYSIS_JOBS), ANALYSIS_JOBS),
         workers=config.workers,
+        at_last_job=at_last_job,
     )
 
 

@@ -127,6 +127,7 @@ def analyse(
     seed: int = 42,
     progress: Callable[[str], None] | None = None,
     workers: int | None = None,
+    at_last_job: Callable[[], None] | None = None,
 ) -> AnalysisResult:
     """Run every analysis job on ``graph``.
 
@@ -156,6 +157,10 @@ def analyse(
         behaviour features (:mod:`graphprofile.analysis.graph_worker`); the results are
         the same either way. ``None``: two where this process may use two CPUs
         (:func:`~graphprofile.analysis.graph_worker.resolve_workers`).
+    at_last_job : callable, optional
+        Called once, with no arguments, as the last job (risk and tags) begins: from there
+        on the analysis keeps one CPU busy, so the caller may start work of its own in a
+        thread (``run_job`` writes the graph snapshot there). It must return at once.
 
     Returns
     -------
@@ -295,6 +300,8 @@ def analyse(
     log.lap("learned")
 
     log.say("risk and tags")
+    if at_last_job is not None:  # no worker, no model: one CPU is free from here on
+        at_last_job()
     features, tags, _reasons = customer_profiles(
         proj,
         settings=s,
