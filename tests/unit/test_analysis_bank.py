@@ -56,9 +56,21 @@ def test_acceptance_against_planted_truth(bank):
 
 def test_same_seed_same_outputs(bank):
     _, graph, first, _ = bank
-    again = analyse(graph, run_id="r1", computed_at=NOW, seed=42)
+    said: list[str] = []
+    again = analyse(
+        graph,
+        run_id="r1",
+        computed_at=NOW,
+        seed=42,
+        progress=said.append,
+        at_last_job=lambda: said.append("<at last job>"),
+    )
     for name in ("features", "tags", "rings", "communities"):
         pd.testing.assert_frame_equal(getattr(first, name), getattr(again, name))
+    # the caller's hook (run_job starts its graph snapshot there): once, as the last job
+    # begins
+    assert said.count("<at last job>") == 1
+    assert said[said.index("<at last job>") - 1] == "risk and tags"
 
 
 def test_previous_run_ids_are_kept(bank):
