@@ -54,3 +54,43 @@ def test_community_views_of_the_scope_are_the_community_views(outputs: RunOutput
         whole = community_elements(outputs, cid)
         assert len(whole["nodes"]) > 3 and whole["edges"]
         assert community_elements(small, cid) == whole
+
+
+def test_scope_by_the_builders_positions_is_the_scope_by_ids(
+    outputs: RunOutputs, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The running job's graph knows every edge's end positions (``edge_ends``): the scope
+    found from them has the same rows, in the same order, as the one found by ids."""
+    import dataclasses
+
+    import pandas as pd
+
+    from graphprofile.graph import build_graph
+    from graphprofile.ingest import load_frames
+    from graphprofile.sinks.report_graph import _scope_by_position
+
+    data = tmp_path_factory.mktemp("bank")
+    generate_bank(data, customers=1000, seed=11)  # the fixture's bank
+    built = build_graph(load_frames(data))
+    by_ids = dataclasses.replace(built, edge_ends={})
+    f = outputs.features
+    assert f is not None and outputs.rings is not None
+    rings = outputs.rings["ring_id"].astype(str).tolist()
+    largest = f["community_id"].value_counts().index[:2]
+    members = f.loc[f["community_id"].isin(largest), "customer_id"].astype(str).tolist()
+    customers, accounts = ring_keys(outputs, rings[:5])
+    cases = [(customers, accounts), (set(members), set()), ({"no such id"}, {"nor this"})]
+    for customers, accounts in cases:
+        assert _scope_by_position(built, set(customers), set(accounts)) is not None
+        assert _scope_by_position(by_ids, set(customers), set(accounts)) is None
+        fast = scope(dataclasses.replace(outputs, graph=built), customers, accounts).graph
+        slow = scope(dataclasses.replace(outputs, graph=by_ids), customers, accounts).graph
+        assert fast is not None and slow is not None
+        for kind in ("nodes", "edges"):
+            got, expected = getattr(fast, kind), getattr(slow, kind)
+            assert list(got) == list(expected)
+            for name in expected:
+                pd.testing.assert_frame_equal(got[name], expected[name], check_exact=True)
+    # the rings' scope is not empty (the comparison above says something)
+    small = scope(dataclasses.replace(outputs, graph=built), *ring_keys(outputs, rings[:5]))
+    assert small.graph is not None and len(small.graph.edges["TRANSFER"]) > 0
