@@ -199,12 +199,15 @@ class EdgeEnds:
     ``source[i]`` and ``target[i]`` are the positions of row ``i``'s two end ids
     (:data:`EDGE_ENDS`) among the sorted, unique ids of the two node tables, so that the
     analysis need not look the text columns up again (issue #16: encode ids once).
-    ``edges`` is the table they belong to: they hold only for that very frame.
+    ``edges`` is the table they belong to: they hold only for that very frame. ``nodes``,
+    where the builder set it: the two node tables (source, target) it built in that sorted
+    id order, in which a position is also a row; they hold for those very frames.
     """
 
     edges: pd.DataFrame
     source: np.ndarray
     target: np.ndarray
+    nodes: tuple[pd.DataFrame, pd.DataFrame] | None = None
 
 
 @dataclass

@@ -8,6 +8,7 @@ Every table is sorted by its key columns, so the snapshot
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,7 @@ from graphprofile._arrow import (
     sorted_codes,
     stable_argsort,
 )
-from graphprofile.frames import NODE_KEYS, CanonicalGraph, EdgeEnds, Frames
+from graphprofile.frames import EDGE_ENDS, NODE_KEYS, CanonicalGraph, EdgeEnds, Frames
 
 _REDUCERS = {"sum": np.add, "min": np.minimum, "max": np.maximum}
 
@@ -383,6 +384,9 @@ def build_graph(frames: Frames) -> CanonicalGraph:
     }
     for label, key in NODE_KEYS.items():
         nodes[label][key] = nodes[label][key].astype("string")
+    for rel, found in ends.items():  # the node tables built in sorted id order: rows
+        source, _, target, _ = EDGE_ENDS[rel]
+        ends[rel] = replace(found, nodes=(nodes[source], nodes[target]))
     # positions in the account nodes (not codes of a column's own uniques): the analysis
     # shares them (projection.transaction_accounts)
     positions = src[1] is account_ids.uniques and (

@@ -20,7 +20,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from graphprofile._arrow import is_in, is_sorted_unique
+from graphprofile._arrow import is_in
 from graphprofile.errors import InputError
 from graphprofile.frames import EDGE_ENDS, NODE_KEYS, CanonicalGraph
 from graphprofile.outputs import RunOutputs
@@ -287,8 +287,8 @@ def _scope_by_position(
     every edge's ends (``CanonicalGraph.edge_ends``) instead of looking each edge table's
     text ids up: the given ids are looked up in the customer and account nodes only, and
     the rest follows by position. The same rows, in the same order; ``None`` where the
-    positions do not apply (a graph read back from files, a table replaced since it was
-    built, node tables not in sorted id order), and :func:`scope` looks the ids up.
+    positions do not apply (a graph read back from files, a node or edge table replaced
+    since it was built), and :func:`scope` looks the ids up.
 
     At 1M customers the report's views reach a few tens of thousands of customers (the
     largest communities), and looking those up in every table (17M ids) took about a
@@ -299,16 +299,17 @@ def _scope_by_position(
         if rel not in g.edges:
             continue
         found = g.edge_ends.get(rel)
-        if found is None or found.edges is not g.edges[rel]:
+        if found is None or found.edges is not g.edges[rel] or found.nodes is None:
+            return None
+        source, _, target, _ = EDGE_ENDS[rel]
+        # positions are rows of the very node tables the builder made in id order
+        if found.nodes[0] is not g.nodes.get(source) or found.nodes[1] is not g.nodes.get(target):
             return None
         if len(found.source) != len(g.edges[rel]):
             return None
         ends[rel] = found
     if not {"customer", "account"} <= set(g.nodes):
         return None
-    for label, table in g.nodes.items():  # a position is a row only in sorted id order
-        if not is_sorted_unique(table[NODE_KEYS[label]]):
-            return None
     for found in ends.values():
         if (len(found.source) and int(found.source.min()) < 0) or (
             len(found.target) and int(found.target.min()) < 0

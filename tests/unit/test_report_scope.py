@@ -91,6 +91,10 @@ def test_scope_by_the_builders_positions_is_the_scope_by_ids(
             assert list(got) == list(expected)
             for name in expected:
                 pd.testing.assert_frame_equal(got[name], expected[name], check_exact=True)
+    # a node table replaced since the graph was built: its rows are not the positions
+    copied = {**built.nodes, "device": built.nodes["device"].copy()}
+    replaced = dataclasses.replace(built, nodes=copied)
+    assert _scope_by_position(replaced, set(members), set()) is None
     # the rings' scope is not empty (the comparison above says something)
     small = scope(dataclasses.replace(outputs, graph=built), *ring_keys(outputs, rings[:5]))
     assert small.graph is not None and len(small.graph.edges["TRANSFER"]) > 0
