@@ -2,7 +2,8 @@
 
 Brings together what the jobs found about each customer: community, influence, the
 riskiest reported ring, proximity to known fraud, behaviour scores and the customer risk
-score. Both engines (embedded and ``--engine gds``) end with :func:`customer_profiles`.
+score. Both engines (embedded and ``--engine gds``) end with :func:`early_profiles`,
+then :func:`customer_profiles`.
 """
 
 from __future__ import annotations
@@ -186,11 +187,36 @@ def early_profiles(
     known: np.ndarray,
     embedded: np.ndarray,
 ) -> EarlyProfiles:
-    """The first half of :func:`customer_profiles`, which reads neither the behaviour
-    scores nor the risk: each customer's riskiest ring, the ``features`` columns up to
-    ``known_fraud`` and every tag but the risk tags. The analysis makes it while the
-    learned score is fitted (#16); the parameters are :func:`customer_profiles`' (``known``:
-    the known-fraud flags)."""
+    """The first half of the profiles, which reads neither the behaviour scores nor the
+    risk: each customer's riskiest ring, the ``features`` columns up to ``known_fraud`` and
+    every tag but the risk tags; :func:`customer_profiles` finishes them. The analysis
+    makes it while the learned score is fitted (#16).
+
+    Parameters
+    ----------
+    proj : Projection
+        Customer ids by position.
+    settings : AnalysisSettings
+        Tag thresholds.
+    community_ids, community_sizes : numpy.ndarray
+        Community id and size per customer position.
+    influence : pandas.DataFrame
+        Centralities per customer position.
+    rings, ring_members : pandas.DataFrame
+        Reported rings and their ``cust, ring_id, kind, risk`` memberships.
+    proximity : Proximity
+        Closeness to known fraud (:func:`~graphprofile.analysis.proximity.no_proximity`
+        when none is known).
+    known : numpy.ndarray of bool
+        The known-fraud flags.
+    embedded : numpy.ndarray
+        Each customer's share of edge weight inside its community (the ``community`` tag's
+        score).
+
+    Returns
+    -------
+    EarlyProfiles
+    """
     best = best_rings(ring_members)
     ring_risk, ring_reason = ring_risk_of(best, len(proj.customers))
     table = _graph_features(
@@ -214,51 +240,32 @@ def customer_profiles(
     proj: Projection,
     *,
     settings: AnalysisSettings,
-    community_ids: np.ndarray,
-    community_sizes: np.ndarray,
-    influence: pd.DataFrame,
-    rings: pd.DataFrame,
-    ring_members: pd.DataFrame,
+    early: EarlyProfiles,
     proximity: Proximity,
     context: dict[str, Any],
     behaviour: BehaviourResult,
-    embedded: np.ndarray,
     run_id: str,
     computed_at: pd.Timestamp,
-    early: EarlyProfiles | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    """Customer risk, the ``features`` table and the tags (the last analysis job).
+    """Customer risk, the ``features`` table and the tags (the last analysis job), from
+    what :func:`early_profiles` made of the graph jobs' results and the behaviour scores.
 
     Parameters
     ----------
-    proj : Projection
-        Customer ids by position.
-    settings : AnalysisSettings
-        Tag thresholds.
-    community_ids, community_sizes : numpy.ndarray
-        Community id and size per customer position.
-    influence : pandas.DataFrame
-        Centralities per customer position.
-    rings, ring_members : pandas.DataFrame
-        Reported rings and their ``cust, ring_id, kind, risk`` memberships.
-    proximity : Proximity
-        Closeness to known fraud (:func:`~graphprofile.analysis.proximity.no_proximity`
-        when none is known).
+    proj, settings, proximity
+        As given to :func:`early_profiles`.
+    early : EarlyProfiles
+        :func:`early_profiles` of the communities, influence, rings and proximity (the
+        analysis makes it while the learned score is fitted).
     context : dict
         :func:`~graphprofile.analysis.rings.bank_context` (known fraud, young customers,
         cash-out accounts).
     behaviour : BehaviourResult
         Behaviour features, anomaly and learned score.
-    embedded : numpy.ndarray
-        Each customer's share of edge weight inside its community (the ``community`` tag's
-        score).
     run_id : str
         Written into every tag.
     computed_at : pandas.Timestamp
         Stamp of the run.
-    early : EarlyProfiles, optional
-        :func:`early_profiles` of these inputs, when made already (while the learned
-        score was fitted); made here otherwise.
 
     Returns
     -------
@@ -267,19 +274,6 @@ def customer_profiles(
     """
     n = len(proj.customers)
     known = context["known_fraud"]
-    if early is None:
-        early = early_profiles(
-            proj,
-            settings=settings,
-            community_ids=community_ids,
-            community_sizes=community_sizes,
-            influence=influence,
-            rings=rings,
-            ring_members=ring_members,
-            proximity=proximity,
-            known=known,
-            embedded=embedded,
-        )
     risk, reasons, drivers = customer_risk(
         n,
         ring_risk_of=early.ring_risk,

@@ -52,7 +52,7 @@ from graphprofile.analysis.assemble import (
     previous_ring_keys,
 )
 from graphprofile.analysis.communities import canonical_labels, churn, match_ids
-from graphprofile.analysis.features import customer_profiles
+from graphprofile.analysis.features import customer_profiles, early_profiles
 from graphprofile.analysis.flows import flow_patterns
 from graphprofile.analysis.gds_jobs import (
     communities_table,
@@ -412,7 +412,7 @@ def _analyse(
     clock.lap("behaviour")
 
     say("risk and tags")
-    features, tags, _reasons = customer_profiles(
+    early = early_profiles(
         proj,
         settings=s,
         community_ids=community,
@@ -421,9 +421,16 @@ def _analyse(
         rings=rings,
         ring_members=ring_members,
         proximity=near,
+        known=context["known_fraud"],
+        embedded=embeddedness(gw, proj, infl["strength"].to_numpy(dtype="float64")),
+    )
+    features, tags, _reasons = customer_profiles(
+        proj,
+        settings=s,
+        early=early,
+        proximity=near,
         context=context,
         behaviour=beh,
-        embedded=embeddedness(gw, proj, infl["strength"].to_numpy(dtype="float64")),
         run_id=run_id,
         computed_at=computed_at,
     )

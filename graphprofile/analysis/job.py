@@ -289,7 +289,7 @@ def analyse(
         # while the model is still fitted: the anomaly in words, and what of the profiles
         # reads neither the learned score nor the risk
         found.anomaly_words()
-        embedded, early, communities_base = _profiles_begun(
+        early, communities_base = _profiles_begun(
             proj, s, comm, infl, rings, ring_members, near, context
         )
         beh = learning.result()
@@ -305,18 +305,12 @@ def analyse(
     features, tags, _reasons = customer_profiles(
         proj,
         settings=s,
-        community_ids=comm.ids,
-        community_sizes=comm.sizes,
-        influence=infl,
-        rings=rings,
-        ring_members=ring_members,
+        early=early,
         proximity=near,
         context=context,
         behaviour=beh,
-        embedded=embedded,
         run_id=run_id,
         computed_at=computed_at,
-        early=early,
     )
     communities = community_table(
         proj, comm.ids, features, risk_medium=s.risk_medium, base=communities_base
@@ -388,10 +382,11 @@ def _profiles_begun(
     ring_members: pd.DataFrame,
     near: Proximity,
     context: dict[str, Any],
-) -> tuple[np.ndarray, EarlyProfiles, pd.DataFrame]:
+) -> tuple[EarlyProfiles, pd.DataFrame]:
     """What of the profiles and of the communities table reads neither the learned score
-    nor the risk: the embeddedness, :func:`~graphprofile.analysis.features.early_profiles`
-    and :func:`~graphprofile.analysis.communities.community_base`."""
+    nor the risk: :func:`~graphprofile.analysis.features.early_profiles` (with each
+    customer's embeddedness in its community) and
+    :func:`~graphprofile.analysis.communities.community_base`."""
     edges = proj.rel_edges
     embedded = embeddedness(
         edges["src"].to_numpy(), edges["dst"].to_numpy(), edges["weight"].to_numpy(), comm.ids
@@ -408,7 +403,7 @@ def _profiles_begun(
         known=context["known_fraud"],
         embedded=embedded,
     )
-    return embedded, early, community_base(proj, comm.ids, early.table)
+    return early, community_base(proj, comm.ids, early.table)
 
 
 def _assemble(

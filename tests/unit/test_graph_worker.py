@@ -441,22 +441,29 @@ def test_profiles_begun_while_the_model_is_fitted_are_the_whole_profiles(
     graph, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The analysis makes what of the profiles needs neither the learned score nor the risk
-    (early_profiles) while the model is fitted; customer_profiles given it makes the very
-    features and tags it makes from the same inputs alone."""
+    (early_profiles) while the model is fitted; made afresh from the same inputs once the
+    model is done, customer_profiles makes the very same features and tags from it."""
     from graphprofile.analysis import job
 
+    begun: dict = {}
     seen: dict = {}
-    whole = job.customer_profiles
+    early, whole = job.early_profiles, job.customer_profiles
+
+    def spy_early(proj, **kw):
+        begun.update(proj=proj, **kw)
+        return early(proj, **kw)
 
     def spy(proj, **kw):
         seen.update(proj=proj, **kw)
         return whole(proj, **kw)
 
+    monkeypatch.setattr(job, "early_profiles", spy_early)
     monkeypatch.setattr(job, "customer_profiles", spy)
     result = analyse(graph, run_id="r", computed_at=NOW, seed=7, workers=1)
-    assert seen["early"] is not None
+    assert begun and seen["early"] is not None
+    afresh = early(begun["proj"], **{k: v for k, v in begun.items() if k != "proj"})
     alone = {k: v for k, v in seen.items() if k not in ("proj", "early")}
-    features, tags, _ = whole(seen["proj"], **alone)
+    features, tags, _ = whole(seen["proj"], early=afresh, **alone)
     pd.testing.assert_frame_equal(features, result.features)
     pd.testing.assert_frame_equal(tags, result.tags)
     assert set(tags["tag"]) >= {"community", "risk:high", "ring_member"}
