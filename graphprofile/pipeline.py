@@ -46,7 +46,7 @@ import pyarrow as pa
 from graphprofile import __version__
 from graphprofile._arrow import contiguous_text, use_lean_memory_pool
 from graphprofile._gc import frozen_startup_objects
-from graphprofile._pages import small_pages_for_arrays
+from graphprofile._pages import freed_memory_kept, release_freed_memory, small_pages_for_arrays
 from graphprofile.analysis import AnalysisResult, AnalysisSettings, analyse
 from graphprofile.analysis.job import JOBS as ANALYSIS_JOBS
 from graphprofile.analysis.job import TRANSACTION_COLUMNS
@@ -294,6 +294,7 @@ class RunRecord:
         start = time.perf_counter()
         with self.reporter.stage(name):
             yield
+        release_freed_memory()  # the stage's freed memory back to the system
         self.stages[name] = {
             "seconds": round(time.perf_counter() - start, 3),
             "peak_rss_mb": _peak_rss_mb(),
@@ -335,6 +336,7 @@ def run_job(
     with contextlib.ExitStack() as cleanup:
         cleanup.enter_context(frozen_startup_objects())  # fewer objects per full gc pass
         cleanup.enter_context(small_pages_for_arrays())  # no huge-page zeroing per array
+        cleanup.enter_context(freed_memory_kept())  # reused within a stage, not faulted again
         store = None
         if config.store_uri is not None:
             with run.timed("connect store"):

@@ -44,7 +44,7 @@ import igraph as ig
 import numpy as np
 import pandas as pd
 
-from graphprofile._pages import small_pages_for_arrays
+from graphprofile._pages import freed_memory_kept, release_freed_memory, small_pages_for_arrays
 from graphprofile.analysis.assemble import RingPart, identity_part
 from graphprofile.analysis.communities import partition
 from graphprofile.analysis.influence import influence
@@ -129,6 +129,7 @@ def graph_jobs(
     """
     start = time.perf_counter()
     membership, modularity = partition(relationship, rel_edges, settings, seed=seed)
+    release_freed_memory()  # Leiden's working memory, before the influence measures
     middle = time.perf_counter()
     infl, mode = influence_of(relationship, money, account_customer, settings, seed=seed)
     seconds = {
@@ -187,6 +188,7 @@ def _in_worker(
     money = money_graph(accounts, money_edges)
     out = graph_jobs(relationship, rel_edges, money, account_customer, settings, seed=seed)
     del relationship, money
+    release_freed_memory()
     if links is not None:
         slim = Projection(
             # identity rings read only how many customers there are; proximity the ids
@@ -202,6 +204,7 @@ def _in_worker(
         if proximity is not None and (claims is None or claim(claims, "proximity")):
             start = time.perf_counter()
             out.proximity = customer_proximity(slim, proximity[1], settings=settings)
+            release_freed_memory()
             out.run["seconds"]["proximity"] = round(time.perf_counter() - start, 3)
         if identity and (claims is None or claim(claims, "identity_rings")):
             start = time.perf_counter()
@@ -309,7 +312,7 @@ def serve(paths: list[str]) -> None:
         if not all(paths):
             return
     source, target = paths
-    with small_pages_for_arrays():  # as in the run that started it
+    with small_pages_for_arrays(), freed_memory_kept():  # as in the run that started it
         with open(source, "rb") as fh:
             args = pickle.load(fh)
         Path(source).unlink()  # read: its memory back at once where the folder is in memory

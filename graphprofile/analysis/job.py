@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from graphprofile._pages import release_freed_memory
 from graphprofile.analysis import graph_worker
 from graphprofile.analysis.assemble import (
     CollectedRings,
@@ -94,10 +95,12 @@ class _Log:
         self._clock = time.perf_counter()
 
     def lap(self, job: str) -> None:
-        """Add the time since the previous lap to ``job``'s seconds."""
+        """Add the time since the previous lap to ``job``'s seconds; the memory the job
+        freed goes back to the system (:func:`~graphprofile._pages.release_freed_memory`)."""
         now = time.perf_counter()
         self.seconds[job] = round(self.seconds.get(job, 0.0) + now - self._clock, 3)
-        self._clock = now
+        release_freed_memory()
+        self._clock = time.perf_counter()
 
     def skip(self, job: str, why: str) -> None:
         self.skipped[job] = why
