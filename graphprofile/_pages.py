@@ -18,19 +18,20 @@ The choice is NumPy's own switch (``numpy._core.multiarray._set_madvise_hugepage
 **Freed memory kept for reuse within a step.** glibc's ``malloc`` serves every large block
 (from 128 kB, a threshold that rises to 32 MB as such blocks are freed; a column of ten
 million numbers is 80 MB) with its own ``mmap`` and hands it back to the kernel when it is
-freed, so the next such array is faulted in and zeroed page by page
-again. On a virtual machine whose balloon reports free pages to the host (Firecracker's,
-the machines #16 is measured on), pages handed back are soon returned to the host, and
-each one faulted in again costs the host's fault as well: 7.4 ms per MB there (4 GB
-written for the first time: 30.5 s, almost all system time; again at once: 0.8 s). A
-3M-customer run spent 206 CPU-seconds in the kernel that way, against 361 in Python and
-the libraries. :func:`freed_memory_kept` makes glibc serve large blocks from its heap and
-keep what is freed there (``mallopt``: no ``mmap`` blocks, no trimming), so the next step's
-arrays reuse pages the process already has; :func:`release_freed_memory` hands the free
-pages back (``malloc_trim``, and Arrow's pool's unused memory) where a run's step ends, so
-the peak stays that of a step, not of the run. Threads other than the main one keep
-glibc's usual arenas. ``GRAPHPROFILE_KEEP_FREED_MEMORY=0`` in the environment leaves the
-allocator as it is; so does any ``GLIBC_TUNABLES`` or ``MALLOC_*`` setting of the user's.
+freed, so the next such array is faulted in and zeroed page by page again. On a virtual
+machine whose balloon reports free pages to the host (the Firecracker machines #16 is
+measured on), pages handed back are soon returned to the host, and each one faulted in again
+costs the host's fault as well: 7.4 ms per MB there (4 GB written for the first time: 30.5
+s, almost all system time; again at once: 0.8 s). Two 3M-customer runs spent 114 and 206
+CPU-seconds in the kernel, mostly that way, against 347-361 in Python and the libraries (12
+% of the run saved with this at 3M, about 1 % at 1M). :func:`freed_memory_kept` makes glibc
+serve large blocks from its heap and keep what is freed there (``mallopt``: no ``mmap``
+blocks, no trimming), so the next step's arrays reuse pages the process already has;
+:func:`release_freed_memory` hands the free pages back (``malloc_trim``, and Arrow's pool's
+unused memory) where a run's step ends, so the peak stays that of a step, not of the run.
+Threads other than the main one keep glibc's usual arenas.
+``GRAPHPROFILE_KEEP_FREED_MEMORY=0`` in the environment leaves the allocator as it is; so
+does any ``GLIBC_TUNABLES`` or ``MALLOC_*`` setting of the user's.
 """
 
 from __future__ import annotations
