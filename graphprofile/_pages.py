@@ -56,6 +56,7 @@ _M_MMAP_MAX = -4
 _DEFAULT_TRIM_THRESHOLD = 128 * 1024
 _DEFAULT_MMAP_MAX = 65536
 _INT_MAX = 2**31 - 1  # mallopt takes an int: the largest trim threshold it can be given
+_kept: list[bool] = []  # one entry per freed_memory_kept block open (nested: the outer restores)
 #: glibc's environment variables for the same settings (``MALLOC_ARENA_MAX`` is not one).
 _MALLOC_VARIABLES = (
     "MALLOC_MMAP_MAX_",
@@ -125,11 +126,11 @@ def freed_memory_kept() -> Iterator[bool]:
     """Within the block, large blocks the main thread frees stay in the process for reuse.
 
     Yields whether the allocator was changed: ``False`` off glibc, or when the environment
-    already chose (:data:`KEEP_VARIABLE`, ``glibc.malloc`` tunables, ``MALLOC_TRIM_THRESHOLD_``
-    and the like). Call
-    :func:`release_freed_memory` where a step ends. When the block ends, glibc's defaults
-    come back (its threshold for ``mmap`` blocks stays fixed at the value it had reached,
-    as after any ``mallopt``) and the free memory is handed back.
+    already chose (:data:`KEEP_VARIABLE`, ``glibc.malloc`` tunables,
+    ``MALLOC_TRIM_THRESHOLD_`` and the like). Call :func:`release_freed_memory` where a step
+    ends. When the block ends, glibc's defaults come back (its threshold for ``mmap`` blocks
+    stays fixed at the value it had reached, as after any ``mallopt``) and the free memory
+    is handed back.
     """
     libc = None if _user_chose() else _glibc()
     if libc is None:
@@ -137,21 +138,26 @@ def freed_memory_kept() -> Iterator[bool]:
         return
     libc.mallopt(_M_MMAP_MAX, 0)
     libc.mallopt(_M_TRIM_THRESHOLD, _INT_MAX)
+    _kept.append(True)
     try:
         yield True
     finally:
-        libc.mallopt(_M_MMAP_MAX, _DEFAULT_MMAP_MAX)
-        libc.mallopt(_M_TRIM_THRESHOLD, _DEFAULT_TRIM_THRESHOLD)
         release_freed_memory()
+        _kept.pop()
+        if not _kept:
+            libc.mallopt(_M_MMAP_MAX, _DEFAULT_MMAP_MAX)
+            libc.mallopt(_M_TRIM_THRESHOLD, _DEFAULT_TRIM_THRESHOLD)
 
 
 def release_freed_memory() -> None:
-    """Hand the memory freed so far back to the system: glibc's free pages
-    (``malloc_trim(0)``, which also returns free pages inside its heaps) and the unused
-    memory of Arrow's default pool. Nothing happens off glibc but Arrow's part."""
+    """Within a :func:`freed_memory_kept` block, hand the memory freed so far back to the
+    system: glibc's free pages (``malloc_trim(0)``, which also returns free pages inside its
+    heaps) and the unused memory of Arrow's default pool. Outside one (the allocator left as
+    it was), nothing happens."""
     libc = _glibc()
-    if libc is not None:
-        libc.malloc_trim(0)
+    if libc is None or not _kept:
+        return
+    libc.malloc_trim(0)
     try:
         import pyarrow as pa
     except ImportError:  # pragma: no cover - pyarrow is a dependency

@@ -97,10 +97,10 @@ class _Log:
     def lap(self, job: str) -> None:
         """Add the time since the previous lap to ``job``'s seconds; the memory the job
         freed goes back to the system (:func:`~graphprofile._pages.release_freed_memory`)."""
+        release_freed_memory()
         now = time.perf_counter()
         self.seconds[job] = round(self.seconds.get(job, 0.0) + now - self._clock, 3)
-        release_freed_memory()
-        self._clock = time.perf_counter()
+        self._clock = now
 
     def skip(self, job: str, why: str) -> None:
         self.skipped[job] = why

@@ -98,3 +98,13 @@ def test_a_run_keeps_freed_memory_and_hands_it_back_after(
     assert seen == [True]
     _faults_of_a_new_array()
     assert _faults_of_a_new_array() > PAGES // 2
+
+
+def test_a_nested_block_leaves_the_outer_blocks_settings(allocator_unchosen) -> None:
+    with _pages.freed_memory_kept():
+        with _pages.freed_memory_kept() as inner:
+            assert inner is True
+        _faults_of_a_new_array()
+        assert _faults_of_a_new_array() < PAGES // 20  # still kept
+    _faults_of_a_new_array()
+    assert _faults_of_a_new_array() > PAGES // 2
