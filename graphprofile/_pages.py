@@ -21,15 +21,15 @@ million numbers is 80 MB) with its own ``mmap`` and hands it back to the kernel 
 freed, so the next such array is faulted in and zeroed page by page again. On a virtual
 machine whose balloon reports free pages to the host (the Firecracker machines #16 is
 measured on), pages handed back are soon returned to the host, and each one faulted in again
-costs the host's fault as well: 7.4 ms per MB there (4 GB written for the first time: 30.5
-s, almost all system time; again at once: 0.8 s). Two 3M-customer runs spent 114 and 206
-CPU-seconds in the kernel, mostly that way, against 347-361 in Python and the libraries (12
-% of the run saved with this at 3M, about 1 % at 1M). :func:`freed_memory_kept` makes glibc
-serve large blocks from its heap and keep what is freed there (``mallopt``: no ``mmap``
-blocks, no trimming), so the next step's arrays reuse pages the process already has;
-:func:`release_freed_memory` hands the free pages back (``malloc_trim``, and Arrow's pool's
-unused memory) where a run's step ends, so the peak stays that of a step, not of the run.
-Threads other than the main one keep glibc's usual arenas.
+costs the host's fault as well: 7.4 ms per MB there (4 GB written for the first time:
+30.5 s, almost all system time; again at once: 0.8 s). Two 3M-customer runs spent 114 and
+206 CPU-seconds in the kernel, mostly that way, against 347-361 in Python and the libraries
+(12 % of the run saved with this at 3M, about 1 % at 1M). :func:`freed_memory_kept` makes
+glibc serve large blocks from its heap and keep what is freed there (``mallopt``: no
+``mmap`` blocks, no trimming), so the next step's arrays reuse pages the process already
+has; :func:`release_freed_memory` hands the free pages back (``malloc_trim``, and Arrow's
+pool's unused memory) where a run's step ends, so the peak stays that of a step, not of the
+run. Threads other than the main one keep glibc's usual arenas.
 ``GRAPHPROFILE_KEEP_FREED_MEMORY=0`` in the environment leaves the allocator as it is; so
 does any ``GLIBC_TUNABLES`` or ``MALLOC_*`` setting of the user's.
 """
@@ -43,6 +43,8 @@ import os
 import platform
 from collections.abc import Callable, Iterator
 from functools import cache
+
+import pyarrow as pa
 
 #: NumPy's own environment variable for the same choice (read when NumPy is imported).
 NUMPY_VARIABLE = "NUMPY_MADVISE_HUGEPAGE"
@@ -158,10 +160,6 @@ def release_freed_memory() -> None:
     if libc is None or not _kept:
         return
     libc.malloc_trim(0)
-    try:
-        import pyarrow as pa
-    except ImportError:  # pragma: no cover - pyarrow is a dependency
-        return
     pa.default_memory_pool().release_unused()
 
 

@@ -209,6 +209,10 @@ class EdgeEnds:
     target: np.ndarray
     nodes: tuple[pd.DataFrame, pd.DataFrame] | None = None
 
+    def hold_for(self, frame: pd.DataFrame) -> bool:
+        """Whether these positions belong to ``frame``: that very table, one per row."""
+        return self.edges is frame and len(self.source) == len(frame)
+
 
 @dataclass
 class CanonicalGraph:

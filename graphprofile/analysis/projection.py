@@ -156,7 +156,7 @@ def _node_index(graph: CanonicalGraph, label: str, edges: tuple[str, ...]) -> pd
     for name in edges:
         frame = _edge(graph, name)
         found = graph.edge_ends.get(name)
-        if frame is not None and (found is None or found.edges is not frame):
+        if frame is not None and (found is None or not found.hold_for(frame)):
             return None
     ids = nodes[NODE_KEYS[label]]
     if not is_sorted_unique(ids):  # also False when an id is null
@@ -240,7 +240,7 @@ def _builder_ends(
     otherwise (a graph read from a store, an edge table replaced since it was built).
     """
     found = graph.edge_ends.get(name)
-    if found is None or found.edges is not frame or len(found.source) != len(frame):
+    if found is None or not found.hold_for(frame):
         return None
     for label, size in index_sizes.items():
         nodes = graph.nodes.get(label)

@@ -299,13 +299,11 @@ def _scope_by_position(
         if rel not in g.edges:
             continue
         found = g.edge_ends.get(rel)
-        if found is None or found.edges is not g.edges[rel] or found.nodes is None:
+        if found is None or not found.hold_for(g.edges[rel]) or found.nodes is None:
             return None
         source, _, target, _ = EDGE_ENDS[rel]
         # positions are rows of the very node tables the builder made in id order
         if found.nodes[0] is not g.nodes.get(source) or found.nodes[1] is not g.nodes.get(target):
-            return None
-        if len(found.source) != len(g.edges[rel]):
             return None
         ends[rel] = found
     if not {"customer", "account"} <= set(g.nodes):

@@ -215,6 +215,9 @@ def test_every_edge_tables_ends_are_the_positions_of_its_ids_in_the_nodes(
         assert np.array_equal(ends.source, codes(edges[src_col], src_ids)), name
         assert np.array_equal(ends.target, codes(edges[dst_col], dst_ids)), name
         assert (ends.source >= 0).all() and (ends.target >= 0).all()
+        assert ends.hold_for(edges)
+        assert not ends.hold_for(edges.copy())  # another frame, even with the same rows
+        assert not replace(ends, source=ends.source[:-1]).hold_for(edges)  # not one per row
 
 
 def test_the_projection_is_the_same_with_the_builders_ends_or_without(frames: Frames) -> None:
