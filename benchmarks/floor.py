@@ -301,6 +301,10 @@ def run_and_floor(
         "ratio": round(total / base, 2),
         "stage_ratios": {name: round(s / base, 2) for name, s in stages.items()},
         "transactions": n_txn,
+        # microseconds per transaction read, of the run and of the floor (the least of the
+        # four): per_transaction.py compares two banks' figures, the floor's beside the run's
+        "run_us_per_transaction": round(1e6 * total / max(n_txn, 1), 3),
+        "floor_us_per_transaction": round(1e6 * base / max(n_txn, 1), 3),
         "rows_read": summary["rows"]["read"],
         "run_out": str(out) if keep_output else None,
     }
@@ -369,6 +373,11 @@ def main() -> None:
     print(f"{'total':<40}{result['run_seconds']:>10.2f}{result['ratio']:>10.2f}")
     print(f"{'total against the default-pages floor':<40}{'':>10}", end="")
     print(f"{result['ratio_default_pages_floor']:>10.2f}")
+    print(
+        f"per transaction: run {result['run_us_per_transaction']:.2f} µs, "
+        f"floor {result['floor_us_per_transaction']:.2f} µs (benchmarks/per_transaction.py "
+        "compares two banks)"
+    )
     print(
         f"peak RSS: run {result['run_peak_rss_mb']:.0f} MB "
         f"(+ worker {result['worker_peak_rss_mb']:.0f} MB; together, sampled: "
