@@ -11,9 +11,14 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_every_subpackage_and_resource_dir_is_packaged() -> None:
     setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     listed = set(setuptools["packages"])
+    # every folder of graphprofile/ with files in it, data-only folders too (setuptools
+    # warns that a data folder missing from ``packages`` will be left out of future wheels)
     found = {
-        ".".join(init.parent.relative_to(ROOT).parts)
-        for init in (ROOT / "graphprofile").rglob("__init__.py")
+        ".".join(d.relative_to(ROOT).parts)
+        for d in [ROOT / "graphprofile", *(ROOT / "graphprofile").rglob("*")]
+        if d.is_dir()
+        and "__pycache__" not in d.parts
+        and any(f.is_file() and f.suffix != ".pyc" for f in d.iterdir())
     }
     found |= {
         "graphprofile._cypher." + ".".join(d.relative_to(ROOT / "cypher").parts)
@@ -32,7 +37,8 @@ def test_every_subpackage_and_resource_dir_is_packaged() -> None:
 
 def test_vendored_javascript_is_packaged_with_its_licence() -> None:
     setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
-    assert setuptools["package-data"]["graphprofile.sinks"] == ["vendor/*.js", "vendor/*.LICENSE"]
+    assert "graphprofile.sinks.vendor" in setuptools["packages"]
+    assert setuptools["package-data"]["graphprofile.sinks.vendor"] == ["*.js", "*.LICENSE"]
     vendor = ROOT / "graphprofile" / "sinks" / "vendor"
     assert (vendor / "cytoscape.min.js").stat().st_size > 100_000
     assert "Permission is hereby granted" in (vendor / "cytoscape.LICENSE").read_text()
