@@ -29,7 +29,12 @@ glibc serve large blocks from its heap and keep what is freed there (``mallopt``
 ``mmap`` blocks, no trimming), so the next step's arrays reuse pages the process already
 has; :func:`release_freed_memory` hands the free pages back (``malloc_trim``, and Arrow's
 pool's unused memory) where a run's step ends, so the peak stays that of a step, not of the
-run. Threads other than the main one keep glibc's usual arenas.
+run. Threads other than the main one keep glibc's usual arenas, whose heaps hold at most
+64 MB: a larger block of theirs is still mapped and unmapped each time. Two limits measured
+in the eighteenth session (``benchmarks/RESULTS.md``): ``mallopt`` takes an int, so a free
+top of 2 GB or more is still trimmed when it is freed; and Arrow's jemalloc pool hands its
+pages back on its own schedule (about a second after they are freed), so its
+``release_unused`` here lowered no resident memory there.
 ``GRAPHPROFILE_KEEP_FREED_MEMORY=0`` in the environment leaves the allocator as it is; so
 does any ``GLIBC_TUNABLES`` or ``MALLOC_*`` setting of the user's.
 """
