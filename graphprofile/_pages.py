@@ -27,8 +27,8 @@ costs the host's fault as well: 7.4 ms per MB there (4 GB written for the first 
 (12 % of the run saved with this at 3M, about 1 % at 1M). :func:`freed_memory_kept` makes
 glibc serve large blocks from its heap and keep what is freed there (``mallopt``: no
 ``mmap`` blocks, no trimming), so the next step's arrays reuse pages the process already
-has; :func:`release_freed_memory` hands the free pages back (``malloc_trim``, and Arrow's
-pool's unused memory) where a run's step ends, so the peak stays that of a step, not of the
+has; :func:`release_freed_memory` hands the free pages back (``malloc_trim``, and a request
+to Arrow's pool) where a run's step ends, so the peak stays that of a step, not of the
 run. Threads other than the main one keep glibc's usual arenas, whose heaps hold at most
 64 MB: a larger block of theirs is still mapped and unmapped each time. Two limits measured
 in the eighteenth session (``benchmarks/RESULTS.md``): ``mallopt`` takes an int, so a free
@@ -159,8 +159,10 @@ def freed_memory_kept() -> Iterator[bool]:
 def release_freed_memory() -> None:
     """Within a :func:`freed_memory_kept` block, hand the memory freed so far back to the
     system: glibc's free pages (``malloc_trim(0)``, which also returns free pages inside its
-    heaps) and the unused memory of Arrow's default pool. Outside one (the allocator left as
-    it was), nothing happens."""
+    heaps), and ask Arrow's default pool to release its unused memory (its jemalloc pool
+    returns pages on its own schedule anyway; the request matters for a pool the user chose
+    with ``ARROW_DEFAULT_MEMORY_POOL``). Outside one (the allocator left as it was), nothing
+    happens."""
     libc = _glibc()
     if libc is None or not _kept:
         return
